@@ -1,0 +1,56 @@
+"""`flask users create` and `flask demo accounts`."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from course.auth.models import Role
+from course.auth.services import AccountError, create_user, find_user
+from course.extensions import db
+
+users_cli = AppGroup("users", help="Manage user accounts.")
+demo_cli = AppGroup("demo", help="Demo data for trying the app.")
+
+DEMO_ACCOUNTS = [
+    ("learner@example.com", "Demo Learner", Role.LEARNER, "learner-demo-pass"),
+    ("instructor@example.com", "Demo Instructor", Role.INSTRUCTOR, "instructor-demo-pass"),
+    ("admin@example.com", "Demo Admin", Role.ADMIN, "admin-demo-pass"),
+]
+
+
+@users_cli.command("create")
+@click.argument("email")
+@click.option("--role", type=click.Choice([r.value for r in Role]), default=Role.LEARNER.value, show_default=True)
+@click.option("--name", default="", help="Display name (defaults to the part of the email before @).")
+def create_user_command(email: str, role: str, name: str) -> None:
+    """Create an account; the password is read from a prompt, or from stdin when piped."""
+    if sys.stdin.isatty():
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    if not 8 <= len(password) <= 128:
+        raise click.ClickException("the password must be 8 to 128 characters")
+    try:
+        user = create_user(email, password, name=name, role=role)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    db.session.commit()
+    click.echo(f"created {user.email} ({user.role.value})")
+
+
+@demo_cli.command("accounts")
+def demo_accounts_command() -> None:
+    """Create the demo learner, instructor and admin (if missing) and print how to log in."""
+    if current_app.config.get("SESSION_COOKIE_SECURE"):
+        raise click.ClickException("demo accounts are not created in production")
+    for email, name, role, password in DEMO_ACCOUNTS:
+        if find_user(email) is None:
+            create_user(email, password, name=name, role=role)
+    db.session.commit()
+    click.echo("Demo accounts (development only):")
+    for email, _name, role, password in DEMO_ACCOUNTS:
+        click.echo(f"  {role.value:<11} {email:<24} password: {password}")

@@ -1,0 +1,58 @@
+"""`flask content check|load`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from course.content.parser import read_content
+from course.content.services import load_content
+
+content_cli = AppGroup("content", help="Check and load the course content files.")
+
+
+def _root(directory: str | None) -> Path:
+    return Path(directory or current_app.config["CONTENT_DIR"])
+
+
+@content_cli.command("check")
+@click.argument("directory", required=False)
+def check_command(directory: str | None) -> None:
+    """Validate every content file; print each problem as file:line: message."""
+    courses, problems, files = read_content(_root(directory))
+    for problem in problems:
+        click.echo(str(problem), err=True)
+    if problems:
+        click.echo(f"{len(problems)} problem(s) in {files} files", err=True)
+        raise SystemExit(1)
+    for course in courses:
+        lessons = sum(1 for _ in course.lessons())
+        chapters = sum(len(m.chapters) for m in course.modules)
+        quizzes = [c.quiz for m in course.modules for c in m.chapters if c.quiz]
+        questions = sum(len(q.spec.questions) for q in quizzes)
+        click.echo(
+            f"{course.spec.id}: {len(course.modules)} modules, {chapters} chapters, {lessons} lessons, "
+            f"{len(quizzes)} quizzes, {questions} questions"
+        )
+    click.echo(f"ok: {files} files, no problems")
+
+
+@content_cli.command("load")
+@click.argument("directory", required=False)
+@click.option("--dry-run", is_flag=True, help="Print the plan without changing the database.")
+def load_command(directory: str | None, dry_run: bool) -> None:
+    """Sync the content files into the database in one transaction and print the plan."""
+    result = load_content(_root(directory), dry_run=dry_run, report=lambda line: click.echo(f"… {line}"))
+    if result.problems:
+        for problem in result.problems:
+            click.echo(str(problem), err=True)
+        click.echo(f"{len(result.problems)} problem(s): nothing was loaded", err=True)
+        raise SystemExit(1)
+    assert result.plan is not None
+    for line in result.plan.lines():
+        click.echo(line)
+    verb = "dry run, nothing written" if dry_run else "loaded"
+    click.echo(f"{verb} in {result.seconds:.2f}s")

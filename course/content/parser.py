@@ -1,0 +1,366 @@
+"""Reading and validating a content directory.
+
+`read_content(root)` parses every file, validates it against the schema, the question types and the
+cross-file rules (unique ids, references, diagrams), and returns the parsed tree with every problem found
+as `file:line: message`. The loader refuses to touch the database while there is any problem.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from course.content import mermaid
+from course.content.schema import ChapterFile, CourseFile, LessonFront, ModuleFile, QuizFile
+from course.quiz.types import QUESTION_TYPES
+
+M = TypeVar("M", bound=BaseModel)
+
+FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})\s*([^`\s]*)")
+STRAY_TOKEN = re.compile(r"<\|[a-z_]+\|>")
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    path: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+@dataclass
+class LessonDoc:
+    spec: LessonFront
+    body: str
+    path: Path
+    lines: dict[tuple, int]
+
+
+@dataclass
+class QuizDoc:
+    spec: QuizFile
+    path: Path
+    lines: dict[tuple, int]
+    version: str
+
+
+@dataclass
+class ChapterDoc:
+    spec: ChapterFile
+    path: Path
+    lessons: list[LessonDoc] = field(default_factory=list)
+    quiz: QuizDoc | None = None
+
+
+@dataclass
+class ModuleDoc:
+    spec: ModuleFile
+    path: Path
+    chapters: list[ChapterDoc] = field(default_factory=list)
+
+
+@dataclass
+class CourseDoc:
+    spec: CourseFile
+    path: Path
+    modules: list[ModuleDoc] = field(default_factory=list)
+    version: str = ""
+
+    def lessons(self) -> Iterable[tuple[ModuleDoc, ChapterDoc, LessonDoc]]:
+        for module in self.modules:
+            for chapter in module.chapters:
+                for lesson in chapter.lessons:
+                    yield module, chapter, lesson
+
+
+class _Reader:
+    def __init__(self, root: Path):
+        self.root = root
+        self.problems: list[Problem] = []
+        self.file_count = 0
+
+    def rel(self, path: Path) -> str:
+        try:
+            return str(path.relative_to(self.root.parent if self.root.is_dir() else self.root))
+        except ValueError:
+            return str(path)
+
+    def problem(self, path: Path, line: int, message: str) -> None:
+        self.problems.append(Problem(self.rel(path), max(line, 1), message))
+
+    # -- YAML with line numbers ------------------------------------------------------------
+    def yaml(self, path: Path, text: str, line_offset: int = 0) -> tuple[Any, dict[tuple, int]] | None:
+        try:
+            node = yaml.compose(text, Loader=yaml.SafeLoader)
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+            line = (mark.line + 1 if mark else 1) + line_offset
+            reason = getattr(exc, "problem", None) or str(exc)
+            self.problem(path, line, f"invalid YAML: {reason}")
+            return None
+        lines: dict[tuple, int] = {}
+        if node is not None:
+            self._walk(path, node, (), lines, line_offset)
+        return data, lines
+
+    def _walk(self, path: Path, node: yaml.Node, at: tuple, lines: dict, offset: int) -> None:
+        lines.setdefault(at, node.start_mark.line + 1 + offset)
+        if isinstance(node, yaml.MappingNode):
+            seen: set[str] = set()
+            for key_node, value_node in node.value:
+                key = key_node.value
+                if key in seen:
+                    self.problem(path, key_node.start_mark.line + 1 + offset, f"duplicate key `{key}`")
+                seen.add(key)
+                lines[(*at, key)] = key_node.start_mark.line + 1 + offset
+                self._walk(path, value_node, (*at, key), lines, offset)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                self._walk(path, item, (*at, i), lines, offset)
+
+    def validate(self, model: type[M], data: Any, path: Path, lines: dict[tuple, int]) -> M | None:
+        if not isinstance(data, dict):
+            self.problem(path, lines.get((), 1), "expected a mapping of fields (key: value)")
+            return None
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            for error in exc.errors():
+                loc = tuple(error["loc"])
+                self.problem(path, line_for(lines, loc), describe(error))
+            return None
+
+    # -- files -------------------------------------------------------------------------------
+    def read_yaml_file(self, model: type[M], path: Path) -> tuple[M, dict] | None:
+        if not path.is_file():
+            self.problem(path, 1, f"missing {path.name}")
+            return None
+        self.file_count += 1
+        text = path.read_text(encoding="utf-8", errors="replace")
+        parsed = self.yaml(path, text)
+        if parsed is None:
+            return None
+        data, lines = parsed
+        spec = self.validate(model, data, path, lines)
+        return (spec, lines) if spec is not None else None
+
+    def read_lesson(self, path: Path) -> LessonDoc | None:
+        self.file_count += 1
+        raw = path.read_bytes()
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            self.problem(path, raw[: exc.start].count(b"\n") + 1, "the file is not valid UTF-8")
+            return None
+        text = text.replace("\r\n", "\n")
+        lines = text.split("\n")
+        if not lines or lines[0].strip() != "---":
+            self.problem(path, 1, "a lesson starts with front matter: a line `---`, YAML fields, a line `---`")
+            return None
+        end = next((i for i in range(1, len(lines)) if lines[i].strip() == "---"), None)
+        if end is None:
+            self.problem(path, 1, "the front matter is never closed with a line `---`")
+            return None
+        parsed = self.yaml(path, "\n".join(lines[1:end]), line_offset=1)
+        if parsed is None:
+            return None
+        data, linemap = parsed
+        spec = self.validate(LessonFront, data, path, linemap)
+        body = "\n".join(lines[end + 1 :]).strip("\n")
+        body_start = end + 2 + (len(lines[end + 1 :]) - len("\n".join(lines[end + 1 :]).lstrip("\n").split("\n")))
+        self.check_markdown(path, body, body_start)
+        if spec is None:
+            return None
+        return LessonDoc(spec, body, path, linemap)
+
+    def check_markdown(self, path: Path, body: str, first_line: int) -> None:
+        if not body.strip():
+            self.problem(path, first_line, "the lesson has no text")
+            return
+        open_fence: tuple[str, int, str, list[str]] | None = None  # marker, line, info, collected lines
+        for i, line in enumerate(body.split("\n")):
+            number = first_line + i
+            if open_fence is None:
+                if match := FENCE.match(line):
+                    open_fence = (match.group(1), number, match.group(2).lower(), [])
+                    continue
+                if line.startswith("# "):
+                    self.problem(path, number, "use `##` and below in a lesson: the title is the page heading")
+                if STRAY_TOKEN.search(line):
+                    self.problem(path, number, f"stray token {STRAY_TOKEN.search(line).group(0)!r}")
+            else:
+                marker, start, info, collected = open_fence
+                stripped = line.strip()
+                if stripped and set(stripped) == {marker[0]} and len(stripped) >= len(marker):
+                    if info == "mermaid":
+                        self.check_mermaid(path, "\n".join(collected), start)
+                    open_fence = None
+                else:
+                    collected.append(line)
+        if open_fence is not None:
+            self.problem(path, open_fence[1], "this code block is never closed")
+
+    def check_mermaid(self, path: Path, source: str, fence_line: int) -> None:
+        try:
+            mermaid.check(source)
+        except mermaid.MermaidError as exc:
+            self.problem(path, fence_line + exc.line, f"mermaid diagram: {exc}")
+
+    def read_quiz(self, path: Path) -> QuizDoc | None:
+        loaded = self.read_yaml_file(QuizFile, path)
+        if loaded is None:
+            return None
+        spec, lines = loaded
+        for i, question in enumerate(spec.questions):
+            for loc, message in QUESTION_TYPES[question.type].check(question):
+                self.problem(path, line_for(lines, ("questions", i, *loc)), f"question {question.id}: {message}")
+        version = hashlib.sha256(json.dumps(spec.model_dump(), sort_keys=True).encode()).hexdigest()[:16]
+        return QuizDoc(spec, path, lines, version)
+
+    # -- the tree ------------------------------------------------------------------------------
+    def entries(self, folder: Path, allowed: set[str]) -> tuple[list[Path], list[Path]]:
+        dirs, files = [], []
+        for entry in sorted(folder.iterdir(), key=lambda p: p.name):
+            if entry.name.startswith("."):
+                continue
+            if entry.is_dir():
+                dirs.append(entry)
+            elif entry.name in allowed or entry.suffix == ".md" and ".md" in allowed:
+                files.append(entry)
+            elif entry.name.lower() != "readme.md":
+                self.problem(entry, 1, f"unexpected file in {folder.name}/ (expected {', '.join(sorted(allowed))})")
+        return dirs, files
+
+    def read_course(self, folder: Path) -> CourseDoc | None:
+        loaded = self.read_yaml_file(CourseFile, folder / "course.yaml")
+        module_dirs, _ = self.entries(folder, {"course.yaml"})
+        modules = [m for d in module_dirs if (m := self.read_module(d)) is not None]
+        if not module_dirs:
+            self.problem(folder / "course.yaml", 1, "the course has no module folders")
+        if loaded is None:
+            return None
+        course = CourseDoc(loaded[0], folder, modules, version=self.digest(folder))
+        self.check_course(course)
+        return course
+
+    def read_module(self, folder: Path) -> ModuleDoc | None:
+        loaded = self.read_yaml_file(ModuleFile, folder / "module.yaml")
+        chapter_dirs, _ = self.entries(folder, {"module.yaml"})
+        chapters = [c for d in chapter_dirs if (c := self.read_chapter(d)) is not None]
+        if not chapter_dirs:
+            self.problem(folder / "module.yaml", 1, "the module has no chapter folders")
+        return ModuleDoc(loaded[0], folder, chapters) if loaded else None
+
+    def read_chapter(self, folder: Path) -> ChapterDoc | None:
+        loaded = self.read_yaml_file(ChapterFile, folder / "chapter.yaml")
+        subdirs, files = self.entries(folder, {"chapter.yaml", "quiz.yaml", ".md"})
+        for sub in subdirs:
+            self.problem(sub, 1, "a chapter folder holds lesson files and quiz.yaml, not folders")
+        lessons = [doc for f in files if f.suffix == ".md" and (doc := self.read_lesson(f)) is not None]
+        quiz = self.read_quiz(folder / "quiz.yaml") if (folder / "quiz.yaml").exists() else None
+        if not any(f.suffix == ".md" for f in files):
+            self.problem(folder / "chapter.yaml", 1, "the chapter has no lessons")
+        return ChapterDoc(loaded[0], folder, lessons, quiz) if loaded else None
+
+    def digest(self, folder: Path) -> str:
+        sha = hashlib.sha256()
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            sha.update(str(path.relative_to(folder)).encode())
+            sha.update(path.read_bytes())
+        return sha.hexdigest()[:16]
+
+    # -- rules across files ------------------------------------------------------------------
+    def check_course(self, course: CourseDoc) -> None:
+        seen: dict[str, dict[str, tuple[Path, int]]] = {}
+
+        def claim(kind: str, key: str, path: Path, line: int) -> None:
+            first = seen.setdefault(kind, {}).get(key)
+            if first:
+                self.problem(path, line, f"{kind} id `{key}` is already used at {self.rel(first[0])}:{first[1]}")
+            else:
+                seen[kind][key] = (path, line)
+
+        lesson_keys = {lesson.spec.id for _, _, lesson in course.lessons()}
+        for module in course.modules:
+            claim("module", module.spec.id, module.path / "module.yaml", 1)
+            for chapter in module.chapters:
+                claim("chapter", chapter.spec.id, chapter.path / "chapter.yaml", 1)
+                for lesson in chapter.lessons:
+                    claim("lesson", lesson.spec.id, lesson.path, line_for(lesson.lines, ("id",)))
+                    for i, prompt in enumerate(lesson.spec.workbook):
+                        claim("workbook prompt", prompt.id, lesson.path, line_for(lesson.lines, ("workbook", i)))
+                if chapter.quiz is None:
+                    continue
+                quiz = chapter.quiz
+                claim("quiz", quiz.spec.id, quiz.path, line_for(quiz.lines, ("id",)))
+                for i, question in enumerate(quiz.spec.questions):
+                    line = line_for(quiz.lines, ("questions", i))
+                    claim("question", question.id, quiz.path, line)
+                    if question.lesson and question.lesson not in lesson_keys:
+                        self.problem(
+                            quiz.path,
+                            line_for(quiz.lines, ("questions", i, "lesson")),
+                            f"question {question.id}: no lesson has the id `{question.lesson}`",
+                        )
+
+
+def line_for(lines: dict[tuple, int], loc: tuple) -> int:
+    """The line of the deepest known part of `loc`."""
+    for cut in range(len(loc), -1, -1):
+        if loc[:cut] in lines:
+            return lines[loc[:cut]]
+    return 1
+
+
+def describe(error: dict) -> str:
+    loc = error["loc"]
+    where = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc).lstrip(".")
+    kind = error["type"]
+    if kind == "missing":
+        return f"`{where}` is required"
+    if kind == "extra_forbidden":
+        return f"unknown field `{where}`"
+    if kind == "string_pattern_mismatch":
+        return f"`{where}` must be 1–64 lowercase letters, digits and '-' (got {error['input']!r})"
+    if kind == "literal_error":
+        return f"`{where}`: {error['msg'].replace('Input should be', 'should be')} (got {error['input']!r})"
+    return f"`{where}`: {error['msg']}" if where else error["msg"]
+
+
+def course_folders(root: Path) -> list[Path]:
+    if (root / "course.yaml").is_file():
+        return [root]
+    return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")) if root.is_dir() else []
+
+
+def read_content(root: Path) -> tuple[list[CourseDoc], list[Problem], int]:
+    """Parse and validate every course under `root`. Returns (courses, problems, number of files read)."""
+    reader = _Reader(root)
+    if not root.is_dir():
+        reader.problem(root, 1, "no such content directory")
+        return [], reader.problems, 0
+    folders = course_folders(root)
+    if not folders:
+        reader.problem(root, 1, "no course folder (a folder with a course.yaml) found")
+    courses = []
+    keys: dict[str, Path] = {}
+    for folder in folders:
+        course = reader.read_course(folder)
+        if course is None:
+            continue
+        if course.spec.id in keys:
+            reader.problem(folder / "course.yaml", 1, f"course id `{course.spec.id}` is also used by {keys[course.spec.id].name}/")
+        keys[course.spec.id] = folder
+        courses.append(course)
+    return courses, sorted(set(reader.problems)), reader.file_count

@@ -1,0 +1,44 @@
+"""Markdown to safe HTML, done once at load time so lesson pages only display stored HTML."""
+
+from __future__ import annotations
+
+from html import escape
+
+import nh3
+from markdown_it import MarkdownIt
+
+ALLOWED_TAGS = {
+    "a", "blockquote", "br", "code", "em", "h2", "h3", "h4", "h5", "h6", "hr", "li", "ol", "p", "pre",
+    "strong", "table", "tbody", "td", "th", "thead", "tr", "ul", "del", "figure", "figcaption",
+}
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "pre": {"class"}, "code": {"class"}, "figure": {"class"}}
+
+
+def _fence(self, tokens, idx, options, env) -> str:  # noqa: ANN001 - markdown-it renderer signature
+    token = tokens[idx]
+    info = token.info.strip().split()[0].lower() if token.info.strip() else ""
+    if info == "mermaid":
+        # Mermaid renders `pre.mermaid` in the browser; without scripts the source stays readable.
+        return f'<figure class="diagram"><pre class="mermaid">{escape(token.content)}</pre></figure>\n'
+    lang = f' class="language-{escape(info)}"' if info else ""
+    return f"<pre><code{lang}>{escape(token.content)}</code></pre>\n"
+
+
+def _markdown() -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable("table")
+    md.add_render_rule("fence", _fence)
+    return md
+
+
+_MD = _markdown()
+
+
+def render_markdown(text: str) -> str:
+    html = _MD.render(text)
+    return nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer",
+    )

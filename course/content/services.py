@@ -1,0 +1,49 @@
+"""Content operations shared by the CLI and the tests: check a directory, load it into SQL."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from course.content.loader import Plan, sync
+from course.content.parser import CourseDoc, Problem, read_content
+from course.extensions import db
+
+
+@dataclass
+class LoadResult:
+    courses: list[CourseDoc]
+    problems: list[Problem]
+    plan: Plan | None
+    files: int
+    seconds: float
+    applied: bool
+
+
+def load_content(
+    root: Path, dry_run: bool = False, report: Callable[[str], None] = lambda _: None
+) -> LoadResult:
+    """Validate `root` and, if it has no problems, sync it into the database in one transaction.
+
+    Commits unless `dry_run`; on any problem or error nothing is changed.
+    """
+    started = time.perf_counter()
+    courses, problems, files = read_content(root)
+    report(f"read {files} files, {len(problems)} problem(s)")
+    if problems:
+        return LoadResult(courses, problems, None, files, time.perf_counter() - started, False)
+    try:
+        for course in courses:
+            lessons = sum(1 for _ in course.lessons())
+            report(f"syncing {course.spec.id}: {len(course.modules)} modules, {lessons} lessons")
+        plan = sync(courses)
+        if dry_run:
+            db.session.rollback()
+        else:
+            db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return LoadResult(courses, problems, plan, files, time.perf_counter() - started, not dry_run)

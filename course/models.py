@@ -1,0 +1,11 @@
+"""Every model, imported in one place for Alembic and the CLI."""
+
+from course.auth.models import Role, User
+from course.content.models import Chapter, Course, Lesson, Module, WorkbookPrompt
+from course.progress.models import Completion, LessonProgress, WorkbookAnswer
+from course.quiz.models import Attempt, AttemptAnswer, Question, QuestionOption, Quiz
+
+__all__ = [
+    "Attempt", "AttemptAnswer", "Chapter", "Completion", "Course", "Lesson", "LessonProgress",
+    "Module", "Question", "QuestionOption", "Quiz", "Role", "User", "WorkbookAnswer", "WorkbookPrompt",
+]

@@ -1,0 +1,261 @@
+"""A learner's view of a course: the outline with status and progress at every level.
+
+Built from a fixed number of queries (outline rows, progress rows, attempt summaries), whatever the size of
+the course, and computed against the current, non-archived outline, so percentages never exceed 100 %.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import case, func, select
+
+from course.content.models import Chapter, Course, Lesson, Module, WorkbookPrompt
+from course.extensions import db
+from course.progress.models import Completion, LessonProgress
+from course.quiz.models import Attempt, Quiz
+
+
+@dataclass
+class QuizStatus:
+    quiz: Quiz
+    attempts: int = 0
+    best_percent: float | None = None
+    passed: bool = False
+    open: bool = True
+
+    @property
+    def attempts_left(self) -> int | None:
+        if self.quiz.max_attempts is None:
+            return None
+        return max(self.quiz.max_attempts - self.attempts, 0)
+
+
+@dataclass
+class LessonStatus:
+    lesson: Lesson
+    progress: LessonProgress | None = None
+
+    @property
+    def completed(self) -> bool:
+        return self.progress is not None and self.progress.completed_at is not None
+
+    @property
+    def started(self) -> bool:
+        return self.progress is not None
+
+
+@dataclass
+class ChapterStatus:
+    chapter: Chapter
+    lessons: list[LessonStatus] = field(default_factory=list)
+    quiz: QuizStatus | None = None
+
+    @property
+    def lessons_done(self) -> int:
+        return sum(ls.completed for ls in self.lessons)
+
+    @property
+    def items_total(self) -> int:
+        return len(self.lessons) + (1 if self.quiz else 0)
+
+    @property
+    def items_done(self) -> int:
+        return self.lessons_done + (1 if self.quiz and self.quiz.passed else 0)
+
+    @property
+    def percent(self) -> int:
+        return _percent(self.items_done, self.items_total)
+
+    @property
+    def completed(self) -> bool:
+        return self.items_total > 0 and self.items_done == self.items_total
+
+    @property
+    def lessons_left(self) -> list[LessonStatus]:
+        return [ls for ls in self.lessons if not ls.completed]
+
+
+@dataclass
+class ModuleStatus:
+    module: Module
+    chapters: list[ChapterStatus] = field(default_factory=list)
+
+    @property
+    def items_total(self) -> int:
+        return sum(c.items_total for c in self.chapters)
+
+    @property
+    def items_done(self) -> int:
+        return sum(c.items_done for c in self.chapters)
+
+    @property
+    def percent(self) -> int:
+        return _percent(self.items_done, self.items_total)
+
+    @property
+    def completed(self) -> bool:
+        return self.items_total > 0 and self.items_done == self.items_total
+
+
+@dataclass
+class CourseOutline:
+    course: Course
+    modules: list[ModuleStatus]
+    completion: Completion | None = None
+    last_lesson: LessonStatus | None = None
+
+    @property
+    def chapters(self) -> list[ChapterStatus]:
+        return [c for m in self.modules for c in m.chapters]
+
+    @property
+    def lessons(self) -> list[LessonStatus]:
+        return [ls for c in self.chapters for ls in c.lessons]
+
+    @property
+    def quizzes(self) -> list[QuizStatus]:
+        return [c.quiz for c in self.chapters if c.quiz]
+
+    @property
+    def items_total(self) -> int:
+        return sum(m.items_total for m in self.modules)
+
+    @property
+    def items_done(self) -> int:
+        return sum(m.items_done for m in self.modules)
+
+    @property
+    def percent(self) -> int:
+        return _percent(self.items_done, self.items_total)
+
+    @property
+    def all_done(self) -> bool:
+        return self.items_total > 0 and self.items_done == self.items_total
+
+    @property
+    def started(self) -> bool:
+        return any(ls.started for ls in self.lessons)
+
+    @property
+    def time_spent_seconds(self) -> int:
+        return sum(ls.progress.time_spent_seconds for ls in self.lessons if ls.progress)
+
+    @property
+    def started_at(self) -> datetime | None:
+        times = [ls.progress.first_viewed_at for ls in self.lessons if ls.progress]
+        return min(times) if times else None
+
+    def find_lesson(self, key: str) -> tuple[ChapterStatus, LessonStatus] | None:
+        for chapter in self.chapters:
+            for ls in chapter.lessons:
+                if ls.lesson.key == key:
+                    return chapter, ls
+        return None
+
+    def find_quiz(self, key: str) -> tuple[ChapterStatus, QuizStatus] | None:
+        for chapter in self.chapters:
+            if chapter.quiz and chapter.quiz.quiz.key == key:
+                return chapter, chapter.quiz
+        return None
+
+    def neighbours(self, lesson_key: str) -> tuple[Lesson | None, Lesson | None]:
+        order = [ls.lesson for ls in self.lessons]
+        keys = [lesson.key for lesson in order]
+        i = keys.index(lesson_key)
+        return (order[i - 1] if i > 0 else None, order[i + 1] if i + 1 < len(order) else None)
+
+    def next_step(self) -> tuple[str, object] | None:
+        """Where "continue" leads: the first unfinished lesson, or the first open unpassed quiz, in order."""
+        for chapter in self.chapters:
+            for ls in chapter.lessons:
+                if not ls.completed:
+                    return "lesson", ls.lesson
+            if chapter.quiz and not chapter.quiz.passed:
+                return "quiz", chapter.quiz.quiz
+        return None
+
+
+def _percent(done: int, total: int) -> int:
+    return min(100, round(100 * done / total)) if total else 0
+
+
+def build_outline(course: Course, user_id: int | None) -> CourseOutline:
+    modules = db.session.scalars(
+        select(Module).where(Module.course_id == course.id, Module.archived_at.is_(None)).order_by(Module.position)
+    ).all()
+    chapters = db.session.scalars(
+        select(Chapter)
+        .where(Chapter.course_id == course.id, Chapter.archived_at.is_(None))
+        .order_by(Chapter.position)
+    ).all()
+    lessons = db.session.scalars(
+        select(Lesson).where(Lesson.course_id == course.id, Lesson.archived_at.is_(None)).order_by(Lesson.position)
+    ).all()
+    quizzes = db.session.scalars(
+        select(Quiz).where(Quiz.course_id == course.id, Quiz.archived_at.is_(None))
+    ).all()
+
+    progress: dict[int, LessonProgress] = {}
+    attempts: dict[int, tuple[int, float | None, bool]] = {}
+    completion = None
+    if user_id is not None:
+        progress = {
+            p.lesson_id: p
+            for p in db.session.scalars(
+                select(LessonProgress).where(
+                    LessonProgress.user_id == user_id, LessonProgress.course_id == course.id
+                )
+            )
+        }
+        rows = db.session.execute(
+            select(
+                Attempt.quiz_id,
+                func.count(Attempt.id),
+                func.max(Attempt.percent),
+                func.max(case((Attempt.passed, 1), else_=0)),
+            )
+            .join(Quiz, Quiz.id == Attempt.quiz_id)
+            .where(Attempt.user_id == user_id, Quiz.course_id == course.id)
+            .group_by(Attempt.quiz_id)
+        )
+        attempts = {quiz_id: (count, best, bool(passed)) for quiz_id, count, best, passed in rows}
+        completion = db.session.scalar(
+            select(Completion).where(Completion.user_id == user_id, Completion.course_id == course.id)
+        )
+
+    live_modules = {m.id for m in modules}
+    by_chapter: dict[int, ChapterStatus] = {}
+    module_status = {m.id: ModuleStatus(m) for m in modules}
+    for chapter in chapters:
+        if chapter.module_id in live_modules:
+            status = ChapterStatus(chapter)
+            by_chapter[chapter.id] = status
+            module_status[chapter.module_id].chapters.append(status)
+    for lesson in lessons:
+        if lesson.chapter_id in by_chapter:
+            by_chapter[lesson.chapter_id].lessons.append(LessonStatus(lesson, progress.get(lesson.id)))
+    for quiz in quizzes:
+        if quiz.chapter_id in by_chapter:
+            count, best, passed = attempts.get(quiz.id, (0, None, False))
+            chapter_status = by_chapter[quiz.chapter_id]
+            is_open = not course.quiz_gate or all(ls.completed for ls in chapter_status.lessons)
+            chapter_status.quiz = QuizStatus(quiz, count, best, passed, is_open)
+
+    outline = CourseOutline(course, list(module_status.values()), completion)
+    viewed = [ls for ls in outline.lessons if ls.progress]
+    if viewed:
+        outline.last_lesson = max(viewed, key=lambda ls: ls.progress.last_viewed_at)
+    return outline
+
+
+def prompts_by_lesson(course: Course) -> dict[int, list[WorkbookPrompt]]:
+    prompts: dict[int, list[WorkbookPrompt]] = {}
+    for prompt in db.session.scalars(
+        select(WorkbookPrompt)
+        .where(WorkbookPrompt.course_id == course.id, WorkbookPrompt.archived_at.is_(None))
+        .order_by(WorkbookPrompt.position)
+    ):
+        prompts.setdefault(prompt.lesson_id, []).append(prompt)
+    return prompts

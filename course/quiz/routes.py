@@ -1,0 +1,104 @@
+"""End-of-chapter quizzes: take, submit, see the result, see the history."""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from course.auth.forms import EmptyForm
+from course.extensions import db
+from course.learn.access import get_course_or_404
+from course.progress.outline import build_outline
+from course.progress.services import maybe_complete_course
+from course.quiz import services
+from course.quiz.types import QUESTION_TYPES
+
+bp = Blueprint("quiz", __name__)
+
+
+def _load(course_key: str, quiz_key: str):  # noqa: ANN202
+    course = get_course_or_404(course_key)
+    outline = build_outline(course, current_user.id)
+    found = outline.find_quiz(quiz_key)
+    if found is None:
+        abort(404)
+    chapter, status = found
+    return course, outline, chapter, status
+
+
+def _render_quiz(course, outline, chapter, status, submission=None, form_values=None, status_code=200):  # noqa: ANN001, ANN202
+    return render_template(
+        "quiz/quiz.html", course=course, outline=outline, chapter=chapter, status=status, quiz=status.quiz,
+        types=QUESTION_TYPES, submission=submission, values=form_values,
+        submission_key=secrets.token_urlsafe(16), form=EmptyForm(),
+    ), status_code
+
+
+@bp.route("/courses/<course_key>/quizzes/<quiz_key>", methods=["GET"])
+@login_required
+def quiz(course_key: str, quiz_key: str):
+    course, outline, chapter, status = _load(course_key, quiz_key)
+    return _render_quiz(course, outline, chapter, status)
+
+
+@bp.route("/courses/<course_key>/quizzes/<quiz_key>", methods=["POST"])
+@login_required
+def submit(course_key: str, quiz_key: str):
+    course, outline, chapter, status = _load(course_key, quiz_key)
+    quiz = status.quiz
+    key = request.form.get("submission_key", "")
+    already = services.find_by_key(current_user.id, key) if key else None
+    if already is not None:
+        flash(_("This attempt was already submitted; here is its result."), "info")
+        return redirect(url_for("quiz.attempt", course_key=course.key, quiz_key=quiz.key, number=already.number))
+    if not status.open:
+        flash(_("Finish the chapter's lessons first: the quiz opens when they are complete."), "error")
+        return _render_quiz(course, outline, chapter, status, status_code=403)
+    if status.attempts_left == 0:
+        flash(_("You have used all %(n)d attempts for this quiz.", n=quiz.max_attempts), "error")
+        return _render_quiz(course, outline, chapter, status, status_code=409)
+    submission = services.read_submission(quiz, request.form)
+    if not submission.ok:
+        return _render_quiz(course, outline, chapter, status, submission, request.form, status_code=400)
+    try:
+        attempt, created = services.submit(current_user.id, quiz, submission, key)
+    except services.SubmissionError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return _render_quiz(course, outline, chapter, status, submission, request.form, status_code=409)
+    completion = maybe_complete_course(current_user.id, course) if created and attempt.passed else None
+    db.session.commit()
+    if not created:
+        flash(_("This attempt was already submitted; here is its result."), "info")
+    elif completion is not None and outline.completion is None:
+        flash(_("Congratulations — you have completed the course!"), "success")
+    return redirect(url_for("quiz.attempt", course_key=course.key, quiz_key=quiz.key, number=attempt.number))
+
+
+@bp.route("/courses/<course_key>/quizzes/<quiz_key>/attempts")
+@login_required
+def history(course_key: str, quiz_key: str):
+    course, outline, chapter, status = _load(course_key, quiz_key)
+    attempts = services.history(current_user.id, status.quiz)
+    return render_template(
+        "quiz/history.html", course=course, chapter=chapter, status=status, quiz=status.quiz, attempts=attempts
+    )
+
+
+@bp.route("/courses/<course_key>/quizzes/<quiz_key>/attempts/<int:number>")
+@login_required
+def attempt(course_key: str, quiz_key: str, number: int):
+    course, outline, chapter, status = _load(course_key, quiz_key)
+    attempt = services.get_attempt(current_user.id, status.quiz, number)
+    if attempt is None:
+        abort(404)
+    level = services.reveal_level(status.quiz, status.passed)
+    questions = services.questions_by_id([a.question_id for a in attempt.answers])
+    next_step = outline.next_step()
+    return render_template(
+        "quiz/result.html", course=course, outline=outline, chapter=chapter, status=status, quiz=status.quiz,
+        attempt=attempt, level=level, questions=questions, types=QUESTION_TYPES, next_step=next_step,
+    )

@@ -1,0 +1,155 @@
+"""Grading and recording quiz attempts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from werkzeug.datastructures import MultiDict
+
+from course.db_types import utcnow
+from course.extensions import db
+from course.quiz.models import Attempt, AttemptAnswer, Question, Quiz
+from course.quiz.types import ResponseError, question_type
+
+RESERVED_FIELDS = {"csrf_token", "submission_key"}
+MAX_KEY_LENGTH = 64
+
+
+class SubmissionError(ValueError):
+    """The submission as a whole is refused; nothing was recorded."""
+
+
+@dataclass
+class Submission:
+    """Answers read from a form, with per-question errors; `ok` when every question has a valid answer."""
+
+    responses: dict[int, Any] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)  # question key → message
+    general: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and not self.general
+
+
+def read_submission(quiz: Quiz, form: MultiDict) -> Submission:
+    sub = Submission()
+    questions = quiz.questions
+    known = {q.key for q in questions}
+    foreign = [name for name in form if name not in known and name not in RESERVED_FIELDS]
+    if foreign:
+        sub.general.append(
+            _("This quiz has changed since the page was opened, or the form was altered: please review your "
+              "answers and submit again.")
+        )
+    for question in questions:
+        values = [v for v in form.getlist(question.key)]
+        try:
+            response = question_type(question.type).read(question, values)
+        except ResponseError as exc:
+            sub.errors[question.key] = str(exc)
+            continue
+        if not response:
+            sub.errors[question.key] = _("Please answer this question.")
+            continue
+        sub.responses[question.id] = response
+    return sub
+
+
+def attempts_used(user_id: int, quiz: Quiz) -> int:
+    return db.session.scalar(
+        select(func.count(Attempt.id)).where(Attempt.user_id == user_id, Attempt.quiz_id == quiz.id)
+    ) or 0
+
+
+def find_by_key(user_id: int, key: str) -> Attempt | None:
+    return db.session.scalar(select(Attempt).where(Attempt.user_id == user_id, Attempt.submission_key == key))
+
+
+def grade(quiz: Quiz, responses: dict[int, Any]) -> tuple[list[AttemptAnswer], float, float]:
+    answers, score, maximum = [], 0.0, 0.0
+    for position, question in enumerate(quiz.questions, start=1):
+        response = responses[question.id]
+        correct = question_type(question.type).is_correct(question, response)
+        points = float(question.points) if correct else 0.0
+        answers.append(
+            AttemptAnswer(
+                question_id=question.id, position=position, response=response, correct=correct,
+                points=points, max_points=float(question.points),
+            )
+        )
+        score += points
+        maximum += question.points
+    return answers, score, maximum
+
+
+def submit(user_id: int, quiz: Quiz, submission: Submission, key: str) -> tuple[Attempt, bool]:
+    """Record one graded attempt. Returns (attempt, created).
+
+    The same submission key returns the attempt it already made (a double click or a retried request is
+    applied once). The attempt limit holds under races: attempt numbers are unique per learner and quiz,
+    and no number beyond the limit is ever written.
+    """
+    if not key or len(key) > MAX_KEY_LENGTH:
+        raise SubmissionError(_("This form is incomplete; please reload the quiz."))
+    existing = find_by_key(user_id, key)
+    if existing is not None:
+        return existing, False
+    if not submission.ok:
+        raise SubmissionError(_("Some answers are missing or not valid."))
+    for _try in range(5):
+        used = attempts_used(user_id, quiz)
+        if quiz.max_attempts is not None and used >= quiz.max_attempts:
+            raise SubmissionError(_("You have used all %(n)d attempts for this quiz.", n=quiz.max_attempts))
+        answers, score, maximum = grade(quiz, submission.responses)
+        percent = round(100 * score / maximum, 2) if maximum else 0.0
+        attempt = Attempt(
+            user_id=user_id, quiz_id=quiz.id, number=used + 1, submission_key=key, submitted_at=utcnow(),
+            score=score, max_score=maximum, percent=percent, pass_mark=quiz.pass_mark,
+            passed=percent >= quiz.pass_mark, content_version=quiz.version, answers=answers,
+        )
+        savepoint = db.session.begin_nested()
+        db.session.add(attempt)
+        try:
+            savepoint.commit()
+        except IntegrityError:
+            savepoint.rollback()
+            existing = find_by_key(user_id, key)
+            if existing is not None:
+                return existing, False
+            continue  # another attempt took this number: count again
+        return attempt, True
+    raise SubmissionError(_("Too many submissions at once; please try again."))
+
+
+def history(user_id: int, quiz: Quiz) -> list[Attempt]:
+    return list(
+        db.session.scalars(
+            select(Attempt).where(Attempt.user_id == user_id, Attempt.quiz_id == quiz.id).order_by(Attempt.number)
+        )
+    )
+
+
+def get_attempt(user_id: int, quiz: Quiz, number: int) -> Attempt | None:
+    return db.session.scalar(
+        select(Attempt).where(Attempt.user_id == user_id, Attempt.quiz_id == quiz.id, Attempt.number == number)
+    )
+
+
+def reveal_level(quiz: Quiz, has_passed: bool) -> str:
+    """What a result page may show: "full" (answers and explanations), "correctness", or "score"."""
+    if quiz.reveal == "after_each_attempt":
+        return "full"
+    if quiz.reveal == "after_pass":
+        return "full" if has_passed else "correctness"
+    return "score"
+
+
+def questions_by_id(ids: list[int]) -> dict[int, Question]:
+    if not ids:
+        return {}
+    return {q.id: q for q in db.session.scalars(select(Question).where(Question.id.in_(ids)))}

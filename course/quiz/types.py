@@ -1,0 +1,191 @@
+"""Question types as a registry of classes keyed by their `type`.
+
+Each type knows how to check its definition in a content file, which options the learner sees, how to
+read a response from a submitted form and how to grade it. Nothing else in the code branches on the type.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol
+
+from flask_babel import lazy_gettext as _l
+
+
+class ResponseError(ValueError):
+    """A submitted answer that cannot be accepted (unknown option, too many choices …)."""
+
+
+class OptionLike(Protocol):
+    key: str
+    correct: bool
+
+
+@dataclass(frozen=True)
+class ShownOption:
+    key: str
+    text: str
+
+
+def normalise_text(value: str) -> str:
+    """NFKC (full-width → half-width), case-folded, outer spaces stripped, inner runs collapsed."""
+    value = unicodedata.normalize("NFKC", value).casefold()
+    return re.sub(r"\s+", " ", value).strip()
+
+
+class QuestionType:
+    type: ClassVar[str]
+    label: ClassVar[Any]
+    input_kind: ClassVar[str]  # "radio", "checkbox" or "text": how the form renders it
+    max_text_length: ClassVar[int] = 500
+
+    # -- content validation: yields (location within the question, message)
+    def check(self, spec: Any) -> Iterable[tuple[tuple, str]]:
+        return ()
+
+    # -- what the learner sees
+    def shown_options(self, question: Any) -> Sequence[ShownOption]:
+        return [ShownOption(o.key, o.text) for o in question.options]
+
+    def correct_response(self, question: Any) -> list[str] | str:
+        return [o.key for o in question.options if o.correct]
+
+    # -- reading and grading
+    def read(self, question: Any, values: list[str]) -> Any:
+        """Turn the submitted form values into the stored response, or raise ResponseError."""
+        raise NotImplementedError
+
+    def is_correct(self, question: Any, response: Any) -> bool:
+        raise NotImplementedError
+
+
+class _ChoiceType(QuestionType):
+    def read(self, question: Any, values: list[str]) -> list[str]:
+        known = {o.key for o in self.shown_options(question)}
+        chosen = [v for v in values if v != ""]
+        unknown = [v for v in chosen if v not in known]
+        if unknown:
+            raise ResponseError(_l("An answer names an option that does not exist."))
+        return sorted(set(chosen))
+
+    def is_correct(self, question: Any, response: Any) -> bool:
+        return sorted(response or []) == sorted(self.correct_response(question))
+
+
+class SingleChoice(_ChoiceType):
+    type = "single"
+    label = _l("Single choice")
+    input_kind = "radio"
+
+    def check(self, spec: Any) -> Iterable[tuple[tuple, str]]:
+        yield from _check_options(spec)
+        if spec.options and sum(o.correct for o in spec.options) != 1:
+            yield ("options",), "a single-choice question needs exactly one correct option"
+
+    def read(self, question: Any, values: list[str]) -> list[str]:
+        response = super().read(question, values)
+        if len(response) > 1:
+            raise ResponseError(_l("Choose only one answer for a single-choice question."))
+        return response
+
+
+class MultipleChoice(_ChoiceType):
+    type = "multiple"
+    label = _l("Multiple choice")
+    input_kind = "checkbox"
+
+    def check(self, spec: Any) -> Iterable[tuple[tuple, str]]:
+        yield from _check_options(spec)
+        if spec.options and not any(o.correct for o in spec.options):
+            yield ("options",), "a multiple-choice question needs at least one correct option"
+
+
+class TrueFalse(_ChoiceType):
+    type = "true_false"
+    label = _l("True or false")
+    input_kind = "radio"
+
+    def check(self, spec: Any) -> Iterable[tuple[tuple, str]]:
+        if spec.answer is None:
+            yield ("answer",), "a true_false question needs `answer: true` or `answer: false`"
+        if spec.options:
+            yield ("options",), "a true_false question has no options (true / false are provided)"
+        if spec.accepted:
+            yield ("accepted",), "`accepted` is only for short_text questions"
+
+    def shown_options(self, question: Any) -> Sequence[ShownOption]:
+        return [ShownOption("true", str(_l("True"))), ShownOption("false", str(_l("False")))]
+
+    def correct_response(self, question: Any) -> list[str]:
+        return [o.key for o in question.options if o.correct]
+
+    def read(self, question: Any, values: list[str]) -> list[str]:
+        response = super().read(question, values)
+        if len(response) > 1:
+            raise ResponseError(_l("Choose either true or false."))
+        return response
+
+
+class ShortText(QuestionType):
+    type = "short_text"
+    label = _l("Short answer")
+    input_kind = "text"
+
+    def check(self, spec: Any) -> Iterable[tuple[tuple, str]]:
+        if spec.options:
+            yield ("options",), "a short_text question has no options; list `accepted` answers"
+        if spec.answer is not None:
+            yield ("answer",), "`answer` is only for true_false questions"
+        if not spec.accepted:
+            yield ("accepted",), "a short_text question needs at least one accepted answer"
+        seen: dict[str, int] = {}
+        for i, answer in enumerate(spec.accepted):
+            norm = normalise_text(answer)
+            if not norm:
+                yield ("accepted", i), "an accepted answer is empty"
+            elif norm in seen:
+                yield ("accepted", i), f"accepted answer {answer!r} repeats answer {seen[norm] + 1} once normalised"
+            else:
+                seen[norm] = i
+
+    def shown_options(self, question: Any) -> Sequence[ShownOption]:
+        return []
+
+    def correct_response(self, question: Any) -> str:
+        return question.accepted[0] if question.accepted else ""
+
+    def read(self, question: Any, values: list[str]) -> str:
+        text = (values[-1] if values else "").strip()
+        if len(text) > self.max_text_length:
+            raise ResponseError(_l("An answer is too long."))
+        return text
+
+    def is_correct(self, question: Any, response: Any) -> bool:
+        given = normalise_text(response or "")
+        return bool(given) and given in {normalise_text(a) for a in question.accepted}
+
+
+def _check_options(spec: Any) -> Iterable[tuple[tuple, str]]:
+    if len(spec.options) < 2:
+        yield ("options",), f"a {spec.type} question needs at least two options"
+    if spec.answer is not None:
+        yield ("answer",), "`answer` is only for true_false questions"
+    if spec.accepted:
+        yield ("accepted",), "`accepted` is only for short_text questions"
+    seen: dict[str, int] = {}
+    for i, option in enumerate(spec.options):
+        if option.id in seen:
+            yield ("options", i, "id"), f"option id {option.id!r} repeats option {seen[option.id] + 1}"
+        seen[option.id] = i
+
+
+QUESTION_TYPES: dict[str, QuestionType] = {
+    cls.type: cls() for cls in (SingleChoice, MultipleChoice, TrueFalse, ShortText)
+}
+
+
+def question_type(name: str) -> QuestionType:
+    return QUESTION_TYPES[name]

@@ -1,0 +1,154 @@
+"""The small named steps `create_app` is built from."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, render_template, request, session
+from flask_babel import format_datetime, get_locale
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from werkzeug.exceptions import HTTPException
+
+from course.extensions import babel, csrf, db, login_manager, migrate
+
+log = logging.getLogger(__name__)
+
+
+def select_locale() -> str:
+    from flask import current_app
+
+    languages = current_app.config["LANGUAGES"]
+    chosen = session.get("lang")
+    if chosen in languages:
+        return chosen
+    best = request.accept_languages.best_match(["zh", "zh_Hans", "zh-CN", "en"])
+    if best and best.startswith("en"):
+        return "en"
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def register_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(app.config.get("MIGRATIONS_DIR") or _migrations_dir()))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+    login_manager.session_protection = "basic"
+
+    from course.auth.services import load_user
+
+    login_manager.user_loader(load_user)
+
+
+def _migrations_dir() -> str:
+    from pathlib import Path
+
+    return str(Path(__file__).resolve().parent.parent / "migrations")
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record) -> None:  # noqa: ANN001
+    """SQLite: enforce foreign keys, wait for locks instead of failing, WAL for concurrent readers."""
+    module = type(dbapi_connection).__module__
+    if not module.startswith("sqlite3"):
+        return
+    # Let SQLAlchemy, not pysqlite, decide when transactions begin, so SAVEPOINTs work (SQLAlchemy docs,
+    # "Serializable isolation / Savepoints / Transactional DDL").
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(conn) -> None:  # noqa: ANN001
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN")
+
+
+def register_blueprints(app: Flask) -> None:
+    from course.auth.routes import bp as auth_bp
+    from course.learn.routes import bp as learn_bp
+    from course.progress.routes import bp as progress_bp
+    from course.quiz.routes import bp as quiz_bp
+
+    for bp in (auth_bp, learn_bp, quiz_bp, progress_bp):
+        app.register_blueprint(bp)
+
+
+def register_error_handlers(app: Flask) -> None:
+    def render_error(code: int, message: str):  # noqa: ANN202
+        return render_template(f"errors/{code}.html", message=message), code
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError):  # noqa: ANN202
+        db.session.rollback()
+        return render_error(400, _("This form has expired or was not sent from this site. Please try again."))
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):  # noqa: ANN202
+        db.session.rollback()
+        code = error.code or 500
+        if code in (400, 403, 404, 405, 429):
+            return render_error(code if code in (400, 403, 404) else 400, error.description or "")
+        return error
+
+    @app.errorhandler(Exception)
+    def server_error(error: Exception):  # noqa: ANN202
+        db.session.rollback()
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return render_error(500, "")
+
+
+def register_cli(app: Flask) -> None:
+    from course.auth.cli import demo_cli, users_cli
+    from course.content.cli import content_cli
+
+    app.cli.add_command(content_cli)
+    app.cli.add_command(users_cli)
+    app.cli.add_command(demo_cli)
+
+
+def register_template_globals(app: Flask) -> None:
+    from course.content.mermaid_asset import mermaid_available
+
+    @app.context_processor
+    def inject() -> dict:
+        return {
+            "current_locale": str(get_locale()),
+            "languages": app.config["LANGUAGES"],
+            "mermaid_available": mermaid_available(app),
+        }
+
+    app.jinja_env.filters["datetime"] = lambda value, fmt="medium": format_datetime(value, fmt) if value else ""
+    app.jinja_env.filters["duration"] = _duration
+
+
+def _duration(seconds: int | float | None) -> str:
+    seconds = int(seconds or 0)
+    hours, rest = divmod(seconds, 3600)
+    minutes = rest // 60
+    if hours:
+        return _("%(h)d h %(m)d min", h=hours, m=minutes)
+    return _("%(m)d min", m=minutes)
+
+
+def register_security_headers(app: Flask) -> None:
+    @app.after_request
+    def headers(response):  # noqa: ANN001, ANN202
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+            "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+        )
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        return response
