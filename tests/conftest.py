@@ -1,0 +1,206 @@
+"""Fixtures shared by the whole suite.
+
+The database is created once per session and its schema is built by the real Alembic migrations. Every
+test gets a new app (so a test may change its config, e.g. turn CSRF on) and a clean database: all rows
+are deleted after each test.
+
+Database: SQLite file in a temporary directory, or, when TEST_DATABASE_URL names a PostgreSQL server
+(e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test), a freshly created database on that server,
+dropped at the end of the session.
+
+Note on app contexts: Flask 3.1 reuses an app context that is already pushed for a request of the test
+client, which would share `g` (the logged-in user) and the database session between the test and the
+requests. So `app` pushes no context; `db` pushes one for tests that work below the HTTP layer, and tests
+that drive the client open short `with app.app_context():` blocks to look at the database.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import shutil
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+TESTS = Path(__file__).resolve().parent
+ROOT = TESTS.parent
+# `config.py` sits at the project root and is not part of the installed package, so `import course` fails
+# unless the root is on sys.path (see test_packaging.py). Put it there so the suite can run at all.
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import pytest  # noqa: E402
+from flask import Flask  # noqa: E402
+from flask.testing import FlaskClient  # noqa: E402
+from sqlalchemy import create_engine, make_url, text  # noqa: E402
+
+from course import create_app  # noqa: E402
+from course.content.services import LoadResult, load_content  # noqa: E402
+from course.extensions import db as _db  # noqa: E402
+
+FIXTURE_CONTENT = TESTS / "fixtures" / "content"
+FIXTURE_COURSE = "mini-course"
+REAL_CONTENT = ROOT / "content"
+REAL_COURSE = "ai-founder-global"
+DEFAULT_PASSWORD = "correct horse battery"  # noqa: S105
+
+
+# -- the database server -------------------------------------------------------------------------
+def server_url() -> str | None:
+    return os.environ.get("TEST_DATABASE_URL") or None
+
+
+@contextlib.contextmanager
+def fresh_database(prefix: str, tmp_dir: Path) -> Iterator[str]:
+    """A new, empty database: a uniquely named one on the PostgreSQL server, else a SQLite file."""
+    server = server_url()
+    if not server:
+        yield f"sqlite:///{tmp_dir / f'{prefix}.db'}"
+        return
+    url = make_url(server)
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def build_app(database_url: str, **config) -> Flask:  # noqa: ANN003
+    """`create_app("testing")` against `database_url` (TestingConfig reads it from TEST_DATABASE_URL)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TEST_DATABASE_URL", database_url)
+        app = create_app("testing")
+    app.config.update(config)
+    return app
+
+
+def dispose(app: Flask) -> None:
+    with app.app_context():
+        _db.session.remove()
+        for engine in _db.engines.values():
+            engine.dispose()
+
+
+def upgrade_to_head(app: Flask) -> None:
+    import flask_migrate
+
+    with app.app_context():
+        flask_migrate.upgrade()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with fresh_database("fc_test", tmp_path_factory.mktemp("db")) as url:
+        app = build_app(url)
+        upgrade_to_head(app)  # the schema, built once, by the real migrations
+        dispose(app)
+        yield url
+
+
+# -- app, client, db ----------------------------------------------------------------------------
+@pytest.fixture
+def app(database_url: str) -> Iterator[Flask]:
+    app = build_app(database_url)
+    yield app
+    with app.app_context():
+        _db.session.rollback()
+        for table in reversed(_db.metadata.sorted_tables):
+            _db.session.execute(table.delete())
+        _db.session.commit()
+    dispose(app)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def db(app: Flask) -> Iterator:
+    """The Flask-SQLAlchemy extension, with an app context pushed for the test."""
+    with app.app_context():
+        yield _db
+        _db.session.rollback()
+
+
+# -- factories and helpers ----------------------------------------------------------------------
+@pytest.fixture
+def make_user(app: Flask) -> Callable:
+    """Create and commit a user; returns it detached, with its columns loaded."""
+    from course.auth.services import create_user
+
+    numbers = itertools.count(1)
+
+    def make(email: str | None = None, role: str = "learner", password: str = DEFAULT_PASSWORD,
+             name: str = ""):
+        email = email or f"learner{next(numbers)}@example.com"
+        with app.app_context():
+            user = create_user(email, password, name=name, role=role)
+            _db.session.commit()
+            _db.session.refresh(user)
+            _db.session.expunge(user)
+        return user
+
+    return make
+
+
+def do_login(client: FlaskClient, email: str, password: str = DEFAULT_PASSWORD, **extra):  # noqa: ANN003, ANN201
+    return client.post("/login", data={"email": email, "password": password, **extra})
+
+
+@pytest.fixture
+def login() -> Callable:
+    """`login(client, email, password)`: POST /login; returns the response."""
+    return do_login
+
+
+@pytest.fixture
+def learner(make_user: Callable, client: FlaskClient):  # noqa: ANN201
+    """A learner, logged in on `client`."""
+    user = make_user(email="founder@example.com", name="Ada Founder")
+    response = do_login(client, user.email)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return user
+
+
+@dataclass
+class LoadedCourse:
+    key: str
+    root: Path  # the content directory it was loaded from (a copy the test may edit)
+    result: LoadResult
+
+
+def load(app: Flask, root: Path, dry_run: bool = False) -> LoadResult:
+    with app.app_context():
+        return load_content(root, dry_run=dry_run)
+
+
+@pytest.fixture
+def content_dir(tmp_path: Path) -> Path:
+    """A private copy of the fixture course that a test may edit."""
+    target = tmp_path / "content"
+    shutil.copytree(FIXTURE_CONTENT, target)
+    return target
+
+
+@pytest.fixture
+def loaded_course(app: Flask, content_dir: Path) -> LoadedCourse:
+    result = load(app, content_dir)
+    assert result.applied and not result.problems, result.problems
+    return LoadedCourse(FIXTURE_COURSE, content_dir, result)
+
+
+@pytest.fixture
+def real_course(app: Flask) -> LoadedCourse:
+    result = load(app, REAL_CONTENT)
+    assert result.applied and not result.problems, result.problems
+    return LoadedCourse(REAL_COURSE, REAL_CONTENT, result)
