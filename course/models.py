@@ -6,6 +6,19 @@ from course.progress.models import Completion, LessonProgress, WorkbookAnswer
 from course.quiz.models import Attempt, AttemptAnswer, Question, QuestionOption, Quiz
 
 __all__ = [
-    "Attempt", "AttemptAnswer", "Chapter", "Completion", "Course", "Lesson", "LessonProgress",
-    "Module", "Question", "QuestionOption", "Quiz", "Role", "User", "WorkbookAnswer", "WorkbookPrompt",
+    "Attempt",
+    "AttemptAnswer",
+    "Chapter",
+    "Completion",
+    "Course",
+    "Lesson",
+    "LessonProgress",
+    "Module",
+    "Question",
+    "QuestionOption",
+    "Quiz",
+    "Role",
+    "User",
+    "WorkbookAnswer",
+    "WorkbookPrompt",
 ]

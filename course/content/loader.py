@@ -128,10 +128,19 @@ def _sync_course(s: _Syncer, doc: CourseDoc, existing_courses: dict[str, Course]
         "keywords": list(spec.keywords),
     }
     course = s.upsert(
-        "course", existing_courses, spec.id, lambda: Course(key=spec.id),
-        {"title": spec.title, "language": spec.language, "summary": spec.summary, "meta": meta,
-         "quiz_gate": spec.quiz_gate},
-        {}, spec.id,
+        "course",
+        existing_courses,
+        spec.id,
+        lambda: Course(key=spec.id),
+        {
+            "title": spec.title,
+            "language": spec.language,
+            "summary": spec.summary,
+            "meta": meta,
+            "quiz_gate": spec.quiz_gate,
+        },
+        {},
+        spec.id,
     )
     if course.content_version != doc.version:
         course.content_version = doc.version
@@ -142,38 +151,60 @@ def _sync_course(s: _Syncer, doc: CourseDoc, existing_courses: dict[str, Course]
     quizzes, questions = _by_key(Quiz, course.id), _by_key(Question, course.id)
     options: dict[tuple[int, str], QuestionOption] = {
         (o.question_id, o.key): o
-        for o in db.session.scalars(
-            select(QuestionOption).join(Question).where(Question.course_id == course.id)
-        )
+        for o in db.session.scalars(select(QuestionOption).join(Question).where(Question.course_id == course.id))
     }
 
     for m_pos, mdoc in enumerate(doc.modules, start=1):
         m = mdoc.spec
         module = s.upsert(
-            "module", modules, m.id, lambda: Module(course_id=course.id, key=m.id),
-            {"title": m.title, "summary": m.summary, "kind": m.kind}, {"position": m_pos}, m.id,
+            "module",
+            modules,
+            m.id,
+            lambda k=m.id: Module(course_id=course.id, key=k),
+            {"title": m.title, "summary": m.summary, "kind": m.kind},
+            {"position": m_pos},
+            m.id,
         )
         db.session.flush()
         for c_pos, cdoc in enumerate(mdoc.chapters, start=1):
             c = cdoc.spec
             chapter = s.upsert(
-                "chapter", chapters, c.id, lambda: Chapter(course_id=course.id, key=c.id),
-                {"title": c.title, "summary": c.summary}, {"module_id": module.id, "position": c_pos}, c.id,
+                "chapter",
+                chapters,
+                c.id,
+                lambda k=c.id: Chapter(course_id=course.id, key=k),
+                {"title": c.title, "summary": c.summary},
+                {"module_id": module.id, "position": c_pos},
+                c.id,
             )
             db.session.flush()
             for l_pos, ldoc in enumerate(cdoc.lessons, start=1):
                 lf = ldoc.spec
                 lesson = s.upsert(
-                    "lesson", lessons, lf.id, lambda: Lesson(course_id=course.id, key=lf.id),
-                    {"title": lf.title, "body_md": ldoc.body, "body_html": render_markdown(ldoc.body),
-                     "takeaways": list(lf.takeaways), "source": str(ldoc.path.relative_to(doc.path))},
-                    {"chapter_id": chapter.id, "position": l_pos}, lf.id,
+                    "lesson",
+                    lessons,
+                    lf.id,
+                    lambda k=lf.id: Lesson(course_id=course.id, key=k),
+                    {
+                        "title": lf.title,
+                        "body_md": ldoc.body,
+                        "body_html": render_markdown(ldoc.body),
+                        "takeaways": list(lf.takeaways),
+                        "source": str(ldoc.path.relative_to(doc.path)),
+                    },
+                    {"chapter_id": chapter.id, "position": l_pos},
+                    lf.id,
                 )
                 db.session.flush()
                 for p_pos, wp in enumerate(lf.workbook, start=1):
                     s.upsert(
-                        "workbook prompt", prompts, wp.id, lambda: WorkbookPrompt(course_id=course.id, key=wp.id),
-                        {"prompt": wp.prompt}, {"lesson_id": lesson.id, "position": p_pos}, wp.id,
+                        "workbook prompt",
+                        prompts,
+                        wp.id,
+                        lambda k=wp.id: WorkbookPrompt(course_id=course.id, key=k),
+                        {"prompt": wp.prompt},
+                        {"lesson_id": lesson.id, "position": p_pos},
+                        wp.id,
                     )
             if cdoc.quiz is not None:
                 _sync_quiz(s, course, chapter, cdoc.quiz, quizzes, questions, options)
@@ -196,18 +227,37 @@ def _sync_course(s: _Syncer, doc: CourseDoc, existing_courses: dict[str, Course]
 def _sync_quiz(s, course, chapter, qdoc, quizzes, questions, options) -> None:  # noqa: ANN001
     q = qdoc.spec
     quiz = s.upsert(
-        "quiz", quizzes, q.id, lambda: Quiz(course_id=course.id, key=q.id),
-        {"title": q.title, "pass_mark": q.pass_mark, "max_attempts": q.max_attempts, "reveal": q.reveal,
-         "version": qdoc.version},
-        {"chapter_id": chapter.id}, q.id,
+        "quiz",
+        quizzes,
+        q.id,
+        lambda: Quiz(course_id=course.id, key=q.id),
+        {
+            "title": q.title,
+            "pass_mark": q.pass_mark,
+            "max_attempts": q.max_attempts,
+            "reveal": q.reveal,
+            "version": qdoc.version,
+        },
+        {"chapter_id": chapter.id},
+        q.id,
     )
     db.session.flush()
     for pos, qs in enumerate(q.questions, start=1):
         question = s.upsert(
-            "question", questions, qs.id, lambda: Question(course_id=course.id, key=qs.id),
-            {"type": qs.type, "prompt": qs.prompt, "explanation": qs.explanation, "lesson_key": qs.lesson,
-             "points": qs.points, "accepted": list(qs.accepted)},
-            {"quiz_id": quiz.id, "position": pos}, qs.id,
+            "question",
+            questions,
+            qs.id,
+            lambda k=qs.id: Question(course_id=course.id, key=k),
+            {
+                "type": qs.type,
+                "prompt": qs.prompt,
+                "explanation": qs.explanation,
+                "lesson_key": qs.lesson,
+                "points": qs.points,
+                "accepted": list(qs.accepted),
+            },
+            {"quiz_id": quiz.id, "position": pos},
+            qs.id,
         )
         db.session.flush()
         if qs.type == "true_false":
@@ -216,6 +266,11 @@ def _sync_quiz(s, course, chapter, qdoc, quizzes, questions, options) -> None:  
             specs = [(o.id, o.text, o.correct) for o in qs.options]
         for o_pos, (key, text, correct) in enumerate(specs, start=1):
             s.upsert(
-                "option", options, (question.id, key), lambda qid=question.id, k=key: QuestionOption(question_id=qid, key=k),
-                {"text": text, "correct": correct}, {"position": o_pos}, f"{qs.id}/{key}",
+                "option",
+                options,
+                (question.id, key),
+                lambda qid=question.id, k=key: QuestionOption(question_id=qid, key=k),
+                {"text": text, "correct": correct},
+                {"position": o_pos},
+                f"{qs.id}/{key}",
             )

@@ -11,16 +11,40 @@ import re
 
 FLOWCHART_HEADER = re.compile(r"^(graph|flowchart)(\s+(TB|TD|BT|RL|LR))?\s*;?$")
 OTHER_HEADERS = {
-    "sequenceDiagram", "classDiagram", "stateDiagram", "stateDiagram-v2", "erDiagram", "journey",
-    "gantt", "pie", "mindmap", "timeline", "quadrantChart", "gitGraph", "requirementDiagram",
-    "xychart-beta", "sankey-beta", "block-beta",
+    "sequenceDiagram",
+    "classDiagram",
+    "stateDiagram",
+    "stateDiagram-v2",
+    "erDiagram",
+    "journey",
+    "gantt",
+    "pie",
+    "mindmap",
+    "timeline",
+    "quadrantChart",
+    "gitGraph",
+    "requirementDiagram",
+    "xychart-beta",
+    "sankey-beta",
+    "block-beta",
 }
 STYLE_STATEMENT = re.compile(r"^(classDef|class|style|linkStyle|click|direction)\s+\S")
 NODE_ID = re.compile(r"[\w.]+")
 # Longest openers first, so "((" is not read as "(".
 SHAPES = [
-    ("(((", ")))"), ("((", "))"), ("([", "])"), ("[[", "]]"), ("[(", ")]"), ("{{", "}}"),
-    ("[/", "/]"), ("[\\", "\\]"), ("[/", "\\]"), ("[\\", "/]"), ("[", "]"), ("(", ")"), ("{", "}"),
+    ("(((", ")))"),
+    ("((", "))"),
+    ("([", "])"),
+    ("[[", "]]"),
+    ("[(", ")]"),
+    ("{{", "}}"),
+    ("[/", "/]"),
+    ("[\\", "\\]"),
+    ("[/", "\\]"),
+    ("[\\", "/]"),
+    ("[", "]"),
+    ("(", ")"),
+    ("{", "}"),
     (">", "]"),
 ]
 LINK = re.compile(

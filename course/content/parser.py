@@ -360,7 +360,8 @@ def read_content(root: Path) -> tuple[list[CourseDoc], list[Problem], int]:
         if course is None:
             continue
         if course.spec.id in keys:
-            reader.problem(folder / "course.yaml", 1, f"course id `{course.spec.id}` is also used by {keys[course.spec.id].name}/")
+            other = keys[course.spec.id].name
+            reader.problem(folder / "course.yaml", 1, f"course id `{course.spec.id}` is also used by {other}/")
         keys[course.spec.id] = folder
         courses.append(course)
     return courses, sorted(set(reader.problems)), reader.file_count

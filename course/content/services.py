@@ -22,9 +22,7 @@ class LoadResult:
     applied: bool
 
 
-def load_content(
-    root: Path, dry_run: bool = False, report: Callable[[str], None] = lambda _: None
-) -> LoadResult:
+def load_content(root: Path, dry_run: bool = False, report: Callable[[str], None] = lambda _: None) -> LoadResult:
     """Validate `root` and, if it has no problems, sync it into the database in one transaction.
 
     Commits unless `dry_run`; on any problem or error nothing is changed.

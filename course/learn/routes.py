@@ -44,8 +44,13 @@ def outline(course_key: str):
     return render_template("learn/outline.html", course=course, outline=outline, next_step=outline.next_step())
 
 
-def _render_lesson(course: Course, outline: CourseOutline, lesson_key: str,
-                   rejected: tuple[int, WorkbookForm] | None = None, status_code: int = 200):
+def _render_lesson(
+    course: Course,
+    outline: CourseOutline,
+    lesson_key: str,
+    rejected: tuple[int, WorkbookForm] | None = None,
+    status_code: int = 200,
+):
     found = outline.find_lesson(lesson_key)
     if found is None:
         abort(404)
@@ -60,8 +65,16 @@ def _render_lesson(course: Course, outline: CourseOutline, lesson_key: str,
         forms[rejected[0]] = rejected[1]
     previous, following = outline.neighbours(lesson_key)
     return render_template(
-        "learn/lesson.html", course=course, outline=outline, chapter=chapter, status=status,
-        prompts=prompts, answers=answers, forms=forms, previous=previous, following=following,
+        "learn/lesson.html",
+        course=course,
+        outline=outline,
+        chapter=chapter,
+        status=status,
+        prompts=prompts,
+        answers=answers,
+        forms=forms,
+        previous=previous,
+        following=following,
         complete_form=EmptyForm(),
     ), status_code
 
@@ -112,7 +125,8 @@ def save_workbook(course_key: str, prompt_key: str):
     course = get_course_or_404(course_key)
     prompt = db.session.scalar(
         select(WorkbookPrompt).where(
-            WorkbookPrompt.course_id == course.id, WorkbookPrompt.key == prompt_key,
+            WorkbookPrompt.course_id == course.id,
+            WorkbookPrompt.key == prompt_key,
             WorkbookPrompt.archived_at.is_(None),
         )
     )

@@ -186,16 +186,12 @@ def build_outline(course: Course, user_id: int | None) -> CourseOutline:
         select(Module).where(Module.course_id == course.id, Module.archived_at.is_(None)).order_by(Module.position)
     ).all()
     chapters = db.session.scalars(
-        select(Chapter)
-        .where(Chapter.course_id == course.id, Chapter.archived_at.is_(None))
-        .order_by(Chapter.position)
+        select(Chapter).where(Chapter.course_id == course.id, Chapter.archived_at.is_(None)).order_by(Chapter.position)
     ).all()
     lessons = db.session.scalars(
         select(Lesson).where(Lesson.course_id == course.id, Lesson.archived_at.is_(None)).order_by(Lesson.position)
     ).all()
-    quizzes = db.session.scalars(
-        select(Quiz).where(Quiz.course_id == course.id, Quiz.archived_at.is_(None))
-    ).all()
+    quizzes = db.session.scalars(select(Quiz).where(Quiz.course_id == course.id, Quiz.archived_at.is_(None))).all()
 
     progress: dict[int, LessonProgress] = {}
     attempts: dict[int, tuple[int, float | None, bool]] = {}
@@ -204,9 +200,7 @@ def build_outline(course: Course, user_id: int | None) -> CourseOutline:
         progress = {
             p.lesson_id: p
             for p in db.session.scalars(
-                select(LessonProgress).where(
-                    LessonProgress.user_id == user_id, LessonProgress.course_id == course.id
-                )
+                select(LessonProgress).where(LessonProgress.user_id == user_id, LessonProgress.course_id == course.id)
             )
         }
         rows = db.session.execute(

@@ -23,8 +23,14 @@ def _ensure_progress_row(user_id: int, lesson: Lesson) -> bool:
     now = utcnow()
     return insert_ignore(
         LessonProgress,
-        {"user_id": user_id, "lesson_id": lesson.id, "course_id": lesson.course_id,
-         "first_viewed_at": now, "last_viewed_at": now, "time_spent_seconds": 0},
+        {
+            "user_id": user_id,
+            "lesson_id": lesson.id,
+            "course_id": lesson.course_id,
+            "first_viewed_at": now,
+            "last_viewed_at": now,
+            "time_spent_seconds": 0,
+        },
         ["user_id", "lesson_id"],
     )
 
@@ -115,13 +121,15 @@ def maybe_complete_course(user_id: int, course: Course, outline: CourseOutline |
     }
     insert_ignore(
         Completion,
-        {"user_id": user_id, "course_id": course.id, "started_at": outline.started_at or utcnow(),
-         "completed_at": utcnow(), "time_spent_seconds": outline.time_spent_seconds, "snapshot": snapshot,
-         "verification_code": new_verification_code()},
+        {
+            "user_id": user_id,
+            "course_id": course.id,
+            "started_at": outline.started_at or utcnow(),
+            "completed_at": utcnow(),
+            "time_spent_seconds": outline.time_spent_seconds,
+            "snapshot": snapshot,
+            "verification_code": new_verification_code(),
+        },
         ["user_id", "course_id"],
     )
-    return db.session.scalar(
-        select(Completion).where(Completion.user_id == user_id, Completion.course_id == course.id)
-    )
-
-
+    return db.session.scalar(select(Completion).where(Completion.user_id == user_id, Completion.course_id == course.id))

@@ -31,9 +31,17 @@ def _load(course_key: str, quiz_key: str):  # noqa: ANN202
 
 def _render_quiz(course, outline, chapter, status, submission=None, form_values=None, status_code=200):  # noqa: ANN001, ANN202
     return render_template(
-        "quiz/quiz.html", course=course, outline=outline, chapter=chapter, status=status, quiz=status.quiz,
-        types=QUESTION_TYPES, submission=submission, values=form_values,
-        submission_key=secrets.token_urlsafe(16), form=EmptyForm(),
+        "quiz/quiz.html",
+        course=course,
+        outline=outline,
+        chapter=chapter,
+        status=status,
+        quiz=status.quiz,
+        types=QUESTION_TYPES,
+        submission=submission,
+        values=form_values,
+        submission_key=secrets.token_urlsafe(16),
+        form=EmptyForm(),
     ), status_code
 
 
@@ -99,6 +107,15 @@ def attempt(course_key: str, quiz_key: str, number: int):
     questions = services.questions_by_id([a.question_id for a in attempt.answers])
     next_step = outline.next_step()
     return render_template(
-        "quiz/result.html", course=course, outline=outline, chapter=chapter, status=status, quiz=status.quiz,
-        attempt=attempt, level=level, questions=questions, types=QUESTION_TYPES, next_step=next_step,
+        "quiz/result.html",
+        course=course,
+        outline=outline,
+        chapter=chapter,
+        status=status,
+        quiz=status.quiz,
+        attempt=attempt,
+        level=level,
+        questions=questions,
+        types=QUESTION_TYPES,
+        next_step=next_step,
     )

@@ -43,8 +43,10 @@ def read_submission(quiz: Quiz, form: MultiDict) -> Submission:
     foreign = [name for name in form if name not in known and name not in RESERVED_FIELDS]
     if foreign:
         sub.general.append(
-            _("This quiz has changed since the page was opened, or the form was altered: please review your "
-              "answers and submit again.")
+            _(
+                "This quiz has changed since the page was opened, or the form was altered: please review your "
+                "answers and submit again."
+            )
         )
     for question in questions:
         values = [v for v in form.getlist(question.key)]
@@ -61,9 +63,10 @@ def read_submission(quiz: Quiz, form: MultiDict) -> Submission:
 
 
 def attempts_used(user_id: int, quiz: Quiz) -> int:
-    return db.session.scalar(
-        select(func.count(Attempt.id)).where(Attempt.user_id == user_id, Attempt.quiz_id == quiz.id)
-    ) or 0
+    return (
+        db.session.scalar(select(func.count(Attempt.id)).where(Attempt.user_id == user_id, Attempt.quiz_id == quiz.id))
+        or 0
+    )
 
 
 def find_by_key(user_id: int, key: str) -> Attempt | None:
@@ -78,8 +81,12 @@ def grade(quiz: Quiz, responses: dict[int, Any]) -> tuple[list[AttemptAnswer], f
         points = float(question.points) if correct else 0.0
         answers.append(
             AttemptAnswer(
-                question_id=question.id, position=position, response=response, correct=correct,
-                points=points, max_points=float(question.points),
+                question_id=question.id,
+                position=position,
+                response=response,
+                correct=correct,
+                points=points,
+                max_points=float(question.points),
             )
         )
         score += points
@@ -108,9 +115,18 @@ def submit(user_id: int, quiz: Quiz, submission: Submission, key: str) -> tuple[
         answers, score, maximum = grade(quiz, submission.responses)
         percent = round(100 * score / maximum, 2) if maximum else 0.0
         attempt = Attempt(
-            user_id=user_id, quiz_id=quiz.id, number=used + 1, submission_key=key, submitted_at=utcnow(),
-            score=score, max_score=maximum, percent=percent, pass_mark=quiz.pass_mark,
-            passed=percent >= quiz.pass_mark, content_version=quiz.version, answers=answers,
+            user_id=user_id,
+            quiz_id=quiz.id,
+            number=used + 1,
+            submission_key=key,
+            submitted_at=utcnow(),
+            score=score,
+            max_score=maximum,
+            percent=percent,
+            pass_mark=quiz.pass_mark,
+            passed=percent >= quiz.pass_mark,
+            content_version=quiz.version,
+            answers=answers,
         )
         savepoint = db.session.begin_nested()
         db.session.add(attempt)
