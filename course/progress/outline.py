@@ -167,7 +167,10 @@ class CourseOutline:
         return (order[i - 1] if i > 0 else None, order[i + 1] if i + 1 < len(order) else None)
 
     def next_step(self) -> tuple[str, object] | None:
-        """Where "continue" leads: the first unfinished lesson, or the first open unpassed quiz, in order."""
+        """Where "continue" leads: the lesson the learner was last reading if it is unfinished, else the
+        first unfinished lesson or unpassed quiz in course order."""
+        if self.last_lesson is not None and not self.last_lesson.completed:
+            return "lesson", self.last_lesson.lesson
         for chapter in self.chapters:
             for ls in chapter.lessons:
                 if not ls.completed:

@@ -1,0 +1,484 @@
+"""Content files: parsing and validation, `flask content check|load`, reloads that keep learners' records,
+and the real course in content/."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from werkzeug.datastructures import MultiDict
+
+from conftest import FIXTURE_COURSE, REAL_CONTENT, load
+from course.content import mermaid
+from course.content.models import Chapter, Course, Lesson, Module, WorkbookPrompt
+from course.content.parser import read_content
+from course.content.render import render_markdown
+from course.extensions import db as _db
+from course.progress import services as progress
+from course.progress.models import LessonProgress, WorkbookAnswer
+from course.progress.outline import build_outline
+from course.quiz import services as quizzes
+from course.quiz.models import Attempt, AttemptAnswer, Question, QuestionOption, Quiz
+
+INTRO = "01-basics/01-intro"
+TRAINING = "01-basics/02-training"
+LAUNCH = "02-market/01-launch"
+
+
+def edit(root: Path, rel: str, old: str, new: str) -> None:
+    """Replace the one occurrence of `old` in the course file `rel` (relative to the course folder)."""
+    path = root / FIXTURE_COURSE / rel
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1, f"{old!r} should occur once in {rel}"
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+def snapshot(app) -> dict[str, list[tuple]]:  # noqa: ANN001
+    """Every row of every table, for "nothing changed" assertions."""
+    with app.app_context():
+        return {
+            table.name: [tuple(row) for row in _db.session.execute(table.select().order_by(*table.primary_key))]
+            for table in _db.metadata.sorted_tables
+        }
+
+
+# -- the good fixture ------------------------------------------------------------------------------
+def test_the_fixture_course_parses_without_problems(content_dir):
+    courses, problems, files = read_content(content_dir)
+    assert problems == []
+    assert files == 15
+    (course,) = courses
+    assert course.spec.id == FIXTURE_COURSE
+    assert [m.spec.id for m in course.modules] == ["basics", "market"]
+    assert [c.spec.id for m in course.modules for c in m.chapters] == ["intro", "training", "launch"]
+    assert [lesson.spec.id for _, _, lesson in course.lessons()] == [
+        "welcome", "models", "data", "tuning", "pricing", "growth",
+    ]
+    quiz_docs = [c.quiz for m in course.modules for c in m.chapters]
+    assert [q.spec.id for q in quiz_docs] == ["intro-quiz", "training-quiz", "launch-quiz"]
+    assert {q.type for doc in quiz_docs for q in doc.spec.questions} == {
+        "single", "multiple", "true_false", "short_text",
+    }
+    welcome = next(lesson for _, _, lesson in course.lessons() if lesson.spec.id == "welcome")
+    assert welcome.body.startswith("Welcome to the course.")
+    assert [w.id for w in welcome.spec.workbook] == ["wb-goal"]
+
+
+def test_order_comes_from_names_and_identity_from_ids(content_dir):
+    base = content_dir / FIXTURE_COURSE / INTRO
+    (base / "01-welcome.md").rename(base / "03-welcome.md")
+    courses, problems, _ = read_content(content_dir)
+    assert problems == []
+    assert [lesson.spec.id for _, _, lesson in courses[0].lessons()][:2] == ["models", "welcome"]
+
+
+# -- broken fixtures: each problem names its file and line ----------------------------------------------
+Q1 = f"{INTRO}/quiz.yaml"
+BROKEN = {
+    "bad-yaml": (Q1, "title: Chapter 1 quiz", "title: Chapter 1 quiz: part: two",
+                 f"{Q1}:2:", "invalid YAML"),
+    "missing-question-id": (Q1, "  - id: intro-q2\n    type: multiple", "  - type: multiple",
+                            f"{Q1}:15:", "`questions[1].id` is required"),
+    "missing-lesson-id": (f"{INTRO}/02-models.md", "id: models\n", "",
+                          f"{INTRO}/02-models.md:2:", "`id` is required"),
+    "duplicate-lesson-id": (f"{TRAINING}/01-data.md", "id: data", "id: welcome",
+                            f"{TRAINING}/01-data.md:2:",
+                            f"lesson id `welcome` is already used at content/{FIXTURE_COURSE}/{INTRO}/01-welcome.md:2"),
+    "single-with-two-correct": (Q1, "{id: b, text: Its colour, correct: false}",
+                                "{id: b, text: Its colour, correct: true}",
+                                f"{Q1}:10:", "question intro-q1: a single-choice question needs exactly one correct"),
+    "short-text-without-accepted": (Q1, "    accepted: [fine-tuning, 微调]\n", "",
+                                    f"{Q1}:28:", "question intro-q4: a short_text question needs at least one accepted"),
+    "unknown-lesson-reference": (Q1, "lesson: welcome", "lesson: no-such-lesson",
+                                 f"{Q1}:9:", "question intro-q1: no lesson has the id `no-such-lesson`"),
+    "broken-mermaid": (f"{INTRO}/01-welcome.md", "B --> C[Scale]", "B --> C[Scale",
+                       f"{INTRO}/01-welcome.md:18:", "mermaid diagram: a node shape opened at '[Scale' is never closed"),
+    "unclosed-code-fence": (f"{INTRO}/01-welcome.md", "    B --> C[Scale]\n```\n", "    B --> C[Scale]\n",
+                            f"{INTRO}/01-welcome.md:15:", "this code block is never closed"),
+    "stray-token": (f"{LAUNCH}/02-growth.md", "Grow one market at a time.", "Grow one market at a time.<|im_end|>",
+                    f"{LAUNCH}/02-growth.md:6:", "stray token '<|im_end|>'"),
+    "unknown-field": (Q1, "    prompt: Large models need no compute.\n",
+                      "    prompt: Large models need no compute.\n    hint: think\n",
+                      f"{Q1}:26:", "unknown field `questions[2].hint`"),
+    "true-false-without-answer": (Q1, "    answer: false\n", "", f"{Q1}:23:",
+                                  "question intro-q3: a true_false question needs `answer: true` or `answer: false`"),
+    "bad-reveal-policy": (f"{TRAINING}/quiz.yaml", "reveal: after_pass", "reveal: sometimes",
+                          f"{TRAINING}/quiz.yaml:5:", "`reveal`: should be"),
+}
+
+
+@pytest.fixture(params=sorted(BROKEN))
+def broken(request, content_dir):
+    rel, old, new, where, message = BROKEN[request.param]
+    edit(content_dir, rel, old, new)
+    return content_dir, f"content/{FIXTURE_COURSE}/{where}", message
+
+
+def test_a_broken_file_is_reported_with_its_file_and_line(broken):
+    root, where, message = broken
+    _, problems, _ = read_content(root)
+    reported = [str(p) for p in problems]
+    assert any(line.startswith(where) and message in line for line in reported), reported
+
+
+def test_content_check_exits_non_zero_and_prints_file_line_message(app, broken):
+    root, where, message = broken
+    result = app.test_cli_runner().invoke(args=["content", "check", str(root)])
+    assert result.exit_code == 1
+    assert any(line.startswith(where) and message in line for line in result.output.splitlines()), result.output
+    assert "problem(s) in" in result.output
+
+
+def test_loading_a_broken_directory_changes_nothing(app, loaded_course, broken):
+    root, where, _message = broken
+    # The broken copy also carries harmless edits that a successful load would apply.
+    edit(root, f"{LAUNCH}/01-pricing.md", "Price by the value you create.", "Price by value, edited.")
+    before = snapshot(app)
+    result = app.test_cli_runner().invoke(args=["content", "load", str(root)])
+    assert result.exit_code == 1
+    assert where in result.output
+    assert "nothing was loaded" in result.output
+    assert snapshot(app) == before
+
+
+def test_several_problems_are_all_reported_in_file_order(content_dir):
+    edit(content_dir, Q1, "lesson: welcome", "lesson: nowhere")
+    edit(content_dir, f"{LAUNCH}/02-growth.md", "Grow one market at a time.", "Grow.<|im_start|>")
+    _, problems, _ = read_content(content_dir)
+    assert [(p.path.rsplit("/", 1)[-1], p.line) for p in problems] == [("quiz.yaml", 9), ("02-growth.md", 6)]
+
+
+def test_a_missing_content_directory_is_a_problem(tmp_path):
+    courses, problems, files = read_content(tmp_path / "nowhere")
+    assert courses == [] and files == 0
+    assert [p.message for p in problems] == ["no such content directory"]
+
+
+# -- mermaid and markdown ------------------------------------------------------------------------------
+@pytest.mark.parametrize("source", [
+    "graph TD\n    A[Start] --> B[End]",
+    "flowchart LR\n  A --> B & C\n  subgraph S\n    C -->|yes| D((Done))\n  end\n  style A fill:#f9f",
+    "sequenceDiagram\n  Alice->>Bob: hi",
+    "graph TD\n  A[\"Label (with) brackets\"] --> B",
+])
+def test_valid_diagrams_pass_the_mermaid_check(source):
+    mermaid.check(source)
+
+
+@pytest.mark.parametrize(("source", "line"), [
+    ("", 1),
+    ("graph XY\n  A --> B", 1),
+    ("pie-chart\n  A", 1),
+    ("graph TD\n  A --> B\n  B -->", 3),
+    ("graph TD\n  A[Label (x)] --> B", 2),
+    ("graph TD\n  subgraph S\n  A --> B", 3),
+    ("graph TD\n  A --> B\n  end", 3),
+])
+def test_broken_diagrams_are_reported_at_their_line(source, line):
+    with pytest.raises(mermaid.MermaidError) as info:
+        mermaid.check(source)
+    assert info.value.line == line
+
+
+def test_markdown_renders_diagrams_as_pre_mermaid_and_strips_raw_html():
+    html = render_markdown(
+        "Intro <script>alert(1)</script>\n\n```mermaid\ngraph TD\n  A --> B\n```\n\n[x](javascript:alert(1))"
+    )
+    assert '<pre class="mermaid">graph TD\n  A --&gt; B\n</pre>' in html
+    assert "<script" not in html
+    assert 'href="javascript' not in html
+
+
+# -- `flask content load` ------------------------------------------------------------------------------
+def test_content_check_of_the_fixture_course(app, content_dir):
+    result = app.test_cli_runner().invoke(args=["content", "check", str(content_dir)])
+    assert result.exit_code == 0, result.output
+    assert f"{FIXTURE_COURSE}: 2 modules, 3 chapters, 6 lessons, 3 quizzes, 8 questions" in result.output
+    assert "ok: 15 files, no problems" in result.output
+
+
+def plan_line(output: str, kind: str) -> str:
+    """The plan's summary line for `kind` (e.g. "lessons"), without the padding."""
+    for line in output.splitlines():
+        if line.startswith(f"{kind}:"):
+            return " ".join(line.split())
+    raise AssertionError(f"no `{kind}:` line in\n{output}")
+
+
+def test_load_prints_the_plan_and_a_second_load_prints_no_changes(app, content_dir):
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["content", "load", str(content_dir)])
+    assert first.exit_code == 0, first.output
+    assert plan_line(first.output, "courses") == "courses: added 1"
+    assert plan_line(first.output, "modules") == "modules: added 2"
+    assert plan_line(first.output, "chapters") == "chapters: added 3"
+    assert plan_line(first.output, "lessons") == "lessons: added 6"
+    assert plan_line(first.output, "workbook prompts") == "workbook prompts: added 3"
+    assert plan_line(first.output, "quizzes") == "quizzes: added 3"
+    assert plan_line(first.output, "questions") == "questions: added 8"
+    assert "no changes" not in first.output
+    with app.app_context():
+        assert _db.session.scalar(select(func.count(Lesson.id))) == 6
+        assert _db.session.scalar(select(func.count(Question.id))) == 8
+
+    second = runner.invoke(args=["content", "load", str(content_dir)])
+    assert second.exit_code == 0, second.output
+    assert "no changes" in second.output.splitlines()
+    assert "added" not in second.output
+
+
+def test_dry_run_prints_the_plan_and_writes_nothing(app, content_dir):
+    result = app.test_cli_runner().invoke(args=["content", "load", str(content_dir), "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert plan_line(result.output, "lessons") == "lessons: added 6"
+    assert "dry run, nothing written" in result.output
+    assert all(rows == [] for rows in snapshot(app).values())
+
+
+def test_dry_run_of_an_edit_leaves_the_loaded_course_as_it_was(app, loaded_course):
+    edit(loaded_course.root, f"{INTRO}/02-models.md", "Models come in many sizes.", "Models vary.")
+    shutil.rmtree(loaded_course.root / FIXTURE_COURSE / "02-market")
+    before = snapshot(app)
+    result = app.test_cli_runner().invoke(args=["content", "load", str(loaded_course.root), "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "changed: models" in result.output
+    assert "archived: launch" in result.output
+    assert snapshot(app) == before
+
+
+# -- reloads keep learners' records --------------------------------------------------------------------
+def record_everything(app, user_id: int) -> None:  # noqa: ANN001
+    """The learner completes every lesson, answers every prompt and passes every quiz."""
+    with app.test_request_context():  # grading reads translated option labels, which need a request
+        course = _db.session.scalar(select(Course).where(Course.key == FIXTURE_COURSE))
+        for lesson in _db.session.scalars(select(Lesson).where(Lesson.course_id == course.id)):
+            progress.record_view(user_id, lesson)
+            progress.mark_complete(user_id, lesson)
+        for prompt in _db.session.scalars(select(WorkbookPrompt)):
+            progress.save_workbook_answer(user_id, prompt, f"my answer to {prompt.key}")
+        for quiz in _db.session.scalars(select(Quiz)):
+            form = MultiDict()
+            for question in quiz.questions:
+                if question.type == "short_text":
+                    form.add(question.key, question.accepted[0])
+                for option in question.options:
+                    if option.correct:
+                        form.add(question.key, option.key)
+            submission = quizzes.read_submission(quiz, form)
+            attempt, created = quizzes.submit(user_id, quiz, submission, f"key-{user_id}-{quiz.key}")
+            assert created and attempt.passed
+        progress.maybe_complete_course(user_id, course)
+        _db.session.commit()
+
+
+def learner_records(app) -> dict[str, list[tuple]]:  # noqa: ANN001
+    with app.app_context():
+        s = _db.session
+        return {
+            "progress": [tuple(r) for r in s.execute(select(
+                LessonProgress.id, LessonProgress.user_id, LessonProgress.lesson_id, LessonProgress.completed_at,
+            ).order_by(LessonProgress.id))],
+            "workbook": [tuple(r) for r in s.execute(select(
+                WorkbookAnswer.id, WorkbookAnswer.prompt_id, WorkbookAnswer.text).order_by(WorkbookAnswer.id))],
+            "attempts": [tuple(r) for r in s.execute(select(
+                Attempt.id, Attempt.user_id, Attempt.quiz_id, Attempt.percent, Attempt.passed).order_by(Attempt.id))],
+            "answers": [tuple(r) for r in s.execute(select(
+                AttemptAnswer.id, AttemptAnswer.question_id, AttemptAnswer.correct).order_by(AttemptAnswer.id))],
+        }
+
+
+def outline_for(app, user_id: int):  # noqa: ANN001, ANN201
+    with app.app_context():
+        course = _db.session.scalar(select(Course).where(Course.key == FIXTURE_COURSE))
+        outline = build_outline(course, user_id)
+        return {
+            "course": outline.percent,
+            "modules": {m.module.key: m.percent for m in outline.modules},
+            "chapters": {c.chapter.key: c.percent for c in outline.chapters},
+            "lessons": {c.chapter.key: [ls.lesson.key for ls in c.lessons] for c in outline.chapters},
+            "all_done": outline.all_done,
+        }
+
+
+def test_a_reload_with_edits_keeps_every_learners_progress_and_attempts(app, loaded_course, make_user):
+    root = loaded_course.root / FIXTURE_COURSE
+    first, second = make_user(), make_user()
+    record_everything(app, first.id)
+    record_everything(app, second.id)
+    before = learner_records(app)
+    assert len(before["progress"]) == 12 and len(before["attempts"]) == 6
+
+    # Edit a text, swap two lessons, move a lesson to another chapter and remove one.
+    edit(loaded_course.root, f"{INTRO}/01-welcome.md", "Welcome to the course.", "Welcome, founder.")
+    (root / INTRO / "01-welcome.md").rename(root / INTRO / "03-welcome.md")
+    (root / TRAINING / "01-data.md").rename(root / LAUNCH / "03-data.md")
+    (root / LAUNCH / "02-growth.md").unlink()
+    edit(loaded_course.root, f"{LAUNCH}/quiz.yaml", "    lesson: growth\n", "")
+    result = app.test_cli_runner().invoke(args=["content", "load", str(loaded_course.root)])
+    assert result.exit_code == 0, result.output
+    assert "    archived: growth" in result.output
+    changed = next(line for line in result.output.splitlines() if line.startswith("    changed:"))
+    assert "welcome" in changed
+    moved = next(line for line in result.output.splitlines() if line.startswith("    moved:"))
+    assert set(moved.split(":", 1)[1].replace(" ", "").split(",")) == {"welcome", "models", "data", "tuning"}
+
+    assert learner_records(app) == before  # nothing deleted, nothing rewritten
+    with app.app_context():
+        lessons = {row.key: row for row in _db.session.scalars(select(Lesson))}
+        chapters = {row.id: row.key for row in _db.session.scalars(select(Chapter))}
+        assert lessons["growth"].archived_at is not None
+        assert chapters[lessons["data"].chapter_id] == "launch"
+        assert lessons["welcome"].body_md.startswith("Welcome, founder.")
+    outline = outline_for(app, first.id)
+    assert outline["lessons"] == {
+        "intro": ["models", "welcome"], "training": ["tuning"], "launch": ["pricing", "data"],
+    }
+    assert outline["course"] == 100 and outline["all_done"]
+    assert set(outline["chapters"].values()) == {100}
+
+    # The removed lesson comes back: restored, with its learners' records.
+    shutil.copy(
+        Path(__file__).parent / "fixtures" / "content" / FIXTURE_COURSE / LAUNCH / "02-growth.md",
+        root / LAUNCH / "02-growth.md",
+    )
+    again = app.test_cli_runner().invoke(args=["content", "load", str(loaded_course.root)])
+    assert again.exit_code == 0, again.output
+    assert plan_line(again.output, "lessons") == "lessons: moved 1, restored 1"
+    assert "    restored: growth" in again.output
+    with app.app_context():
+        growth = _db.session.scalar(select(Lesson).where(Lesson.key == "growth"))
+        assert growth.archived_at is None
+        kept = _db.session.scalar(
+            select(func.count(LessonProgress.id)).where(LessonProgress.lesson_id == growth.id)
+        )
+        assert kept == 2
+    assert learner_records(app) == before
+    assert outline_for(app, first.id)["chapters"]["launch"] == 100
+
+
+def test_moving_a_lesson_file_is_a_move_not_a_change(app, loaded_course):
+    root = loaded_course.root / FIXTURE_COURSE
+    (root / TRAINING / "01-data.md").rename(root / LAUNCH / "03-data.md")
+    result = load(app, loaded_course.root)
+    assert result.applied, result.problems
+    lessons = result.plan.entries["lesson"]
+    assert sorted(lessons["moved"]) == ["data", "tuning"]
+    # The lesson's text and title did not change; only its place did.
+    assert lessons.get("changed", []) == []
+
+
+def test_a_removed_lesson_archives_its_workbook_prompt_and_keeps_the_answers(app, loaded_course, make_user):
+    user = make_user()
+    record_everything(app, user.id)
+    (loaded_course.root / FIXTURE_COURSE / LAUNCH / "01-pricing.md").unlink()
+    edit(loaded_course.root, f"{LAUNCH}/quiz.yaml", "    lesson: pricing\n", "")
+    result = load(app, loaded_course.root)
+    assert result.applied, result.problems
+    assert result.plan.entries["workbook prompt"]["archived"] == ["wb-price"]
+    with app.app_context():
+        prompt = _db.session.scalar(select(WorkbookPrompt).where(WorkbookPrompt.key == "wb-price"))
+        assert prompt.archived_at is not None
+        answer = _db.session.scalar(select(WorkbookAnswer).where(WorkbookAnswer.prompt_id == prompt.id))
+        assert answer.text == "my answer to wb-price"
+
+
+def test_progress_never_exceeds_100_percent_after_edits(app, loaded_course, make_user):
+    user = make_user()
+    record_everything(app, user.id)
+    root = loaded_course.root / FIXTURE_COURSE
+    # Remove a whole chapter, and a lesson of another; what is left is complete, and no more than that.
+    shutil.rmtree(root / TRAINING)
+    (root / LAUNCH / "02-growth.md").unlink()
+    edit(loaded_course.root, f"{LAUNCH}/quiz.yaml", "    lesson: growth\n", "")
+    assert load(app, loaded_course.root).applied
+    outline = outline_for(app, user.id)
+    assert outline["chapters"] == {"intro": 100, "launch": 100}
+    assert outline["modules"] == {"basics": 100, "market": 100}
+    assert outline["course"] == 100
+
+    # A new lesson appears: the learner is no longer done, and the numbers say so.
+    new_lesson = root / LAUNCH / "03-retention.md"
+    new_lesson.write_text("---\nid: retention\ntitle: 3.3 Retention\n---\n\nKeep your users.\n", encoding="utf-8")
+    assert load(app, loaded_course.root).applied
+    outline = outline_for(app, user.id)
+    assert outline["chapters"]["launch"] == 67  # pricing done, retention not, quiz passed: 2 of 3 items
+    assert outline["course"] < 100 and not outline["all_done"]
+    assert all(0 <= p <= 100 for p in [*outline["chapters"].values(), *outline["modules"].values()])
+
+
+def test_a_changed_question_keeps_old_attempts_graded_as_they_were(app, loaded_course, make_user):
+    user = make_user()
+    record_everything(app, user.id)
+    edit(loaded_course.root, Q1, "      - {id: c, text: Its name, correct: false}\n", "")
+    result = load(app, loaded_course.root)
+    # Labelled like the plan's other option entries ("intro-q1/c"), so the plan says whose option it was.
+    assert result.plan.entries["option"]["archived"] == ["intro-q1/c"]
+    assert result.plan.entries["quiz"]["changed"] == ["intro-quiz"]
+    with app.app_context():
+        attempt = _db.session.scalar(select(Attempt).join(Quiz).where(Quiz.key == "intro-quiz"))
+        assert attempt.passed and attempt.percent == 100
+        option = _db.session.scalar(select(QuestionOption).where(QuestionOption.key == "c").join(Question)
+                                    .where(Question.key == "intro-q1"))
+        assert option.archived_at is not None
+
+
+# -- the real course -----------------------------------------------------------------------------------
+def test_the_real_course_loads_with_its_full_outline(app, real_course):
+    with app.app_context():
+        s = _db.session
+        course = s.scalar(select(Course).where(Course.key == real_course.key))
+        modules = s.scalars(select(Module).where(Module.course_id == course.id).order_by(Module.position)).all()
+        assert [m.kind for m in modules] == ["standard", "standard", "standard", "reference"]
+        standard = {m.id for m in modules if m.kind == "standard"}
+        reference = {m.id for m in modules if m.kind == "reference"}
+        chapters = s.scalars(select(Chapter).where(Chapter.course_id == course.id)).all()
+        assert len(chapters) == 10
+        assert sum(c.module_id in standard for c in chapters) == 9
+        chapter_module = {c.id: c.module_id for c in chapters}
+        lessons = s.scalars(select(Lesson).where(Lesson.course_id == course.id)).all()
+        assert sum(chapter_module[lesson.chapter_id] in standard for lesson in lessons) == 36
+        assert sum(chapter_module[lesson.chapter_id] in reference for lesson in lessons) == 4
+
+        quiz_rows = s.scalars(select(Quiz).where(Quiz.course_id == course.id)).all()
+        assert len(quiz_rows) == 9
+        assert all(chapter_module[q.chapter_id] in standard for q in quiz_rows)  # the appendix has no quiz
+        assert len({q.chapter_id for q in quiz_rows}) == 9
+        questions = s.scalars(select(Question).where(Question.course_id == course.id)).all()
+        assert len(questions) >= 54
+        assert all(len(q.questions) >= 6 for q in quiz_rows)
+        assert {q.type for q in questions} == {"single", "multiple", "true_false", "short_text"}
+        assert all(q.explanation.strip() for q in questions)
+
+        prompts = s.scalars(select(WorkbookPrompt).where(WorkbookPrompt.course_id == course.id)).all()
+        assert len({p.lesson_id for p in prompts}) >= 20
+
+        with_diagrams = [lesson for lesson in lessons if "```mermaid" in lesson.body_md]
+        assert with_diagrams
+        for lesson in with_diagrams:
+            assert lesson.body_html.count('<pre class="mermaid">') == lesson.body_md.count("```mermaid"), lesson.key
+        for lesson in lessons:
+            assert "<|" not in lesson.body_md, lesson.key
+
+
+def test_every_lesson_page_with_a_diagram_renders_it(app, real_course, client, learner):
+    with app.app_context():
+        keys = [lesson.key for lesson in _db.session.scalars(select(Lesson)) if "```mermaid" in lesson.body_md]
+    for key in keys:
+        page = client.get(f"/courses/{real_course.key}/lessons/{key}")
+        assert page.status_code == 200, key
+        assert '<pre class="mermaid">' in page.get_data(as_text=True), key
+
+
+def test_reloading_the_real_course_prints_no_changes(app, real_course):
+    result = app.test_cli_runner().invoke(args=["content", "load", str(REAL_CONTENT)])
+    assert result.exit_code == 0, result.output
+    assert "no changes" in result.output.splitlines()
+
+
+def test_content_check_passes_on_the_real_course(app):
+    result = app.test_cli_runner().invoke(args=["content", "check"])
+    assert result.exit_code == 0, result.output
+    assert re.search(r"ai-founder-global: 4 modules, 10 chapters, 40 lessons, 9 quizzes, \d+ questions", result.output)
