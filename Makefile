@@ -7,10 +7,14 @@ MERMAID_VERSION := 12.3.0
 MERMAID := course/static/vendor/mermaid.min.js
 HOST ?= 127.0.0.1
 PORT ?= 5000
+# UI translations (Flask-Babel looks in `translations/` next to the app package, i.e. course/translations).
+I18N := course/translations
+PO_FILES := $(wildcard $(I18N)/*/LC_MESSAGES/messages.po)
+MO_FILES := $(PO_FILES:.po=.mo)
 
-.PHONY: setup run test lint clean
+.PHONY: setup run test lint clean translations
 
-setup: $(VENV)/.installed $(MERMAID)
+setup: $(VENV)/.installed $(MERMAID) $(MO_FILES)
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +33,20 @@ $(MERMAID):
 		echo "npm not found: diagrams will be shown as their text source (install Node.js to render them)"; \
 	fi
 
+# The compiled catalogs (.mo) are build output, not committed (.gitignore): built from the .po files, and
+# rebuilt whenever one of them changes. (`-q` is a pybabel option, so it goes before the command.)
+$(MO_FILES): $(PO_FILES) | $(VENV)/.installed
+	$(BIN)/pybabel -q compile -d $(I18N)
+	@touch $(MO_FILES)
+
+# After adding or changing a UI string: re-extract the template, merge it into every catalog, then translate
+# the new (empty) and changed (fuzzy) entries in the .po files. tests/test_i18n.py fails until that is done.
+translations: $(VENV)/.installed
+	$(BIN)/pybabel -q extract -F $(I18N)/babel.cfg -k _l --project "Founder Course" --version 0.1.0 \
+		--copyright-holder "Founder Course contributors" --add-comments "TRANSLATORS:" \
+		-o $(I18N)/messages.pot course templates
+	$(BIN)/pybabel -q update -i $(I18N)/messages.pot -d $(I18N) --ignore-obsolete
+
 run: setup
 	$(FLASK) db upgrade
 	$(FLASK) content load
@@ -43,4 +61,4 @@ lint: setup
 	$(BIN)/ruff check course tests config.py
 
 clean:
-	rm -rf $(VENV) .cache course/static/vendor instance
+	rm -rf $(VENV) .cache course/static/vendor instance $(MO_FILES)

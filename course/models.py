@@ -1,12 +1,17 @@
 """Every model, imported in one place for Alembic and the CLI."""
 
 from course.auth.models import Role, User
+from course.cohorts.models import ChapterRelease, Cohort, CohortInstructor, Enrolment
 from course.content.models import Chapter, Course, Lesson, Module, WorkbookPrompt
 from course.progress.models import Completion, LessonProgress, WorkbookAnswer
 from course.quiz.models import Attempt, AttemptAnswer, Question, QuestionOption, Quiz
 
 __all__ = [
     "Attempt",
+    "ChapterRelease",
+    "Cohort",
+    "CohortInstructor",
+    "Enrolment",
     "AttemptAnswer",
     "Chapter",
     "Completion",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, render_template, request, session
-from flask_babel import format_datetime, get_locale
+from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event
@@ -129,6 +129,7 @@ def register_template_globals(app: Flask) -> None:
 
     app.jinja_env.filters["datetime"] = lambda value, fmt="medium": format_datetime(value, fmt) if value else ""
     app.jinja_env.filters["duration"] = _duration
+    app.jinja_env.filters["date"] = lambda value, fmt="medium": format_date(value, fmt) if value else ""
 
 
 def _duration(seconds: int | float | None) -> str:

@@ -204,3 +204,36 @@ def real_course(app: Flask) -> LoadedCourse:
     result = load(app, REAL_CONTENT)
     assert result.applied and not result.problems, result.problems
     return LoadedCourse(REAL_COURSE, REAL_CONTENT, result)
+
+
+# -- the fixture course, as a learner sees it ------------------------------------------------------
+CHAPTER_LESSONS = {"intro": ["welcome", "models"], "training": ["data", "tuning"], "launch": ["pricing", "growth"]}
+QUIZ_OF = {"intro": "intro-quiz", "training": "training-quiz", "launch": "launch-quiz"}
+RIGHT_ANSWERS = {
+    "intro-quiz": {"intro-q1": "a", "intro-q2": ["a", "b"], "intro-q3": "false", "intro-q4": "fine-tuning"},
+    "training-quiz": {"training-q1": "a", "training-q2": "true"},
+    "launch-quiz": {"launch-q1": "a", "launch-q2": "one"},
+}
+WRONG_ANSWERS = {
+    "intro-quiz": {"intro-q1": "b", "intro-q2": ["a"], "intro-q3": "true", "intro-q4": "pre-training"},
+    "training-quiz": {"training-q1": "b", "training-q2": "false"},
+    "launch-quiz": {"launch-q1": "b", "launch-q2": "all of them"},
+}
+
+
+def lesson_url(lesson: str, course: str = FIXTURE_COURSE) -> str:
+    return f"/courses/{course}/lessons/{lesson}"
+
+
+def quiz_url(quiz: str, course: str = FIXTURE_COURSE) -> str:
+    return f"/courses/{course}/quizzes/{quiz}"
+
+
+def complete_lessons(client: FlaskClient, *lessons: str) -> None:
+    for lesson in lessons:
+        response = client.post(f"{lesson_url(lesson)}/complete")
+        assert response.status_code == 302, (lesson, response.status_code)
+
+
+def submit_quiz(client: FlaskClient, quiz: str, answers: dict, key: str | None = None):  # noqa: ANN201
+    return client.post(quiz_url(quiz), data={**answers, "submission_key": key or uuid.uuid4().hex})

@@ -414,8 +414,6 @@ def test_a_changed_question_keeps_old_attempts_graded_as_they_were(app, loaded_c
     record_everything(app, user.id)
     edit(loaded_course.root, Q1, "      - {id: c, text: Its name, correct: false}\n", "")
     result = load(app, loaded_course.root)
-    # Labelled like the plan's other option entries ("intro-q1/c"), so the plan says whose option it was.
-    assert result.plan.entries["option"]["archived"] == ["intro-q1/c"]
     assert result.plan.entries["quiz"]["changed"] == ["intro-quiz"]
     with app.app_context():
         attempt = _db.session.scalar(select(Attempt).join(Quiz).where(Quiz.key == "intro-quiz"))
@@ -423,6 +421,15 @@ def test_a_changed_question_keeps_old_attempts_graded_as_they_were(app, loaded_c
         option = _db.session.scalar(select(QuestionOption).where(QuestionOption.key == "c").join(Question)
                                     .where(Question.key == "intro-q1"))
         assert option.archived_at is not None
+
+
+def test_an_archived_option_is_named_with_its_question_in_the_plan(app, loaded_course):
+    edit(loaded_course.root, Q1, "      - {id: c, text: Its name, correct: false}\n", "")
+    result = load(app, loaded_course.root)
+    assert result.applied, result.problems
+    # Labelled like the plan's other option entries ("intro-q1/c" when added or changed): a bare "c" does
+    # not say which of the course's questions lost an option.
+    assert result.plan.entries["option"]["archived"] == ["intro-q1/c"]
 
 
 # -- the real course -----------------------------------------------------------------------------------

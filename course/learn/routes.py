@@ -13,7 +13,7 @@ from sqlalchemy import select
 from course.auth.forms import EmptyForm
 from course.content.models import Course, WorkbookPrompt
 from course.extensions import db
-from course.learn.access import get_course_or_404
+from course.learn.access import get_course_or_404, refuse_if_locked
 from course.learn.forms import WorkbookForm
 from course.progress import services as progress
 from course.progress.outline import CourseOutline, build_outline, prompts_by_lesson
@@ -87,6 +87,7 @@ def lesson(course_key: str, lesson_key: str):
     found = outline.find_lesson(lesson_key)
     if found is None:
         abort(404)
+    refuse_if_locked(found[0])
     # Viewing is recorded (first viewed, last viewed): it is what "continue where you left off" and
     # reading time are made of. It is idempotent and changes nothing the learner can see or lose.
     progress.record_view(current_user.id, found[1].lesson)
@@ -103,6 +104,7 @@ def complete(course_key: str, lesson_key: str):
     if found is None:
         abort(404)
     chapter, status = found
+    refuse_if_locked(chapter)
     progress.mark_complete(current_user.id, status.lesson)
     completion = progress.maybe_complete_course(current_user.id, course)
     db.session.commit()
@@ -133,9 +135,11 @@ def save_workbook(course_key: str, prompt_key: str):
     if prompt is None:
         abort(404)
     outline = build_outline(course, current_user.id)
-    lesson_key = next((ls.lesson.key for ls in outline.lessons if ls.lesson.id == prompt.lesson_id), None)
-    if lesson_key is None:
+    found = next(((c, ls) for c in outline.chapters for ls in c.lessons if ls.lesson.id == prompt.lesson_id), None)
+    if found is None:
         abort(404)
+    refuse_if_locked(found[0])
+    lesson_key = found[1].lesson.key
     form = WorkbookForm(prefix=f"wb-{prompt.key}")
     if not form.validate_on_submit():
         return _render_lesson(course, outline, lesson_key, rejected=(prompt.id, form), status_code=400)

@@ -7,10 +7,11 @@ the course, and computed against the current, non-archived outline, so percentag
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import case, func, select
 
+from course.cohorts.services import LearnerSchedule, learner_schedule
 from course.content.models import Chapter, Course, Lesson, Module, WorkbookPrompt
 from course.extensions import db
 from course.progress.models import Completion, LessonProgress
@@ -51,6 +52,11 @@ class ChapterStatus:
     chapter: Chapter
     lessons: list[LessonStatus] = field(default_factory=list)
     quiz: QuizStatus | None = None
+    opens_on: date | None = None  # set for learners in a cohort whose schedule has not opened it yet
+
+    @property
+    def locked(self) -> bool:
+        return self.opens_on is not None
 
     @property
     def lessons_done(self) -> int:
@@ -105,6 +111,7 @@ class CourseOutline:
     modules: list[ModuleStatus]
     completion: Completion | None = None
     last_lesson: LessonStatus | None = None
+    schedule: LearnerSchedule | None = None
 
     @property
     def chapters(self) -> list[ChapterStatus]:
@@ -172,6 +179,8 @@ class CourseOutline:
         if self.last_lesson is not None and not self.last_lesson.completed:
             return "lesson", self.last_lesson.lesson
         for chapter in self.chapters:
+            if chapter.locked:
+                continue
             for ls in chapter.lessons:
                 if not ls.completed:
                     return "lesson", ls.lesson
@@ -199,7 +208,9 @@ def build_outline(course: Course, user_id: int | None) -> CourseOutline:
     progress: dict[int, LessonProgress] = {}
     attempts: dict[int, tuple[int, float | None, bool]] = {}
     completion = None
+    schedule = None
     if user_id is not None:
+        schedule = learner_schedule(user_id, course.id)
         progress = {
             p.lesson_id: p
             for p in db.session.scalars(
@@ -228,6 +239,8 @@ def build_outline(course: Course, user_id: int | None) -> CourseOutline:
     for chapter in chapters:
         if chapter.module_id in live_modules:
             status = ChapterStatus(chapter)
+            if schedule is not None and not schedule.is_open(chapter.id):
+                status.opens_on = schedule.opens[chapter.id]
             by_chapter[chapter.id] = status
             module_status[chapter.module_id].chapters.append(status)
     for lesson in lessons:
@@ -237,10 +250,12 @@ def build_outline(course: Course, user_id: int | None) -> CourseOutline:
         if quiz.chapter_id in by_chapter:
             count, best, passed = attempts.get(quiz.id, (0, None, False))
             chapter_status = by_chapter[quiz.chapter_id]
-            is_open = not course.quiz_gate or all(ls.completed for ls in chapter_status.lessons)
+            is_open = not chapter_status.locked and (
+                not course.quiz_gate or all(ls.completed for ls in chapter_status.lessons)
+            )
             chapter_status.quiz = QuizStatus(quiz, count, best, passed, is_open)
 
-    outline = CourseOutline(course, list(module_status.values()), completion)
+    outline = CourseOutline(course, list(module_status.values()), completion, schedule=schedule)
     viewed = [ls for ls in outline.lessons if ls.progress]
     if viewed:
         outline.last_lesson = max(viewed, key=lambda ls: ls.progress.last_viewed_at)

@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 
 from course.auth.forms import EmptyForm
 from course.extensions import db
-from course.learn.access import get_course_or_404
+from course.learn.access import get_course_or_404, refuse_if_locked
 from course.progress.outline import build_outline
 from course.progress.services import maybe_complete_course
 from course.quiz import services
@@ -26,6 +26,7 @@ def _load(course_key: str, quiz_key: str):  # noqa: ANN202
     if found is None:
         abort(404)
     chapter, status = found
+    refuse_if_locked(chapter)
     return course, outline, chapter, status
 
 
@@ -62,6 +63,13 @@ def submit(course_key: str, quiz_key: str):
     if already is not None:
         flash(_("This attempt was already submitted; here is its result."), "info")
         return redirect(url_for("quiz.attempt", course_key=course.key, quiz_key=quiz.key, number=already.number))
+    if outline.schedule is not None and outline.schedule.closed():
+        flash(
+            _("Your cohort ended on %(date)s: quizzes are closed. Ask your instructor for an extension.",
+              date=outline.schedule.deadline.isoformat()),
+            "error",
+        )
+        return _render_quiz(course, outline, chapter, status, status_code=403)
     if not status.open:
         flash(_("Finish the chapter's lessons first: the quiz opens when they are complete."), "error")
         return _render_quiz(course, outline, chapter, status, status_code=403)
