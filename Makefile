@@ -37,14 +37,15 @@ $(MERMAID):
 # rebuilt whenever one of them changes. (`-q` is a pybabel option, so it goes before the command.)
 $(MO_FILES): $(PO_FILES) | $(VENV)/.installed
 	$(BIN)/pybabel -q compile -d $(I18N)
-	@touch $(MO_FILES)
 
 # After adding or changing a UI string: re-extract the template, merge it into every catalog, then translate
 # the new (empty) and changed (fuzzy) entries in the .po files. tests/test_i18n.py fails until that is done.
+# --ignore-dirs: pybabel skips every directory whose name starts with `_` unless told otherwise, which would
+# leave out templates/_macros.
 translations: $(VENV)/.installed
-	$(BIN)/pybabel -q extract -F $(I18N)/babel.cfg -k _l --project "Founder Course" --version 0.1.0 \
-		--copyright-holder "Founder Course contributors" --add-comments "TRANSLATORS:" \
-		-o $(I18N)/messages.pot course templates
+	$(BIN)/pybabel -q extract -F $(I18N)/babel.cfg -k _l --ignore-dirs ".* __pycache__" \
+		--project "Founder Course" --version 0.1.0 --copyright-holder "Founder Course contributors" \
+		--add-comments "TRANSLATORS:" -o $(I18N)/messages.pot course templates
 	$(BIN)/pybabel -q update -i $(I18N)/messages.pot -d $(I18N) --ignore-obsolete
 
 run: setup

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, render_template, request, session
+from flask import Flask, has_request_context, render_template, request, session
 from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
@@ -21,6 +21,8 @@ def select_locale() -> str:
     from flask import current_app
 
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():  # the CLI and background work speak the default language
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = session.get("lang")
     if chosen in languages:
         return chosen
@@ -69,23 +71,27 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:  # noqa: ANN00
 
 @event.listens_for(Engine, "begin")
 def _sqlite_begin(conn) -> None:  # noqa: ANN001
+    """SQLite transactions begin IMMEDIATE (as Rails does by default): a transaction that reads and then
+    writes would otherwise fail with "database is locked" when another connection wrote in between, instead
+    of waiting its turn through the busy timeout."""
     if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN")
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def register_blueprints(app: Flask) -> None:
     from course.auth.routes import bp as auth_bp
+    from course.cohorts.routes import bp as cohorts_bp
     from course.learn.routes import bp as learn_bp
     from course.progress.routes import bp as progress_bp
     from course.quiz.routes import bp as quiz_bp
 
-    for bp in (auth_bp, learn_bp, quiz_bp, progress_bp):
+    for bp in (auth_bp, learn_bp, quiz_bp, progress_bp, cohorts_bp):
         app.register_blueprint(bp)
 
 
 def register_error_handlers(app: Flask) -> None:
-    def render_error(code: int, message: str):  # noqa: ANN202
-        return render_template(f"errors/{code}.html", message=message), code
+    def render_error(template: int, message: str, status: int | None = None):  # noqa: ANN202
+        return render_template(f"errors/{template}.html", message=message), status or template
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):  # noqa: ANN202
@@ -96,8 +102,15 @@ def register_error_handlers(app: Flask) -> None:
     def http_error(error: HTTPException):  # noqa: ANN202
         db.session.rollback()
         code = error.code or 500
-        if code in (400, 403, 404, 405, 429):
-            return render_error(code if code in (400, 403, 404) else 400, error.description or "")
+        # Werkzeug's stock descriptions are English; only messages the app wrote itself are shown.
+        message = error.description if error.description != type(error).description else ""
+        if code in (400, 403, 404):
+            return render_error(code, message)
+        if 400 <= code < 500:
+            response = render_error(400, message, code)
+            if code == 405 and hasattr(error, "valid_methods") and error.valid_methods:
+                return (*response, {"Allow": ", ".join(error.valid_methods)})
+            return response
         return error
 
     @app.errorhandler(Exception)

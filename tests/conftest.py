@@ -20,28 +20,22 @@ import contextlib
 import itertools
 import os
 import shutil
-import sys
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, make_url, text
+
+from course import create_app
+from course.content.services import LoadResult, load_content
+from course.extensions import db as _db
+
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
-# `config.py` sits at the project root and is not part of the installed package, so `import course` fails
-# unless the root is on sys.path (see test_packaging.py). Put it there so the suite can run at all.
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-import pytest  # noqa: E402
-from flask import Flask  # noqa: E402
-from flask.testing import FlaskClient  # noqa: E402
-from sqlalchemy import create_engine, make_url, text  # noqa: E402
-
-from course import create_app  # noqa: E402
-from course.content.services import LoadResult, load_content  # noqa: E402
-from course.extensions import db as _db  # noqa: E402
-
 FIXTURE_CONTENT = TESTS / "fixtures" / "content"
 FIXTURE_COURSE = "mini-course"
 REAL_CONTENT = ROOT / "content"
@@ -55,9 +49,10 @@ def server_url() -> str | None:
 
 
 @contextlib.contextmanager
-def fresh_database(prefix: str, tmp_dir: Path) -> Iterator[str]:
-    """A new, empty database: a uniquely named one on the PostgreSQL server, else a SQLite file."""
-    server = server_url()
+def fresh_database(prefix: str, tmp_dir: Path, server: str | None = "env") -> Iterator[str]:
+    """A new, empty database: a uniquely named one on the PostgreSQL server (by default the one
+    TEST_DATABASE_URL names), else a SQLite file in `tmp_dir`."""
+    server = server_url() if server == "env" else server
     if not server:
         yield f"sqlite:///{tmp_dir / f'{prefix}.db'}"
         return
@@ -119,9 +114,16 @@ def app(database_url: str) -> Iterator[Flask]:
     dispose(app)
 
 
+def new_client(app: Flask) -> FlaskClient:
+    """A test client whose browser asks for English, so assertions can name the English messages."""
+    client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return client
+
+
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
-    return app.test_client()
+    return new_client(app)
 
 
 @pytest.fixture
@@ -140,8 +142,7 @@ def make_user(app: Flask) -> Callable:
 
     numbers = itertools.count(1)
 
-    def make(email: str | None = None, role: str = "learner", password: str = DEFAULT_PASSWORD,
-             name: str = ""):
+    def make(email: str | None = None, role: str = "learner", password: str = DEFAULT_PASSWORD, name: str = ""):
         email = email or f"learner{next(numbers)}@example.com"
         with app.app_context():
             user = create_user(email, password, name=name, role=role)

@@ -8,10 +8,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import FIXTURE_COURSE, REAL_CONTENT, load
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
-from conftest import FIXTURE_COURSE, REAL_CONTENT, load
 from course.content import mermaid
 from course.content.models import Chapter, Course, Lesson, Module, WorkbookPrompt
 from course.content.parser import read_content
@@ -55,12 +55,20 @@ def test_the_fixture_course_parses_without_problems(content_dir):
     assert [m.spec.id for m in course.modules] == ["basics", "market"]
     assert [c.spec.id for m in course.modules for c in m.chapters] == ["intro", "training", "launch"]
     assert [lesson.spec.id for _, _, lesson in course.lessons()] == [
-        "welcome", "models", "data", "tuning", "pricing", "growth",
+        "welcome",
+        "models",
+        "data",
+        "tuning",
+        "pricing",
+        "growth",
     ]
     quiz_docs = [c.quiz for m in course.modules for c in m.chapters]
     assert [q.spec.id for q in quiz_docs] == ["intro-quiz", "training-quiz", "launch-quiz"]
     assert {q.type for doc in quiz_docs for q in doc.spec.questions} == {
-        "single", "multiple", "true_false", "short_text",
+        "single",
+        "multiple",
+        "true_false",
+        "short_text",
     }
     welcome = next(lesson for _, _, lesson in course.lessons() if lesson.spec.id == "welcome")
     assert welcome.body.startswith("Welcome to the course.")
@@ -78,35 +86,99 @@ def test_order_comes_from_names_and_identity_from_ids(content_dir):
 # -- broken fixtures: each problem names its file and line ----------------------------------------------
 Q1 = f"{INTRO}/quiz.yaml"
 BROKEN = {
-    "bad-yaml": (Q1, "title: Chapter 1 quiz", "title: Chapter 1 quiz: part: two",
-                 f"{Q1}:2:", "invalid YAML"),
-    "missing-question-id": (Q1, "  - id: intro-q2\n    type: multiple", "  - type: multiple",
-                            f"{Q1}:15:", "`questions[1].id` is required"),
-    "missing-lesson-id": (f"{INTRO}/02-models.md", "id: models\n", "",
-                          f"{INTRO}/02-models.md:2:", "`id` is required"),
-    "duplicate-lesson-id": (f"{TRAINING}/01-data.md", "id: data", "id: welcome",
-                            f"{TRAINING}/01-data.md:2:",
-                            f"lesson id `welcome` is already used at content/{FIXTURE_COURSE}/{INTRO}/01-welcome.md:2"),
-    "single-with-two-correct": (Q1, "{id: b, text: Its colour, correct: false}",
-                                "{id: b, text: Its colour, correct: true}",
-                                f"{Q1}:10:", "question intro-q1: a single-choice question needs exactly one correct"),
-    "short-text-without-accepted": (Q1, "    accepted: [fine-tuning, 微调]\n", "",
-                                    f"{Q1}:28:", "question intro-q4: a short_text question needs at least one accepted"),
-    "unknown-lesson-reference": (Q1, "lesson: welcome", "lesson: no-such-lesson",
-                                 f"{Q1}:9:", "question intro-q1: no lesson has the id `no-such-lesson`"),
-    "broken-mermaid": (f"{INTRO}/01-welcome.md", "B --> C[Scale]", "B --> C[Scale",
-                       f"{INTRO}/01-welcome.md:18:", "mermaid diagram: a node shape opened at '[Scale' is never closed"),
-    "unclosed-code-fence": (f"{INTRO}/01-welcome.md", "    B --> C[Scale]\n```\n", "    B --> C[Scale]\n",
-                            f"{INTRO}/01-welcome.md:15:", "this code block is never closed"),
-    "stray-token": (f"{LAUNCH}/02-growth.md", "Grow one market at a time.", "Grow one market at a time.<|im_end|>",
-                    f"{LAUNCH}/02-growth.md:6:", "stray token '<|im_end|>'"),
-    "unknown-field": (Q1, "    prompt: Large models need no compute.\n",
-                      "    prompt: Large models need no compute.\n    hint: think\n",
-                      f"{Q1}:26:", "unknown field `questions[2].hint`"),
-    "true-false-without-answer": (Q1, "    answer: false\n", "", f"{Q1}:23:",
-                                  "question intro-q3: a true_false question needs `answer: true` or `answer: false`"),
-    "bad-reveal-policy": (f"{TRAINING}/quiz.yaml", "reveal: after_pass", "reveal: sometimes",
-                          f"{TRAINING}/quiz.yaml:5:", "`reveal`: should be"),
+    "bad-yaml": (Q1, "title: Chapter 1 quiz", "title: Chapter 1 quiz: part: two", f"{Q1}:2:", "invalid YAML"),
+    "missing-question-id": (
+        Q1,
+        "  - id: intro-q2\n    type: multiple",
+        "  - type: multiple",
+        f"{Q1}:15:",
+        "`questions[1].id` is required",
+    ),
+    "missing-lesson-id": (f"{INTRO}/02-models.md", "id: models\n", "", f"{INTRO}/02-models.md:2:", "`id` is required"),
+    "duplicate-lesson-id": (
+        f"{TRAINING}/01-data.md",
+        "id: data",
+        "id: welcome",
+        f"{TRAINING}/01-data.md:2:",
+        f"lesson id `welcome` is already used at content/{FIXTURE_COURSE}/{INTRO}/01-welcome.md:2",
+    ),
+    "single-with-two-correct": (
+        Q1,
+        "{id: b, text: Its colour, correct: false}",
+        "{id: b, text: Its colour, correct: true}",
+        f"{Q1}:10:",
+        "question intro-q1: a single-choice question needs exactly one correct",
+    ),
+    "short-text-without-accepted": (
+        Q1,
+        "    accepted: [fine-tuning, 微调]\n",
+        "",
+        f"{Q1}:28:",
+        "question intro-q4: a short_text question needs at least one accepted",
+    ),
+    "unknown-lesson-reference": (
+        Q1,
+        "lesson: welcome",
+        "lesson: no-such-lesson",
+        f"{Q1}:9:",
+        "question intro-q1: no lesson has the id `no-such-lesson`",
+    ),
+    "broken-mermaid": (
+        f"{INTRO}/01-welcome.md",
+        "B --> C[Scale]",
+        "B --> C[Scale",
+        f"{INTRO}/01-welcome.md:18:",
+        "mermaid diagram: a node shape opened at '[Scale' is never closed",
+    ),
+    "unclosed-code-fence": (
+        f"{INTRO}/01-welcome.md",
+        "    B --> C[Scale]\n```\n",
+        "    B --> C[Scale]\n",
+        f"{INTRO}/01-welcome.md:15:",
+        "this code block is never closed",
+    ),
+    "stray-token": (
+        f"{LAUNCH}/02-growth.md",
+        "Grow one market at a time.",
+        "Grow one market at a time.<|im_end|>",
+        f"{LAUNCH}/02-growth.md:6:",
+        "stray token '<|im_end|>'",
+    ),
+    "unknown-field": (
+        Q1,
+        "    prompt: Large models need no compute.\n",
+        "    prompt: Large models need no compute.\n    hint: think\n",
+        f"{Q1}:26:",
+        "unknown field `questions[2].hint`",
+    ),
+    "true-false-without-answer": (
+        Q1,
+        "    answer: false\n",
+        "",
+        f"{Q1}:23:",
+        "question intro-q3: a true_false question needs `answer: true` or `answer: false`",
+    ),
+    "title-repeated-as-h1": (
+        f"{TRAINING}/01-data.md",
+        "Data is the fuel of a model.",
+        "# 2.1 Data\n\nData is the fuel.",
+        f"{TRAINING}/01-data.md:6:",
+        "use `##` and below in a lesson",
+    ),
+    "front-matter-never-closed": (
+        f"{TRAINING}/01-data.md",
+        "title: 2.1 Data\n---\n",
+        "title: 2.1 Data\n",
+        f"{TRAINING}/01-data.md:1:",
+        "the front matter is never closed",
+    ),
+    "bad-reveal-policy": (
+        f"{TRAINING}/quiz.yaml",
+        "reveal: after_pass",
+        "reveal: sometimes",
+        f"{TRAINING}/quiz.yaml:5:",
+        "`reveal`: should be",
+    ),
 }
 
 
@@ -144,6 +216,23 @@ def test_loading_a_broken_directory_changes_nothing(app, loaded_course, broken):
     assert snapshot(app) == before
 
 
+@pytest.mark.parametrize(
+    ("rel", "old", "where"),
+    [
+        (f"{INTRO}/01-welcome.md", "  - Large models are defined by their scale.", f"{INTRO}/01-welcome.md:5:"),
+        (Q1, "    explanation: EXPLAIN-INTRO-Q1 the welcome lesson says scale.", f"{Q1}:14:"),
+    ],
+    ids=["in-a-takeaway", "in-a-quiz-explanation"],
+)
+def test_a_stray_token_outside_a_lesson_body_is_reported(content_dir, rel, old, where):
+    # Takeaways, workbook prompts and quiz texts reach learners as much as lesson bodies do.
+    edit(content_dir, rel, old, old + "<|im_end|>")
+    _, problems, _ = read_content(content_dir)
+    reported = [str(p) for p in problems]
+    expected = f"content/{FIXTURE_COURSE}/{where} stray token '<|im_end|>'"
+    assert expected in reported, reported
+
+
 def test_several_problems_are_all_reported_in_file_order(content_dir):
     edit(content_dir, Q1, "lesson: welcome", "lesson: nowhere")
     edit(content_dir, f"{LAUNCH}/02-growth.md", "Grow one market at a time.", "Grow.<|im_start|>")
@@ -158,25 +247,31 @@ def test_a_missing_content_directory_is_a_problem(tmp_path):
 
 
 # -- mermaid and markdown ------------------------------------------------------------------------------
-@pytest.mark.parametrize("source", [
-    "graph TD\n    A[Start] --> B[End]",
-    "flowchart LR\n  A --> B & C\n  subgraph S\n    C -->|yes| D((Done))\n  end\n  style A fill:#f9f",
-    "sequenceDiagram\n  Alice->>Bob: hi",
-    "graph TD\n  A[\"Label (with) brackets\"] --> B",
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "graph TD\n    A[Start] --> B[End]",
+        "flowchart LR\n  A --> B & C\n  subgraph S\n    C -->|yes| D((Done))\n  end\n  style A fill:#f9f",
+        "sequenceDiagram\n  Alice->>Bob: hi",
+        'graph TD\n  A["Label (with) brackets"] --> B',
+    ],
+)
 def test_valid_diagrams_pass_the_mermaid_check(source):
     mermaid.check(source)
 
 
-@pytest.mark.parametrize(("source", "line"), [
-    ("", 1),
-    ("graph XY\n  A --> B", 1),
-    ("pie-chart\n  A", 1),
-    ("graph TD\n  A --> B\n  B -->", 3),
-    ("graph TD\n  A[Label (x)] --> B", 2),
-    ("graph TD\n  subgraph S\n  A --> B", 3),
-    ("graph TD\n  A --> B\n  end", 3),
-])
+@pytest.mark.parametrize(
+    ("source", "line"),
+    [
+        ("", 1),
+        ("graph XY\n  A --> B", 1),
+        ("pie-chart\n  A", 1),
+        ("graph TD\n  A --> B\n  B -->", 3),
+        ("graph TD\n  A[Label (x)] --> B", 2),
+        ("graph TD\n  subgraph S\n  A --> B", 3),
+        ("graph TD\n  A --> B\n  end", 3),
+    ],
+)
 def test_broken_diagrams_are_reported_at_their_line(source, line):
     with pytest.raises(mermaid.MermaidError) as info:
         mermaid.check(source)
@@ -278,15 +373,39 @@ def learner_records(app) -> dict[str, list[tuple]]:  # noqa: ANN001
     with app.app_context():
         s = _db.session
         return {
-            "progress": [tuple(r) for r in s.execute(select(
-                LessonProgress.id, LessonProgress.user_id, LessonProgress.lesson_id, LessonProgress.completed_at,
-            ).order_by(LessonProgress.id))],
-            "workbook": [tuple(r) for r in s.execute(select(
-                WorkbookAnswer.id, WorkbookAnswer.prompt_id, WorkbookAnswer.text).order_by(WorkbookAnswer.id))],
-            "attempts": [tuple(r) for r in s.execute(select(
-                Attempt.id, Attempt.user_id, Attempt.quiz_id, Attempt.percent, Attempt.passed).order_by(Attempt.id))],
-            "answers": [tuple(r) for r in s.execute(select(
-                AttemptAnswer.id, AttemptAnswer.question_id, AttemptAnswer.correct).order_by(AttemptAnswer.id))],
+            "progress": [
+                tuple(r)
+                for r in s.execute(
+                    select(
+                        LessonProgress.id,
+                        LessonProgress.user_id,
+                        LessonProgress.lesson_id,
+                        LessonProgress.completed_at,
+                    ).order_by(LessonProgress.id)
+                )
+            ],
+            "workbook": [
+                tuple(r)
+                for r in s.execute(
+                    select(WorkbookAnswer.id, WorkbookAnswer.prompt_id, WorkbookAnswer.text).order_by(WorkbookAnswer.id)
+                )
+            ],
+            "attempts": [
+                tuple(r)
+                for r in s.execute(
+                    select(Attempt.id, Attempt.user_id, Attempt.quiz_id, Attempt.percent, Attempt.passed).order_by(
+                        Attempt.id
+                    )
+                )
+            ],
+            "answers": [
+                tuple(r)
+                for r in s.execute(
+                    select(AttemptAnswer.id, AttemptAnswer.question_id, AttemptAnswer.correct).order_by(
+                        AttemptAnswer.id
+                    )
+                )
+            ],
         }
 
 
@@ -334,7 +453,9 @@ def test_a_reload_with_edits_keeps_every_learners_progress_and_attempts(app, loa
         assert lessons["welcome"].body_md.startswith("Welcome, founder.")
     outline = outline_for(app, first.id)
     assert outline["lessons"] == {
-        "intro": ["models", "welcome"], "training": ["tuning"], "launch": ["pricing", "data"],
+        "intro": ["models", "welcome"],
+        "training": ["tuning"],
+        "launch": ["pricing", "data"],
     }
     assert outline["course"] == 100 and outline["all_done"]
     assert set(outline["chapters"].values()) == {100}
@@ -351,9 +472,7 @@ def test_a_reload_with_edits_keeps_every_learners_progress_and_attempts(app, loa
     with app.app_context():
         growth = _db.session.scalar(select(Lesson).where(Lesson.key == "growth"))
         assert growth.archived_at is None
-        kept = _db.session.scalar(
-            select(func.count(LessonProgress.id)).where(LessonProgress.lesson_id == growth.id)
-        )
+        kept = _db.session.scalar(select(func.count(LessonProgress.id)).where(LessonProgress.lesson_id == growth.id))
         assert kept == 2
     assert learner_records(app) == before
     assert outline_for(app, first.id)["chapters"]["launch"] == 100
@@ -418,8 +537,9 @@ def test_a_changed_question_keeps_old_attempts_graded_as_they_were(app, loaded_c
     with app.app_context():
         attempt = _db.session.scalar(select(Attempt).join(Quiz).where(Quiz.key == "intro-quiz"))
         assert attempt.passed and attempt.percent == 100
-        option = _db.session.scalar(select(QuestionOption).where(QuestionOption.key == "c").join(Question)
-                                    .where(Question.key == "intro-q1"))
+        option = _db.session.scalar(
+            select(QuestionOption).where(QuestionOption.key == "c").join(Question).where(Question.key == "intro-q1")
+        )
         assert option.archived_at is not None
 
 

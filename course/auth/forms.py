@@ -29,3 +29,15 @@ class LoginForm(FlaskForm):
 
 class EmptyForm(FlaskForm):
     """A form with only the CSRF token, for POST buttons such as log out."""
+
+
+class SetPasswordForm(FlaskForm):
+    password = PasswordField(
+        _l("New password"),
+        validators=[DataRequired(), Length(min=8, max=128, message=_l("Use 8 to 128 characters."))],
+        description=_l("8 to 128 characters. A passphrase is easiest to remember."),
+    )
+    confirm = PasswordField(
+        _l("Repeat the password"),
+        validators=[DataRequired(), EqualTo("password", message=_l("The passwords do not match."))],
+    )

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.exceptions import BadRequest
 
-from course.auth.forms import LoginForm, RegisterForm
-from course.auth.services import AccountError, authenticate, create_user, end_all_sessions, is_safe_next
+from course.auth.forms import LoginForm, RegisterForm, SetPasswordForm
+from course.auth.services import (
+    AccountError,
+    authenticate,
+    create_user,
+    end_all_sessions,
+    is_safe_next,
+)
+from course.auth.services import (
+    set_password as set_user_password,
+)
+from course.auth.tokens import user_for_token
 from course.extensions import db
 
 bp = Blueprint("auth", __name__)
@@ -35,12 +45,40 @@ def register():
         except AccountError:
             form.email.errors.append(_("An account with this email already exists. Log in instead?"))
         else:
+            target = _next_url(form.next.data)
+            joined = _join_from_invite(user, target)
             db.session.commit()
             _start_session(user)
             flash(_("Welcome, %(name)s! Your account is ready.", name=user.name), "success")
-            return redirect(_next_url(form.next.data))
+            if joined is not None:
+                flash(_("You joined “%(name)s”.", name=joined.name), "success")
+                return redirect(url_for("learn.outline", course_key=joined_course_key(joined)))
+            return redirect(target)
     status = 400 if form.is_submitted() and form.errors else 200
     return render_template("auth/register.html", form=form), status
+
+
+def _join_from_invite(user, target: str):  # noqa: ANN001, ANN202
+    """A visitor who registered from an invite link lands in that cohort (if it still has room)."""
+    from course.cohorts.services import CohortError, cohort_by_invite, enrol
+
+    if not target.startswith("/join/"):
+        return None
+    cohort = cohort_by_invite(target.removeprefix("/join/").split("/")[0])
+    if cohort is None:
+        return None
+    try:
+        enrol(cohort, user, source="invite")
+    except CohortError as exc:
+        flash(str(exc), "error")
+        return None
+    return cohort
+
+
+def joined_course_key(cohort) -> str:  # noqa: ANN001
+    from course.content.models import Course
+
+    return db.session.get(Course, cohort.course_id).key
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -86,3 +124,21 @@ def set_language():
         raise BadRequest(_("Unknown language."))
     session["lang"] = lang
     return redirect(_next_url(request.form.get("next")))
+
+
+@bp.route("/password/set/<token>", methods=["GET", "POST"])
+def set_password(token: str):
+    """Set a password from a signed, expiring, single-use link (accounts created by CSV enrolment)."""
+    user = user_for_token(token)
+    if user is None:
+        abort(404, description=_("This link has expired or was already used. Ask for a new one."))
+    form = SetPasswordForm()
+    if form.validate_on_submit():
+        set_user_password(user, form.password.data)
+        db.session.commit()
+        logout_user()
+        _start_session(user)
+        flash(_("Your password is set. Welcome, %(name)s!", name=user.name), "success")
+        return redirect(url_for("learn.catalogue"))
+    status = 400 if form.is_submitted() and form.errors else 200
+    return render_template("auth/set_password.html", form=form, user=user), status

@@ -85,9 +85,7 @@ def _check_settings(settings: CohortSettings, enrolled: int = 0) -> None:
     if settings.capacity is not None and settings.capacity < 1:
         raise CohortError(_("Capacity must be at least 1, or empty for no limit."))
     if settings.capacity is not None and settings.capacity < enrolled:
-        raise CohortError(
-            _("Capacity cannot be below the %(n)d learners already enrolled.", n=enrolled)
-        )
+        raise CohortError(_("Capacity cannot be below the %(n)d learners already enrolled.", n=enrolled))
 
 
 def course_chapters(course: Course) -> list[tuple[Module, Chapter]]:

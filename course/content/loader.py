@@ -190,9 +190,8 @@ def _sync_course(s: _Syncer, doc: CourseDoc, existing_courses: dict[str, Course]
                         "body_md": ldoc.body,
                         "body_html": render_markdown(ldoc.body),
                         "takeaways": list(lf.takeaways),
-                        "source": str(ldoc.path.relative_to(doc.path)),
                     },
-                    {"chapter_id": chapter.id, "position": l_pos},
+                    {"chapter_id": chapter.id, "position": l_pos, "source": str(ldoc.path.relative_to(doc.path))},
                     lf.id,
                 )
                 db.session.flush()
@@ -217,10 +216,13 @@ def _sync_course(s: _Syncer, doc: CourseDoc, existing_courses: dict[str, Course]
     s.archive_rest("question", questions.values(), lambda r: r.key)
     # Options of archived questions stay as they were; options dropped from live questions are archived.
     archived_question_ids = {q.id for q in questions.values()}
+    question_keys = dict(
+        db.session.execute(select(Question.id, Question.key).where(Question.course_id == course.id)).all()
+    )
     s.archive_rest(
         "option",
         (o for (qid, _), o in options.items() if qid not in archived_question_ids),
-        lambda o: o.key,
+        lambda o: f"{question_keys[o.question_id]}/{o.key}",
     )
 
 

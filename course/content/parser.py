@@ -128,6 +128,8 @@ class _Reader:
         elif isinstance(node, yaml.SequenceNode):
             for i, item in enumerate(node.value):
                 self._walk(path, item, (*at, i), lines, offset)
+        elif isinstance(node, yaml.ScalarNode) and (token := STRAY_TOKEN.search(str(node.value))):
+            self.problem(path, node.start_mark.line + 1 + offset, f"stray token {token.group(0)!r}")
 
     def validate(self, model: type[M], data: Any, path: Path, lines: dict[tuple, int]) -> M | None:
         if not isinstance(data, dict):

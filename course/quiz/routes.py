@@ -65,8 +65,10 @@ def submit(course_key: str, quiz_key: str):
         return redirect(url_for("quiz.attempt", course_key=course.key, quiz_key=quiz.key, number=already.number))
     if outline.schedule is not None and outline.schedule.closed():
         flash(
-            _("Your cohort ended on %(date)s: quizzes are closed. Ask your instructor for an extension.",
-              date=outline.schedule.deadline.isoformat()),
+            _(
+                "Your cohort ended on %(date)s: quizzes are closed. Ask your instructor for an extension.",
+                date=outline.schedule.deadline.isoformat(),
+            ),
             "error",
         )
         return _render_quiz(course, outline, chapter, status, status_code=403)

@@ -1,0 +1,319 @@
+"""Running cohorts: create and edit, schedule, invites, enrolment (link, CSV), unenrol, move, extensions.
+
+Staff pages need an instructor or admin (403 otherwise); a cohort the user does not run is a 404.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from functools import wraps
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from course.auth.forms import EmptyForm
+from course.auth.models import Role, User
+from course.auth.tokens import make_set_password_token
+from course.cohorts import services
+from course.cohorts.csv_import import import_csv
+from course.cohorts.forms import CohortForm, CsvUploadForm, ExtensionForm, MoveForm
+from course.cohorts.models import Cohort, Enrolment
+from course.content.models import Course
+from course.extensions import db
+from course.learn.access import get_course_or_404
+
+bp = Blueprint("cohorts", __name__)
+
+
+def staff_required(view):  # noqa: ANN001, ANN201
+    @wraps(view)
+    @login_required
+    def wrapper(*args, **kwargs):  # noqa: ANN202
+        if not current_user.is_instructor:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def _cohort(cohort_id: int) -> Cohort:
+    return services.get_cohort_for_staff_or_404(cohort_id, current_user)
+
+
+def _form_choices(form: CohortForm) -> None:
+    courses = db.session.scalars(select(Course).where(Course.archived_at.is_(None)).order_by(Course.title)).all()
+    form.course.choices = [(c.id, c.title) for c in courses]
+    staff = db.session.scalars(
+        select(User).where(User.role.in_([Role.INSTRUCTOR, Role.ADMIN]), User.active.is_(True)).order_by(User.name)
+    ).all()
+    form.instructors.choices = [(u.id, f"{u.name} <{u.email}>") for u in staff]
+
+
+def _settings(form: CohortForm) -> services.CohortSettings:
+    return services.CohortSettings(
+        name=form.name.data or "",
+        starts_on=form.starts_on.data,
+        ends_on=form.ends_on.data,
+        capacity=form.capacity.data,
+        enrol_opens_on=form.enrol_opens_on.data,
+        enrol_closes_on=form.enrol_closes_on.data,
+    )
+
+
+@bp.route("/cohorts")
+@staff_required
+def index():
+    cohorts = db.session.scalars(services.visible_cohorts_query(current_user)).all()
+    courses = {c.id: c for c in db.session.scalars(select(Course))}
+    return render_template("cohorts/index.html", cohorts=cohorts, courses=courses, today=services.today())
+
+
+@bp.route("/cohorts/new", methods=["GET", "POST"])
+@staff_required
+def create():
+    form = CohortForm()
+    _form_choices(form)
+    if request.method == "GET":
+        start = services.today() + timedelta(days=7)
+        form.starts_on.data, form.ends_on.data = start, start + timedelta(weeks=10)
+        form.instructors.data = [current_user.id]
+    if form.validate_on_submit():
+        course = db.session.get(Course, form.course.data)
+        instructors = set(form.instructors.data or [])
+        if not current_user.is_admin:
+            instructors.add(current_user.id)  # an instructor always teaches the cohort they create
+        try:
+            cohort = services.create_cohort(course, _settings(form), sorted(instructors))
+        except services.CohortError as exc:
+            db.session.rollback()
+            form.form_errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(
+                _("Cohort “%(name)s” created with one chapter a week. Adjust the schedule below.", name=cohort.name),
+                "success",
+            )
+            return redirect(url_for("cohorts.detail", cohort_id=cohort.id))
+    status = 400 if form.is_submitted() and (form.errors or form.form_errors) else 200
+    return render_template("cohorts/form.html", form=form, cohort=None), status
+
+
+@bp.route("/cohorts/<int:cohort_id>")
+@staff_required
+def detail(cohort_id: int):
+    return _render_detail(_cohort(cohort_id))
+
+
+def _render_detail(cohort: Cohort, status: int = 200, errors: list[str] | None = None):  # noqa: ANN202
+    """The cohort page; with `errors` (a refused action) it is re-rendered with a 400 and the messages."""
+    course = db.session.get(Course, cohort.course_id)
+    learners = db.session.execute(
+        select(Enrolment, User)
+        .join(User, User.id == Enrolment.user_id)
+        .where(Enrolment.cohort_id == cohort.id)
+        .order_by(User.name)
+    ).all()
+    others = [
+        c
+        for c in db.session.scalars(services.visible_cohorts_query(current_user))
+        if c.course_id == cohort.course_id and c.id != cohort.id
+    ]
+    instructors = db.session.scalars(
+        select(User)
+        .join(services.CohortInstructor, services.CohortInstructor.user_id == User.id)
+        .where(services.CohortInstructor.cohort_id == cohort.id)
+    ).all()
+    return render_template(
+        "cohorts/detail.html",
+        cohort=cohort,
+        course=course,
+        learners=learners,
+        others=others,
+        instructors=instructors,
+        schedule=services.schedule_rows(cohort),
+        form=EmptyForm(),
+        upload=CsvUploadForm(),
+        window_problem=services.enrolment_window_problem(cohort),
+        errors=errors or [],
+        posted=request.form if errors else None,
+        **_dashboard_links(cohort),
+    ), status
+
+
+def _dashboard_links(cohort: Cohort) -> dict:
+    """Links into the instructor dashboard, when that blueprint is installed."""
+    views = current_app.view_functions
+    links: dict = {"dashboard_url": None, "learner_url": None}
+    if "dashboard.overview" in views:
+        links["dashboard_url"] = url_for("dashboard.overview", cohort_id=cohort.id)
+    if "dashboard.learner" in views:
+        links["learner_url"] = lambda user_id: url_for("dashboard.learner", cohort_id=cohort.id, user_id=user_id)
+    return links
+
+
+@bp.route("/cohorts/<int:cohort_id>/edit", methods=["GET", "POST"])
+@staff_required
+def edit(cohort_id: int):
+    cohort = _cohort(cohort_id)
+    form = CohortForm(obj=cohort if request.method == "GET" else None)
+    _form_choices(form)
+    form.course.choices = [c for c in form.course.choices if c[0] == cohort.course_id]
+    if request.method == "GET":
+        form.course.data = cohort.course_id
+        form.instructors.data = [i.user_id for i in cohort.instructors]
+    if form.validate_on_submit():
+        instructors = form.instructors.data if current_user.is_admin else None
+        try:
+            services.update_cohort(cohort, _settings(form), instructors)
+        except services.CohortError as exc:
+            db.session.rollback()
+            form.form_errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(_("Cohort saved."), "success")
+            return redirect(url_for("cohorts.detail", cohort_id=cohort.id))
+    status = 400 if form.is_submitted() and (form.errors or form.form_errors) else 200
+    return render_template("cohorts/form.html", form=form, cohort=cohort), status
+
+
+@bp.route("/cohorts/<int:cohort_id>/schedule", methods=["POST"])
+@staff_required
+def schedule(cohort_id: int):
+    cohort = _cohort(cohort_id)
+    rows = services.schedule_rows(cohort)
+    dates: dict[int, date] = {}
+    errors = []
+    for _module, chapter, _current in rows:
+        raw = request.form.get(f"chapter-{chapter.key}", "").strip()
+        try:
+            dates[chapter.id] = date.fromisoformat(raw)
+        except ValueError:
+            errors.append(_("“%(title)s”: enter a date as YYYY-MM-DD.", title=chapter.title))
+    if not errors:
+        try:
+            services.set_schedule(cohort, dates)
+        except services.CohortError as exc:
+            errors.append(str(exc))
+    if errors:
+        db.session.rollback()
+        return _render_detail(cohort, 400, errors)
+    db.session.commit()
+    flash(_("Schedule saved."), "success")
+    return redirect(url_for("cohorts.detail", cohort_id=cohort.id) + "#schedule")
+
+
+@bp.route("/cohorts/<int:cohort_id>/invite/<action>", methods=["POST"])
+@staff_required
+def invite(cohort_id: int, action: str):
+    cohort = _cohort(cohort_id)
+    if action == "rotate":
+        services.rotate_invite(cohort)
+        flash(_("A new invite link was made; the old one no longer works."), "success")
+    elif action in ("disable", "enable"):
+        services.set_invite_enabled(cohort, action == "enable")
+        flash(_("Invite link enabled.") if action == "enable" else _("Invite link disabled."), "success")
+    else:
+        abort(404)
+    db.session.commit()
+    return redirect(url_for("cohorts.detail", cohort_id=cohort.id) + "#invite")
+
+
+@bp.route("/cohorts/<int:cohort_id>/enrol/csv", methods=["POST"])
+@staff_required
+def enrol_csv(cohort_id: int):
+    cohort = _cohort(cohort_id)
+    form = CsvUploadForm()
+    if not form.validate_on_submit():
+        return _render_detail(cohort, 400, [_("Choose a CSV file to upload.")])
+    allowed = {c.id for c in db.session.scalars(services.visible_cohorts_query(current_user))}
+    data = form.file.data.read(2_000_000)
+    report = import_csv(data, cohort, allowed)
+    if not report.ok:
+        db.session.rollback()
+        return render_template("cohorts/import_report.html", cohort=cohort, report=report, links=[]), 400
+    links = [
+        (u, url_for("auth.set_password", token=make_set_password_token(u), _external=True)) for u in report.created
+    ]
+    db.session.commit()
+    return render_template("cohorts/import_report.html", cohort=cohort, report=report, links=links)
+
+
+@bp.route("/cohorts/<int:cohort_id>/learners/<int:user_id>/<action>", methods=["POST"])
+@staff_required
+def learner_action(cohort_id: int, user_id: int, action: str):
+    cohort = _cohort(cohort_id)
+    enrolment, user = services.get_learner_enrolment_or_404(cohort, user_id)
+    try:
+        if action == "unenrol":
+            services.unenrol(enrolment)
+            message = _("%(name)s was removed from the cohort; their progress is kept.", name=user.name)
+        elif action == "move":
+            form = MoveForm()
+            form.target.choices = [
+                (c.id, c.name)
+                for c in db.session.scalars(services.visible_cohorts_query(current_user))
+                if c.course_id == cohort.course_id
+            ]
+            if not form.validate_on_submit():
+                raise services.CohortError(_("Choose a cohort you run."))
+            target = services.get_cohort_for_staff_or_404(form.target.data, current_user)
+            services.move(enrolment, target)
+            message = _("%(name)s moved to “%(cohort)s”; their progress is kept.", name=user.name, cohort=target.name)
+        elif action == "extension":
+            form = ExtensionForm()
+            if not form.validate_on_submit():
+                raise services.CohortError(_("An extension is a whole number of days between 0 and 365."))
+            services.set_extension(enrolment, form.days.data, form.note.data or "")
+            message = _("Extension saved: %(n)d extra days for %(name)s.", n=form.days.data, name=user.name)
+        else:
+            abort(404)
+    except services.CohortError as exc:
+        db.session.rollback()
+        return _render_detail(cohort, 400, [str(exc)])
+    db.session.commit()
+    flash(message, "success")
+    return redirect(url_for("cohorts.detail", cohort_id=cohort.id) + "#learners")
+
+
+# -- joining through an invite link ------------------------------------------------------------------------
+
+
+@bp.route("/join/<code>", methods=["GET", "POST"])
+def join(code: str):
+    cohort = services.cohort_by_invite(code)
+    if cohort is None:
+        abort(404, description=_("This invite link is not valid any more. Ask your instructor for a new one."))
+    course = get_course_or_404(db.session.get(Course, cohort.course_id).key)
+    if not current_user.is_authenticated:
+        return render_template(
+            "cohorts/join.html",
+            cohort=cohort,
+            course=course,
+            form=EmptyForm(),
+            problem=services.enrolment_window_problem(cohort),
+            enrolment=None,
+        )
+    enrolment = services.enrolment_for(current_user.id, course.id)
+    problem = services.enrolment_window_problem(cohort)
+    if request.method == "POST":
+        try:
+            services.enrol(cohort, current_user._get_current_object(), source="invite")
+        except services.CohortError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+            return render_template(
+                "cohorts/join.html",
+                cohort=cohort,
+                course=course,
+                form=EmptyForm(),
+                problem=str(exc),
+                enrolment=enrolment,
+            ), 409
+        db.session.commit()
+        flash(_("You joined “%(name)s”. Welcome!", name=cohort.name), "success")
+        return redirect(url_for("learn.outline", course_key=course.key))
+    return render_template(
+        "cohorts/join.html", cohort=cohort, course=course, form=EmptyForm(), problem=problem, enrolment=enrolment
+    )

@@ -1,0 +1,169 @@
+"""The UI speaks Simplified Chinese by default and English on request, and the zh_Hans catalog is complete.
+
+The catalogs live in course/translations (Flask-Babel's `translations` directory, relative to the app's root
+path, the `course` package). `make setup` compiles the .po into the .mo the app reads; `make translations`
+re-extracts messages.pot from the sources and merges it into the .po after a UI string is added or changed.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
+from babel.messages.pofile import read_po
+from flask_babel import gettext, ngettext
+
+ROOT = Path(__file__).resolve().parent.parent
+TRANSLATIONS = ROOT / "course" / "translations"
+POT = TRANSLATIONS / "messages.pot"
+ZH_PO = TRANSLATIONS / "zh_Hans" / "LC_MESSAGES" / "messages.po"
+ZH_MO = ZH_PO.with_suffix(".mo")
+NOT_COMPILED = "no compiled zh_Hans catalog: run `make setup` (it compiles course/translations)"
+
+
+def read_catalog(path: Path, locale: str | None = None):  # noqa: ANN201
+    with path.open("rb") as f:
+        return read_po(f, locale=locale)
+
+
+@pytest.fixture
+def browser(app):  # noqa: ANN001, ANN201
+    """A test client that sends no Accept-Language unless a test says so (the suite's `client` asks for
+    English)."""
+    return app.test_client()
+
+
+def h1(response) -> str:  # noqa: ANN001
+    match = re.search(r"<h1>(.*?)</h1>", response.get_data(as_text=True), re.S)
+    assert match, response.get_data(as_text=True)
+    return match.group(1).strip()
+
+
+# -- the login page, in either language ---------------------------------------------------------------
+def test_login_page_is_in_chinese_by_default(browser):
+    response = browser.get("/login")
+    assert response.status_code == 200
+    assert ZH_MO.exists(), NOT_COMPILED
+    html = response.get_data(as_text=True)
+    assert h1(response) == "登录", NOT_COMPILED
+    assert '<html lang="zh-Hans">' in html
+    assert "<title>登录 · Founder Course</title>" in html
+    assert ">邮箱</label>" in html and ">密码</label>" in html  # lazy form labels, from course/auth/forms.py
+    assert "还没有账号？" in html
+    # the switch offers the other language
+    assert 'name="lang" value="en"' in html
+
+
+def test_login_page_is_in_english_for_an_english_browser(browser):
+    response = browser.get("/login", headers={"Accept-Language": "en-GB,en;q=0.9"})
+    html = response.get_data(as_text=True)
+    assert h1(response) == "Log in"
+    assert '<html lang="en">' in html
+    assert ">Email</label>" in html and ">Password</label>" in html
+    assert "登录" not in html
+    assert 'name="lang" value="zh_Hans"' in html
+
+
+def test_a_browser_asking_for_chinese_or_another_language_gets_chinese(browser):
+    assert h1(browser.get("/login", headers={"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"})) == "登录"
+    assert h1(browser.get("/login", headers={"Accept-Language": "fr-FR,fr;q=0.9"})) == "登录"
+
+
+def test_switching_language_is_remembered_and_beats_the_browser(browser):
+    response = browser.post("/language", data={"lang": "en", "next": "/login"})
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/login")
+    assert h1(browser.get("/login")) == "Log in"
+
+    response = browser.post("/language", data={"lang": "zh_Hans", "next": "/login"})
+    assert response.status_code == 302
+    # the session's choice wins over an English browser
+    assert h1(browser.get("/login", headers={"Accept-Language": "en"})) == "登录"
+
+
+def test_an_unknown_language_is_refused(browser):
+    response = browser.post("/language", data={"lang": "fr"})
+    assert response.status_code == 400
+    assert "不支持该语言。" in response.get_data(as_text=True)
+    assert h1(browser.get("/login")) == "登录"  # nothing was stored
+    assert browser.post("/language", data={}).status_code == 400
+
+
+def test_chinese_plurals_use_the_single_form(app):
+    with app.test_request_context("/", headers={"Accept-Language": "zh-CN"}):
+        assert ngettext("%(num)d question", "%(num)d questions", 1) == "1 道题"
+        assert ngettext("%(num)d question", "%(num)d questions", 3) == "3 道题"
+        assert gettext("Attempt %(n)d", n=2) == "第 2 次作答"
+    with app.test_request_context("/", headers={"Accept-Language": "en"}):
+        assert ngettext("%(num)d question", "%(num)d questions", 3) == "3 questions"
+
+
+# -- the catalogs ---------------------------------------------------------------------------------
+def test_every_message_has_a_chinese_translation():
+    """An empty or fuzzy entry is shown in English (pybabel compile leaves fuzzy entries out)."""
+    template = read_catalog(POT)
+    catalog = read_catalog(ZH_PO, locale="zh_Hans")
+    assert catalog.num_plurals == 1
+    assert not catalog.fuzzy, "the .po header is marked fuzzy: pybabel compile would skip the whole catalog"
+
+    problems = []
+    for entry in template:
+        if not entry.id:
+            continue
+        message = catalog.get(entry.id, entry.context)
+        strings = (
+            () if message is None else (message.string if isinstance(message.string, tuple) else (message.string,))
+        )
+        if message is None:
+            problems.append(f"missing from the .po: {entry.id!r}")
+        elif not strings or not all(s and s.strip() for s in strings):
+            problems.append(f"untranslated: {entry.id!r}")
+        elif message.fuzzy:
+            problems.append(f"fuzzy (check it, then remove the fuzzy flag): {entry.id!r}")
+    assert not problems, (
+        "run `make translations`, then translate in " + str(ZH_PO.relative_to(ROOT)) + ":\n" + ("\n".join(problems))
+    )
+
+
+def test_translations_keep_their_placeholders():
+    catalog = read_catalog(ZH_PO, locale="zh_Hans")
+    errors = [f"{message.id!r}: {'; '.join(map(str, errs))}" for message, errs in catalog.check()]
+    assert not errors, "\n".join(errors)
+    # Templates use new-style gettext: every string is %-formatted, so a lone % breaks the page.
+    for message in catalog:
+        ids = message.id if isinstance(message.id, tuple) else (message.id,)
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        if message.id and "%" not in ids[0]:
+            assert not any("%" in s for s in strings if s), message.id
+
+
+def extracted_messages() -> set[tuple[str, str | None]]:
+    """What `make translations` would put in messages.pot, extracted from the sources now."""
+    with (TRANSLATIONS / "babel.cfg").open() as f:
+        method_map, options_map = parse_mapping_cfg(f, str(TRANSLATIONS / "babel.cfg"))
+    keywords = dict(DEFAULT_KEYWORDS, _l=None)
+
+    def directory_filter(path: str) -> bool:  # the Makefile's --ignore-dirs ".* __pycache__"
+        return not any(fnmatch.fnmatch(os.path.basename(path), p) for p in (".*", "__pycache__"))
+
+    found = set()
+    for folder in ("course", "templates"):
+        for _filename, _lineno, message, _comments, context in extract_from_dir(
+            ROOT / folder, method_map, options_map, keywords=keywords, directory_filter=directory_filter
+        ):
+            found.add((message[0] if isinstance(message, tuple) else message, context))
+    return found
+
+
+def test_messages_pot_is_up_to_date_with_the_sources():
+    """A string marked for translation but never extracted would be shown in English."""
+    in_pot = {(m.id[0] if isinstance(m.id, tuple) else m.id, m.context) for m in read_catalog(POT) if m.id}
+    not_extracted = sorted(msgid for msgid, _context in extracted_messages() - in_pot)
+    assert not not_extracted, "run `make translations` and translate the new strings:\n" + "\n".join(
+        map(repr, not_extracted)
+    )
