@@ -30,11 +30,20 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session; a stale page still submits
+    SESSION_IDLE_MINUTES = 120
+    SESSION_MAX_HOURS = 12
+    PERMANENT_SESSION_LIFETIME = 12 * 3600
+
+    # Deployment
+    TRUSTED_PROXIES = 0  # how many proxies (load balancers) set X-Forwarded-* in front of the app
+    REQUEST_LOG = False  # one JSON line per request on stderr
 
     # Passwords: argon2id at OWASP's recommended minimum (m=19 MiB, t=2, p=1)
     ARGON2_TIME_COST = 2
     ARGON2_MEMORY_COST = 19 * 1024
     ARGON2_PARALLELISM = 1
+
+    HSTS = False  # Strict-Transport-Security (production sets it: the site is served over HTTPS)
 
     # i18n
     BABEL_DEFAULT_LOCALE = "zh_Hans"
@@ -54,6 +63,10 @@ class Config:
             values["SQLALCHEMY_DATABASE_URI"] = url
         if content := _env("CONTENT_DIR"):
             values["CONTENT_DIR"] = content
+        if proxies := _env("TRUSTED_PROXIES"):
+            values["TRUSTED_PROXIES"] = int(proxies)
+        if (log := _env("REQUEST_LOG")) is not None:
+            values["REQUEST_LOG"] = log.lower() in ("1", "true", "yes")
         return values
 
 
@@ -81,6 +94,9 @@ class TestingConfig(Config):
 class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
+    SESSION_COOKIE_NAME = "__Host-session"  # Secure, no Domain, Path=/: cannot be set by a sibling site
+    REQUEST_LOG = True
+    HSTS = True
 
     @classmethod
     def from_env(cls) -> dict:

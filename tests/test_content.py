@@ -282,7 +282,7 @@ def test_markdown_renders_diagrams_as_pre_mermaid_and_strips_raw_html():
     html = render_markdown(
         "Intro <script>alert(1)</script>\n\n```mermaid\ngraph TD\n  A --> B\n```\n\n[x](javascript:alert(1))"
     )
-    assert '<pre class="mermaid">graph TD\n  A --&gt; B\n</pre>' in html
+    assert '<pre class="mermaid" data-alt="A → B">graph TD\n  A --&gt; B\n</pre>' in html
     assert "<script" not in html
     assert 'href="javascript' not in html
 
@@ -553,41 +553,40 @@ def test_an_archived_option_is_named_with_its_question_in_the_plan(app, loaded_c
 
 
 # -- the real course -----------------------------------------------------------------------------------
-def test_the_real_course_loads_with_its_full_outline(app, real_course):
-    with app.app_context():
-        s = _db.session
-        course = s.scalar(select(Course).where(Course.key == real_course.key))
-        modules = s.scalars(select(Module).where(Module.course_id == course.id).order_by(Module.position)).all()
-        assert [m.kind for m in modules] == ["standard", "standard", "standard", "reference"]
-        standard = {m.id for m in modules if m.kind == "standard"}
-        reference = {m.id for m in modules if m.kind == "reference"}
-        chapters = s.scalars(select(Chapter).where(Chapter.course_id == course.id)).all()
-        assert len(chapters) == 10
-        assert sum(c.module_id in standard for c in chapters) == 9
-        chapter_module = {c.id: c.module_id for c in chapters}
-        lessons = s.scalars(select(Lesson).where(Lesson.course_id == course.id)).all()
-        assert sum(chapter_module[lesson.chapter_id] in standard for lesson in lessons) == 36
-        assert sum(chapter_module[lesson.chapter_id] in reference for lesson in lessons) == 4
+def test_the_real_course_loads_with_its_full_outline(real_course, db):
+    s = db.session
+    course = s.scalar(select(Course).where(Course.key == real_course.key))
+    modules = s.scalars(select(Module).where(Module.course_id == course.id).order_by(Module.position)).all()
+    assert [m.kind for m in modules] == ["standard", "standard", "standard", "reference"]
+    standard = {m.id for m in modules if m.kind == "standard"}
+    reference = {m.id for m in modules if m.kind == "reference"}
+    chapters = s.scalars(select(Chapter).where(Chapter.course_id == course.id)).all()
+    assert len(chapters) == 10
+    assert sum(c.module_id in standard for c in chapters) == 9
+    chapter_module = {c.id: c.module_id for c in chapters}
+    lessons = s.scalars(select(Lesson).where(Lesson.course_id == course.id)).all()
+    assert sum(chapter_module[lesson.chapter_id] in standard for lesson in lessons) == 36
+    assert sum(chapter_module[lesson.chapter_id] in reference for lesson in lessons) == 4
 
-        quiz_rows = s.scalars(select(Quiz).where(Quiz.course_id == course.id)).all()
-        assert len(quiz_rows) == 9
-        assert all(chapter_module[q.chapter_id] in standard for q in quiz_rows)  # the appendix has no quiz
-        assert len({q.chapter_id for q in quiz_rows}) == 9
-        questions = s.scalars(select(Question).where(Question.course_id == course.id)).all()
-        assert len(questions) >= 54
-        assert all(len(q.questions) >= 6 for q in quiz_rows)
-        assert {q.type for q in questions} == {"single", "multiple", "true_false", "short_text"}
-        assert all(q.explanation.strip() for q in questions)
+    quiz_rows = s.scalars(select(Quiz).where(Quiz.course_id == course.id)).all()
+    assert len(quiz_rows) == 9
+    assert all(chapter_module[q.chapter_id] in standard for q in quiz_rows)  # the appendix has no quiz
+    assert len({q.chapter_id for q in quiz_rows}) == 9
+    questions = s.scalars(select(Question).where(Question.course_id == course.id)).all()
+    assert len(questions) >= 54
+    assert all(len(q.questions) >= 6 for q in quiz_rows)
+    assert {q.type for q in questions} == {"single", "multiple", "true_false", "short_text"}
+    assert all(q.explanation.strip() for q in questions)
 
-        prompts = s.scalars(select(WorkbookPrompt).where(WorkbookPrompt.course_id == course.id)).all()
-        assert len({p.lesson_id for p in prompts}) >= 20
+    prompts = s.scalars(select(WorkbookPrompt).where(WorkbookPrompt.course_id == course.id)).all()
+    assert len({p.lesson_id for p in prompts}) >= 20
 
-        with_diagrams = [lesson for lesson in lessons if "```mermaid" in lesson.body_md]
-        assert with_diagrams
-        for lesson in with_diagrams:
-            assert lesson.body_html.count('<pre class="mermaid">') == lesson.body_md.count("```mermaid"), lesson.key
-        for lesson in lessons:
-            assert "<|" not in lesson.body_md, lesson.key
+    with_diagrams = [lesson for lesson in lessons if "```mermaid" in lesson.body_md]
+    assert with_diagrams
+    for lesson in with_diagrams:
+        assert lesson.body_html.count('<pre class="mermaid"') == lesson.body_md.count("```mermaid"), lesson.key
+    for lesson in lessons:
+        assert "<|" not in lesson.body_md, lesson.key
 
 
 def test_every_lesson_page_with_a_diagram_renders_it(app, real_course, client, learner):
@@ -596,7 +595,7 @@ def test_every_lesson_page_with_a_diagram_renders_it(app, real_course, client, l
     for key in keys:
         page = client.get(f"/courses/{real_course.key}/lessons/{key}")
         assert page.status_code == 200, key
-        assert '<pre class="mermaid">' in page.get_data(as_text=True), key
+        assert '<pre class="mermaid"' in page.get_data(as_text=True), key
 
 
 def test_reloading_the_real_course_prints_no_changes(app, real_course):

@@ -44,6 +44,9 @@ class User(UserMixin, db.Model):
     def get_id(self) -> str:
         return self.session_token
 
+    def get_id_number(self) -> int:
+        return self.id
+
     @property
     def is_active(self) -> bool:  # flask-login
         return self.active

@@ -18,6 +18,7 @@ from course.auth.services import (
 from course.auth.services import (
     set_password as set_user_password,
 )
+from course.auth.sessions import mark_login
 from course.auth.tokens import user_for_token
 from course.extensions import db
 
@@ -32,6 +33,7 @@ def _next_url(form_value: str | None = None) -> str:
 def _start_session(user) -> None:  # noqa: ANN001
     session.clear()  # a fresh session at login: nothing from before carries over
     login_user(user)
+    mark_login()
 
 
 @bp.route("/register", methods=["GET", "POST"])

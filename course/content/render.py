@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from html import escape
 
 import nh3
@@ -35,7 +36,25 @@ ALLOWED_TAGS = {
     "figure",
     "figcaption",
 }
-ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "pre": {"class"}, "code": {"class"}, "figure": {"class"}}
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "pre": {"class", "data-alt"}, "code": {"class"}, "figure": {"class"}}
+
+
+NODE = re.compile(r"([\w.]+)\s*(?:(?:\[\[|\[\(|\(\(|\[|\(|\{\{|\{|>)\"?([^\]\)\}\"\[\(\{]+))?")
+EDGE_LABEL = re.compile(r"\|[^|]*\|")
+KEYWORDS = {"subgraph", "end", "classDef", "class", "style", "linkStyle", "click", "direction"}
+
+
+def diagram_alt(source: str) -> str:
+    """A text alternative for a flowchart: its nodes (label, else id) in the order they first appear."""
+    names: dict[str, str] = {}
+    for line in source.splitlines()[1:]:
+        line = EDGE_LABEL.sub(" ", line).strip()
+        if not line or line.startswith("%%") or line.split()[0] in KEYWORDS:
+            continue
+        for node_id, label in NODE.findall(line):
+            if label.strip() or node_id not in names:
+                names[node_id] = label.strip() or names.get(node_id, node_id)
+    return " → ".join(dict.fromkeys(names.values()))
 
 
 def _fence(self, tokens, idx, options, env) -> str:  # noqa: ANN001 - markdown-it renderer signature
@@ -43,7 +62,8 @@ def _fence(self, tokens, idx, options, env) -> str:  # noqa: ANN001 - markdown-i
     info = token.info.strip().split()[0].lower() if token.info.strip() else ""
     if info == "mermaid":
         # Mermaid renders `pre.mermaid` in the browser; without scripts the source stays readable.
-        return f'<figure class="diagram"><pre class="mermaid">{escape(token.content)}</pre></figure>\n'
+        alt = escape(diagram_alt(token.content))
+        return f'<figure class="diagram"><pre class="mermaid" data-alt="{alt}">{escape(token.content)}</pre></figure>\n'
     lang = f' class="language-{escape(info)}"' if info else ""
     return f"<pre><code{lang}>{escape(token.content)}</code></pre>\n"
 

@@ -143,7 +143,7 @@ def save_workbook(course_key: str, prompt_key: str):
     form = WorkbookForm(prefix=f"wb-{prompt.key}")
     if not form.validate_on_submit():
         return _render_lesson(course, outline, lesson_key, rejected=(prompt.id, form), status_code=400)
-    progress.save_workbook_answer(current_user.id, prompt, form.answer.data or "")
+    saved = progress.save_workbook_answer(current_user.id, prompt, form.answer.data or "")
     db.session.commit()
-    flash(_("Your answer is saved."), "success")
+    flash(_("Your answer is saved.") if saved else _("Your answer is cleared."), "success")
     return redirect(url_for("learn.lesson", course_key=course.key, lesson_key=lesson_key) + f"#wb-{prompt.key}")

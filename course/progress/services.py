@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from course.auth.models import User
 from course.content.models import Course, Lesson, WorkbookPrompt
@@ -69,14 +69,21 @@ def mark_complete(user_id: int, lesson: Lesson) -> bool:
     return bool(result.rowcount)
 
 
-def save_workbook_answer(user_id: int, prompt: WorkbookPrompt, text: str) -> WorkbookAnswer:
+def save_workbook_answer(user_id: int, prompt: WorkbookPrompt, text: str) -> WorkbookAnswer | None:
+    """Create or update the learner's answer; an empty answer removes it. Returns the saved answer."""
     limit = current_app.config["WORKBOOK_MAX_CHARS"]
     text = text.strip()
     if len(text) > limit:
         raise ProgressError(f"at most {limit} characters")
+    if not text:
+        db.session.execute(
+            delete(WorkbookAnswer).where(WorkbookAnswer.user_id == user_id, WorkbookAnswer.prompt_id == prompt.id)
+        )
+        return None
+    now = utcnow()
     insert_ignore(
         WorkbookAnswer,
-        {"user_id": user_id, "prompt_id": prompt.id, "text": text, "created_at": utcnow(), "updated_at": utcnow()},
+        {"user_id": user_id, "prompt_id": prompt.id, "text": text, "created_at": now, "updated_at": now},
         ["user_id", "prompt_id"],
     )
     answer = db.session.scalar(
@@ -84,7 +91,7 @@ def save_workbook_answer(user_id: int, prompt: WorkbookPrompt, text: str) -> Wor
     )
     if answer.text != text:
         answer.text = text
-        answer.updated_at = utcnow()
+        answer.updated_at = now
     db.session.flush()
     return answer
 
