@@ -45,6 +45,24 @@ class Config:
 
     HSTS = False  # Strict-Transport-Security (production sets it: the site is served over HTTPS)
 
+    # Email (password reset). Without MAIL_SERVER, messages are written to the log.
+    MAIL_SERVER = ""
+    MAIL_PORT = 587
+    MAIL_USE_TLS = True
+    MAIL_USERNAME = ""
+    MAIL_PASSWORD = ""  # noqa: S105 - set from the environment
+    MAIL_FROM = "Founder Course <no-reply@localhost>"
+    PASSWORD_RESET_MAX_AGE = 3600  # seconds a reset link stays valid
+
+    # Rate limits (Flask-Limiter syntax), shared by every instance: Redis when REDIS_URL is set, else the database
+    RATELIMIT_STORAGE_URI = "fcsql://"
+    RATELIMIT_LOGIN = "30 per minute"  # per client address
+    RATELIMIT_REGISTER = "10 per hour"  # per client address
+    RATELIMIT_LOGIN_FAILURES = "10 per 15 minutes"  # per account
+    RATELIMIT_QUIZ = "30 per minute"  # quiz submissions per learner
+    RATELIMIT_UPLOAD = "20 per hour"  # CSV uploads per instructor
+    RATELIMIT_RESET = "5 per hour"  # password-reset requests per client address
+
     # i18n
     BABEL_DEFAULT_LOCALE = "zh_Hans"
     LANGUAGES = ("zh_Hans", "en")
@@ -63,6 +81,15 @@ class Config:
             values["SQLALCHEMY_DATABASE_URI"] = url
         if content := _env("CONTENT_DIR"):
             values["CONTENT_DIR"] = content
+        for name in ("MAIL_SERVER", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_FROM"):
+            if (value := _env(name)) is not None:
+                values[name] = value
+        if port := _env("MAIL_PORT"):
+            values["MAIL_PORT"] = int(port)
+        if (tls := _env("MAIL_USE_TLS")) is not None:
+            values["MAIL_USE_TLS"] = tls.lower() in ("1", "true", "yes")
+        if redis_url := _env("REDIS_URL"):
+            values["RATELIMIT_STORAGE_URI"] = redis_url
         if proxies := _env("TRUSTED_PROXIES"):
             values["TRUSTED_PROXIES"] = int(proxies)
         if (log := _env("REQUEST_LOG")) is not None:
@@ -79,6 +106,8 @@ class TestingConfig(Config):
     SECRET_KEY = "testing-secret"  # noqa: S105
     SQLALCHEMY_DATABASE_URI = "sqlite://"
     WTF_CSRF_ENABLED = False
+    RATELIMIT_REGISTER = "1000 per hour"  # tests register many accounts from one address
+    RATELIMIT_LOGIN = "1000 per minute"
     # Cheaper hashing keeps the suite fast; the algorithm (argon2id) stays the same.
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST = 1024

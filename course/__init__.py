@@ -39,5 +39,6 @@ def create_app(config: dict[str, Any] | type[Config] | str | None = None) -> Fla
     setup.register_error_handlers(app)
     setup.register_cli(app)
     setup.register_template_globals(app)
+    setup.register_request_handling(app)
     setup.register_security_headers(app)
     return app

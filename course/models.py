@@ -5,6 +5,7 @@ from course.cohorts.models import ChapterRelease, Cohort, CohortInstructor, Enro
 from course.content.models import Chapter, Course, Lesson, Module, WorkbookPrompt
 from course.progress.models import Completion, LessonProgress, WorkbookAnswer
 from course.quiz.models import Attempt, AttemptAnswer, Question, QuestionOption, Quiz
+from course.ratelimit import RateLimitCounter
 
 __all__ = [
     "Attempt",
@@ -21,6 +22,7 @@ __all__ = [
     "Module",
     "Question",
     "QuestionOption",
+    "RateLimitCounter",
     "Quiz",
     "Role",
     "User",

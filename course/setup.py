@@ -12,7 +12,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.exceptions import HTTPException
 
-from course.extensions import babel, csrf, db, login_manager, migrate
+from course.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,9 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(app.config.get("MIGRATIONS_DIR") or _migrations_dir()))
     csrf.init_app(app)
+    import course.ratelimit  # noqa: F401 - registers the fcsql:// storage before the limiter starts
+
+    limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -81,11 +84,13 @@ def _sqlite_begin(conn) -> None:  # noqa: ANN001
 def register_blueprints(app: Flask) -> None:
     from course.auth.routes import bp as auth_bp
     from course.cohorts.routes import bp as cohorts_bp
+    from course.dashboard.routes import bp as dashboard_bp
     from course.learn.routes import bp as learn_bp
+    from course.ops.routes import bp as ops_bp
     from course.progress.routes import bp as progress_bp
     from course.quiz.routes import bp as quiz_bp
 
-    for bp in (auth_bp, learn_bp, quiz_bp, progress_bp, cohorts_bp):
+    for bp in (auth_bp, learn_bp, quiz_bp, progress_bp, cohorts_bp, dashboard_bp, ops_bp):
         app.register_blueprint(bp)
 
 
@@ -104,6 +109,8 @@ def register_error_handlers(app: Flask) -> None:
         code = error.code or 500
         # Werkzeug's stock descriptions are English; only messages the app wrote itself are shown.
         message = error.description if error.description != type(error).description else ""
+        if code == 429:
+            message = _("Too many attempts. Please wait a little and try again.")
         if code in (400, 403, 404):
             return render_error(code, message)
         if 400 <= code < 500:
@@ -154,15 +161,34 @@ def _duration(seconds: int | float | None) -> str:
     return _("%(m)d min", m=minutes)
 
 
+def register_request_handling(app: Flask) -> None:
+    """Proxy headers (behind a load balancer), structured request logs, session timeouts."""
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    from course.auth.sessions import init_session_timeouts
+    from course.ops.logging import init_request_logging
+
+    proxies = app.config.get("TRUSTED_PROXIES", 0)
+    if proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_prefix=proxies)
+    init_request_logging(app)
+    init_session_timeouts(app)
+
+
 def register_security_headers(app: Flask) -> None:
+    csp = (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; font-src 'self'; "
+        "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+    )
+
     @app.after_request
     def headers(response):  # noqa: ANN001, ANN202
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-            "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
-        )
+        response.headers.setdefault("Content-Security-Policy", csp)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        if app.config.get("HSTS"):
+            response.headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
         return response

@@ -128,7 +128,9 @@ def client(app: Flask) -> FlaskClient:
 
 @pytest.fixture
 def db(app: Flask) -> Iterator:
-    """The Flask-SQLAlchemy extension, with an app context pushed for the test."""
+    """The Flask-SQLAlchemy extension, with an app context pushed for the test (for tests below the HTTP
+    layer). End its transaction (commit or rollback) before driving the client: SQLite transactions begin
+    IMMEDIATE, so an open one makes a request wait for the lock."""
     with app.app_context():
         yield _db
         _db.session.rollback()

@@ -337,7 +337,7 @@ def test_instructors_only_see_their_own_cohorts(app, loaded_course, make_user, i
     assert staff_client.post(f"/cohorts/{theirs}/invite/rotate").status_code == 404
     assert staff_client.post(f"/cohorts/{mine}/learners/{learner.id}/unenrol").status_code == 404  # not enrolled
     assert client.get("/cohorts").status_code == 403  # a learner
-    assert client.get(f"/cohorts/{mine}").status_code == 403
+    assert client.get(f"/cohorts/{mine}").status_code == 404
 
 
 def test_a_learner_cannot_be_moved_into_another_instructors_cohort(app, loaded_course, make_user, instructor,

@@ -9,11 +9,14 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from course.auth.models import Role
+from course.auth.passwords import password_problem
 from course.auth.services import AccountError, create_user, find_user
+from course.dashboard.demo import generate_command
 from course.extensions import db
 
 users_cli = AppGroup("users", help="Manage user accounts.")
 demo_cli = AppGroup("demo", help="Demo data for trying the app.")
+demo_cli.add_command(generate_command)
 
 DEMO_ACCOUNTS = [
     ("learner@example.com", "Demo Learner", Role.LEARNER, "learner-demo-pass"),
@@ -32,8 +35,8 @@ def create_user_command(email: str, role: str, name: str) -> None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     else:
         password = sys.stdin.readline().rstrip("\n")
-    if not 8 <= len(password) <= 128:
-        raise click.ClickException("the password must be 8 to 128 characters")
+    if problem := password_problem(password):
+        raise click.ClickException(problem)
     try:
         user = create_user(email, password, name=name, role=role)
     except AccountError as exc:

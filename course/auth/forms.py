@@ -5,13 +5,15 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
+from course.auth.passwords import StrongPassword
+
 
 class RegisterForm(FlaskForm):
     name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=120)])
     email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
     password = PasswordField(
         _l("Password"),
-        validators=[DataRequired(), Length(min=8, max=128, message=_l("Use 8 to 128 characters."))],
+        validators=[DataRequired(), StrongPassword()],
         description=_l("8 to 128 characters. A passphrase is easiest to remember."),
     )
     confirm = PasswordField(
@@ -34,10 +36,14 @@ class EmptyForm(FlaskForm):
 class SetPasswordForm(FlaskForm):
     password = PasswordField(
         _l("New password"),
-        validators=[DataRequired(), Length(min=8, max=128, message=_l("Use 8 to 128 characters."))],
+        validators=[DataRequired(), StrongPassword()],
         description=_l("8 to 128 characters. A passphrase is easiest to remember."),
     )
     confirm = PasswordField(
         _l("Repeat the password"),
         validators=[DataRequired(), EqualTo("password", message=_l("The passwords do not match."))],
     )
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])

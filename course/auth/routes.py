@@ -7,20 +7,23 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.exceptions import BadRequest
 
-from course.auth.forms import LoginForm, RegisterForm, SetPasswordForm
+from course.auth.forms import ForgotPasswordForm, LoginForm, RegisterForm, SetPasswordForm
 from course.auth.services import (
     AccountError,
     authenticate,
     create_user,
     end_all_sessions,
+    find_user,
     is_safe_next,
 )
 from course.auth.services import (
     set_password as set_user_password,
 )
 from course.auth.sessions import mark_login
-from course.auth.tokens import user_for_token
+from course.auth.tokens import RESET_PASSWORD, SET_PASSWORD, make_token, user_for_token
 from course.extensions import db
+from course.mail import send_mail
+from course.ratelimit import limit, login_blocked, record_login_failure
 
 bp = Blueprint("auth", __name__)
 
@@ -37,6 +40,7 @@ def _start_session(user) -> None:  # noqa: ANN001
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@limit("register")
 def register():
     if current_user.is_authenticated:
         return redirect(url_for("learn.catalogue"))
@@ -84,16 +88,22 @@ def joined_course_key(cohort) -> str:  # noqa: ANN001
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limit("login")
 def login():
     if current_user.is_authenticated:
         return redirect(_next_url())
     form = LoginForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
+        if login_blocked(form.email.data):
+            # Same answer whether or not the account exists: the email typed is what is throttled.
+            form.password.errors.append(_("Too many failed attempts for this account. Try again in 15 minutes."))
+            return render_template("auth/login.html", form=form), 429
         user = authenticate(form.email.data, form.password.data)
         if user is not None:
             db.session.commit()
             _start_session(user)
             return redirect(_next_url(form.next.data))
+        record_login_failure(form.email.data)
         form.password.errors.append(_("The email or password is not right."))
     status = 400 if form.is_submitted() and form.errors else 200
     return render_template("auth/login.html", form=form), status
@@ -131,12 +141,22 @@ def set_language():
 @bp.route("/password/set/<token>", methods=["GET", "POST"])
 def set_password(token: str):
     """Set a password from a signed, expiring, single-use link (accounts created by CSV enrolment)."""
-    user = user_for_token(token)
+    return _password_from_link(token, SET_PASSWORD)
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    """Choose a new password from the link of a reset email (valid an hour, once)."""
+    return _password_from_link(token, RESET_PASSWORD)
+
+
+def _password_from_link(token: str, purpose: str):  # noqa: ANN202
+    user = user_for_token(token, purpose)
     if user is None:
         abort(404, description=_("This link has expired or was already used. Ask for a new one."))
     form = SetPasswordForm()
     if form.validate_on_submit():
-        set_user_password(user, form.password.data)
+        set_user_password(user, form.password.data)  # rotates the session token: old sessions and links end
         db.session.commit()
         logout_user()
         _start_session(user)
@@ -144,3 +164,26 @@ def set_password(token: str):
         return redirect(url_for("learn.catalogue"))
     status = 400 if form.is_submitted() and form.errors else 200
     return render_template("auth/set_password.html", form=form, user=user), status
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@limit("reset")
+def forgot_password():
+    """Email a reset link. The answer is the same whether or not the email has an account."""
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        user = find_user(form.email.data)
+        if user is not None and user.active:
+            link = url_for("auth.reset_password", token=make_token(user, RESET_PASSWORD), _external=True)
+            send_mail(
+                user.email,
+                _("Reset your Founder Course password"),
+                _("Hello %(name)s,\n\nOpen this link within an hour to choose a new password:\n%(link)s\n\n"
+                  "If you did not ask for it, ignore this email; your password stays as it is.",
+                  name=user.name, link=link),
+            )
+        flash(_("If an account exists for %(email)s, we have sent it a link to reset the password.",
+                email=form.email.data), "info")
+        return redirect(url_for("auth.login"))
+    status = 400 if form.is_submitted() and form.errors else 200
+    return render_template("auth/forgot_password.html", form=form), status

@@ -1,4 +1,5 @@
-"""Signed, expiring, single-use links for setting a password (new accounts from CSV, password reset)."""
+"""Signed, expiring, single-use links for setting a password: for accounts created by CSV enrolment
+("set-password", valid 7 days) and for password resets ("reset-password", valid PASSWORD_RESET_MAX_AGE)."""
 
 from __future__ import annotations
 
@@ -8,22 +9,31 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from course.auth.models import User
 from course.extensions import db
 
-SALT = "set-password"
-MAX_AGE_SECONDS = 7 * 24 * 3600
+SET_PASSWORD = "set-password"  # noqa: S105 - a token purpose, not a password
+RESET_PASSWORD = "reset-password"  # noqa: S105
+SEVEN_DAYS = 7 * 24 * 3600
 
 
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=SALT)
+def _max_age(purpose: str) -> int:
+    return SEVEN_DAYS if purpose == SET_PASSWORD else current_app.config["PASSWORD_RESET_MAX_AGE"]
+
+
+def _serializer(purpose: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=purpose)
+
+
+def make_token(user: User, purpose: str = SET_PASSWORD) -> str:
+    # The session token is part of the link: setting the password rotates it, so the link works once.
+    return _serializer(purpose).dumps({"u": user.id, "t": user.session_token})
 
 
 def make_set_password_token(user: User) -> str:
-    # The session token is part of the link: setting the password rotates it, so the link works once.
-    return _serializer().dumps({"u": user.id, "t": user.session_token})
+    return make_token(user, SET_PASSWORD)
 
 
-def user_for_token(token: str) -> User | None:
+def user_for_token(token: str, purpose: str = SET_PASSWORD) -> User | None:
     try:
-        data = _serializer().loads(token, max_age=MAX_AGE_SECONDS)
+        data = _serializer(purpose).loads(token, max_age=_max_age(purpose))
     except (SignatureExpired, BadSignature):
         return None
     if not isinstance(data, dict):

@@ -1,6 +1,8 @@
 """Running cohorts: create and edit, schedule, invites, enrolment (link, CSV), unenrol, move, extensions.
 
-Staff pages need an instructor or admin (403 otherwise); a cohort the user does not run is a 404.
+The cohort list and "new cohort" need an instructor or admin (403 otherwise). Every page of one cohort is a
+404 for anyone who does not run it — a learner, or an instructor of another cohort — so an id in a URL does not
+reveal that the cohort exists (the dashboard does the same).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from course.cohorts.models import Cohort, Enrolment
 from course.content.models import Course
 from course.extensions import db
 from course.learn.access import get_course_or_404
+from course.ratelimit import limit, user_or_address
 
 bp = Blueprint("cohorts", __name__)
 
@@ -101,7 +104,7 @@ def create():
 
 
 @bp.route("/cohorts/<int:cohort_id>")
-@staff_required
+@login_required
 def detail(cohort_id: int):
     return _render_detail(_cohort(cohort_id))
 
@@ -154,7 +157,7 @@ def _dashboard_links(cohort: Cohort) -> dict:
 
 
 @bp.route("/cohorts/<int:cohort_id>/edit", methods=["GET", "POST"])
-@staff_required
+@login_required
 def edit(cohort_id: int):
     cohort = _cohort(cohort_id)
     form = CohortForm(obj=cohort if request.method == "GET" else None)
@@ -179,7 +182,7 @@ def edit(cohort_id: int):
 
 
 @bp.route("/cohorts/<int:cohort_id>/schedule", methods=["POST"])
-@staff_required
+@login_required
 def schedule(cohort_id: int):
     cohort = _cohort(cohort_id)
     rows = services.schedule_rows(cohort)
@@ -205,7 +208,7 @@ def schedule(cohort_id: int):
 
 
 @bp.route("/cohorts/<int:cohort_id>/invite/<action>", methods=["POST"])
-@staff_required
+@login_required
 def invite(cohort_id: int, action: str):
     cohort = _cohort(cohort_id)
     if action == "rotate":
@@ -221,7 +224,8 @@ def invite(cohort_id: int, action: str):
 
 
 @bp.route("/cohorts/<int:cohort_id>/enrol/csv", methods=["POST"])
-@staff_required
+@login_required
+@limit("upload", key_func=user_or_address)
 def enrol_csv(cohort_id: int):
     cohort = _cohort(cohort_id)
     form = CsvUploadForm()
@@ -241,7 +245,7 @@ def enrol_csv(cohort_id: int):
 
 
 @bp.route("/cohorts/<int:cohort_id>/learners/<int:user_id>/<action>", methods=["POST"])
-@staff_required
+@login_required
 def learner_action(cohort_id: int, user_id: int, action: str):
     cohort = _cohort(cohort_id)
     enrolment, user = services.get_learner_enrolment_or_404(cohort, user_id)

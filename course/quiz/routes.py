@@ -15,6 +15,7 @@ from course.progress.outline import build_outline
 from course.progress.services import maybe_complete_course
 from course.quiz import services
 from course.quiz.types import QUESTION_TYPES
+from course.ratelimit import limit, user_or_address
 
 bp = Blueprint("quiz", __name__)
 
@@ -55,6 +56,7 @@ def quiz(course_key: str, quiz_key: str):
 
 @bp.route("/courses/<course_key>/quizzes/<quiz_key>", methods=["POST"])
 @login_required
+@limit("quiz", key_func=user_or_address)
 def submit(course_key: str, quiz_key: str):
     course, outline, chapter, status = _load(course_key, quiz_key)
     quiz = status.quiz

@@ -1,0 +1,213 @@
+"""The shape of a cohort's course, as the dashboard counts it: the current (non-archived) outline in course
+order, each chapter with its lessons, its quiz and the date the cohort's schedule opens it.
+
+Loaded with a fixed number of small queries (course, chapters with their release dates, lessons, quizzes) and
+only the columns the dashboard shows, never lesson bodies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import and_, false, or_, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from course.cohorts.models import ChapterRelease, Cohort
+from course.content.models import Chapter, Course, Lesson, Module
+from course.extensions import db
+from course.quiz.models import Quiz
+
+# A chapter counts as due this many days after it opens (plus the learner's extension).
+GRACE_DAYS = 7
+
+
+@dataclass(frozen=True)
+class LessonInfo:
+    id: int
+    key: str
+    title: str
+    chapter_id: int
+    index: int  # position in course order, from 0
+
+
+@dataclass(frozen=True)
+class QuizInfo:
+    id: int
+    key: str
+    title: str
+    pass_mark: int
+    chapter_id: int
+    index: int  # position among the course's quizzes, from 0
+
+
+@dataclass
+class ChapterInfo:
+    id: int
+    key: str
+    title: str
+    module_title: str
+    reference: bool  # a reference module (the appendix): no schedule pressure
+    opens_on: date  # the cohort's release date (its start date if the schedule does not name the chapter)
+    index: int  # position among the course's chapters, from 0
+    lessons: list[LessonInfo] = field(default_factory=list)
+    quiz: QuizInfo | None = None
+
+    @property
+    def lesson_ids(self) -> list[int]:
+        return [lesson.id for lesson in self.lessons]
+
+    @property
+    def items_total(self) -> int:
+        return len(self.lessons) + (1 if self.quiz else 0)
+
+    def slack_days(self, today: date) -> int:
+        """A learner with an extension of fewer days than this is due to have finished the chapter.
+
+        Due means: opened more than GRACE_DAYS + extension days ago, i.e. (today - opens_on) > 7 + extension.
+        """
+        return (today - self.opens_on).days - GRACE_DAYS
+
+
+def id_ranges(wanted: Iterable[int], universe: Sequence[int]) -> list[tuple[int, int]]:
+    """`wanted` as the fewest runs (lo, hi) of consecutive ids of `universe` (every id that exists).
+
+    A run never spans an id outside `wanted`, so `id BETWEEN lo AND hi` matches exactly the wanted rows. Content
+    loaded in course order gives one run per chapter and one for the course, which SQLite answers with an index
+    range scan instead of an IN-list probe per id.
+    """
+    wanted = set(wanted)
+    runs: list[tuple[int, int]] = []
+    start = prev = None
+    for i in sorted(set(universe) | wanted):
+        if i in wanted:
+            start = i if start is None else start
+            prev = i
+        elif start is not None:
+            runs.append((start, prev))
+            start = None
+    if start is not None:
+        runs.append((start, prev))
+    return runs
+
+
+def in_ranges(column: ColumnElement, runs: list[tuple[int, int]]) -> ColumnElement:
+    if not runs:
+        return false()
+    parts = [column == lo if lo == hi else column.between(lo, hi) for lo, hi in runs]
+    return parts[0] if len(parts) == 1 else or_(*parts)
+
+
+@dataclass
+class CourseMap:
+    course_id: int
+    course_key: str
+    course_title: str
+    chapters: list[ChapterInfo]
+    all_lesson_ids: list[int] = field(default_factory=list)  # every lesson row, any course, archived too
+    all_quiz_ids: list[int] = field(default_factory=list)
+
+    def lesson_runs(self, lesson_ids: Iterable[int] | None = None) -> list[tuple[int, int]]:
+        return id_ranges(self.lesson_ids if lesson_ids is None else lesson_ids, self.all_lesson_ids)
+
+    def quiz_runs(self, quiz_ids: Iterable[int] | None = None) -> list[tuple[int, int]]:
+        return id_ranges(self.quiz_ids if quiz_ids is None else quiz_ids, self.all_quiz_ids)
+
+    @property
+    def ids_in_course_order(self) -> bool:
+        """Lesson ids grow in course order (content loaded in order and not reordered since): then the furthest
+        lesson a learner reached is simply their largest lesson id."""
+        ids = self.lesson_ids
+        return all(a < b for a, b in zip(ids, ids[1:], strict=False))
+
+    @property
+    def lessons(self) -> list[LessonInfo]:
+        return [lesson for chapter in self.chapters for lesson in chapter.lessons]
+
+    @property
+    def quizzes(self) -> list[QuizInfo]:
+        return [chapter.quiz for chapter in self.chapters if chapter.quiz]
+
+    @property
+    def lesson_ids(self) -> list[int]:
+        return [lesson.id for lesson in self.lessons]
+
+    @property
+    def quiz_ids(self) -> list[int]:
+        return [quiz.id for quiz in self.quizzes]
+
+    @property
+    def items_total(self) -> int:
+        """Lessons plus quizzes: what a learner's progress percentage is counted against (as on the outline)."""
+        return sum(chapter.items_total for chapter in self.chapters)
+
+    def quiz_by_key(self, key: str) -> QuizInfo | None:
+        return next((quiz for quiz in self.quizzes if quiz.key == key), None)
+
+    def chapter(self, chapter_id: int) -> ChapterInfo:
+        return next(chapter for chapter in self.chapters if chapter.id == chapter_id)
+
+    def due_chapters(self, today: date) -> list[ChapterInfo]:
+        """Scheduled (non-reference) chapters that opened more than GRACE_DAYS ago: due for a learner without
+        an extension."""
+        return [c for c in self.chapters if not c.reference and c.slack_days(today) > 0]
+
+
+def load_course_map(cohort: Cohort) -> CourseMap:
+    course = db.session.execute(select(Course.id, Course.key, Course.title).where(Course.id == cohort.course_id)).one()
+    chapter_rows = db.session.execute(
+        select(
+            Chapter.id, Chapter.key, Chapter.title, Module.title, Module.kind, ChapterRelease.opens_on
+        )
+        .join(Module, Module.id == Chapter.module_id)
+        .outerjoin(
+            ChapterRelease, and_(ChapterRelease.chapter_id == Chapter.id, ChapterRelease.cohort_id == cohort.id)
+        )
+        .where(Chapter.course_id == course.id, Chapter.archived_at.is_(None), Module.archived_at.is_(None))
+        .order_by(Module.position, Chapter.position)
+    ).all()
+    chapters = [
+        ChapterInfo(
+            id=row[0],
+            key=row[1],
+            title=row[2],
+            module_title=row[3],
+            reference=row[4] == "reference",
+            opens_on=row[5] or cohort.starts_on,
+            index=i,
+        )
+        for i, row in enumerate(chapter_rows)
+    ]
+    by_id = {chapter.id: chapter for chapter in chapters}
+    lesson_rows = db.session.execute(
+        select(Lesson.id, Lesson.key, Lesson.title, Lesson.chapter_id)
+        .where(Lesson.course_id == course.id, Lesson.archived_at.is_(None))
+        .order_by(Lesson.position, Lesson.id)
+    ).all()
+    for row in lesson_rows:
+        if row.chapter_id in by_id:
+            by_id[row.chapter_id].lessons.append(LessonInfo(row.id, row.key, row.title, row.chapter_id, 0))
+    quiz_rows = db.session.execute(
+        select(Quiz.id, Quiz.key, Quiz.title, Quiz.pass_mark, Quiz.chapter_id).where(
+            Quiz.course_id == course.id, Quiz.archived_at.is_(None)
+        )
+    ).all()
+    for row in quiz_rows:
+        if row.chapter_id in by_id:
+            by_id[row.chapter_id].quiz = QuizInfo(row.id, row.key, row.title, row.pass_mark, row.chapter_id, 0)
+    # number lessons and quizzes in course order
+    lesson_index = quiz_index = 0
+    for chapter in chapters:
+        renumbered = []
+        for lesson in chapter.lessons:
+            renumbered.append(LessonInfo(lesson.id, lesson.key, lesson.title, lesson.chapter_id, lesson_index))
+            lesson_index += 1
+        chapter.lessons = renumbered
+        if chapter.quiz is not None:
+            q = chapter.quiz
+            chapter.quiz = QuizInfo(q.id, q.key, q.title, q.pass_mark, q.chapter_id, quiz_index)
+            quiz_index += 1
+    all_lessons = list(db.session.scalars(select(Lesson.id)))
+    all_quizzes = list(db.session.scalars(select(Quiz.id)))
+    return CourseMap(course.id, course.key, course.title, chapters, all_lessons, all_quizzes)

@@ -1,0 +1,127 @@
+"""One learner of a cohort, as the instructor sees them: progress per chapter and lesson (with dates), every
+quiz attempt with its answers marked right or wrong, and the workbook.
+
+The outline comes from `build_outline`, the same code that draws the learner's own outline (so the numbers
+agree); attempts, answers, questions and workbook answers are one query each.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from course.auth.models import User
+from course.cohorts.models import Cohort, Enrolment
+from course.content.models import Course, Lesson, WorkbookPrompt
+from course.extensions import db
+from course.progress.models import WorkbookAnswer
+from course.progress.outline import CourseOutline, build_outline
+from course.quiz.models import Attempt, AttemptAnswer, Question, Quiz
+from course.quiz.types import QUESTION_TYPES
+
+
+@dataclass
+class OptionView:
+    text: str
+    picked: bool
+    right: bool
+
+
+@dataclass
+class AnswerView:
+    prompt: str
+    type_label: Any
+    correct: bool
+    text: str | None = None  # a typed answer
+    accepted: str | None = None
+    options: list[OptionView] = field(default_factory=list)
+
+
+@dataclass
+class AttemptView:
+    attempt: Attempt
+    quiz_title: str
+    answers: list[AnswerView] = field(default_factory=list)
+
+
+@dataclass
+class WorkbookView:
+    lesson_title: str
+    prompt: str
+    text: str
+    updated_at: datetime
+
+
+@dataclass
+class LearnerDetail:
+    user: User
+    enrolment: Enrolment
+    course: Course
+    outline: CourseOutline
+    attempts: list[AttemptView]
+    workbook: list[WorkbookView]
+
+
+def learner_detail(cohort: Cohort, enrolment: Enrolment, user: User) -> LearnerDetail:
+    course = db.session.get(Course, cohort.course_id)
+    outline = build_outline(course, user.id)
+    course_quizzes = select(Quiz.id).where(Quiz.course_id == course.id)
+
+    attempts = db.session.execute(
+        select(Attempt, Quiz.title)
+        .join(Quiz, Quiz.id == Attempt.quiz_id)
+        .where(Attempt.user_id == user.id, Attempt.quiz_id.in_(course_quizzes))
+        .order_by(Attempt.submitted_at, Attempt.id)
+    ).all()
+    answers = db.session.scalars(
+        select(AttemptAnswer)
+        .join(Attempt, Attempt.id == AttemptAnswer.attempt_id)
+        .where(Attempt.user_id == user.id, Attempt.quiz_id.in_(course_quizzes))
+        .order_by(AttemptAnswer.attempt_id, AttemptAnswer.position)
+    ).all()
+    questions = {
+        q.id: q
+        for q in db.session.scalars(
+            select(Question)
+            .where(Question.id.in_(sorted({a.question_id for a in answers}) or [-1]))
+            .options(selectinload(Question.options))
+        )
+    }
+    by_attempt: dict[int, list[AnswerView]] = {}
+    for answer in answers:
+        by_attempt.setdefault(answer.attempt_id, []).append(_answer_view(answer, questions.get(answer.question_id)))
+    # newest first within a quiz, quizzes in course order
+    order = {status.quiz.id: i for i, status in enumerate(outline.quizzes)}
+    attempt_views = [AttemptView(a, title, by_attempt.get(a.id, [])) for a, title in attempts]
+    attempt_views.sort(key=lambda v: (order.get(v.attempt.quiz_id, len(order)), -v.attempt.number))
+
+    workbook_rows = db.session.execute(
+        select(WorkbookAnswer, WorkbookPrompt.prompt, Lesson.title, Lesson.id)
+        .join(WorkbookPrompt, WorkbookPrompt.id == WorkbookAnswer.prompt_id)
+        .join(Lesson, Lesson.id == WorkbookPrompt.lesson_id)
+        .where(WorkbookAnswer.user_id == user.id, WorkbookPrompt.course_id == course.id)
+        .order_by(WorkbookPrompt.position)
+    ).all()
+    lesson_order = {ls.lesson.id: i for i, ls in enumerate(outline.lessons)}
+    workbook_rows = sorted(workbook_rows, key=lambda r: lesson_order.get(r[3], len(lesson_order)))
+    workbook = [WorkbookView(title, prompt, a.text, a.updated_at) for a, prompt, title, _id in workbook_rows]
+    return LearnerDetail(user, enrolment, course, outline, attempt_views, workbook)
+
+
+def _answer_view(answer: AttemptAnswer, question: Question | None) -> AnswerView:
+    if question is None:  # cannot happen with foreign keys; keep the page up if it ever does
+        return AnswerView(prompt="", type_label="", correct=answer.correct, text=str(answer.response))
+    kind = QUESTION_TYPES[question.type]
+    view = AnswerView(prompt=question.prompt, type_label=kind.label, correct=answer.correct)
+    if kind.input_kind == "text":
+        view.text = answer.response if isinstance(answer.response, str) else str(answer.response)
+        view.accepted = str(kind.correct_response(question))
+        return view
+    picked = set(answer.response or [])
+    right = set(kind.correct_response(question))
+    view.options = [OptionView(str(o.text), o.key in picked, o.key in right) for o in kind.shown_options(question)]
+    return view

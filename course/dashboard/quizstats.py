@@ -1,0 +1,239 @@
+"""Item statistics for one quiz over one cohort, as Moodle's quiz statistics report computes them.
+
+- Which attempts: each learner's FIRST attempt (Moodle's default): later attempts are taken by learners who
+  have seen the feedback, which would make every question look easier than it is.
+- Facility: the share of those attempts that got the question right.
+- Discrimination: the Pearson correlation between the score on this question (0 or 1) and the score on the
+  REST of the attempt (the other questions, as a fraction of their points) — a point-biserial correlation,
+  Moodle's "discrimination index". Near 0: the question does not separate stronger from weaker learners;
+  negative: stronger learners get it wrong more often, which usually means a wrong key or a trick question.
+- How often each option was chosen (choice questions) and the most common answers (short answers).
+- Flags, once at least MIN_RESPONSES learners answered: too easy (facility > 0.9), too hard (facility < 0.2),
+  possibly miskeyed (discrimination < 0, or a wrong option chosen more often than a keyed one).
+
+Three statements, whatever the size of the cohort: the questions with their options, the first attempts'
+summary, and the answers grouped by question, correctness and response (counts and sums of the rest score, from
+which Python computes the option counts, the common short answers and the correlation). The last returns one
+row per distinct response, which grows with the variety of typed answers, not with the number of learners.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Text, and_, case, cast, func, select
+
+from course.cohorts.models import Cohort, Enrolment
+from course.dashboard.coursemap import QuizInfo
+from course.extensions import db
+from course.quiz.models import Attempt, AttemptAnswer, Question, QuestionOption
+from course.quiz.types import QUESTION_TYPES, normalise_text
+
+MIN_RESPONSES = 5
+TOO_EASY = 0.9
+TOO_HARD = 0.2
+TOP_ANSWERS = 5
+
+
+@dataclass
+class OptionStat:
+    key: str
+    text: str
+    keyed: bool  # a correct option
+    chosen: int = 0
+    share: float = 0.0  # of the learners who answered
+
+
+@dataclass
+class TextAnswer:
+    text: str
+    count: int
+    correct: bool
+
+
+@dataclass
+class QuestionStat:
+    id: int
+    key: str
+    type: str
+    prompt: str
+    position: int
+    responses: int = 0
+    correct: int = 0
+    discrimination: float | None = None
+    options: list[OptionStat] = field(default_factory=list)
+    answers: list[TextAnswer] = field(default_factory=list)  # short answers: the most common ones
+    flags: list[str] = field(default_factory=list)  # "too_easy", "too_hard", "miskeyed"
+    lures: list[OptionStat] = field(default_factory=list)  # wrong options chosen more than a keyed one
+
+    @property
+    def facility(self) -> float | None:
+        return self.correct / self.responses if self.responses else None
+
+    @property
+    def label(self) -> Any:
+        return QUESTION_TYPES[self.type].label
+
+    @property
+    def has_options(self) -> bool:
+        return QUESTION_TYPES[self.type].input_kind != "text"
+
+    @property
+    def several_answers(self) -> bool:
+        """Learners may tick several options (so option shares add up to more than 100 %)."""
+        return QUESTION_TYPES[self.type].input_kind == "checkbox"
+
+
+@dataclass
+class QuizStats:
+    quiz: QuizInfo
+    attempts: int  # first attempts counted
+    average: float | None  # mean first-attempt score, %
+    questions: list[QuestionStat]
+
+    @property
+    def flagged(self) -> int:
+        return sum(1 for q in self.questions if q.flags)
+
+
+def _first_attempts(cohort: Cohort, quiz: QuizInfo):  # noqa: ANN202 - a where clause
+    return and_(
+        Attempt.quiz_id == quiz.id,
+        Attempt.number == 1,
+        Attempt.user_id.in_(select(Enrolment.user_id).where(Enrolment.cohort_id == cohort.id)),
+    )
+
+
+def quiz_stats(cohort: Cohort, quiz: QuizInfo) -> QuizStats:
+    questions = _questions(quiz)
+    by_id = {q.id: q for q in questions}
+    first = _first_attempts(cohort, quiz)
+
+    count, average = db.session.execute(select(func.count(), func.avg(Attempt.percent)).where(first)).one()
+
+    # One pass over the first attempts' answers, grouped by question, right or wrong, and the stored response:
+    # the response counts give the option counts and the common short answers, the sums of the rest score give
+    # the correlation. Grading is all or nothing, so a question's score x is 1 when correct, else 0 (so Σx = Σx²
+    # = the number correct, and Σxy = Σy over the correct answers).
+    aa, a = AttemptAnswer, Attempt
+    rest_max = a.max_score - aa.max_points
+    y = case((rest_max > 0, (a.score - aa.points) / rest_max), else_=0.0)
+    response = cast(aa.response, Text)
+    totals = {q.id: [0, 0, 0.0, 0.0, 0.0] for q in questions}  # n, correct, Σy, Σy², Σy over the correct
+    rows = db.session.execute(
+        select(aa.question_id, aa.correct, response, func.count(), func.sum(y), func.sum(y * y))
+        .join(a, a.id == aa.attempt_id)
+        .where(first, aa.question_id.in_(list(by_id) or [-1]))
+        .group_by(aa.question_id, aa.correct, response)
+    ).all()
+    for question_id, correct, raw, n, sy, syy in rows:
+        t = totals[question_id]
+        t[0] += n
+        t[2] += sy or 0.0
+        t[3] += syy or 0.0
+        if correct:
+            t[1] += n
+            t[4] += sy or 0.0
+        if by_id[question_id].has_options:
+            _count_options(by_id[question_id], raw, n)
+        else:
+            _add_text_answer(by_id[question_id], raw, bool(correct), n)
+    for question_id, (n, correct, sy, syy, sxy) in totals.items():
+        q = by_id[question_id]
+        q.responses, q.correct = n, correct
+        q.discrimination = pearson(n, correct, sy, correct, syy, sxy)
+
+    for q in questions:
+        _finish(q)
+    return QuizStats(quiz, count or 0, float(average) if average is not None else None, questions)
+
+
+def _count_options(q: QuestionStat, raw: str, n: int) -> None:
+    """Add `n` learners who gave the stored response `raw` (a JSON list of option keys) to its options."""
+    try:
+        keys = json.loads(raw)
+    except (TypeError, ValueError):
+        return
+    chosen = set(keys) if isinstance(keys, list) else {keys}
+    for option in q.options:
+        if option.key in chosen:
+            option.chosen += n
+
+
+def pearson(n: int, sx: float, sy: float, sxx: float, syy: float, sxy: float) -> float | None:
+    """The correlation of x and y from their sums; None when either does not vary (or n < 2)."""
+    if n < 2:
+        return None
+    vx, vy = n * sxx - sx * sx, n * syy - sy * sy
+    if vx <= 1e-12 or vy <= 1e-12:
+        return None
+    return max(-1.0, min(1.0, (n * sxy - sx * sy) / math.sqrt(vx * vy)))
+
+
+def _questions(quiz: QuizInfo) -> list[QuestionStat]:
+    """The quiz's current questions in order, with their current options: one statement."""
+    rows = db.session.execute(
+        select(
+            Question.id, Question.key, Question.type, Question.prompt, Question.position,
+            QuestionOption.key, QuestionOption.text, QuestionOption.correct,
+        )
+        .outerjoin(
+            QuestionOption,
+            and_(QuestionOption.question_id == Question.id, QuestionOption.archived_at.is_(None)),
+        )
+        .where(Question.quiz_id == quiz.id, Question.archived_at.is_(None))
+        .order_by(Question.position, QuestionOption.position)
+    ).all()
+    questions: dict[int, QuestionStat] = {}
+    for qid, qkey, qtype, prompt, position, okey, otext, ocorrect in rows:
+        q = questions.setdefault(qid, QuestionStat(qid, qkey, qtype, prompt, position))
+        if okey is not None and q.has_options:
+            q.options.append(OptionStat(okey, otext, bool(ocorrect)))
+    for q in questions.values():
+        # Shown texts come from the type (true/false are labelled by the app, not stored text).
+        shown = {o.key: o.text for o in QUESTION_TYPES[q.type].shown_options(_Shim(q.options))}
+        for option in q.options:
+            option.text = str(shown.get(option.key, option.text))
+    return list(questions.values())
+
+
+@dataclass
+class _Shim:
+    """What a question type's `shown_options` reads: `options` with key and text."""
+
+    options: list[OptionStat]
+
+
+def _add_text_answer(q: QuestionStat, raw: str, correct: bool, n: int) -> None:
+    try:
+        value = json.loads(raw)
+    except (TypeError, ValueError):
+        value = raw
+    text = str(value) if not isinstance(value, list) else ", ".join(map(str, value))
+    norm = normalise_text(text)
+    for answer in q.answers:  # answers that differ only in case or width count together
+        if normalise_text(answer.text) == norm and answer.correct == correct:
+            answer.count += n
+            return
+    q.answers.append(TextAnswer(text, n, correct))
+
+
+def _finish(q: QuestionStat) -> None:
+    for option in q.options:
+        option.share = option.chosen / q.responses if q.responses else 0.0
+    q.answers = sorted(q.answers, key=lambda a: -a.count)[:TOP_ANSWERS]
+    keyed = [o.chosen for o in q.options if o.keyed]
+    if keyed:
+        q.lures = [o for o in q.options if not o.keyed and o.chosen > min(keyed)]
+    if q.responses < MIN_RESPONSES:
+        return
+    facility = q.facility or 0.0
+    if facility > TOO_EASY:
+        q.flags.append("too_easy")
+    if facility < TOO_HARD:
+        q.flags.append("too_hard")
+    if (q.discrimination is not None and q.discrimination < 0) or q.lures:
+        q.flags.append("miskeyed")

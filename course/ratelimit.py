@@ -1,0 +1,137 @@
+"""Rate limits shared by every instance: Flask-Limiter, stored in Redis when REDIS_URL is set, else in the
+app's own database (the `fcsql://` storage below) — never in one process's memory.
+
+Limits (config): login and registration per client address, quiz submissions and CSV uploads per user, and
+failed logins per account (checked by hand in the login view, keyed by the email typed, so an unknown email
+is throttled exactly like a known one).
+"""
+
+from __future__ import annotations
+
+import time
+
+from flask import current_app, request
+from flask_login import current_user
+from limits import parse
+from limits.storage import Storage
+from sqlalchemy import Float, Integer, String, case, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Mapped, mapped_column
+
+from course.extensions import db, limiter
+
+
+class RateLimitCounter(db.Model):
+    """A fixed-window counter: `count` hits until `expires_at` (epoch seconds)."""
+
+    __tablename__ = "rate_limit_counter"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[float] = mapped_column(Float, index=True)
+
+
+class SQLStorage(Storage):
+    """A `limits` storage in the application database, on its own connection, so a counter survives the
+    rollback of the request that hit it. Only the fixed-window strategy is supported."""
+
+    STORAGE_SCHEME = ["fcsql"]
+
+    def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, **options: object) -> None:
+        super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
+
+    @property
+    def base_exceptions(self) -> type[Exception]:
+        return SQLAlchemyError
+
+    @staticmethod
+    def _engine():  # noqa: ANN205
+        engine = db.engine
+        if engine.dialect.name == "sqlite":
+            _release_request_transaction()
+        return engine
+
+    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        now = time.time()
+        engine = self._engine()
+        insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        table = RateLimitCounter.__table__
+        stmt = insert(table).values(key=key, count=amount, expires_at=now + expiry)
+        expired = table.c.expires_at <= now
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["key"],
+            set_={
+                "count": case((expired, amount), else_=table.c["count"] + amount),
+                "expires_at": case((expired, now + expiry), else_=table.c.expires_at),
+            },
+        ).returning(table.c["count"])
+        with engine.begin() as conn:
+            return int(conn.execute(stmt).scalar_one())
+
+    def get(self, key: str) -> int:
+        with self._engine().connect() as conn:
+            row = conn.execute(
+                select(RateLimitCounter.count, RateLimitCounter.expires_at).where(RateLimitCounter.key == key)
+            ).first()
+        return int(row[0]) if row and row[1] > time.time() else 0
+
+    def get_expiry(self, key: str) -> float:
+        with self._engine().connect() as conn:
+            expires = conn.execute(select(RateLimitCounter.expires_at).where(RateLimitCounter.key == key)).scalar()
+        return float(expires or time.time())
+
+    def check(self) -> bool:
+        try:
+            with self._engine().connect() as conn:
+                conn.execute(select(1))
+        except SQLAlchemyError:
+            return False
+        return True
+
+    def reset(self) -> int | None:
+        with self._engine().begin() as conn:
+            return conn.execute(RateLimitCounter.__table__.delete()).rowcount
+
+    def clear(self, key: str) -> None:
+        with self._engine().begin() as conn:
+            conn.execute(RateLimitCounter.__table__.delete().where(RateLimitCounter.key == key))
+
+
+def user_or_address() -> str:
+    if current_user and current_user.is_authenticated:
+        return f"user:{current_user.get_id_number()}"
+    return f"addr:{request.remote_addr}"
+
+
+def limit(name: str, key_func=None):  # noqa: ANN001, ANN201
+    """A route decorator whose limit string is read from config (`RATELIMIT_<NAME>`), so tests and
+    deployments can tune it."""
+    return limiter.limit(
+        lambda: current_app.config[f"RATELIMIT_{name.upper()}"],
+        key_func=key_func,
+        methods=["POST"],
+        scope=name,
+    )
+
+
+def _release_request_transaction() -> None:
+    """The counters use their own connection. On SQLite every transaction holds the write lock (they begin
+    IMMEDIATE), so the request's transaction — which at a rate-limit check has only read — ends first."""
+    session = db.session()
+    if not session.in_transaction():
+        return
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("a rate limit was checked with unsaved changes in the session")
+    session.commit()
+
+
+def login_blocked(email: str) -> bool:
+    """True when this account (by the email typed) has too many recent failed logins."""
+    item = parse(current_app.config["RATELIMIT_LOGIN_FAILURES"])
+    return not limiter.limiter.test(item, "login-failures", email.strip().lower())
+
+
+def record_login_failure(email: str) -> None:
+    item = parse(current_app.config["RATELIMIT_LOGIN_FAILURES"])
+    limiter.limiter.hit(item, "login-failures", email.strip().lower())

@@ -1,0 +1,196 @@
+"""Every route of the app, walked as every role: anonymous, a learner (in cohort A), the instructor of
+cohort A, the instructor of cohort B, and an admin. Plus two walks of the URL map: every POST refuses a
+request without a CSRF token, and no GET changes anything (apart from the lesson-view timestamps that
+"continue where you left off" is made of)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from conftest import (
+    FIXTURE_COURSE,
+    RIGHT_ANSWERS,
+    build_app,
+    complete_lessons,
+    dispose,
+    do_login,
+    new_client,
+    submit_quiz,
+)
+from sqlalchemy import select
+
+from course.cohorts import services as cohorts
+from course.content.models import Course
+from course.extensions import db as _db
+from course.progress.models import Completion
+
+ANON, LEARNER, INSTRUCTOR_A, INSTRUCTOR_B, ADMIN = "anon", "learner", "instructor_a", "instructor_b", "admin"
+ROLES = (ANON, LEARNER, INSTRUCTOR_A, INSTRUCTOR_B, ADMIN)
+
+
+@pytest.fixture
+def world(app, loaded_course, make_user):
+    """Two cohorts, each with its instructor; a learner in cohort A who finished the course."""
+    users = {
+        LEARNER: make_user(email="learner@example.com", name="Lena Learner"),
+        INSTRUCTOR_A: make_user(email="a@example.com", role="instructor"),
+        INSTRUCTOR_B: make_user(email="b@example.com", role="instructor"),
+        ADMIN: make_user(email="admin@example.com", role="admin"),
+    }
+    with app.app_context():
+        course = _db.session.scalar(select(Course).where(Course.key == FIXTURE_COURSE))
+        start = date.today() - timedelta(weeks=4)
+        settings = cohorts.CohortSettings(name="A", starts_on=start, ends_on=start + timedelta(weeks=10))
+        cohort_a = cohorts.create_cohort(course, settings, [users[INSTRUCTOR_A].id])
+        settings_b = cohorts.CohortSettings(name="B", starts_on=start, ends_on=start + timedelta(weeks=10))
+        cohort_b = cohorts.create_cohort(course, settings_b, [users[INSTRUCTOR_B].id])
+        cohorts.enrol(cohort_a, _db.session.merge(users[LEARNER]), check_window=False)
+        _db.session.commit()
+        ids = {"a": cohort_a.id, "b": cohort_b.id, "code_a": cohort_a.invite_code}
+    clients = {ANON: new_client(app)}
+    for role, user in users.items():
+        clients[role] = new_client(app)
+        assert do_login(clients[role], user.email).status_code == 302
+    learner = clients[LEARNER]
+    complete_lessons(learner, "welcome", "models", "data", "tuning", "pricing", "growth")
+    for quiz, answers in RIGHT_ANSWERS.items():
+        assert submit_quiz(learner, quiz, answers).status_code == 302
+    with app.app_context():
+        ids["verify"] = _db.session.scalar(select(Completion.verification_code))
+    ids["learner"] = users[LEARNER].id
+    return clients, ids
+
+
+def expectations(ids) -> list[tuple[str, dict[str, int]]]:
+    c = f"/courses/{FIXTURE_COURSE}"
+    a, b, learner = ids["a"], ids["b"], ids["learner"]
+    everyone_200 = dict.fromkeys(ROLES, 200)
+    signed_in = {ANON: 302, LEARNER: 200, INSTRUCTOR_A: 200, INSTRUCTOR_B: 200, ADMIN: 200}
+    staff = {ANON: 302, LEARNER: 403, INSTRUCTOR_A: 200, INSTRUCTOR_B: 200, ADMIN: 200}
+    cohort_a = {ANON: 302, LEARNER: 404, INSTRUCTOR_A: 200, INSTRUCTOR_B: 404, ADMIN: 200}
+    cohort_b = {ANON: 302, LEARNER: 404, INSTRUCTOR_A: 404, INSTRUCTOR_B: 200, ADMIN: 200}
+    only_learner = {ANON: 302, LEARNER: 200, INSTRUCTOR_A: 404, INSTRUCTOR_B: 404, ADMIN: 404}
+    return [
+        ("/", dict.fromkeys(ROLES, 302)),
+        ("/courses", everyone_200),
+        (c, everyone_200),
+        (f"{c}/lessons/welcome", signed_in),
+        (f"{c}/lessons/no-such-lesson", {**dict.fromkeys(ROLES, 404), ANON: 302}),
+        ("/courses/no-such-course", dict.fromkeys(ROLES, 404)),
+        (f"{c}/quizzes/intro-quiz", signed_in),
+        (f"{c}/quizzes/intro-quiz/attempts", signed_in),
+        (f"{c}/quizzes/intro-quiz/attempts/1", only_learner),
+        (f"{c}/summary", signed_in),
+        (f"{c}/summary/print", only_learner),
+        (f"/verify/{ids['verify']}", everyone_200),
+        ("/verify/not-a-real-code", dict.fromkeys(ROLES, 404)),
+        ("/cohorts", staff),
+        ("/cohorts/new", staff),
+        (f"/cohorts/{a}", cohort_a),
+        (f"/cohorts/{a}/edit", cohort_a),
+        (f"/cohorts/{b}", cohort_b),
+        ("/cohorts/999999", {ANON: 302, **dict.fromkeys(ROLES[1:], 404)}),
+        (f"/cohorts/{a}/dashboard", cohort_a),
+        (f"/cohorts/{a}/dashboard/learners", cohort_a),
+        (f"/cohorts/{a}/dashboard/at-risk", cohort_a),
+        (f"/cohorts/{a}/dashboard/quizzes", cohort_a),
+        (f"/cohorts/{a}/dashboard/quizzes/intro-quiz", cohort_a),
+        (f"/cohorts/{a}/dashboard/quizzes/no-such-quiz", {ANON: 302, **dict.fromkeys(ROLES[1:], 404)}),
+        (f"/cohorts/{a}/learners/{learner}", cohort_a),
+        (f"/cohorts/{b}/learners/{learner}", {ANON: 302, **dict.fromkeys(ROLES[1:], 404)}),
+        (f"/cohorts/{a}/export/grid.csv", cohort_a),
+        (f"/cohorts/{a}/export/at-risk.csv", cohort_a),
+        (f"/cohorts/{a}/export/quizzes/intro-quiz.csv", cohort_a),
+        (f"/cohorts/{b}/dashboard", cohort_b),
+        (f"/join/{ids['code_a']}", everyone_200),
+        ("/join/not-a-code", dict.fromkeys(ROLES, 404)),
+        ("/login", {**dict.fromkeys(ROLES, 302), ANON: 200}),
+        ("/register", {**dict.fromkeys(ROLES, 302), ANON: 200}),
+        ("/password/forgot", everyone_200),
+        ("/password/reset/bad-token", dict.fromkeys(ROLES, 404)),
+        ("/password/set/bad-token", dict.fromkeys(ROLES, 404)),
+        ("/healthz", everyone_200),
+        ("/logout", dict.fromkeys(ROLES, 405)),
+    ]
+
+
+def test_every_get_route_answers_each_role_as_expected(app, world):
+    clients, ids = world
+    table = expectations(ids)
+    walked = {rule.endpoint for rule in app.url_map.iter_rules() if "GET" in rule.methods}
+    covered = set()
+    failures = []
+    for url, expected in table:
+        for role in ROLES:
+            status = clients[role].get(url).status_code
+            if status != expected[role]:
+                failures.append(f"{role:13} GET {url}: {status}, expected {expected[role]}")
+        with app.test_request_context(url):
+            from flask import request
+
+            if request.url_rule is not None:
+                covered.add(request.url_rule.endpoint)
+    assert not failures, "\n".join(failures)
+    missing = walked - covered - {"static"}
+    assert not missing, f"routes the walk does not cover: {sorted(missing)}"
+
+
+def post_urls(ids) -> list[str]:
+    c = f"/courses/{FIXTURE_COURSE}"
+    a, learner = ids["a"], ids["learner"]
+    return [
+        "/login", "/register", "/logout", "/logout/everywhere", "/language", "/password/forgot",
+        "/password/reset/x", "/password/set/x", f"{c}/lessons/welcome/complete", f"{c}/quizzes/intro-quiz",
+        f"{c}/workbook/wb-welcome", "/cohorts/new", f"/cohorts/{a}/edit", f"/cohorts/{a}/schedule",
+        f"/cohorts/{a}/invite/rotate", f"/cohorts/{a}/enrol/csv", f"/cohorts/{a}/learners/{learner}/unenrol",
+        f"/join/{ids['code_a']}",
+    ]
+
+
+def test_every_post_needs_a_csrf_token(app, world, database_url):
+    clients, ids = world
+    urls = post_urls(ids)
+    post_endpoints = {rule.endpoint for rule in app.url_map.iter_rules() if "POST" in rule.methods}
+    covered = set()
+    for url in urls:
+        with app.test_request_context(url, method="POST"):
+            from flask import request
+
+            covered.add(request.url_rule.endpoint)
+    assert post_endpoints == covered, sorted(post_endpoints ^ covered)
+    strict = build_app(database_url, WTF_CSRF_ENABLED=True)
+    try:
+        admin = new_client(strict)
+        for url in urls:
+            response = admin.post(url, data={"name": "x"})
+            assert response.status_code == 400, (url, response.status_code)
+            assert "not sent from this site" in response.get_data(as_text=True) or "expired" in \
+                response.get_data(as_text=True), url
+    finally:
+        dispose(strict)
+
+
+def snapshot(app) -> dict[str, list]:
+    """Every row of every table, minus the view timestamps a lesson page records."""
+    ignored = {("lesson_progress", "last_viewed_at"), ("rate_limit_counter", "expires_at")}
+    with app.app_context():
+        result = {}
+        for table in _db.metadata.sorted_tables:
+            columns = [col for col in table.columns if (table.name, col.name) not in ignored]
+            rows = _db.session.execute(select(*columns)).all()
+            result[table.name] = sorted(map(repr, rows))
+        return result
+
+
+def test_no_get_request_changes_anything(app, world):
+    clients, ids = world
+    for client in clients.values():  # every page visited once first: lesson views are recorded on GET
+        client.get(f"/courses/{FIXTURE_COURSE}/lessons/welcome")
+    before = snapshot(app)
+    for url, _expected in expectations(ids):
+        for client in clients.values():
+            client.get(url)
+    after = snapshot(app)
+    changed = [name for name in before if before[name] != after[name]]
+    assert not changed, changed

@@ -1,0 +1,456 @@
+"""The instructor dashboard: numbers on a hand-built cohort, the grid, the at-risk list, quiz statistics, one
+learner, CSV exports, and who may see any of it."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import statistics
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+from conftest import RIGHT_ANSWERS, WRONG_ANSWERS, do_login, new_client
+from dashboard_factories import (
+    LESSONS,
+    add_learner,
+    attempt,
+    bulk_cohort,
+    complete_course,
+    make_cohort,
+    view,
+    workbook,
+)
+from sqlalchemy import select
+
+from course.cohorts.models import Cohort
+from course.dashboard import stats
+from course.dashboard.coursemap import id_ranges, load_course_map
+from course.dashboard.exports import cell, content_disposition
+from course.dashboard.quizstats import pearson, quiz_stats
+from course.db_types import utcnow
+from course.extensions import db as _db
+from course.quiz.models import Quiz
+
+
+@pytest.fixture
+def instructor(make_user):  # noqa: ANN001, ANN201
+    return make_user(email="teacher@example.com", role="instructor", name="Teacher")
+
+
+@pytest.fixture
+def staff(app, instructor):  # noqa: ANN001, ANN201
+    client = new_client(app)
+    assert do_login(client, instructor.email).status_code == 302
+    return client
+
+
+@dataclass
+class Story:
+    cohort_id: int
+    ids: dict[str, int]
+
+
+@pytest.fixture
+def story(app, loaded_course, instructor) -> Story:  # noqa: ANN001
+    """Six learners with known numbers. Chapters open 20 (intro), 10 (training) and 3 (launch) days ago, so
+    intro and training are due (opened more than 7 days ago), launch is not."""
+    now = utcnow()
+    today = now.date()
+    cohort_id = make_cohort(app, [instructor.id], name="Story cohort",
+                            opens={"intro": today - timedelta(days=20), "training": today - timedelta(days=10),
+                                   "launch": today - timedelta(days=3)})
+    ago = lambda **kw: now - timedelta(**kw)  # noqa: E731
+    ids = {name: add_learner(app, cohort_id, name, enrolled_at=ago(days=25)) for name in ("Ada", "Bob", "Cy", "Eve")}
+    ids["Di"] = add_learner(app, cohort_id, "Di", enrolled_at=ago(days=40))
+    ids["Fay"] = add_learner(app, cohort_id, "Fay", enrolled_at=ago(days=25), extension_days=5)
+
+    # Ada: everything, completed the course; last seen a day ago
+    for n, lesson in enumerate(LESSONS):
+        view(app, ids["Ada"], lesson, ago(days=12 - n))
+    for quiz in ("intro-quiz", "training-quiz", "launch-quiz"):
+        attempt(app, ids["Ada"], quiz, RIGHT_ANSWERS[quiz], ago(days=5))
+    _touch(app, ids["Ada"], "growth", ago(days=1, hours=1))
+    complete_course(app, ids["Ada"], ago(days=1, hours=1))
+    workbook(app, ids["Ada"], "We will start in Singapore.")
+    # Bob: chapter 1 done and passed; opened the first training lesson two days ago
+    view(app, ids["Bob"], "welcome", ago(days=15))
+    view(app, ids["Bob"], "models", ago(days=15))
+    attempt(app, ids["Bob"], "intro-quiz", RIGHT_ANSWERS["intro-quiz"], ago(days=14))
+    view(app, ids["Bob"], "data", ago(days=2), completed=False)
+    # Cy: one lesson, twenty days ago
+    view(app, ids["Cy"], "welcome", ago(days=20))
+    # Di: never started
+    # Eve: chapter 1 lessons, failed its quiz twice (25 %, then 50 %)
+    view(app, ids["Eve"], "welcome", ago(days=12))
+    view(app, ids["Eve"], "models", ago(days=12))
+    attempt(app, ids["Eve"], "intro-quiz", {**WRONG_ANSWERS["intro-quiz"], "intro-q1": "a"}, ago(days=2))
+    attempt(app, ids["Eve"], "intro-quiz", {**WRONG_ANSWERS["intro-quiz"], "intro-q1": "a", "intro-q3": "false"},
+            ago(days=1))
+    # Fay: chapter 1 done and passed; has a 5-day extension, so training is not due for her yet
+    view(app, ids["Fay"], "welcome", ago(days=9))
+    view(app, ids["Fay"], "models", ago(days=9))
+    attempt(app, ids["Fay"], "intro-quiz", RIGHT_ANSWERS["intro-quiz"], ago(days=8))
+    _touch(app, ids["Fay"], "models", ago(hours=12))
+    return Story(cohort_id, ids)
+
+
+def _touch(app, user_id, lesson, at) -> None:  # noqa: ANN001
+    """Move a progress row's last view to `at` (the learner opened the lesson again)."""
+    from sqlalchemy import update
+
+    from course.content.models import Lesson
+    from course.progress.models import LessonProgress
+
+    with app.app_context():
+        lesson_id = _db.session.scalar(select(Lesson.id).where(Lesson.key == lesson))
+        _db.session.execute(update(LessonProgress).where(LessonProgress.user_id == user_id,
+                                                         LessonProgress.lesson_id == lesson_id)
+                            .values(last_viewed_at=at))
+        _db.session.commit()
+
+
+def _with_cohort(app, cohort_id, fn):  # noqa: ANN001, ANN202
+    with app.test_request_context():
+        cohort = _db.session.get(Cohort, cohort_id)
+        cm = load_course_map(cohort)
+        return fn(cohort, cm, utcnow())
+
+
+def names_in(html: str) -> list[str]:
+    return re.findall(r'<th scope="row"><a href="/cohorts/\d+/learners/\d+">([^<]+)</a>', html)
+
+
+# -- the numbers --------------------------------------------------------------------------------------------
+def test_overview_numbers_on_a_known_cohort(app, story):
+    o = _with_cohort(app, story.cohort_id, stats.overview)
+    assert o.enrolled == 6
+    assert o.started == 5  # everyone but Di
+    assert o.completed == 1 and o.completion_rate == pytest.approx(1 / 6)
+    assert o.active == 4  # Ada, Bob, Eve (a quiz yesterday), Fay
+    assert o.on_schedule == 2 and o.behind == 4  # Ada, and Fay thanks to her extension
+    assert o.at_risk == 4
+    # progress = (lessons done + quizzes passed) / 9: Di 0, Cy 1, Eve 2, Bob 3, Fay 3, Ada 9 → median 2.5 / 9
+    assert o.median_percent == pytest.approx(100 * 2.5 / 9)
+    assert dict(o.histogram) == {0: 1, 10: 1, 20: 1, 30: 2, 40: 0, 50: 0, 60: 0, 70: 0, 80: 0, 90: 0, 100: 1}
+    # best score per quiz, averaged per learner: Ada 100, Bob 100, Eve 50, Fay 100
+    assert o.average_best == pytest.approx(87.5) and o.quiz_takers == 4
+    assert [(s.lesson.key, s.reached, s.stopped) for s in o.funnel] == [
+        ("welcome", 5, 1), ("models", 4, 2), ("data", 2, 1), ("tuning", 1, 0), ("pricing", 1, 0), ("growth", 1, 1),
+    ]
+    assert [c.key for c in o.due_chapters] == ["intro", "training"]
+    # most reasons first, then the longest idle (never active first)
+    assert [r.name for r in o.top_at_risk] == ["Di", "Cy", "Eve", "Bob"]
+
+
+def test_overview_page_shows_the_numbers_and_the_definitions(app, story, staff):
+    response = staff.get(f"/cohorts/{story.cohort_id}/dashboard")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "Active in the last 7 days" in html and "On schedule" in html
+    assert "opened more than 7 days ago" in html  # the definition of the schedule number
+    assert "<svg" in html and 'role="img"' in html and "<caption>" in html  # a chart with its data table
+    assert "style=" not in html and "<script>" not in html
+
+
+def test_an_empty_cohort_has_an_overview(app, loaded_course, instructor, staff):
+    cohort_id = make_cohort(app, [instructor.id], name="Empty")
+    o = _with_cohort(app, cohort_id, stats.overview)
+    assert (o.enrolled, o.median_percent, o.average_best, o.top_at_risk) == (0, None, None, [])
+    assert staff.get(f"/cohorts/{cohort_id}/dashboard").status_code == 200
+    for path in ("dashboard/learners", "dashboard/at-risk", "dashboard/quizzes", "dashboard/quizzes/intro-quiz",
+                 "export/grid.csv", "export/at-risk.csv", "export/quizzes/intro-quiz.csv"):
+        assert staff.get(f"/cohorts/{cohort_id}/{path}").status_code == 200, path
+
+
+# -- the grid -----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("query, expected", [
+    ("", ["Ada", "Bob", "Cy", "Di", "Eve", "Fay"]),
+    ("?sort=name&dir=desc", ["Fay", "Eve", "Di", "Cy", "Bob", "Ada"]),
+    ("?sort=progress&dir=desc", ["Ada", "Bob", "Fay", "Eve", "Cy", "Di"]),
+    ("?sort=progress", ["Di", "Cy", "Eve", "Bob", "Fay", "Ada"]),
+    ("?sort=last_active&dir=desc", ["Fay", "Eve", "Ada", "Bob", "Cy", "Di"]),
+    ("?sort=last_active", ["Di", "Cy", "Bob", "Ada", "Eve", "Fay"]),
+    ("?sort=email", ["Ada", "Bob", "Cy", "Di", "Eve", "Fay"]),
+    ("?q=ev", ["Eve"]),
+    ("?q=EXAMPLE.COM&sort=name&dir=desc", ["Fay", "Eve", "Di", "Cy", "Bob", "Ada"]),
+    ("?q=%25", []),  # a LIKE wildcard is searched for literally
+    ("?sort=bogus&dir=sideways&page=-3", ["Ada", "Bob", "Cy", "Di", "Eve", "Fay"]),
+])
+def test_grid_sorts_and_searches(app, story, staff, query, expected):
+    response = staff.get(f"/cohorts/{story.cohort_id}/dashboard/learners{query}")
+    assert response.status_code == 200
+    assert names_in(response.get_data(as_text=True)) == expected
+
+
+def test_grid_cells_show_lessons_done_and_best_score(app, story):
+    page = _with_cohort(app, story.cohort_id, lambda c, cm, now: stats.grid(c, cm, now, stats.GridParams()))
+    eve = next(r for r in page.rows if r.name == "Eve")
+    intro = eve.cells[0]
+    assert (intro.lessons_done, intro.best, intro.passed, intro.attempts) == (2, 50.0, False, 2)
+    assert eve.percent == round(100 * 2 / 9)
+    bob = next(r for r in page.rows if r.name == "Bob")
+    assert [c.lessons_done for c in bob.cells] == [2, 0, 0]  # the training lesson is opened, not completed
+
+
+def test_grid_is_paginated_in_sql_and_bad_pages_fall_back(app, loaded_course, instructor, staff):
+    cohort_id = bulk_cohort(app, 120, [instructor.id], name="Big")
+    base = f"/cohorts/{cohort_id}/dashboard/learners"
+    first = names_in(staff.get(base).get_data(as_text=True))
+    assert len(first) == 50 and first[0] == "Bulk 00000"
+    second = names_in(staff.get(f"{base}?page=2").get_data(as_text=True))
+    assert len(second) == 50 and second[0] == "Bulk 00050"
+    last = staff.get(f"{base}?page=3").get_data(as_text=True)
+    assert len(names_in(last)) == 20 and "Page 3 of 3" in last
+    assert names_in(staff.get(f"{base}?page=99").get_data(as_text=True)) == names_in(last)  # clamped
+    assert names_in(staff.get(f"{base}?page=abc").get_data(as_text=True)) == first
+    assert names_in(staff.get(f"{base}?q=Bulk%200011").get_data(as_text=True)) == [f"Bulk {i:05d}" for i in
+                                                                                   range(110, 120)]
+
+
+# -- at risk ------------------------------------------------------------------------------------------------
+def test_at_risk_reasons(app, story):
+    def at_risk(params):  # noqa: ANN001, ANN202
+        page = _with_cohort(app, story.cohort_id, lambda c, cm, now: stats.at_risk(c, cm, now, params))
+        return {r.name: r for r in page.rows}, page
+
+    rows, page = at_risk(stats.AtRiskParams())
+    assert page.total == 4 and list(rows) == ["Di", "Cy", "Eve", "Bob"]
+    assert rows["Di"].reasons == ["inactive", "schedule"] and rows["Di"].last_active is None
+    assert rows["Cy"].reasons == ["inactive", "schedule"] and rows["Cy"].idle_days == 20
+    assert rows["Eve"].reasons == ["quiz", "schedule"]
+    assert [q.key for q in rows["Eve"].failed_quizzes] == ["intro-quiz"]
+    assert [c.key for c in rows["Eve"].overdue] == ["intro", "training"]
+    assert rows["Bob"].reasons == ["schedule"] and [c.key for c in rows["Bob"].overdue] == ["training"]
+    assert "Fay" not in rows  # her extension keeps training from being due
+
+    rows, _page = at_risk(stats.AtRiskParams(days=30))
+    assert rows["Cy"].reasons == ["schedule"]  # 20 days idle is not 30
+    assert rows["Di"].reasons == ["inactive", "schedule"]  # enrolled 40 days ago, never started
+    rows, _page = at_risk(stats.AtRiskParams(reason="quiz"))
+    assert list(rows) == ["Eve"]
+
+
+@pytest.mark.parametrize("query", ["?days=0", "?days=abc", "?days=99999", "?reason=bogus", "?page=0", "?page=50",
+                                   "?days=30&reason=inactive&page=2"])
+def test_at_risk_page_never_fails_on_bad_parameters(app, story, staff, query):
+    response = staff.get(f"/cohorts/{story.cohort_id}/dashboard/at-risk{query}")
+    assert response.status_code == 200
+
+
+def test_at_risk_page_lists_reasons(app, story, staff):
+    html = staff.get(f"/cohorts/{story.cohort_id}/dashboard/at-risk").get_data(as_text=True)
+    assert names_in(html) == ["Di", "Cy", "Eve", "Bob"]
+    assert "failed a quiz twice" in html and "Chapter 1 quiz" in html and "never started" in html
+    assert "behind the schedule" in html
+
+
+# -- quiz statistics -------------------------------------------------------------------------------------------
+def test_quiz_statistics_flag_a_miskeyed_question(app, loaded_course, instructor, staff):
+    """Ten learners' first attempts at the intro quiz, built so that q1 looks miskeyed (the strongest learners
+    all pick the same wrong option) and q3 is too easy (everyone right)."""
+    cohort_id = make_cohort(app, [instructor.id], name="Item analysis")
+    now = utcnow()
+    right = lambda i, cut: i >= cut  # noqa: E731 - learner i answers right when i >= cut (i = strength)
+    table = []  # per learner: correct or not for q1..q4
+    for i in range(10):
+        uid = add_learner(app, cohort_id, f"L{i}")
+        answers = {
+            "intro-q1": "b" if i >= 4 else "a",  # keyed a; the six strongest choose b
+            "intro-q2": ["a", "b"] if right(i, 5) else ["a"],
+            "intro-q3": "false",
+            "intro-q4": "fine-tuning" if right(i, 5) else ("pre-training" if i % 2 else "Pre-Training"),
+        }
+        attempt(app, uid, "intro-quiz", answers, now - timedelta(days=2))
+        if i < 3:  # second attempts, all right, must not count
+            attempt(app, uid, "intro-quiz", RIGHT_ANSWERS["intro-quiz"], now - timedelta(days=1))
+        table.append([i < 4, right(i, 5), True, right(i, 5)])
+
+    with app.test_request_context():
+        cohort = _db.session.get(Cohort, cohort_id)
+        s = quiz_stats(cohort, load_course_map(cohort).quiz_by_key("intro-quiz"))
+    assert s.attempts == 10
+    q1, q2, q3, q4 = s.questions
+    assert [q.responses for q in s.questions] == [10] * 4
+    assert (q1.facility, q2.facility, q3.facility, q4.facility) == (0.4, 0.5, 1.0, 0.5)
+
+    def expected_discrimination(k: int) -> float:
+        x = [1.0 if row[k] else 0.0 for row in table]
+        rest = [(sum(row) - row[k]) / 3 for row in table]
+        return statistics.correlation(x, rest)
+
+    for k, q in enumerate((q1, q2, q4)):
+        assert q.discrimination == pytest.approx(expected_discrimination(k if k < 2 else 3))
+    assert q3.discrimination is None  # no variance: everyone right
+    assert q1.discrimination < 0
+    assert {o.key: o.chosen for o in q1.options} == {"a": 4, "b": 6, "c": 0}
+    assert [o.key for o in q1.lures] == ["b"]
+    assert {o.key: o.chosen for o in q2.options} == {"a": 10, "b": 5, "c": 0}
+    assert q1.flags == ["miskeyed"]
+    assert q3.flags == ["too_easy"]
+    assert q2.flags == [] and q4.flags == []
+    assert q2.discrimination > 0 and q4.discrimination > 0
+    assert {(a.text.lower(), a.count, a.correct) for a in q4.answers} == {("pre-training", 5, False),
+                                                                         ("fine-tuning", 5, True)}
+
+    html = staff.get(f"/cohorts/{cohort_id}/dashboard/quizzes/intro-quiz").get_data(as_text=True)
+    assert "possibly miskeyed" in html and "too easy" in html and "first attempt" in html
+    quizzes = staff.get(f"/cohorts/{cohort_id}/dashboard/quizzes").get_data(as_text=True)
+    assert f"/cohorts/{cohort_id}/dashboard/quizzes/intro-quiz" in quizzes
+    assert f"/cohorts/{cohort_id}/dashboard/quizzes/launch-quiz" in quizzes
+
+
+def test_pearson_from_sums():
+    x, y = [1, 0, 1, 1, 0], [0.9, 0.2, 0.6, 0.8, 0.4]
+    xy = sum(a * b for a, b in zip(x, y, strict=True))
+    sums = (len(x), sum(x), sum(y), sum(a * a for a in x), sum(b * b for b in y), xy)
+    assert pearson(*sums) == pytest.approx(statistics.correlation(x, y))
+    assert pearson(3, 3, 1.5, 3, 1, 1.5) is None  # x constant
+    assert pearson(1, 1, 1, 1, 1, 1) is None
+
+
+def test_unknown_quiz_is_404(app, story, staff):
+    assert staff.get(f"/cohorts/{story.cohort_id}/dashboard/quizzes/no-such-quiz").status_code == 404
+    assert staff.get(f"/cohorts/{story.cohort_id}/export/quizzes/no-such-quiz.csv").status_code == 404
+
+
+# -- one learner --------------------------------------------------------------------------------------------
+def test_drill_down_shows_progress_attempts_answers_and_workbook(app, story, staff):
+    html = staff.get(f"/cohorts/{story.cohort_id}/learners/{story.ids['Eve']}").get_data(as_text=True)
+    assert "Eve" in html and "eve@example.com" in html
+    assert "Chapter 1 quiz · Attempt 2 · 50%" in html and "Attempt 1 · 25%" in html
+    assert "chosen" in html and "correct answer" in html and "✗ Incorrect" in html and "✓ Correct" in html
+    assert "pre-training" in html and "Accepted answer:" in html  # a typed answer and the accepted one
+    assert "failed a quiz twice" in html
+    ada = staff.get(f"/cohorts/{story.cohort_id}/learners/{story.ids['Ada']}").get_data(as_text=True)
+    assert "We will start in Singapore." in ada and "What do you want to build?" in ada
+    assert "completed" in ada
+
+
+def test_drill_down_of_someone_not_in_the_cohort_is_404(app, story, instructor, staff, make_user):
+    outsider = make_user(email="outsider@example.com")
+    other_cohort = make_cohort(app, [instructor.id], name="Other")
+    stranger = add_learner(app, other_cohort, "Stranger")
+    for user_id in (outsider.id, stranger, 999_999):
+        assert staff.get(f"/cohorts/{story.cohort_id}/learners/{user_id}").status_code == 404
+
+
+# -- CSV exports --------------------------------------------------------------------------------------------
+def _csv(response) -> list[list[str]]:  # noqa: ANN001
+    body = response.get_data()
+    assert body.startswith("\ufeff".encode())  # Excel reads the BOM as "this is UTF-8"
+    return list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+
+
+def test_grid_csv(app, story, staff):
+    response = staff.get(f"/cohorts/{story.cohort_id}/export/grid.csv")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert response.headers["Content-Disposition"].startswith('attachment; filename="cohort-')
+    assert "grid" in response.headers["Content-Disposition"]
+    rows = _csv(response)
+    header, body = rows[0], rows[1:]
+    assert header[:4] == ["Name", "Email", "Enrolled", "Progress %"]
+    assert "Chapter 1 Introduction: lessons done (of 2)" in header
+    assert [r[0] for r in body] == ["Ada", "Bob", "Cy", "Di", "Eve", "Fay"]
+    ada = dict(zip(header, body[0], strict=True))
+    assert ada["Progress %"] == "100" and ada["Completed"] == "yes"
+    assert ada["Chapter 1 Introduction: best quiz %"] == "100.0"
+
+
+def test_at_risk_csv(app, story, staff):
+    rows = _csv(staff.get(f"/cohorts/{story.cohort_id}/export/at-risk.csv"))
+    header, body = rows[0], rows[1:]
+    assert [r[0] for r in body] == ["Di", "Cy", "Eve", "Bob"]
+    eve = dict(zip(header, body[2], strict=True))
+    assert eve["Reasons"] == "failed a quiz twice; behind the schedule"
+    assert eve["Quizzes failed twice"] == "Chapter 1 quiz"
+    quiz_only = _csv(staff.get(f"/cohorts/{story.cohort_id}/export/at-risk.csv?reason=quiz"))
+    assert [r[0] for r in quiz_only[1:]] == ["Eve"]
+
+
+def test_quiz_csv(app, story, staff):
+    rows = _csv(staff.get(f"/cohorts/{story.cohort_id}/export/quizzes/intro-quiz.csv"))
+    header, body = rows[0], rows[1:]
+    assert header[:3] == ["Question", "Question id", "Prompt"]
+    q1 = [dict(zip(header, r, strict=True)) for r in body if r[1] == "intro-q1"]
+    assert [r["Answer id"] for r in q1] == ["a", "b", "c"]
+    # first attempts: Ada, Bob, Fay right (a); Eve's first attempt also chose a
+    assert [r["Chosen"] for r in q1] == ["4", "0", "0"] and q1[0]["Correct answer"] == "yes"
+
+
+def test_csv_cells_are_safe_for_spreadsheets():
+    assert cell("=HYPERLINK(1)") == "'=HYPERLINK(1)" and cell("-1+2") == "'-1+2" and cell("@x") == "'@x"
+    assert cell(-3) == -3 and cell(None) == "" and cell(True) == "yes" and cell(2.345) == 2.3
+    assert cell("王小明") == "王小明"
+    disposition = content_disposition("cohort-1-春季班-grid.csv")
+    assert 'filename="cohort-1-grid.csv"' in disposition and "filename*=UTF-8''cohort-1-%E6%98%A5" in disposition
+
+
+def test_a_learner_named_like_a_formula_is_exported_as_text(app, story, staff):
+    add_learner(app, story.cohort_id, "=cmd|' /C calc'!A0", email="formula@example.com")
+    body = _csv(staff.get(f"/cohorts/{story.cohort_id}/export/grid.csv"))[1:]
+    assert any(r[0] == "'=cmd|' /C calc'!A0" for r in body)
+
+
+# -- access -------------------------------------------------------------------------------------------------
+def _urls(story: Story) -> list[str]:
+    c = story.cohort_id
+    return [
+        f"/cohorts/{c}/dashboard",
+        f"/cohorts/{c}/dashboard/learners?sort=progress",
+        f"/cohorts/{c}/dashboard/at-risk",
+        f"/cohorts/{c}/dashboard/quizzes",
+        f"/cohorts/{c}/dashboard/quizzes/intro-quiz",
+        f"/cohorts/{c}/learners/{story.ids['Bob']}",
+        f"/cohorts/{c}/export/grid.csv",
+        f"/cohorts/{c}/export/at-risk.csv",
+        f"/cohorts/{c}/export/quizzes/intro-quiz.csv",
+    ]
+
+
+def test_anonymous_visitors_are_sent_to_log_in(app, story):
+    client = new_client(app)
+    for url in _urls(story):
+        response = client.get(url)
+        assert response.status_code == 302 and "/login" in response.headers["Location"], url
+
+
+def test_learners_and_other_instructors_get_404_staff_get_200(app, story, make_user):
+    learner = make_user(email="learner@example.com")
+    other = make_user(email="other-teacher@example.com", role="instructor")
+    make_cohort(app, [other.id], name="Not yours")  # the other instructor does teach a cohort
+    admin = make_user(email="admin@example.com", role="admin")
+    teacher_client = new_client(app)
+    assert do_login(teacher_client, "teacher@example.com").status_code == 302
+    expected = {learner.email: 404, other.email: 404, admin.email: 200}
+    clients = {"teacher@example.com": teacher_client}
+    for email in expected:
+        clients[email] = new_client(app)
+        assert do_login(clients[email], email).status_code == 302
+    expected["teacher@example.com"] = 200
+    for email, client in clients.items():
+        for url in _urls(story):
+            assert client.get(url).status_code == expected[email], (email, url)
+    # a cohort that does not exist is 404 for staff too
+    assert clients["admin@example.com"].get("/cohorts/999999/dashboard").status_code == 404
+
+
+# -- internals ----------------------------------------------------------------------------------------------
+def test_id_ranges_never_span_an_id_outside_the_set():
+    assert id_ranges([1, 2, 3, 5], [1, 2, 3, 4, 5, 6]) == [(1, 3), (5, 5)]
+    assert id_ranges([2, 3], [1, 2, 3, 4]) == [(2, 3)]
+    assert id_ranges([], [1, 2]) == []
+    assert id_ranges([4, 9], [4, 9]) == [(4, 9)]  # nothing exists between them
+
+
+def test_course_map_counts_only_the_current_outline(app, story):
+    from sqlalchemy import update
+
+    with app.app_context():
+        _db.session.execute(update(Quiz).where(Quiz.key == "launch-quiz").values(archived_at=utcnow()))
+        _db.session.commit()
+    o = _with_cohort(app, story.cohort_id, stats.overview)
+    assert [q.key for q in _with_cohort(app, story.cohort_id, lambda c, cm, now: cm.quizzes)] == [
+        "intro-quiz", "training-quiz"]
+    assert dict(o.histogram)[100] == 1  # Ada: 8 of 8 items, still 100 %, never more
