@@ -82,6 +82,7 @@ def _sqlite_begin(conn) -> None:  # noqa: ANN001
 
 
 def register_blueprints(app: Flask) -> None:
+    from course.admin.routes import bp as admin_bp
     from course.auth.routes import bp as auth_bp
     from course.cohorts.routes import bp as cohorts_bp
     from course.dashboard.routes import bp as dashboard_bp
@@ -90,7 +91,7 @@ def register_blueprints(app: Flask) -> None:
     from course.progress.routes import bp as progress_bp
     from course.quiz.routes import bp as quiz_bp
 
-    for bp in (auth_bp, learn_bp, quiz_bp, progress_bp, cohorts_bp, dashboard_bp, ops_bp):
+    for bp in (auth_bp, learn_bp, quiz_bp, progress_bp, cohorts_bp, dashboard_bp, ops_bp, admin_bp):
         app.register_blueprint(bp)
 
 

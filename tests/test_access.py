@@ -111,6 +111,7 @@ def expectations(ids) -> list[tuple[str, dict[str, int]]]:
         ("/password/reset/bad-token", dict.fromkeys(ROLES, 404)),
         ("/password/set/bad-token", dict.fromkeys(ROLES, 404)),
         ("/healthz", everyone_200),
+        ("/admin/users", {ANON: 302, LEARNER: 403, INSTRUCTOR_A: 403, INSTRUCTOR_B: 403, ADMIN: 200}),
         ("/logout", dict.fromkeys(ROLES, 405)),
     ]
 
@@ -144,7 +145,7 @@ def post_urls(ids) -> list[str]:
         "/password/reset/x", "/password/set/x", f"{c}/lessons/welcome/complete", f"{c}/quizzes/intro-quiz",
         f"{c}/workbook/wb-welcome", "/cohorts/new", f"/cohorts/{a}/edit", f"/cohorts/{a}/schedule",
         f"/cohorts/{a}/invite/rotate", f"/cohorts/{a}/enrol/csv", f"/cohorts/{a}/learners/{learner}/unenrol",
-        f"/join/{ids['code_a']}",
+        f"/join/{ids['code_a']}", f"/admin/users/{learner}",
     ]
 
 

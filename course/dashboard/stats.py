@@ -265,8 +265,10 @@ def learner_rows(
     """Full rows (numbers and chapter cells) for the given learners, in the given order. One query, even for
     an empty list."""
     ids = user_ids or [-1]
-    stmt = LearnerQuery(cohort, cm, now, inactive_days).select(ROW_METRICS, user_ids=ids, pivot=True)
-    found = {r.user_id: to_row(r, cm, now) for r in db.session.execute(stmt)}
+    query = LearnerQuery(cohort, cm, now, inactive_days)
+    rows = db.session.execute(query.select(ROW_METRICS, user_ids=ids)).all()
+    pivot = query.pivot(ids)
+    found = {r.user_id: to_row(r, cm, now, pivot.get(r.user_id)) for r in rows}
     return [found[uid] for uid in user_ids if uid in found]
 
 
@@ -359,9 +361,9 @@ class AtRiskParams:
         return {k: v for k, v in values.items() if v != defaults[k]}
 
 
-def _at_risk_select(cohort: Cohort, cm: CourseMap, now: datetime, params: AtRiskParams, pivot: bool = False):  # noqa: ANN202
+def _at_risk_select(cohort: Cohort, cm: CourseMap, now: datetime, params: AtRiskParams, full: bool = False):  # noqa: ANN202
     query = LearnerQuery(cohort, cm, now, inactive_days=params.days)
-    learners = query.select(ROW_METRICS + ("reasons",) if pivot else AT_RISK_METRICS, pivot=pivot).subquery("l")
+    learners = query.select(ROW_METRICS + ("reasons",) if full else AT_RISK_METRICS).subquery("l")
     c = learners.c
     condition = {"": c.reasons > 0, "inactive": c.inactive == 1, "quiz": c.failing == 1, "schedule": c.behind == 1}
     order = (c.reasons.desc(), c.last_active.asc().nulls_first(), c.name, c.user_id)
@@ -385,25 +387,29 @@ def at_risk(cohort: Cohort, cm: CourseMap, now: datetime, params: AtRiskParams) 
 
 
 def all_learner_rows(cohort: Cohort, cm: CourseMap, now: datetime) -> Iterator[LearnerRow]:
-    """Every learner of the cohort with their chapter cells, by name: one query, read in batches."""
-    learners = LearnerQuery(cohort, cm, now).select(ROW_METRICS, pivot=True).subquery("l")
+    """Every learner of the cohort with their chapter cells, by name. Three statements: the chapter and quiz
+    numbers of everyone (a few integers a learner, held in memory), then the learners, read in batches."""
+    query = LearnerQuery(cohort, cm, now)
+    pivot = query.pivot()
+    learners = query.select(ROW_METRICS).subquery("l")
     stmt = select(learners).order_by(learners.c.name, learners.c.user_id)
-    yield from _streamed(stmt, cm, now)
+    yield from _streamed(stmt, cm, now, pivot)
 
 
 def all_at_risk_rows(cohort: Cohort, cm: CourseMap, now: datetime, params: AtRiskParams) -> Iterator[LearnerRow]:
-    """Every at-risk learner (as on the at-risk page, without paging), with their details: one query."""
-    learners, condition, order = _at_risk_select(cohort, cm, now, params, pivot=True)
+    """Every at-risk learner (as on the at-risk page, without paging), with their details. Three statements."""
+    pivot = LearnerQuery(cohort, cm, now, inactive_days=params.days).pivot()
+    learners, condition, order = _at_risk_select(cohort, cm, now, params, full=True)
     stmt = select(learners).where(condition).order_by(*order)
-    yield from _streamed(stmt, cm, now)
+    yield from _streamed(stmt, cm, now, pivot)
 
 
-def _streamed(stmt: Select, cm: CourseMap, now: datetime) -> Iterator[LearnerRow]:
+def _streamed(stmt: Select, cm: CourseMap, now: datetime, pivot: dict[int, dict]) -> Iterator[LearnerRow]:
     """Rows read in batches (a server-side cursor on PostgreSQL), closed even when the download is abandoned
     half-way (the generator is closed, and with it the cursor)."""
     result = db.session.execute(stmt.execution_options(yield_per=500))
     try:
         for row in result:
-            yield to_row(row, cm, now)
+            yield to_row(row, cm, now, pivot.get(row.user_id))
     finally:
         result.close()

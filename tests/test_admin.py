@@ -1,0 +1,61 @@
+"""Administration of users: search, role changes and disabling, admins only."""
+
+from __future__ import annotations
+
+from conftest import do_login, new_client
+from sqlalchemy import select
+
+from course.auth.models import Role, User
+from course.extensions import db as _db
+
+
+def _user(app, user_id) -> User:
+    with app.app_context():
+        user = _db.session.get(User, user_id)
+        _db.session.expunge(user)
+        return user
+
+
+def test_admin_searches_changes_roles_and_disables(app, make_user):
+    admin = make_user(email="root@example.com", role="admin")
+    target = make_user(email="founder@example.com", name="Fay Founder")
+    make_user(email="someone@example.com")
+    client = new_client(app)
+    do_login(client, admin.email)
+    page = client.get("/admin/users?q=fay").get_data(as_text=True)
+    assert "founder@example.com" in page and "someone@example.com" not in page
+
+    victim = new_client(app)
+    do_login(victim, target.email)
+    assert victim.get("/courses").status_code == 200
+    assert client.post(f"/admin/users/{target.id}", data={"action": "role", "role": "instructor"}).status_code == 302
+    assert _user(app, target.id).role == Role.INSTRUCTOR
+    assert client.post(f"/admin/users/{target.id}", data={"action": "disable"}).status_code == 302
+    assert not _user(app, target.id).active
+    assert victim.get("/cohorts").status_code == 302  # the session ended: back to the login page
+    assert do_login(new_client(app), target.email).status_code == 400
+
+
+def test_bad_admin_input_is_refused(app, make_user):
+    admin = make_user(email="root@example.com", role="admin")
+    target = make_user(email="t@example.com")
+    client = new_client(app)
+    do_login(client, admin.email)
+    assert client.post(f"/admin/users/{target.id}", data={"action": "role", "role": "god"}).status_code == 400
+    assert client.post(f"/admin/users/{target.id}", data={"action": "explode"}).status_code == 400
+    assert client.post("/admin/users/999999", data={"action": "disable"}).status_code == 404
+    assert client.get("/admin/users?page=abc").status_code == 200
+    own = client.post(f"/admin/users/{admin.id}", data={"action": "disable"})
+    assert own.status_code == 303 and _user(app, admin.id).active
+    with app.app_context():
+        assert _db.session.scalar(select(User.role).where(User.id == target.id)) == Role.LEARNER
+
+
+def test_only_admins_manage_users(app, make_user):
+    instructor = make_user(email="i@example.com", role="instructor")
+    client = new_client(app)
+    assert client.get("/admin/users").status_code == 302
+    do_login(client, instructor.email)
+    assert client.get("/admin/users").status_code == 403
+    assert client.post(f"/admin/users/{instructor.id}", data={"action": "role", "role": "admin"}).status_code == 403
+    assert _user(app, instructor.id).role == Role.INSTRUCTOR
