@@ -8,7 +8,8 @@ course in content/, generate one cohort of --learners learners with `flask demo 
 (everyone keeps going: about 36 progress rows a learner), then request every dashboard page and export
 through the Flask test client, logged in as the cohort's instructor: one warm-up request, then --runs timed
 requests; the median and the 90th percentile are reported, with the number of SQL statements per request.
-With --write-docs the table and the command go into docs/PERFORMANCE.md, section "Instructor dashboard".
+With --write-docs the table and the command go into docs/PERFORMANCE.md, section "Instructor dashboard"
+(between two marker comments: the notes around them are kept).
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
 import sqlite3
 import statistics
 import sys
@@ -170,15 +170,22 @@ def machine() -> str:
             f"{platform.system()} {platform.release()}")
 
 
-def write_docs(command: str, sections: list[str]) -> None:
+START, END = "<!-- bench/dashboard.py: start -->", "<!-- bench/dashboard.py: end -->"
+
+
+def write_docs(sections: list[str]) -> None:
+    """Put the results between the markers in the "Instructor dashboard" section of docs/PERFORMANCE.md (the
+    section and the markers are created if missing; the notes around them are left alone)."""
     path = ROOT / "docs" / "PERFORMANCE.md"
     body = path.read_text(encoding="utf-8") if path.exists() else "# Performance\n"
-    section = "## Instructor dashboard\n\n" + "\n\n".join(sections).strip() + "\n"
-    pattern = re.compile(r"^## Instructor dashboard\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(body):
-        body = pattern.sub(lambda _m: section + "\n", body).rstrip() + "\n"
+    results = START + "\n\n" + "\n\n".join(sections).strip() + "\n\n" + END
+    if START in body and END in body:
+        body = body[: body.index(START)] + results + body[body.index(END) + len(END):]
+    elif "## Instructor dashboard" in body:
+        head, _sep, tail = body.partition("## Instructor dashboard\n")
+        body = head + "## Instructor dashboard\n\n" + results + "\n" + tail
     else:
-        body = body.rstrip() + "\n\n" + section
+        body = body.rstrip() + "\n\n## Instructor dashboard\n\n" + results + "\n"
     path.write_text(body, encoding="utf-8")
     print(f"wrote {path.relative_to(ROOT)}")
 
@@ -224,7 +231,7 @@ def main() -> None:
             + table(rows) + f"\n\n{verdict}"
         )
     if args.write_docs:
-        write_docs(command, sections)
+        write_docs(sections)
 
 
 if __name__ == "__main__":

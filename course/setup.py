@@ -138,6 +138,7 @@ def register_cli(app: Flask) -> None:
 
 
 def register_template_globals(app: Flask) -> None:
+    from course.content.i18n import tr
     from course.content.mermaid_asset import mermaid_available
 
     @app.context_processor
@@ -146,6 +147,7 @@ def register_template_globals(app: Flask) -> None:
             "current_locale": str(get_locale()),
             "languages": app.config["LANGUAGES"],
             "mermaid_available": mermaid_available(app),
+            "tr": tr,
         }
 
     app.jinja_env.filters["datetime"] = lambda value, fmt="medium": format_datetime(value, fmt) if value else ""

@@ -31,12 +31,24 @@ def run_migrations_online() -> None:
             logging.getLogger("alembic.env").info("No changes in schema detected.")
 
     with target_db.engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Batch mode rebuilds SQLite tables (copy, drop, rename); with foreign keys enforced, dropping a
+            # referenced table fails. Turn enforcement off for the migration (on the raw connection, outside
+            # any transaction, where the pragma takes effect) and check every key afterwards.
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
         context.configure(
             connection=connection, target_metadata=target_metadata, process_revision_directives=skip_empty,
             **OPTIONS,
         )
         with context.begin_transaction():
             context.run_migrations()
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"the migration left rows with broken foreign keys: {broken[:5]}")
+        if sqlite:
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
 
 
 if context.is_offline_mode():

@@ -138,6 +138,7 @@ def _sync_course(s: _Syncer, doc: CourseDoc, existing_courses: dict[str, Course]
             "summary": spec.summary,
             "meta": meta,
             "quiz_gate": spec.quiz_gate,
+            "i18n": {lang: t.model_dump() for lang, t in spec.i18n.items() if lang in spec.translations},
         },
         {},
         spec.id,
@@ -161,7 +162,7 @@ def _sync_course(s: _Syncer, doc: CourseDoc, existing_courses: dict[str, Course]
             modules,
             m.id,
             lambda k=m.id: Module(course_id=course.id, key=k),
-            {"title": m.title, "summary": m.summary, "kind": m.kind},
+            {"title": m.title, "summary": m.summary, "kind": m.kind, "i18n": _texts(m.i18n, doc)},
             {"position": m_pos},
             m.id,
         )
@@ -173,7 +174,7 @@ def _sync_course(s: _Syncer, doc: CourseDoc, existing_courses: dict[str, Course]
                 chapters,
                 c.id,
                 lambda k=c.id: Chapter(course_id=course.id, key=k),
-                {"title": c.title, "summary": c.summary},
+                {"title": c.title, "summary": c.summary, "i18n": _texts(c.i18n, doc)},
                 {"module_id": module.id, "position": c_pos},
                 c.id,
             )
@@ -190,6 +191,14 @@ def _sync_course(s: _Syncer, doc: CourseDoc, existing_courses: dict[str, Course]
                         "body_md": ldoc.body,
                         "body_html": render_markdown(ldoc.body),
                         "takeaways": list(lf.takeaways),
+                        "i18n": {
+                            lang: {
+                                "title": t.spec.title,
+                                "body_html": render_markdown(t.body),
+                                "takeaways": list(t.spec.takeaways),
+                            }
+                            for lang, t in ldoc.translations.items()
+                        },
                     },
                     {"chapter_id": chapter.id, "position": l_pos, "source": str(ldoc.path.relative_to(doc.path))},
                     lf.id,
@@ -201,7 +210,15 @@ def _sync_course(s: _Syncer, doc: CourseDoc, existing_courses: dict[str, Course]
                         prompts,
                         wp.id,
                         lambda k=wp.id: WorkbookPrompt(course_id=course.id, key=k),
-                        {"prompt": wp.prompt},
+                        {
+                            "prompt": wp.prompt,
+                            "i18n": {
+                                lang: {"prompt": tw.prompt}
+                                for lang, t in ldoc.translations.items()
+                                for tw in t.spec.workbook
+                                if tw.id == wp.id
+                            },
+                        },
                         {"lesson_id": lesson.id, "position": p_pos},
                         wp.id,
                     )
@@ -226,6 +243,10 @@ def _sync_course(s: _Syncer, doc: CourseDoc, existing_courses: dict[str, Course]
     )
 
 
+def _texts(i18n: dict, doc: CourseDoc) -> dict:
+    return {lang: t.model_dump() for lang, t in i18n.items() if lang in doc.spec.translations}
+
+
 def _sync_quiz(s, course, chapter, qdoc, quizzes, questions, options) -> None:  # noqa: ANN001
     q = qdoc.spec
     quiz = s.upsert(
@@ -239,11 +260,16 @@ def _sync_quiz(s, course, chapter, qdoc, quizzes, questions, options) -> None:  
             "max_attempts": q.max_attempts,
             "reveal": q.reveal,
             "version": qdoc.version,
+            "i18n": {lang: {"title": t.spec.title} for lang, t in qdoc.translations.items()},
         },
         {"chapter_id": chapter.id},
         q.id,
     )
     db.session.flush()
+    translated: dict[str, dict] = {}  # question id → {lang: translated question}
+    for lang, t in qdoc.translations.items():
+        for tq in t.spec.questions:
+            translated.setdefault(tq.id, {})[lang] = tq
     for pos, qs in enumerate(q.questions, start=1):
         question = s.upsert(
             "question",
@@ -257,6 +283,10 @@ def _sync_quiz(s, course, chapter, qdoc, quizzes, questions, options) -> None:  
                 "lesson_key": qs.lesson,
                 "points": qs.points,
                 "accepted": list(qs.accepted),
+                "i18n": {
+                    lang: {"prompt": tq.prompt, "explanation": tq.explanation, "accepted": list(tq.accepted)}
+                    for lang, tq in translated.get(qs.id, {}).items()
+                },
             },
             {"quiz_id": quiz.id, "position": pos},
             qs.id,
@@ -266,13 +296,22 @@ def _sync_quiz(s, course, chapter, qdoc, quizzes, questions, options) -> None:  
             specs = [("true", "true", qs.answer is True), ("false", "false", qs.answer is False)]
         else:
             specs = [(o.id, o.text, o.correct) for o in qs.options]
+        option_texts = {(lang, o.id): o.text for lang, tq in translated.get(qs.id, {}).items() for o in tq.options}
         for o_pos, (key, text, correct) in enumerate(specs, start=1):
             s.upsert(
                 "option",
                 options,
                 (question.id, key),
                 lambda qid=question.id, k=key: QuestionOption(question_id=qid, key=k),
-                {"text": text, "correct": correct},
+                {
+                    "text": text,
+                    "correct": correct,
+                    "i18n": {
+                        lang: {"text": option_texts[(lang, key)]}
+                        for lang in qdoc.translations
+                        if (lang, key) in option_texts
+                    },
+                },
                 {"position": o_pos},
                 f"{qs.id}/{key}",
             )

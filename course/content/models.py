@@ -29,6 +29,8 @@ class Course(db.Model):
     content_version: Mapped[str] = mapped_column(String(64), default="")
     loaded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Texts in the course's other languages: {lang: {field: text}}
+    i18n: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     modules: Mapped[list[Module]] = relationship(back_populates="course", order_by="Module.position")
 
@@ -45,6 +47,8 @@ class Module(db.Model):
     kind: Mapped[str] = mapped_column(String(20), default="standard")
     position: Mapped[int] = mapped_column(Integer)
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Texts in the course's other languages: {lang: {field: text}}
+    i18n: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     course: Mapped[Course] = relationship(back_populates="modules")
 
@@ -61,6 +65,8 @@ class Chapter(db.Model):
     summary: Mapped[str] = mapped_column(Text, default="")
     position: Mapped[int] = mapped_column(Integer)
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Texts in the course's other languages: {lang: {field: text}}
+    i18n: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
 class Lesson(db.Model):
@@ -78,6 +84,8 @@ class Lesson(db.Model):
     takeaways: Mapped[list[str]] = mapped_column(JSON, default=list)
     source: Mapped[str] = mapped_column(String(500), default="")  # file it was loaded from
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Texts in the course's other languages: {lang: {field: text}}
+    i18n: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
 class WorkbookPrompt(db.Model):
@@ -91,3 +99,5 @@ class WorkbookPrompt(db.Model):
     prompt: Mapped[str] = mapped_column(Text)
     position: Mapped[int] = mapped_column(Integer)
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Texts in the course's other languages: {lang: {field: text}}
+    i18n: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

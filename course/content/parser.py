@@ -19,13 +19,24 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from course.content import mermaid
-from course.content.schema import ChapterFile, CourseFile, LessonFront, ModuleFile, QuizFile
+from course.content.schema import (
+    ChapterFile,
+    CourseFile,
+    LessonFront,
+    LessonTranslation,
+    ModuleFile,
+    QuizFile,
+    QuizTranslation,
+)
 from course.quiz.types import QUESTION_TYPES
 
 M = TypeVar("M", bound=BaseModel)
 
 FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})\s*([^`\s]*)")
 STRAY_TOKEN = re.compile(r"<\|[a-z_]+\|>")
+LANG_SUFFIX = r"(?P<lang>[a-z]{2}(?:-[A-Za-z]{2,4})?)"
+TRANSLATED_LESSON = re.compile(rf"^(?P<stem>.+)\.{LANG_SUFFIX}\.md$")
+TRANSLATED_QUIZ = re.compile(rf"^quiz\.{LANG_SUFFIX}\.yaml$")
 
 
 @dataclass(frozen=True, order=True)
@@ -39,9 +50,25 @@ class Problem:
 
 
 @dataclass
+class LessonTranslationDoc:
+    spec: LessonTranslation
+    body: str
+    path: Path
+    lines: dict[tuple, int]
+
+
+@dataclass
 class LessonDoc:
     spec: LessonFront
     body: str
+    path: Path
+    lines: dict[tuple, int]
+    translations: dict[str, LessonTranslationDoc] = field(default_factory=dict)
+
+
+@dataclass
+class QuizTranslationDoc:
+    spec: QuizTranslation
     path: Path
     lines: dict[tuple, int]
 
@@ -52,6 +79,7 @@ class QuizDoc:
     path: Path
     lines: dict[tuple, int]
     version: str
+    translations: dict[str, QuizTranslationDoc] = field(default_factory=dict)
 
 
 @dataclass
@@ -157,7 +185,8 @@ class _Reader:
         spec = self.validate(model, data, path, lines)
         return (spec, lines) if spec is not None else None
 
-    def read_lesson(self, path: Path) -> LessonDoc | None:
+    def _front_matter(self, path: Path, model: type[M]) -> tuple[M | None, dict, str] | None:
+        """Read a Markdown file with YAML front matter: (spec, line map, body); the body is checked too."""
         self.file_count += 1
         raw = path.read_bytes()
         try:
@@ -165,8 +194,7 @@ class _Reader:
         except UnicodeDecodeError as exc:
             self.problem(path, raw[: exc.start].count(b"\n") + 1, "the file is not valid UTF-8")
             return None
-        text = text.replace("\r\n", "\n")
-        lines = text.split("\n")
+        lines = text.replace("\r\n", "\n").split("\n")
         if not lines or lines[0].strip() != "---":
             self.problem(path, 1, "a lesson starts with front matter: a line `---`, YAML fields, a line `---`")
             return None
@@ -178,13 +206,26 @@ class _Reader:
         if parsed is None:
             return None
         data, linemap = parsed
-        spec = self.validate(LessonFront, data, path, linemap)
-        body = "\n".join(lines[end + 1 :]).strip("\n")
-        body_start = end + 2 + (len(lines[end + 1 :]) - len("\n".join(lines[end + 1 :]).lstrip("\n").split("\n")))
-        self.check_markdown(path, body, body_start)
-        if spec is None:
+        spec = self.validate(model, data, path, linemap)
+        rest = lines[end + 1 :]
+        leading_blank = next((i for i, line in enumerate(rest) if line.strip()), len(rest))
+        body = "\n".join(rest).strip("\n")
+        self.check_markdown(path, body, end + 2 + leading_blank)
+        return spec, linemap, body
+
+    def read_lesson(self, path: Path) -> LessonDoc | None:
+        read = self._front_matter(path, LessonFront)
+        if read is None or read[0] is None:
             return None
+        spec, linemap, body = read
         return LessonDoc(spec, body, path, linemap)
+
+    def read_lesson_translation(self, path: Path) -> LessonTranslationDoc | None:
+        read = self._front_matter(path, LessonTranslation)
+        if read is None or read[0] is None:
+            return None
+        spec, linemap, body = read
+        return LessonTranslationDoc(spec, body, path, linemap)
 
     def check_markdown(self, path: Path, body: str, first_line: int) -> None:
         if not body.strip():
@@ -230,6 +271,10 @@ class _Reader:
         version = hashlib.sha256(json.dumps(spec.model_dump(), sort_keys=True).encode()).hexdigest()[:16]
         return QuizDoc(spec, path, lines, version)
 
+    def read_quiz_translation(self, path: Path) -> QuizTranslationDoc | None:
+        loaded = self.read_yaml_file(QuizTranslation, path)
+        return QuizTranslationDoc(loaded[0], path, loaded[1]) if loaded else None
+
     # -- the tree ------------------------------------------------------------------------------
     def entries(self, folder: Path, allowed: set[str]) -> tuple[list[Path], list[Path]]:
         dirs, files = [], []
@@ -238,7 +283,11 @@ class _Reader:
                 continue
             if entry.is_dir():
                 dirs.append(entry)
-            elif entry.name in allowed or entry.suffix == ".md" and ".md" in allowed:
+            elif (
+                entry.name in allowed
+                or (entry.suffix == ".md" and ".md" in allowed)
+                or ("quiz.yaml" in allowed and TRANSLATED_QUIZ.match(entry.name))
+            ):
                 files.append(entry)
             elif entry.name.lower() != "readme.md":
                 self.problem(entry, 1, f"unexpected file in {folder.name}/ (expected {', '.join(sorted(allowed))})")
@@ -254,6 +303,7 @@ class _Reader:
             return None
         course = CourseDoc(loaded[0], folder, modules, version=self.digest(folder))
         self.check_course(course)
+        _check_translations(self, course)
         return course
 
     def read_module(self, folder: Path) -> ModuleDoc | None:
@@ -269,9 +319,25 @@ class _Reader:
         subdirs, files = self.entries(folder, {"chapter.yaml", "quiz.yaml", ".md"})
         for sub in subdirs:
             self.problem(sub, 1, "a chapter folder holds lesson files and quiz.yaml, not folders")
-        lessons = [doc for f in files if f.suffix == ".md" and (doc := self.read_lesson(f)) is not None]
+        markdown = [f for f in files if f.suffix == ".md"]
+        translated = {f: m for f in markdown if (m := TRANSLATED_LESSON.match(f.name))}
+        lessons = [doc for f in markdown if f not in translated and (doc := self.read_lesson(f)) is not None]
+        by_stem = {doc.path.name.removesuffix(".md"): doc for doc in lessons}
+        for path, match in translated.items():
+            lesson = by_stem.get(match["stem"])
+            if lesson is None:
+                self.problem(path, 1, f"a translation of `{match['stem']}.md`, which does not exist")
+                continue
+            if (doc := self.read_lesson_translation(path)) is not None:
+                lesson.translations[match["lang"]] = doc
         quiz = self.read_quiz(folder / "quiz.yaml") if (folder / "quiz.yaml").exists() else None
-        if not any(f.suffix == ".md" for f in files):
+        for path in files:
+            if match := TRANSLATED_QUIZ.match(path.name):
+                if quiz is None:
+                    self.problem(path, 1, "a quiz translation without a quiz.yaml")
+                elif (doc := self.read_quiz_translation(path)) is not None:
+                    quiz.translations[match["lang"]] = doc
+        if not lessons and not any(f not in translated for f in markdown):
             self.problem(folder / "chapter.yaml", 1, "the chapter has no lessons")
         return ChapterDoc(loaded[0], folder, lessons, quiz) if loaded else None
 
@@ -315,6 +381,80 @@ class _Reader:
                             line_for(quiz.lines, ("questions", i, "lesson")),
                             f"question {question.id}: no lesson has the id `{question.lesson}`",
                         )
+
+
+def _check_translations(reader: _Reader, course: CourseDoc) -> None:
+    """Every item exists in each declared language, with the same ids; no undeclared translations."""
+    langs = list(course.spec.translations)
+    manifest = course.path / "course.yaml"
+    if course.spec.language in langs:
+        reader.problem(manifest, 1, f"`{course.spec.language}` is the course's own language, not a translation")
+    for lang in langs:
+        if lang not in course.spec.i18n:
+            reader.problem(manifest, 1, f"missing `i18n: {lang}: title: …` for the course")
+        for module in course.modules:
+            if lang not in module.spec.i18n:
+                reader.problem(module.path / "module.yaml", 1, f"missing `i18n: {lang}: title: …`")
+            for chapter in module.chapters:
+                if lang not in chapter.spec.i18n:
+                    reader.problem(chapter.path / "chapter.yaml", 1, f"missing `i18n: {lang}: title: …`")
+                for lesson in chapter.lessons:
+                    _check_lesson_translation(reader, lesson, lang)
+                if chapter.quiz is not None:
+                    _check_quiz_translation(reader, chapter.quiz, lang)
+    for _module, _chapter, lesson in course.lessons():
+        for lang, doc in lesson.translations.items():
+            if lang not in langs:
+                reader.problem(doc.path, 1, f"`{lang}` is not among the course's translations (course.yaml)")
+    for module in course.modules:
+        for chapter in module.chapters:
+            for lang, doc in (chapter.quiz.translations.items() if chapter.quiz else []):
+                if lang not in langs:
+                    reader.problem(doc.path, 1, f"`{lang}` is not among the course's translations (course.yaml)")
+
+
+def _check_lesson_translation(reader: _Reader, lesson: LessonDoc, lang: str) -> None:
+    doc = lesson.translations.get(lang)
+    if doc is None:
+        expected = lesson.path.name.removesuffix(".md") + f".{lang}.md"
+        reader.problem(lesson.path, 1, f"no `{lang}` translation: expected {expected}")
+        return
+    if doc.spec.id != lesson.spec.id:
+        reader.problem(doc.path, line_for(doc.lines, ("id",)), f"the id must be `{lesson.spec.id}`, as in the lesson")
+    if len(doc.spec.takeaways) != len(lesson.spec.takeaways):
+        reader.problem(doc.path, line_for(doc.lines, ("takeaways",)),
+                       f"{len(doc.spec.takeaways)} takeaways; the lesson has {len(lesson.spec.takeaways)}")
+    ids, translated = [w.id for w in lesson.spec.workbook], [w.id for w in doc.spec.workbook]
+    if ids != translated:
+        reader.problem(doc.path, line_for(doc.lines, ("workbook",)),
+                       f"workbook prompt ids {translated} differ from the lesson's {ids}")
+
+
+def _check_quiz_translation(reader: _Reader, quiz: QuizDoc, lang: str) -> None:
+    doc = quiz.translations.get(lang)
+    if doc is None:
+        reader.problem(quiz.path, 1, f"no `{lang}` translation: expected quiz.{lang}.yaml")
+        return
+    if doc.spec.id != quiz.spec.id:
+        reader.problem(doc.path, line_for(doc.lines, ("id",)), f"the id must be `{quiz.spec.id}`, as in quiz.yaml")
+    translated = {q.id: (i, q) for i, q in enumerate(doc.spec.questions)}
+    for question in quiz.spec.questions:
+        if question.id not in translated:
+            reader.problem(doc.path, 1, f"question {question.id} is missing")
+            continue
+        i, tq = translated.pop(question.id)
+        option_ids = [o.id for o in question.options]
+        if [o.id for o in tq.options] != option_ids:
+            reader.problem(doc.path, line_for(doc.lines, ("questions", i, "options")),
+                           f"question {question.id}: option ids must be {option_ids}, in that order")
+        if question.type == "short_text" and not tq.accepted:
+            reader.problem(doc.path, line_for(doc.lines, ("questions", i)),
+                           f"question {question.id}: list the answers accepted in `{lang}`")
+        if question.type != "short_text" and tq.accepted:
+            reader.problem(doc.path, line_for(doc.lines, ("questions", i, "accepted")),
+                           f"question {question.id}: `accepted` is only for short_text questions")
+    for key, (i, _q) in translated.items():
+        reader.problem(doc.path, line_for(doc.lines, ("questions", i)), f"quiz.yaml has no question {key}")
 
 
 def line_for(lines: dict[tuple, int], loc: tuple) -> int:

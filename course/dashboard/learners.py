@@ -185,18 +185,15 @@ class LearnerQuery:
                     raw -= {f"{part}_due", f"{part}_rest"}
                     raw.add(whole)
         raw = sorted(raw)
-        base = (
-            select(
-                Enrolment.user_id.label("user_id"),
-                User.name.label("name"),
-                User.email.label("email"),
-                Enrolment.enrolled_at.label("enrolled_at"),
-                Enrolment.extension_days.label("extension_days"),
-                *[self.raw(name).label(name) for name in raw],
-            )
-            .join(User, User.id == Enrolment.user_id)
-            .where(Enrolment.cohort_id == self.cohort.id)
+        identity = (
+            Enrolment.user_id.label("user_id"),
+            User.name.label("name"),
+            User.email.label("email"),
+            Enrolment.enrolled_at.label("enrolled_at"),
+            Enrolment.extension_days.label("extension_days"),
         )
+        base = select(*identity, *[self.raw(name).label(name) for name in raw])
+        base = base.join(User, User.id == Enrolment.user_id).where(Enrolment.cohort_id == self.cohort.id)
         if "completed" in raw:
             base = base.outerjoin(
                 Completion, and_(Completion.user_id == Enrolment.user_id, Completion.course_id == self.cm.course_id)

@@ -39,6 +39,8 @@ class Quiz(db.Model):
     reveal: Mapped[str] = mapped_column(String(30), default="after_each_attempt")
     version: Mapped[str] = mapped_column(String(64), default="")  # hash of the quiz file's content
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Texts in the course's other languages: {lang: {field: text}}
+    i18n: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     questions: Mapped[list[Question]] = relationship(
         back_populates="quiz",
@@ -64,6 +66,8 @@ class Question(db.Model):
     accepted: Mapped[list[str]] = mapped_column(JSON, default=list)  # short_text answers
     position: Mapped[int] = mapped_column(Integer)
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Texts in the course's other languages: {lang: {field: text}}
+    i18n: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     quiz: Mapped[Quiz] = relationship(back_populates="questions", foreign_keys=[quiz_id], viewonly=True)
     options: Mapped[list[QuestionOption]] = relationship(
@@ -84,6 +88,8 @@ class QuestionOption(db.Model):
     correct: Mapped[bool] = mapped_column(Boolean, default=False)
     position: Mapped[int] = mapped_column(Integer)
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Texts in the course's other languages: {lang: {field: text}}
+    i18n: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
 class Attempt(db.Model):

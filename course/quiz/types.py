@@ -48,7 +48,9 @@ class QuestionType:
 
     # -- what the learner sees
     def shown_options(self, question: Any) -> Sequence[ShownOption]:
-        return [ShownOption(o.key, o.text) for o in question.options]
+        from course.content.i18n import tr
+
+        return [ShownOption(o.key, tr(o, "text")) for o in question.options]
 
     def correct_response(self, question: Any) -> list[str] | str:
         return [o.key for o in question.options if o.correct]
@@ -164,8 +166,12 @@ class ShortText(QuestionType):
         return text
 
     def is_correct(self, question: Any, response: Any) -> bool:
+        """Right if it matches an accepted answer in any of the course's languages."""
         given = normalise_text(response or "")
-        return bool(given) and given in {normalise_text(a) for a in question.accepted}
+        accepted = list(question.accepted)
+        for texts in (getattr(question, "i18n", None) or {}).values():
+            accepted.extend(texts.get("accepted", []))
+        return bool(given) and given in {normalise_text(a) for a in accepted}
 
 
 def _check_options(spec: Any) -> Iterable[tuple[tuple, str]]:

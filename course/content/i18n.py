@@ -1,0 +1,31 @@
+"""Showing content in the reader's language: the course's own texts, or a translation loaded from
+`*.<lang>.md` / `quiz.<lang>.yaml` (stored in each row's `i18n`), with the original as the fallback."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import has_request_context
+from flask_babel import get_locale
+
+
+def content_language() -> str:
+    """The reader's language as a content language tag: "en", or "" for the course's own language."""
+    if not has_request_context():
+        return ""
+    locale = str(get_locale() or "")
+    return "en" if locale.startswith("en") else ""
+
+
+_MISSING = object()
+
+
+def tr(obj: Any, field: str, default: Any = _MISSING, lang: str | None = None) -> Any:
+    """`obj.field` in the reader's language when the content has it, else in the course's language
+    (`default` when the object has no such attribute, e.g. a course's closing words kept in `meta`)."""
+    lang = content_language() if lang is None else lang
+    if lang:
+        translated = (getattr(obj, "i18n", None) or {}).get(lang, {})
+        if translated.get(field) not in (None, "", []):
+            return translated[field]
+    return getattr(obj, field) if default is _MISSING else getattr(obj, field, default)

@@ -1,0 +1,476 @@
+"""Nothing lost under concurrency, against real gunicorn servers.
+
+PostgreSQL (TEST_DATABASE_URL names a server): two gunicorn instances of 2 workers each share one fresh
+database, as several instances behind a load balancer would. Requests are spread over both instances:
+  - 50 learners × 8 parallel submissions (4 submission keys, each sent twice, to both instances) of a quiz
+    limited to 2 attempts: never more than 2 attempts, one attempt row per key, one answer row per question;
+  - parallel "mark complete" of one lesson: one progress row; parallel final steps: one completion, one
+    verification code;
+  - a worker killed (SIGKILL) in the middle of submissions leaves no half-written attempt, and retrying every
+    submission that got no answer applies it exactly once.
+SQLite (always): one gunicorn with 3 workers on one database file; concurrent writes of every kind wait for
+the lock (busy timeout, WAL, BEGIN IMMEDIATE) instead of failing.
+
+The learners and their progress are made directly in the database (the services the web uses); everything
+under test goes through HTTP, with CSRF on, as a browser would.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import (
+    DEFAULT_PASSWORD,
+    FIXTURE_CONTENT,
+    FIXTURE_COURSE,
+    RIGHT_ANSWERS,
+    WRONG_ANSWERS,
+    build_app,
+    dispose,
+    fresh_database,
+    lesson_url,
+    load,
+    quiz_url,
+    server_url,
+    upgrade_to_head,
+)
+from flask import Flask
+from servers import NO_RESPONSE, Browser, Gunicorn, Response
+from sqlalchemy import create_engine, func, make_url, select, text
+from werkzeug.datastructures import MultiDict
+
+from course.auth.services import create_user
+from course.content.models import Lesson, WorkbookPrompt
+from course.extensions import db
+from course.progress import services as progress
+from course.progress.models import Completion, LessonProgress, WorkbookAnswer
+from course.quiz import services as quizzes
+from course.quiz.models import Attempt, AttemptAnswer, Quiz
+
+POSTGRES = bool(server_url()) and make_url(server_url()).get_backend_name() == "postgresql"
+LIMITED_QUIZ = "training-quiz"  # max_attempts: 2 in the fixture course
+LIMITED_QUIZ_LESSONS = ("data", "tuning")
+ALL_LESSONS = ("welcome", "models", "data", "tuning", "pricing", "growth")
+LIMIT_REACHED = "You have used all 2 attempts for this quiz."
+ATTEMPT_PATH = re.compile(r"/attempts/(\d+)$")
+
+
+# -- the site ------------------------------------------------------------------------------------------
+@dataclass
+class Site:
+    app: Flask  # the test's own view of the database
+    database_url: str
+    servers: list[Gunicorn]
+
+    @property
+    def urls(self) -> list[str]:
+        return [s.url for s in self.servers]
+
+
+def seeded_app(database_url: str) -> Flask:
+    app = build_app(database_url)
+    upgrade_to_head(app)
+    result = load(app, FIXTURE_CONTENT)
+    assert result.applied and not result.problems, result.problems
+    return app
+
+
+@pytest.fixture(scope="module")
+def pg_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    if not POSTGRES:
+        pytest.skip("needs PostgreSQL: set TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    with fresh_database("fc_concurrency", tmp_path_factory.mktemp("concurrency"), server=server_url()) as url:
+        app = seeded_app(url)
+        servers = [Gunicorn(url, workers=2), Gunicorn(url, workers=2)]
+        try:
+            for server in servers:
+                server.start()
+            for server in servers:
+                server.wait_ready()
+            yield Site(app, url, servers)
+        finally:
+            for server in servers:
+                server.stop()
+            dispose(app)
+
+
+# -- learners, made in the database ---------------------------------------------------------------------
+@dataclass
+class Learner:
+    id: int
+    email: str
+    browser: Browser
+
+
+def make_learners(site: Site, prefix: str, count: int, completed: tuple[str, ...] = (), passed: tuple[str, ...] = ()):  # noqa: ANN201
+    """`count` learners with `completed` lessons and `passed` quizzes, logged in (CSRF token at hand)."""
+    app = site.app
+    ids = []
+    with app.test_request_context():
+        lessons = db.session.scalars(select(Lesson).where(Lesson.key.in_(completed))).all()
+        for n in range(count):
+            user = create_user(f"{prefix}{n}@example.com", DEFAULT_PASSWORD)
+            for lesson in lessons:
+                progress.mark_complete(user.id, lesson)
+            for quiz_key in passed:
+                quiz = db.session.scalar(select(Quiz).where(Quiz.key == quiz_key))
+                submission = quizzes.read_submission(quiz, MultiDict(_form(RIGHT_ANSWERS[quiz_key])))
+                quizzes.submit(user.id, quiz, submission, uuid.uuid4().hex)
+            ids.append(user.id)
+        db.session.commit()
+
+    def log_in(n: int) -> Learner:
+        browser = Browser(site.urls)
+        browser.login(f"{prefix}{n}@example.com", DEFAULT_PASSWORD, server=n)
+        return Learner(ids[n], f"{prefix}{n}@example.com", browser.freeze())
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        return list(pool.map(log_in, range(count)))
+
+
+def _form(answers: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(k, v) for k, values in answers.items() for v in (values if isinstance(values, list) else [values])]
+
+
+# -- sending requests at once ---------------------------------------------------------------------------
+def at_once(calls: list[Callable[[], Any]]) -> list[Any]:
+    """Run every call in its own thread, released together; a call's exception is returned as its result."""
+    barrier = threading.Barrier(len(calls))
+    results: list[Any] = [None] * len(calls)
+
+    def run(i: int, call: Callable[[], Any]) -> None:
+        try:
+            barrier.wait(timeout=60)
+            results[i] = call()
+        except BaseException as exc:  # noqa: BLE001 - reported by the caller
+            results[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i, call), daemon=True) for i, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=180)
+    assert not any(t.is_alive() for t in threads), "requests still running after 3 minutes"
+    return results
+
+
+def submit(learner: Learner, quiz: str, answers: dict, key: str, server: int) -> Response:
+    return learner.browser.post(quiz_url(quiz), [*_form(answers), ("submission_key", key)], server=server)
+
+
+def attempts_of(site: Site, user_ids: list[int], quiz_key: str) -> dict[tuple[int, str], list[int]]:
+    """(learner, submission key) → the attempt numbers recorded for it."""
+    with site.app.app_context():
+        rows = db.session.execute(
+            select(Attempt.user_id, Attempt.submission_key, Attempt.number)
+            .join(Quiz, Quiz.id == Attempt.quiz_id)
+            .where(Quiz.key == quiz_key, Attempt.user_id.in_(user_ids))
+        ).all()
+    recorded: dict[tuple[int, str], list[int]] = defaultdict(list)
+    for user_id, key, number in rows:
+        recorded[user_id, key].append(number)
+    return recorded
+
+
+def answer_counts(site: Site, user_ids: list[int]) -> dict[int, list[int]]:
+    """attempt id → question ids of its answer rows, for every attempt of these learners."""
+    with site.app.app_context():
+        rows = db.session.execute(
+            select(Attempt.id, AttemptAnswer.question_id)
+            .outerjoin(AttemptAnswer, AttemptAnswer.attempt_id == Attempt.id)
+            .where(Attempt.user_id.in_(user_ids))
+        ).all()
+    answers: dict[int, list[int]] = defaultdict(list)
+    for attempt_id, question_id in rows:
+        answers[attempt_id].extend([question_id] if question_id is not None else [])
+    return answers
+
+
+def assert_every_attempt_whole(site: Site, user_ids: list[int], questions: int) -> None:
+    for attempt_id, question_ids in answer_counts(site, user_ids).items():
+        assert len(question_ids) == questions == len(set(question_ids)), (attempt_id, question_ids)
+    with site.app.app_context():
+        orphans = db.session.scalar(
+            select(func.count(AttemptAnswer.id))
+            .outerjoin(Attempt, Attempt.id == AttemptAnswer.attempt_id)
+            .where(Attempt.id.is_(None))
+        )
+    assert orphans == 0
+
+
+def redirected_number(response: Response) -> int:
+    found = ATTEMPT_PATH.search(response.location)
+    assert response.status == 302 and found, response
+    return int(found.group(1))
+
+
+# -- PostgreSQL, two instances -----------------------------------------------------------------------
+def test_parallel_identical_submissions_respect_the_limit_and_grade_each_key_once(pg_site: Site):
+    learners = make_learners(pg_site, "limit", 50, completed=LIMITED_QUIZ_LESSONS)
+    with pg_site.app.app_context():
+        limit = db.session.scalar(select(Quiz.max_attempts).where(Quiz.key == LIMITED_QUIZ))
+    assert limit == 2
+    sent: dict[tuple[int, str], list[Response | BaseException]] = defaultdict(list)
+    for batch in range(0, len(learners), 10):  # 10 learners × 8 requests in flight at a time
+        calls, labels = [], []
+        for learner in learners[batch : batch + 10]:
+            for k in range(4):  # 4 keys, each sent twice, once to each instance: 8 parallel submissions
+                key = f"{learner.id}-{k}-{uuid.uuid4().hex[:8]}"
+                answers = RIGHT_ANSWERS[LIMITED_QUIZ] if k % 2 else WRONG_ANSWERS[LIMITED_QUIZ]
+                for server in (0, 1):
+                    calls.append(lambda lr=learner, a=answers, key=key, s=server: submit(lr, LIMITED_QUIZ, a, key, s))
+                    labels.append((learner.id, key))
+        for label, outcome in zip(labels, at_once(calls), strict=True):
+            sent[label].append(outcome)
+
+    recorded = attempts_of(pg_site, [lr.id for lr in learners], LIMITED_QUIZ)
+    per_learner = Counter(user_id for (user_id, _key) in recorded)
+    assert all(per_learner[lr.id] == limit for lr in learners), per_learner  # never more than the limit
+    for (user_id, key), outcomes in sent.items():
+        numbers = recorded.get((user_id, key), [])
+        assert len(numbers) <= 1, (key, numbers)  # one attempt row per key
+        for outcome in outcomes:
+            assert isinstance(outcome, Response), outcome
+            if numbers:  # graded, or found already graded: both copies are sent to that key's one attempt
+                assert redirected_number(outcome) == numbers[0], (key, numbers, outcome)
+            else:  # refused, and only because the limit was reached
+                assert outcome.status == 409 and outcome.messages == [LIMIT_REACHED], outcome
+    assert_every_attempt_whole(pg_site, [lr.id for lr in learners], questions=len(RIGHT_ANSWERS[LIMITED_QUIZ]))
+
+
+def test_parallel_mark_complete_makes_one_progress_row(pg_site: Site):
+    learners = make_learners(pg_site, "complete", 5)
+    calls = [
+        lambda lr=learner, lesson=lesson, s=server: lr.browser.post(f"{lesson_url(lesson)}/complete", server=s)
+        for learner in learners
+        for lesson in ("welcome", "models")
+        for server in (0, 1) * 4
+    ]
+    outcomes = at_once(calls)
+    assert all(isinstance(o, Response) and o.status == 302 for o in outcomes), outcomes
+
+    with pg_site.app.app_context():
+        rows = db.session.execute(
+            select(LessonProgress.user_id, Lesson.key, LessonProgress.completed_at)
+            .join(Lesson, Lesson.id == LessonProgress.lesson_id)
+            .where(LessonProgress.user_id.in_([lr.id for lr in learners]))
+        ).all()
+    assert Counter((user_id, key) for user_id, key, _at in rows) == {
+        (lr.id, lesson): 1 for lr in learners for lesson in ("welcome", "models")
+    }
+    assert all(completed_at is not None for _u, _k, completed_at in rows)
+
+
+def assert_one_completion(site: Site, learner: Learner) -> None:
+    with site.app.app_context():
+        codes = db.session.scalars(select(Completion.verification_code).where(Completion.user_id == learner.id)).all()
+    assert len(codes) == 1, codes
+    for server in (0, 1):  # both instances show the same verification link, and it works on both
+        summary = learner.browser.get(f"/courses/{FIXTURE_COURSE}/summary", server=server)
+        assert summary.status == 200
+        assert set(re.findall(r"/verify/([\w-]+)", summary.body)) == {codes[0]}
+        assert learner.browser.get(f"/verify/{codes[0]}", server=server).status == 200
+
+
+def test_parallel_final_submissions_make_one_completion(pg_site: Site):
+    """The last step is the last quiz: 8 parallel passing submissions (distinct keys, unlimited attempts)."""
+    (learner,) = make_learners(pg_site, "finisher", 1, completed=ALL_LESSONS, passed=("intro-quiz", "training-quiz"))
+    calls = [
+        lambda s=server: submit(learner, "launch-quiz", RIGHT_ANSWERS["launch-quiz"], uuid.uuid4().hex, s)
+        for server in (0, 1) * 4
+    ]
+    outcomes = at_once(calls)
+    assert sorted(redirected_number(o) for o in outcomes) == list(range(1, 9))
+    assert_one_completion(pg_site, learner)
+
+
+def test_parallel_completes_of_the_last_lesson_make_one_completion(pg_site: Site):
+    """Every quiz passed and one lesson left (as after a lesson is added to the course): 8 parallel completes."""
+    (learner,) = make_learners(
+        pg_site, "last-lesson", 1, completed=ALL_LESSONS[:-1], passed=("intro-quiz", "training-quiz", "launch-quiz")
+    )
+    calls = [
+        lambda s=server: learner.browser.post(f"{lesson_url(ALL_LESSONS[-1])}/complete", server=s)
+        for server in (0, 1) * 4
+    ]
+    outcomes = at_once(calls)
+    assert all(isinstance(o, Response) and o.status == 302 for o in outcomes), outcomes
+    assert_one_completion(pg_site, learner)
+
+
+def lock_waiters(engine, database: str) -> int:  # noqa: ANN001
+    with engine.connect() as conn:
+        return conn.execute(
+            text("SELECT count(*) FROM pg_stat_activity WHERE datname = :db AND wait_event_type = 'Lock'"),
+            {"db": database},
+        ).scalar_one()
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
+def test_a_worker_killed_mid_submission_leaves_nothing_half_written(pg_site: Site):
+    quiz, answers = "intro-quiz", RIGHT_ANSWERS["intro-quiz"]  # 4 questions, unlimited attempts
+    learners = make_learners(pg_site, "killed", 6, completed=("welcome", "models"))
+    sent: dict[tuple[int, str], list[Response | BaseException]] = defaultdict(list)
+    learner_of = {lr.id: lr for lr in learners}
+
+    # 1. Deterministic: both workers of instance 0 hold a submission whose attempt row is written but whose
+    #    answers wait for a lock this test holds; one worker is killed there, then the lock is released.
+    first = pg_site.servers[0]
+    engine = create_engine(pg_site.database_url)
+    database = make_url(pg_site.database_url).database
+    try:
+        with engine.connect() as locker:
+            locker.execute(text("LOCK TABLE attempt_answer IN EXCLUSIVE MODE"))
+            keys = [(learners[i], f"kill-{i}-{uuid.uuid4().hex[:8]}") for i in range(2)]
+            results: list[Any] = []
+            senders = [
+                threading.Thread(
+                    target=lambda lr=lr, k=k: results.append((lr, k, _try(submit, lr, quiz, answers, k, 0)))
+                )
+                for lr, k in keys
+            ]
+            for sender in senders:
+                sender.start()
+            wait_for(lambda: lock_waiters(engine, database) >= 2, "both workers to wait on the answers lock")
+            victim = first.kill_worker()
+            locker.rollback()  # releases the lock: the surviving worker finishes its submission
+            for sender in senders:
+                sender.join(timeout=60)
+    finally:
+        engine.dispose()
+    for learner, key, outcome in results:
+        sent[learner.id, key].append(outcome)
+    assert sum(isinstance(o, NO_RESPONSE) for _lr, _k, o in results) == 1, results  # the killed worker's request
+    assert sum(isinstance(o, Response) and o.status == 302 for _lr, _k, o in results) == 1, results
+    first.wait_workers(exclude={victim})
+
+    # 2. A stream of submissions over both instances, with a worker of each killed while it flows.
+    stop = threading.Event()
+    answered = Counter()
+    lock = threading.Lock()
+
+    def stream(learner: Learner, lane: int) -> None:
+        n = 0
+        while not stop.is_set():
+            key = f"stream-{learner.id}-{n}-{uuid.uuid4().hex[:8]}"
+            outcome = _try(submit, learner, quiz, answers, key, (lane + n) % 2)
+            with lock:
+                sent[learner.id, key].append(outcome)
+                answered["all"] += 1
+            n += 1
+
+    streams = [threading.Thread(target=stream, args=(lr, i), daemon=True) for i, lr in enumerate(learners)]
+    for thread in streams:
+        thread.start()
+    try:
+        for server, after in ((pg_site.servers[1], 20), (pg_site.servers[0], 60)):
+            wait_for(lambda after=after: answered["all"] >= after, f"{after} submissions")
+            victim = server.kill_worker()
+            server.wait_workers(exclude={victim})
+        wait_for(lambda: answered["all"] >= 100, "100 submissions")
+    finally:
+        stop.set()
+        for thread in streams:
+            thread.join(timeout=60)
+
+    outcomes = [o for os_ in sent.values() for o in os_]
+    assert all(isinstance(o, NO_RESPONSE) or o.status == 302 for o in outcomes), [
+        (o.status, o.body[:200]) for o in outcomes if isinstance(o, Response) and o.status != 302
+    ]
+    lost = [label for label, os_ in sent.items() if not any(isinstance(o, Response) for o in os_)]
+    assert lost  # at least the request of the worker killed in part 1
+
+    # Retry every submission that got no answer, on either instance: each is applied exactly once.
+    for i, (user_id, key) in enumerate(lost):
+        sent[user_id, key].append(submit(learner_of[user_id], quiz, answers, key, i % 2))
+    recorded = attempts_of(pg_site, list(learner_of), quiz)
+    assert set(recorded) == set(sent)  # every key sent is recorded …
+    for label, outcomes in sent.items():
+        assert len(recorded[label]) == 1, (label, recorded[label])  # … exactly once
+        for outcome in outcomes:
+            if isinstance(outcome, Response):
+                assert redirected_number(outcome) == recorded[label][0]
+    assert_every_attempt_whole(pg_site, list(learner_of), questions=len(answers))
+
+
+def _try(call: Callable[..., Response], *args: Any) -> Response | BaseException:
+    try:
+        return call(*args)
+    except NO_RESPONSE as exc:
+        return exc
+
+
+# -- SQLite, several workers ---------------------------------------------------------------------------
+def test_sqlite_concurrent_writes_wait_instead_of_failing(tmp_path: Path):
+    with fresh_database("fc_sqlite_workers", tmp_path, server=None) as url:
+        app = seeded_app(url)
+        try:
+            with Gunicorn(url, workers=3) as server:
+                site = Site(app, url, [server])
+                learners = make_learners(site, "sqlite", 8, completed=("welcome", "models"))
+                calls: list[Callable[[], Response]] = []
+                for lr in learners:
+                    for lesson in ("data", "tuning", "pricing", "growth"):
+                        calls.append(lambda lr=lr, lesson=lesson: lr.browser.post(f"{lesson_url(lesson)}/complete"))
+                    for prompt in ("wb-goal", "wb-model-choice", "wb-price"):
+                        form = {f"wb-{prompt}-answer": f"plan of {lr.email} for {prompt}"}
+                        calls.append(
+                            lambda lr=lr, p=prompt, f=form: lr.browser.post(
+                                f"/courses/{FIXTURE_COURSE}/workbook/{p}", f
+                            )
+                        )
+                    for n in range(3):
+                        key = f"sqlite-{lr.id}-{n}"
+                        calls.append(
+                            lambda lr=lr, key=key: submit(lr, "intro-quiz", RIGHT_ANSWERS["intro-quiz"], key, 0)
+                        )
+                outcomes = at_once(calls)
+                log = server.log()
+            assert all(isinstance(o, Response) and o.status == 302 for o in outcomes), [
+                o if not isinstance(o, Response) else (o.status, o.body[:300])
+                for o in outcomes
+                if not (isinstance(o, Response) and o.status == 302)
+            ]
+            assert "database is locked" not in log and "Traceback" not in log, log
+
+            ids = [lr.id for lr in learners]
+            with app.app_context():
+                completed = db.session.scalar(
+                    select(func.count(LessonProgress.id)).where(
+                        LessonProgress.user_id.in_(ids), LessonProgress.completed_at.is_not(None)
+                    )
+                )
+                saved = db.session.execute(
+                    select(WorkbookAnswer.user_id, WorkbookPrompt.key, WorkbookAnswer.text)
+                    .join(WorkbookPrompt, WorkbookPrompt.id == WorkbookAnswer.prompt_id)
+                    .where(WorkbookAnswer.user_id.in_(ids))
+                ).all()
+            assert completed == len(learners) * 6
+            assert {(u, k): t for u, k, t in saved} == {
+                (lr.id, p): f"plan of {lr.email} for {p}"
+                for lr in learners
+                for p in ("wb-goal", "wb-model-choice", "wb-price")
+            }
+            recorded = attempts_of(site, ids, "intro-quiz")
+            assert {label: len(n) for label, n in recorded.items()} == {
+                (lr.id, f"sqlite-{lr.id}-{n}"): 1 for lr in learners for n in range(3)
+            }
+            assert_every_attempt_whole(site, ids, questions=len(RIGHT_ANSWERS["intro-quiz"]))
+        finally:
+            dispose(app)
