@@ -159,3 +159,32 @@ def test_progress_and_attempts_are_shared_across_languages(app, bilingual, make_
     assert "100%" in result and "See 1.1." in result
     summary = chinese.get("/courses/bilingual/summary").get_data(as_text=True)
     assert "恭喜你。" in summary  # completed: the closing words in the reader's language
+
+
+def test_the_real_course_is_complete_in_english(app, real_course):
+    from sqlalchemy import select
+
+    from course.content.models import Course, Lesson, WorkbookPrompt
+    from course.extensions import db
+    from course.quiz.models import Question, QuestionOption
+
+    with app.app_context():
+        course = db.session.scalar(select(Course).where(Course.key == real_course.key))
+        assert course.i18n["en"]["title"] and course.i18n["en"]["closing"]
+        lessons = db.session.scalars(select(Lesson).where(Lesson.course_id == course.id)).all()
+        assert len(lessons) == 40
+        for lesson in lessons:
+            english = lesson.i18n["en"]
+            assert english["title"] and english["body_html"], lesson.key
+            assert len(english["takeaways"]) == len(lesson.takeaways), lesson.key
+            assert english["body_html"].count("<pre class=\"mermaid\"") == lesson.body_html.count(
+                "<pre class=\"mermaid\""), lesson.key
+        for prompt in db.session.scalars(select(WorkbookPrompt).where(WorkbookPrompt.course_id == course.id)):
+            assert prompt.i18n["en"]["prompt"], prompt.key
+        for question in db.session.scalars(select(Question).where(Question.course_id == course.id)):
+            assert question.i18n["en"]["prompt"] and question.i18n["en"]["explanation"], question.key
+            if question.type == "short_text":
+                assert question.i18n["en"]["accepted"], question.key
+        options = db.session.scalars(select(QuestionOption).join(Question).where(
+            Question.course_id == course.id, Question.type.in_(["single", "multiple"]))).all()
+        assert options and all(option.i18n["en"]["text"] for option in options)
