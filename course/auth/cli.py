@@ -7,11 +7,13 @@ import sys
 import click
 from flask import current_app
 from flask.cli import AppGroup
+from sqlalchemy import func, select
 
 from course.auth.models import Role
 from course.auth.passwords import password_problem
 from course.auth.services import AccountError, create_user, find_user
-from course.dashboard.demo import generate_command
+from course.cohorts.models import Cohort
+from course.dashboard.demo import generate, generate_command
 from course.extensions import db
 
 users_cli = AppGroup("users", help="Manage user accounts.")
@@ -46,7 +48,8 @@ def create_user_command(email: str, role: str, name: str) -> None:
 
 
 @demo_cli.command("accounts")
-def demo_accounts_command() -> None:
+@click.option("--cohort", is_flag=True, help="Also create a demo cohort of 60 learners, if there is no cohort yet.")
+def demo_accounts_command(cohort: bool) -> None:
     """Create the demo learner, instructor and admin (if missing) and print how to log in."""
     if current_app.config.get("SESSION_COOKIE_SECURE"):
         raise click.ClickException("demo accounts are not created in production")
@@ -54,6 +57,10 @@ def demo_accounts_command() -> None:
         if find_user(email) is None:
             create_user(email, password, name=name, role=role)
     db.session.commit()
+    if cohort and db.session.scalar(select(func.count(Cohort.id))) == 0:
+        result = generate(60, 1, None, 1, 0.6, "instructor@example.com")
+        for cohort_id, name in result["cohorts"]:
+            click.echo(f"Demo cohort “{name}” with 60 learners: /cohorts/{cohort_id}/dashboard")
     click.echo("Demo accounts (development only):")
     for email, _name, role, password in DEMO_ACCOUNTS:
         click.echo(f"  {role.value:<11} {email:<24} password: {password}")

@@ -11,7 +11,9 @@
     securityLevel: "strict",
     theme: dark ? "dark" : "default",
     htmlLabels: false,
-    flowchart: { htmlLabels: false },
+    // Labels are measured here and drawn inside an <img>: use fonts every system has, and wrap wide.
+    themeVariables: { fontFamily: '"Noto Sans CJK SC", "DejaVu Sans", Arial, sans-serif' },
+    flowchart: { htmlLabels: false, wrappingWidth: 260 },
   });
   // Give the SVG an intrinsic size from its viewBox: as an <img>, "width=100%" would have none.
   function sized(svg) {
