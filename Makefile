@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app course
 MERMAID_VERSION := 12.3.0
 MERMAID := course/static/vendor/mermaid.min.js
+AXE_VERSION := 4.14.1
+AXE := tests/e2e/vendor/axe.min.js
 HOST ?= 127.0.0.1
 PORT ?= 5000
 # UI translations (Flask-Babel looks in `translations/` next to the app package, i.e. course/translations).
@@ -14,7 +16,7 @@ MO_FILES := $(PO_FILES:.po=.mo)
 
 .PHONY: setup run test lint clean translations
 
-setup: $(VENV)/.installed $(MERMAID) $(MO_FILES)
+setup: $(VENV)/.installed $(MERMAID) $(AXE) $(MO_FILES)
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +33,18 @@ $(MERMAID):
 		cp .cache/npm/node_modules/mermaid/dist/mermaid.min.js $@; \
 	else \
 		echo "npm not found: diagrams will be shown as their text source (install Node.js to render them)"; \
+	fi
+
+# axe-core (the accessibility checker the browser tests inject into each page) is installed from npm too.
+# Without it, or without Chromium, the tests in tests/e2e are skipped and say why.
+$(AXE):
+	@mkdir -p tests/e2e/vendor .cache/npm
+	@if command -v npm >/dev/null 2>&1; then \
+		echo "installing axe-core@$(AXE_VERSION) from npm"; \
+		npm install --silent --no-audit --no-fund --prefix .cache/npm axe-core@$(AXE_VERSION) && \
+		cp .cache/npm/node_modules/axe-core/axe.min.js $@; \
+	else \
+		echo "npm not found: the accessibility checks in tests/e2e will be skipped (install Node.js to run them)"; \
 	fi
 
 # The compiled catalogs (.mo) are build output, not committed (.gitignore): built from the .po files, and
@@ -51,7 +65,7 @@ translations: $(VENV)/.installed
 run: setup
 	$(FLASK) db upgrade
 	$(FLASK) content load
-	$(FLASK) demo accounts
+	$(FLASK) demo accounts --cohort
 	@echo "Founder Course is running at http://$(HOST):$(PORT)/"
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
@@ -62,4 +76,4 @@ lint: setup
 	$(BIN)/ruff check course tests config.py
 
 clean:
-	rm -rf $(VENV) .cache course/static/vendor instance $(MO_FILES)
+	rm -rf $(VENV) .cache course/static/vendor tests/e2e/vendor instance $(MO_FILES)

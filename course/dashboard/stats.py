@@ -3,7 +3,8 @@
 Every function issues a fixed number of statements, whatever the size of the cohort (tests/
 test_dashboard_queries.py holds them to it): per-learner numbers come from `LearnerQuery` (SQL, one row per
 learner), cohort totals are aggregated again in SQL, and pages of learners are chosen in SQL. What reaches
-Python is small: a histogram, a page of learners, one row per quiz.
+Python is small: a histogram, a page of learners, one row per quiz (the CSV exports, which stream every
+learner, also hold each learner's chapter and quiz numbers, a few integers, while they write).
 """
 
 from __future__ import annotations
@@ -262,8 +263,8 @@ def _pages(total: int) -> int:
 def learner_rows(
     cohort: Cohort, cm: CourseMap, now: datetime, user_ids: list[int], inactive_days: int = DEFAULT_INACTIVE_DAYS
 ) -> list[LearnerRow]:
-    """Full rows (numbers and chapter cells) for the given learners, in the given order. One query, even for
-    an empty list."""
+    """Full rows (numbers and chapter cells) for the given learners, in the given order. Three statements (the
+    numbers, then the chapter and quiz pivot), even for an empty list."""
     ids = user_ids or [-1]
     query = LearnerQuery(cohort, cm, now, inactive_days)
     rows = db.session.execute(query.select(ROW_METRICS, user_ids=ids)).all()

@@ -1,0 +1,556 @@
+"""Load benchmark: the app under gunicorn, driven by wrk.
+
+    .venv/bin/python bench/load.py [--postgres URL] [--duration 10] [--write-docs]
+
+For SQLite, and PostgreSQL too when --postgres names a server (e.g.
+postgresql+psycopg://postgres@127.0.0.1:5432/postgres; a database is created there and dropped after):
+
+1. a fresh database built by the migrations; the real course (content/) loaded, timed;
+2. gunicorn with 2 workers (the target machine has 2 cores) in the production configuration, except that the
+   quiz and login rate limits are raised: the limiter still counts every request in its storage (the database),
+   but 50 learners sending hundreds of submissions a second are not refused;
+3. wrk (https://github.com/wg/wrk; Debian/Ubuntu: `apt-get install -y wrk`), on the same machine:
+   - GET /healthz, then GET a lesson page as a logged-in learner (the session cookie sent by wrk): the lesson's
+     requests per second as a share of the health check's (targets: >= 40 % SQLite, >= 25 % PostgreSQL);
+   - quiz submissions (POST, CSRF token, a unique submission key each, 50 learners in turn) per second, then
+     the attempt rows counted against the distinct keys: duplicates must be 0 (target >= 300/s on SQLite);
+   - 10,000 mixed requests (every lesson and quiz page, outline, catalogue, summary, health check, static
+     file, quiz submissions), then the resident memory of each worker (target <= 80 MB);
+4. content load time: the real course into an empty database (target <= 0.5 s), and a generated course of
+   1,000 lessons and 10,000 questions (target <= 5 s).
+
+Prints a table; with --write-docs the numbers and the command go into docs/PERFORMANCE.md under
+"Load: SQLite" / "Load: PostgreSQL" (replacing those sections from an earlier run, nothing else).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from servers import NO_LIMITS, Browser, Gunicorn, rss_kib  # noqa: E402
+from sqlalchemy import create_engine, func, make_url, select, text  # noqa: E402
+
+from course import create_app  # noqa: E402
+from course.extensions import db  # noqa: E402
+
+LEARNERS = 50
+PASSWORD = "bench learner password"  # noqa: S105
+MIXED_REQUESTS = 10_000
+TARGETS = {
+    "lesson_ratio": {"sqlite": 40.0, "postgresql": 25.0},
+    "submissions": 300.0,  # per second, SQLite
+    "real_load": 0.5,
+    "generated_load": 5.0,
+    "rss_mb": 80.0,
+}
+GENERATED = {"modules": 10, "chapters": 10, "lessons": 10, "questions": 100}  # 1,000 lessons, 10,000 questions
+
+
+def say(message: str) -> None:
+    print(message, flush=True)
+
+
+# -- databases -------------------------------------------------------------------------------------------
+@contextmanager
+def fresh_database(engine_name: str, postgres: str | None, label: str) -> Iterator[str]:
+    if engine_name == "sqlite":
+        with tempfile.TemporaryDirectory(prefix=f"bench-{label}-") as tmp:
+            yield f"sqlite:///{tmp}/bench.db"
+        return
+    url = make_url(postgres)
+    name = f"bench_{label}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def migrated_app(database_url: str):  # noqa: ANN201
+    import flask_migrate
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url})
+    with app.app_context():
+        flask_migrate.upgrade(directory=str(ROOT / "migrations"))
+    return app
+
+
+def dispose(app) -> None:  # noqa: ANN001
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def timed_load(app, root: Path) -> float:  # noqa: ANN001
+    from course.content.services import load_content
+
+    with app.app_context():
+        result = load_content(root)
+    assert result.applied and not result.problems, result.problems[:5]
+    return result.seconds
+
+
+# -- the site the load runs against -----------------------------------------------------------------------
+@dataclass
+class Site:
+    course: str
+    lessons: list[str]
+    quizzes: list[str]
+    quiz: str  # the quiz the submissions go to (its chapter's lessons are complete for every learner)
+    quiz_form: list[tuple[str, str]]
+    emails: list[str]
+    real_load: float = 0.0
+    real_reload: float = 0.0
+
+
+def prepare(app) -> Site:  # noqa: ANN001
+    """Load the real course (timed), make the learners, open the first quiz for them (lessons complete)."""
+    from course.auth.services import create_user
+    from course.content.models import Chapter, Course, Lesson
+    from course.progress.services import mark_complete
+    from course.quiz.models import Quiz
+    from course.quiz.types import question_type
+
+    content = Path(app.config["CONTENT_DIR"])
+    first = timed_load(app, content)
+    again = timed_load(app, content)  # no changes: what a deploy that did not touch the content costs
+    with app.test_request_context():
+        course = db.session.scalar(select(Course).where(Course.archived_at.is_(None)).order_by(Course.id))
+        lessons = db.session.scalars(
+            select(Lesson).where(Lesson.course_id == course.id, Lesson.archived_at.is_(None)).order_by(Lesson.position)
+        ).all()
+        quizzes = db.session.scalars(
+            select(Quiz)
+            .join(Chapter, Chapter.id == Quiz.chapter_id)
+            .where(Quiz.course_id == course.id, Quiz.archived_at.is_(None))
+            .order_by(Chapter.position)
+        ).all()
+        quiz = next(q for q in quizzes if q.max_attempts is None)
+        form = []
+        for question in quiz.questions:
+            answer = question_type(question.type).correct_response(question)
+            form += [(question.key, a) for a in (answer if isinstance(answer, list) else [answer])]
+        chapter_lessons = [lesson for lesson in lessons if lesson.chapter_id == quiz.chapter_id]
+        emails = [f"bench-learner-{i}@example.com" for i in range(LEARNERS)]
+        for email in emails:
+            user = create_user(email, PASSWORD, name="Bench Learner")
+            for lesson in chapter_lessons:
+                mark_complete(user.id, lesson)
+        db.session.commit()
+        return Site(
+            course.key, [ls.key for ls in lessons], [q.key for q in quizzes], quiz.key, form, emails, first, again
+        )
+
+
+@dataclass
+class LoggedIn:
+    cookie: str  # the Cookie header
+    csrf: str
+
+
+def log_in(server: Gunicorn, email: str, site: Site) -> LoggedIn:
+    browser = Browser([server.url])
+    browser.login(email, PASSWORD, then=f"/courses/{site.course}/quizzes/{site.quiz}")
+    return LoggedIn("; ".join(f"{k}={v}" for k, v in browser.cookies.items()), browser.csrf)
+
+
+# -- wrk -------------------------------------------------------------------------------------------------
+@dataclass
+class WrkResult:
+    rps: float
+    requests: int
+    bad: int  # responses that are not 2xx/3xx, plus socket errors
+    statuses: dict[str, int] = field(default_factory=dict)
+    output: str = ""
+
+
+STATUS_LUA = """
+counts = {}
+local done_requests = 0
+function response(status, headers, body)
+  counts[status] = (counts[status] or 0) + 1
+  done_requests = done_requests + 1
+  if stop_after and done_requests >= stop_after then wrk.thread:stop() end
+end
+local threads = {}
+function setup(thread)
+  thread:set("id", #threads + 1)
+  threads[#threads + 1] = thread
+end
+function done(summary, latency, requests)
+  local parts = {}
+  for _, t in ipairs(threads) do
+    for status, count in pairs(t:get("counts")) do parts[#parts + 1] = status .. "=" .. count end
+  end
+  io.write("STATUSES " .. table.concat(parts, ",") .. "\\n")
+end
+"""
+
+
+def lua(value: object) -> str:
+    """A Lua literal for a str / list of str (ASCII: JSON's escapes are Lua's)."""
+    if isinstance(value, list):
+        return "{" + ", ".join(lua(v) for v in value) + "}"
+    text_value = json.dumps(value)
+    assert text_value.isascii(), value
+    return text_value
+
+
+def run_wrk(url: str, duration: float, script: str | None = None, headers: dict[str, str] | None = None,
+            connections: int = 8, threads: int = 2) -> WrkResult:  # fmt: skip
+    command = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{duration:g}s", "--timeout", "10s"]
+    for name, value in (headers or {}).items():
+        command += ["-H", f"{name}: {value}"]
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
+        handle.write(STATUS_LUA + (script or ""))  # every run counts its responses by status
+    try:
+        output = subprocess.run(  # noqa: S603 - wrk with our arguments
+            [*command, "-s", handle.name, url], capture_output=True, text=True, check=True
+        ).stdout
+    finally:
+        os.unlink(handle.name)
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    requests = int(re.search(r"(\d+) requests in", output).group(1))
+    bad = int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", output)) else 0
+    if m := re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output):
+        bad += sum(int(g) for g in m.groups())
+    statuses: dict[str, int] = {}
+    if m := re.search(r"STATUSES (\S*)", output):
+        for pair in filter(None, m.group(1).split(",")):
+            status, count = pair.split("=")
+            statuses[status] = statuses.get(status, 0) + int(count)
+    return WrkResult(rps, requests, bad, statuses, output)
+
+
+def submissions_script(site: Site, sessions: list[LoggedIn], nonce: str) -> str:
+    body = "&".join(f"{k}={v}" for k, v in _encoded(site.quiz_form))
+    return f"""
+local cookies = {lua([s.cookie for s in sessions])}
+local tokens = {lua([s.csrf for s in sessions])}
+local path = {lua(f"/courses/{site.course}/quizzes/{site.quiz}")}
+local form = {lua(body)}
+local n = 0
+function request()
+  n = n + 1
+  local i = ((n * 7 + id) % #cookies) + 1
+  local key = string.format("{nonce}-%d-%d", id, n)
+  return wrk.format("POST", path, {{
+    ["Cookie"] = cookies[i],
+    ["Content-Type"] = "application/x-www-form-urlencoded",
+  }}, form .. "&submission_key=" .. key .. "&csrf_token=" .. tokens[i])
+end
+"""
+
+
+def mixed_script(site: Site, session: LoggedIn, per_thread: int) -> str:
+    c = site.course
+    paths = ["/healthz", "/courses", f"/courses/{c}", f"/courses/{c}/summary", "/static/css/app.css"]
+    paths += [f"/courses/{c}/lessons/{key}" for key in site.lessons]
+    paths += [f"/courses/{c}/quizzes/{key}" for key in site.quizzes]
+    body = "&".join(f"{k}={v}" for k, v in _encoded(site.quiz_form)) + f"&csrf_token={session.csrf}"
+    return f"""
+stop_after = {per_thread}
+local paths = {lua(paths)}
+local cookie = {lua(session.cookie)}
+local quiz = {lua(f"/courses/{c}/quizzes/{site.quiz}")}
+local form = {lua(body)}
+local n = 0
+function request()
+  n = n + 1
+  if n % 10 == 0 then
+    return wrk.format("POST", quiz, {{["Cookie"] = cookie, ["Content-Type"] = "application/x-www-form-urlencoded"}},
+      form .. "&submission_key=" .. string.format("mixed-%d-%d", id, n))
+  end
+  return wrk.format("GET", paths[(n % #paths) + 1], {{["Cookie"] = cookie}})
+end
+"""
+
+
+def _encoded(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    from urllib.parse import quote_plus
+
+    return [(quote_plus(k), quote_plus(v)) for k, v in pairs]
+
+
+# -- one engine ------------------------------------------------------------------------------------------
+@dataclass
+class EngineResult:
+    engine: str
+    healthz: WrkResult
+    lesson: WrkResult
+    submit: WrkResult
+    attempts: int
+    distinct_keys: int
+    rss_booted: list[float]
+    rss_after: list[float]
+    mixed: WrkResult
+    real_load: float
+    real_reload: float
+    generated_load: float
+
+    @property
+    def ratio(self) -> float:
+        return 100 * self.lesson.rps / self.healthz.rps
+
+
+def bench_engine(engine: str, postgres: str | None, duration: float) -> EngineResult:
+    say(f"== {engine}")
+    with fresh_database(engine, postgres, "load") as url:
+        app = migrated_app(url)
+        site = prepare(app)
+        say(f"  real course loaded in {site.real_load:.3f} s (again, no changes: {site.real_reload:.3f} s)")
+        server = Gunicorn(url, workers=2, overrides=dict(NO_LIMITS), env={"FOUNDER_COURSE_ENV": "production"})
+        with server:
+            rss_booted = [rss_kib(pid) / 1024 for pid in server.worker_pids()]
+            sessions = [log_in(server, email, site) for email in site.emails]
+            lesson_path = f"/courses/{site.course}/lessons/{site.lessons[0]}"
+            cookie = {"Cookie": sessions[0].cookie}
+            run_wrk(server.url + "/healthz", 2)  # warm-up: templates compiled, connections pooled
+            run_wrk(server.url + lesson_path, 2, headers=cookie)
+            healthz = run_wrk(server.url + "/healthz", duration)
+            say(f"  GET /healthz            {healthz.rps:8.1f} req/s  {healthz.statuses}")
+            lesson = run_wrk(server.url + lesson_path, duration, headers=cookie)
+            say(f"  GET lesson (logged in)  {lesson.rps:8.1f} req/s  {lesson.statuses}")
+            nonce = uuid.uuid4().hex[:6]
+            submit = run_wrk(server.url + "/", duration, script=submissions_script(site, sessions, nonce))
+            say(f"  POST quiz submission    {submit.rps:8.1f} req/s  {submit.statuses}")
+            attempts, distinct = count_attempts(app, nonce)
+            say(f"  attempts recorded: {attempts}, distinct (learner, key): {distinct}")
+            mixed = run_wrk(server.url + "/", 600, script=mixed_script(site, sessions[1], MIXED_REQUESTS // 2))
+            rss_after = [rss_kib(pid) / 1024 for pid in server.worker_pids()]
+            rss = ", ".join(f"{r:.1f}" for r in rss_after)
+            say(f"  {mixed.requests} mixed requests ({mixed.statuses}); worker RSS {rss} MB")
+            log = server.log()
+        dispose(app)
+    tracebacks = log.count("Traceback")
+    if tracebacks:
+        say(f"  !! {tracebacks} tracebacks in the server log:\n{log[-3000:]}")
+    generated = generated_load(engine, postgres)
+    say(f"  generated course (1,000 lessons, 10,000 questions) loaded in {generated:.2f} s")
+    return EngineResult(
+        engine, healthz, lesson, submit, attempts, distinct, rss_booted, rss_after, mixed, site.real_load,
+        site.real_reload, generated,
+    )  # fmt: skip
+
+
+def count_attempts(app, nonce: str) -> tuple[int, int]:  # noqa: ANN001
+    from course.quiz.models import Attempt
+
+    with app.app_context():
+        mine = Attempt.submission_key.like(f"{nonce}-%")
+        total = db.session.scalar(select(func.count(Attempt.id)).where(mine))
+        distinct = db.session.scalar(
+            select(func.count()).select_from(select(Attempt.user_id, Attempt.submission_key).where(mine).distinct())
+        )
+    return total, distinct
+
+
+# -- a generated course ----------------------------------------------------------------------------------
+def generate_course(root: Path) -> None:
+    """A course in the content format (docs/content-format.md) of 1,000 lessons and 10,000 questions: 10 modules
+    of 10 chapters of 10 lessons, each chapter with a quiz of 100 questions of every type. Lessons are about
+    the size of the real course's (1–2 KB of Markdown), each with a diagram, a table, takeaways and, one in
+    five, a workbook prompt."""
+    course = root / "generated"
+    course.mkdir(parents=True)
+    (course / "course.yaml").write_text(
+        "id: generated\ntitle: Generated course\nlanguage: en\nsummary: A course made by bench/load.py.\n"
+    )
+    n_lesson = n_question = 0
+    for m in range(1, GENERATED["modules"] + 1):
+        module = course / f"{m:02d}-module"
+        module.mkdir()
+        (module / "module.yaml").write_text(f"id: module-{m}\ntitle: Module {m}\n")
+        for c in range(1, GENERATED["chapters"] + 1):
+            chapter = module / f"{c:02d}-chapter"
+            chapter.mkdir()
+            (chapter / "chapter.yaml").write_text(f"id: chapter-{m}-{c}\ntitle: Chapter {m}.{c}\n")
+            keys = []
+            for n in range(1, GENERATED["lessons"] + 1):
+                n_lesson += 1
+                key = f"lesson-{n_lesson}"
+                keys.append(key)
+                (chapter / f"{n:02d}-lesson.md").write_text(_lesson(key, f"{m}.{c}.{n}", n_lesson))
+            questions = []
+            for q in range(GENERATED["questions"]):
+                n_question += 1
+                questions.append(_question(f"q-{n_question}", q, keys[q % len(keys)]))
+            (chapter / "quiz.yaml").write_text(
+                f"id: quiz-{m}-{c}\ntitle: Quiz {m}.{c}\npass_mark: 70\nquestions:\n" + "".join(questions)
+            )
+    assert (n_lesson, n_question) == (1000, 10000)
+
+
+def _lesson(key: str, number: str, n: int) -> str:
+    workbook = (
+        f"workbook:\n  - id: wb-{n}\n    prompt: What does lesson {number} change in your plan?\n" if n % 5 == 0 else ""
+    )
+    paragraph = (
+        f"Lesson {number} explains one idea a founder needs, with an example and its limits. A large model is "
+        "defined by its scale: parameters, training data and compute. **Scale** has a cost, and a *startup* must "
+        "choose where to spend it. "
+    )
+    return (
+        f"---\nid: {key}\ntitle: {number} Generated lesson\ntakeaways:\n  - The first point of {number}.\n"
+        f"  - The second point of {number}.\n{workbook}---\n\n{paragraph * 3}\n\n## Why it matters\n\n"
+        f"{paragraph * 2}\n\n- a first item\n- a second item with `code`\n- a [link](https://example.com/{n})\n\n"
+        "| option | cost | speed |\n|---|---|---|\n| rent | low | fast |\n| build | high | slow |\n\n"
+        f"```mermaid\ngraph TD\n    A[Idea {n}] --> B[Model]\n    B --> C[Product]\n    C --> D[Market]\n```\n\n"
+        f"{paragraph}\n"
+    )
+
+
+def _question(key: str, i: int, lesson: str) -> str:
+    head = f"  - id: {key}\n    lesson: {lesson}\n    explanation: See the lesson, the answer follows from it.\n"
+    kind = i % 4
+    if kind == 0:
+        return head + (
+            "    type: single\n    prompt: Which one is right?\n    options:\n"
+            "      - {id: a, text: The right one, correct: true}\n      - {id: b, text: A wrong one, correct: false}\n"
+            "      - {id: c, text: Another wrong one, correct: false}\n"
+        )
+    if kind == 1:
+        return head + (
+            "    type: multiple\n    prompt: Which ones are right?\n    options:\n"
+            "      - {id: a, text: Right, correct: true}\n      - {id: b, text: Also right, correct: true}\n"
+            "      - {id: c, text: Wrong, correct: false}\n      - {id: d, text: Also wrong, correct: false}\n"
+        )
+    if kind == 2:
+        return head + "    type: true_false\n    prompt: This statement is true.\n    answer: true\n"
+    return head + "    type: short_text\n    prompt: Name the technique.\n    accepted: [fine-tuning, tuning]\n"
+
+
+def generated_load(engine: str, postgres: str | None) -> float:
+    with tempfile.TemporaryDirectory(prefix="bench-generated-") as tmp, fresh_database(engine, postgres, "gen") as url:
+        generate_course(Path(tmp))
+        app = migrated_app(url)
+        try:
+            return timed_load(app, Path(tmp))
+        finally:
+            dispose(app)
+
+
+# -- the report ------------------------------------------------------------------------------------------
+def verdict(ok: bool) -> str:
+    return "yes" if ok else "**no**"
+
+
+def table(r: EngineResult) -> str:
+    t = TARGETS
+    rows = [
+        ("GET /healthz", f"{r.healthz.rps:.0f} req/s", "—", "—"),
+        ("GET a lesson page, logged in", f"{r.lesson.rps:.0f} req/s", "—", "—"),
+        ("lesson ÷ healthz", f"{r.ratio:.0f} %", f"≥ {t['lesson_ratio'][r.engine]:.0f} %",
+         verdict(r.ratio >= t["lesson_ratio"][r.engine])),
+        ("quiz submissions", f"{r.submit.rps:.0f} /s", "≥ 300 /s" if r.engine == "sqlite" else "—",
+         verdict(r.submit.rps >= t["submissions"]) if r.engine == "sqlite" else "—"),
+        ("duplicate attempts (rows − distinct keys)", f"{r.attempts - r.distinct_keys} of {r.attempts}", "0",
+         verdict(r.attempts == r.distinct_keys)),
+        ("content load: the real course", f"{r.real_load:.2f} s", f"≤ {t['real_load']} s",
+         verdict(r.real_load <= t["real_load"])),
+        ("content load: 1,000 lessons, 10,000 questions", f"{r.generated_load:.2f} s", f"≤ {t['generated_load']:.0f} s",
+         verdict(r.generated_load <= t["generated_load"])),
+        (f"worker RSS after {r.mixed.requests:,} mixed requests", " / ".join(f"{m:.0f} MB" for m in r.rss_after),
+         f"≤ {t['rss_mb']:.0f} MB", verdict(max(r.rss_after) <= t["rss_mb"])),
+    ]  # fmt: skip
+    lines = ["| measure | result | target | met |", "|---|---:|---:|:---:|"]
+    lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
+    return "\n".join(lines)
+
+
+def details(r: EngineResult) -> str:
+    def status(w: WrkResult) -> str:
+        return ", ".join(f"{k}: {v:,}" for k, v in sorted(w.statuses.items())) or "—"
+
+    return (
+        f"Responses — healthz: {status(r.healthz)}; lesson: {status(r.lesson)}; submissions: {status(r.submit)} "
+        f"({r.attempts:,} attempts recorded for {r.distinct_keys:,} distinct keys); mixed: {status(r.mixed)}. "
+        f"Worker RSS just after boot: {' / '.join(f'{m:.0f} MB' for m in r.rss_booted)}. "
+        f"Loading the real course again with no changes: {r.real_reload:.2f} s."
+    )
+
+
+def machine() -> str:
+    cpu = platform.machine()
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    wrk_version = subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout.split("\n")[0]  # noqa: S607
+    return (
+        f"{os.cpu_count()} CPU ({cpu}), Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, "
+        f"{platform.system()} {platform.release()}, {wrk_version.split(' Copyright')[0].strip()}"
+    )
+
+
+def section(r: EngineResult, command: str, duration: float) -> str:
+    name = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}[r.engine]
+    return (
+        f"## Load: {name}\n\n"
+        f"<!-- bench/load.py: {r.engine} -->\n\n"
+        f"Measured {date.today().isoformat()} with `{command}` (from the repository root).\n\n"
+        f"Machine: {machine()}. gunicorn with 2 sync workers, production configuration, on the same machine as "
+        f"wrk (2 threads, 8 connections, {duration:g} s per measure).\n\n"
+        f"{table(r)}\n\n{details(r)}\n"
+    )
+
+
+SECTION = re.compile(r"## Load: [^\n]*\n\n<!-- bench/load\.py: (\w+) -->.*?(?=\n## |\Z)", re.S)
+
+
+def write_docs(sections: dict[str, str]) -> None:
+    """Replace this script's "Load: …" sections in docs/PERFORMANCE.md (or append them); nothing else changes."""
+    path = ROOT / "docs" / "PERFORMANCE.md"
+    body = path.read_text(encoding="utf-8") if path.exists() else "# Performance\n"
+    for engine, text_ in sections.items():
+        found = [m for m in SECTION.finditer(body) if m.group(1) == engine]
+        if found:
+            body = body[: found[0].start()] + text_.rstrip("\n") + body[found[0].end() :]
+        else:
+            body = body.rstrip("\n") + "\n\n" + text_
+    path.write_text(body.rstrip("\n") + "\n", encoding="utf-8")
+    say(f"wrote {path.relative_to(ROOT)}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--postgres", help="a PostgreSQL server URL: measure there too")
+    parser.add_argument("--duration", type=float, default=10, help="seconds per wrk measure (default 10)")
+    parser.add_argument("--write-docs", action="store_true", help="write the results into docs/PERFORMANCE.md")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed: `apt-get install -y wrk` (Debian/Ubuntu), `brew install wrk` (macOS)")
+    command = ".venv/bin/python bench/load.py" + (" --postgres URL" if args.postgres else "")
+    command += f" --duration {args.duration:g}" + (" --write-docs" if args.write_docs else "")
+    engines = ["sqlite"] + (["postgresql"] if args.postgres else [])
+    results = [bench_engine(engine, args.postgres, args.duration) for engine in engines]
+    for r in results:
+        say(f"\n{r.engine}\n{table(r)}\n{details(r)}")
+    if args.write_docs:
+        write_docs({r.engine: section(r, command, args.duration) for r in results})
+
+
+if __name__ == "__main__":
+    main()
