@@ -83,18 +83,19 @@ class ChapterStatus:
         return [ls for ls in self.lessons if not ls.completed]
 
 
-@dataclass
-class ModuleStatus:
-    module: Module
-    chapters: list[ChapterStatus] = field(default_factory=list)
+class _RollUp:
+    """Items (lessons and quizzes) totalled over the parts below: a module's chapters, a course's modules."""
+
+    def _parts(self) -> list:
+        raise NotImplementedError
 
     @property
     def items_total(self) -> int:
-        return sum(c.items_total for c in self.chapters)
+        return sum(part.items_total for part in self._parts())
 
     @property
     def items_done(self) -> int:
-        return sum(c.items_done for c in self.chapters)
+        return sum(part.items_done for part in self._parts())
 
     @property
     def percent(self) -> int:
@@ -106,7 +107,16 @@ class ModuleStatus:
 
 
 @dataclass
-class CourseOutline:
+class ModuleStatus(_RollUp):
+    module: Module
+    chapters: list[ChapterStatus] = field(default_factory=list)
+
+    def _parts(self) -> list:
+        return self.chapters
+
+
+@dataclass
+class CourseOutline(_RollUp):
     course: Course
     modules: list[ModuleStatus]
     completion: Completion | None = None
@@ -125,21 +135,12 @@ class CourseOutline:
     def quizzes(self) -> list[QuizStatus]:
         return [c.quiz for c in self.chapters if c.quiz]
 
-    @property
-    def items_total(self) -> int:
-        return sum(m.items_total for m in self.modules)
-
-    @property
-    def items_done(self) -> int:
-        return sum(m.items_done for m in self.modules)
-
-    @property
-    def percent(self) -> int:
-        return _percent(self.items_done, self.items_total)
+    def _parts(self) -> list:
+        return self.modules
 
     @property
     def all_done(self) -> bool:
-        return self.items_total > 0 and self.items_done == self.items_total
+        return self.completed
 
     @property
     def started(self) -> bool:
