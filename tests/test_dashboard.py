@@ -350,7 +350,7 @@ def test_grid_csv(app, story, staff):
     assert "grid" in response.headers["Content-Disposition"]
     rows = _csv(response)
     header, body = rows[0], rows[1:]
-    assert header[:4] == ["Name", "Email", "Enrolled", "Progress %"]
+    assert header[:4] == ["Full name", "Email", "Enrolled on", "Progress %"]
     assert "Chapter 1 Introduction: lessons done (of 2)" in header
     assert [r[0] for r in body] == ["Ada", "Bob", "Cy", "Di", "Eve", "Fay"]
     ada = dict(zip(header, body[0], strict=True))

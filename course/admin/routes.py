@@ -6,6 +6,7 @@ from functools import wraps
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
 
@@ -14,6 +15,7 @@ from course.auth.services import end_all_sessions
 from course.extensions import db
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+ROLE_NAMES = {Role.LEARNER: _l("Learner"), Role.INSTRUCTOR: _l("Instructor"), Role.ADMIN: _l("Admin")}
 PAGE_SIZE = 50
 
 
@@ -43,7 +45,7 @@ def users():
                               .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
     pages = max(1, -(-total // PAGE_SIZE))
     return render_template("admin/users.html", users=rows, q=q, page=page, pages=pages, total=total,
-                           roles=[r.value for r in Role])
+                           roles=[(r.value, ROLE_NAMES[r]) for r in Role])
 
 
 @bp.route("/users/<int:user_id>", methods=["POST"])
@@ -62,7 +64,7 @@ def update_user(user_id: int):
             abort(400, description=_("Unknown role."))
         user.role = Role(role)
         end_all_sessions(user)  # the new role applies from a fresh login
-        message = _("%(email)s is now %(role)s.", email=user.email, role=role)
+        message = _("%(email)s is now %(role)s.", email=user.email, role=ROLE_NAMES[user.role])
     elif action in ("disable", "enable"):
         user.active = action == "enable"
         end_all_sessions(user)

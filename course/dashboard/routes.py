@@ -138,7 +138,7 @@ def learner(cohort_id: int, user_id: int):
 def export_grid(cohort_id: int):
     cohort, cm = _load(cohort_id)
     now = utcnow()
-    header = [_("Name"), _("Email"), _("Enrolled"), _("Progress %"), _("Lessons done"), _("Last active"),
+    header = [_("Full name"), _("Email"), _("Enrolled on"), _("Progress %"), _("Lessons done"), _("Last active"),
               _("Completed"), _("Extension days")]
     for chapter in cm.chapters:
         if chapter.lessons:
@@ -166,7 +166,7 @@ def export_at_risk(cohort_id: int):
     cohort, cm = _load(cohort_id)
     now = utcnow()
     params = stats.AtRiskParams.from_args(request.args)
-    header = [_("Name"), _("Email"), _("Reasons"), _("Days since last activity"), _("Quizzes failed twice"),
+    header = [_("Full name"), _("Email"), _("Reasons"), _("Days since last activity"), _("Quizzes failed twice"),
               _("Chapters overdue"), _("Progress %"), _("Last active"), _("Extension days")]
 
     def rows():  # noqa: ANN202
