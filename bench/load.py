@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import platform
 import re
@@ -305,10 +306,12 @@ class EngineResult:
     distinct_keys: int
     rss_booted: list[float]
     rss_after: list[float]
+    pss_after: list[float]
     mixed: WrkResult
     real_load: float
     real_reload: float
     generated_load: float
+    load_average: str
 
     @property
     def ratio(self) -> float:
@@ -323,6 +326,7 @@ def bench_engine(engine: str, postgres: str | None, duration: float) -> EngineRe
         say(f"  real course loaded in {site.real_load:.3f} s (again, no changes: {site.real_reload:.3f} s)")
         server = Gunicorn(url, workers=2, overrides=dict(NO_LIMITS), env={"FOUNDER_COURSE_ENV": "production"})
         with server:
+            load_before = os.getloadavg()[0]
             rss_booted = [rss_kib(pid) / 1024 for pid in server.worker_pids()]
             sessions = [log_in(server, email, site) for email in site.emails]
             lesson_path = f"/courses/{site.course}/lessons/{site.lessons[0]}"
@@ -338,11 +342,16 @@ def bench_engine(engine: str, postgres: str | None, duration: float) -> EngineRe
             say(f"  POST quiz submission    {submit.rps:8.1f} req/s  {submit.statuses}")
             attempts, distinct = count_attempts(app, nonce)
             say(f"  attempts recorded: {attempts}, distinct (learner, key): {distinct}")
-            mixed = run_wrk(server.url + "/", 600, script=mixed_script(site, sessions[1], MIXED_REQUESTS // 2))
-            rss_after = [rss_kib(pid) / 1024 for pid in server.worker_pids()]
+            # one wrk thread, stopped after MIXED_REQUESTS responses: it closes all its connections at once (a
+            # connection left open without a request would hold a sync worker until its timeout)
+            mixed = run_wrk(server.url + "/", 600, mixed_script(site, sessions[1], MIXED_REQUESTS), threads=1)
+            workers = server.worker_pids()
+            rss_after = [rss_kib(pid) / 1024 for pid in workers]
+            pss_after = [pss_kib(pid) / 1024 for pid in workers]
             rss = ", ".join(f"{r:.1f}" for r in rss_after)
             say(f"  {mixed.requests} mixed requests ({mixed.statuses}); worker RSS {rss} MB")
             log = server.log()
+            load_average = f"{load_before:.1f} before, {os.getloadavg()[0]:.1f} after"
         dispose(app)
     tracebacks = log.count("Traceback")
     if tracebacks:
@@ -350,9 +359,17 @@ def bench_engine(engine: str, postgres: str | None, duration: float) -> EngineRe
     generated = generated_load(engine, postgres)
     say(f"  generated course (1,000 lessons, 10,000 questions) loaded in {generated:.2f} s")
     return EngineResult(
-        engine, healthz, lesson, submit, attempts, distinct, rss_booted, rss_after, mixed, site.real_load,
-        site.real_reload, generated,
+        engine, healthz, lesson, submit, attempts, distinct, rss_booted, rss_after, pss_after, mixed, site.real_load,
+        site.real_reload, generated, load_average,
     )  # fmt: skip
+
+
+def pss_kib(pid: int) -> int:
+    """Proportional set size: resident memory with the pages shared with other processes divided among them."""
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1])
+    raise ValueError(f"no Pss for {pid}")
 
 
 def count_attempts(app, nonce: str) -> tuple[int, int]:  # noqa: ANN001
@@ -362,7 +379,9 @@ def count_attempts(app, nonce: str) -> tuple[int, int]:  # noqa: ANN001
         mine = Attempt.submission_key.like(f"{nonce}-%")
         total = db.session.scalar(select(func.count(Attempt.id)).where(mine))
         distinct = db.session.scalar(
-            select(func.count()).select_from(select(Attempt.user_id, Attempt.submission_key).where(mine).distinct())
+            select(func.count()).select_from(
+                select(Attempt.user_id, Attempt.submission_key).where(mine).distinct().subquery()
+            )
         )
     return total, distinct
 
@@ -488,7 +507,10 @@ def details(r: EngineResult) -> str:
         f"Responses — healthz: {status(r.healthz)}; lesson: {status(r.lesson)}; submissions: {status(r.submit)} "
         f"({r.attempts:,} attempts recorded for {r.distinct_keys:,} distinct keys); mixed: {status(r.mixed)}. "
         f"Worker RSS just after boot: {' / '.join(f'{m:.0f} MB' for m in r.rss_booted)}. "
-        f"Loading the real course again with no changes: {r.real_reload:.2f} s."
+        f"Worker PSS (shared pages divided among processes) after the mixed requests: "
+        f"{' / '.join(f'{m:.0f} MB' for m in r.pss_after)}. "
+        f"Loading the real course again with no changes: {r.real_reload:.2f} s. "
+        f"Load average (1 min) around the HTTP measures: {r.load_average}."
     )
 
 
@@ -540,6 +562,7 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=10, help="seconds per wrk measure (default 10)")
     parser.add_argument("--write-docs", action="store_true", help="write the results into docs/PERFORMANCE.md")
     args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)  # quiet: Alembic's per-revision INFO lines
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: `apt-get install -y wrk` (Debian/Ubuntu), `brew install wrk` (macOS)")
     command = ".venv/bin/python bench/load.py" + (" --postgres URL" if args.postgres else "")

@@ -1,5 +1,6 @@
 """Every model, imported in one place for Alembic and the CLI."""
 
+import course.dashboard.indexes  # noqa: F401 - the dashboard's covering indexes belong to the schema too
 from course.auth.models import Role, User
 from course.cohorts.models import ChapterRelease, Cohort, CohortInstructor, Enrolment
 from course.content.models import Chapter, Course, Lesson, Module, WorkbookPrompt

@@ -16,7 +16,16 @@ from course.cohorts.services import today
 
 from .actions import expect, login, register
 
-GRID_COLUMNS = ["Full name", "Email", "Enrolled on", "Progress %", "Lessons done", "Last active", "Completed", "Extension days"]
+GRID_COLUMNS = [
+    "Full name",
+    "Email",
+    "Enrolled on",
+    "Progress %",
+    "Lessons done",
+    "Last active",
+    "Completed",
+    "Extension days",
+]
 
 
 def test_an_instructor_runs_a_cohort_from_creation_to_the_csv_export(site, new_context, screenshot) -> None:  # noqa: ANN001
