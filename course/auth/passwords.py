@@ -15,9 +15,21 @@ COMMON_COUNT = 10_000
 
 @cache
 def common_passwords() -> frozenset[str]:
-    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+    """The first 10,000 of zxcvbn's ranked "passwords" list. Read from the package's data file rather than
+    imported: importing it would build all six of its 30,000-word lists in every worker (about 13 MB)."""
+    import ast
+    import importlib.util
+    import re
+    from pathlib import Path
 
-    return frozenset(FREQUENCY_LISTS["passwords"][:COMMON_COUNT])
+    package = importlib.util.find_spec("zxcvbn")  # finds the package without importing it
+    source = (Path(package.submodule_search_locations[0]) / "frequency_lists.py").read_text(encoding="utf-8")
+    ranked = re.search(r'"passwords":\s*("[^"]*")', source)
+    if ranked is None:  # the package changed its layout: fall back to importing it
+        from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+        return frozenset(FREQUENCY_LISTS["passwords"][:COMMON_COUNT])
+    return frozenset(ast.literal_eval(ranked.group(1)).split(",")[:COMMON_COUNT])
 
 
 def password_problem(password: str) -> str | None:
