@@ -18,6 +18,7 @@ def content_language() -> str:
 
 
 _MISSING = object()
+BODY_FIELDS = {"body_html", "takeaways"}
 
 
 def tr(obj: Any, field: str, default: Any = _MISSING, lang: str | None = None) -> Any:
@@ -25,7 +26,9 @@ def tr(obj: Any, field: str, default: Any = _MISSING, lang: str | None = None) -
     (`default` when the object has no such attribute, e.g. a course's closing words kept in `meta`)."""
     lang = content_language() if lang is None else lang
     if lang:
-        translated = (getattr(obj, "i18n", None) or {}).get(lang, {})
+        # A lesson keeps its translated body apart (`i18n_body`, loaded with the body only when shown).
+        store = "i18n_body" if field in BODY_FIELDS and hasattr(type(obj), "i18n_body") else "i18n"
+        translated = (getattr(obj, store, None) or {}).get(lang, {})
         if translated.get(field) not in (None, "", []):
             return translated[field]
     return getattr(obj, field) if default is _MISSING else getattr(obj, field, default)

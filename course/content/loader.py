@@ -191,12 +191,9 @@ def _sync_course(s: _Syncer, doc: CourseDoc, existing_courses: dict[str, Course]
                         "body_md": ldoc.body,
                         "body_html": render_markdown(ldoc.body),
                         "takeaways": list(lf.takeaways),
-                        "i18n": {
-                            lang: {
-                                "title": t.spec.title,
-                                "body_html": render_markdown(t.body),
-                                "takeaways": list(t.spec.takeaways),
-                            }
+                        "i18n": {lang: {"title": t.spec.title} for lang, t in ldoc.translations.items()},
+                        "i18n_body": {
+                            lang: {"body_html": render_markdown(t.body), "takeaways": list(t.spec.takeaways)}
                             for lang, t in ldoc.translations.items()
                         },
                     },

@@ -79,13 +79,16 @@ class Lesson(db.Model):
     key: Mapped[str] = mapped_column(String(64))
     title: Mapped[str] = mapped_column(String(300))
     position: Mapped[int] = mapped_column(Integer)  # order within the chapter
-    body_md: Mapped[str] = mapped_column(Text)
-    body_html: Mapped[str] = mapped_column(Text)  # rendered and sanitised at load time
+    # The texts are loaded only when a page shows them (one query), not with every outline.
+    body_md: Mapped[str] = mapped_column(Text, deferred=True, deferred_group="body")
+    body_html: Mapped[str] = mapped_column(Text, deferred=True, deferred_group="body")  # rendered, sanitised
     takeaways: Mapped[list[str]] = mapped_column(JSON, default=list)
     source: Mapped[str] = mapped_column(String(500), default="")  # file it was loaded from
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Texts in the course's other languages: {lang: {field: text}}
-    i18n: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    i18n: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # {lang: {title}}
+    # {lang: {body_html, takeaways}}: the translated text, loaded with the body
+    i18n_body: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, deferred=True, deferred_group="body")
 
 
 class WorkbookPrompt(db.Model):

@@ -16,7 +16,7 @@ from course.extensions import db
 from course.learn.access import get_course_or_404, refuse_if_locked
 from course.learn.forms import WorkbookForm
 from course.progress import services as progress
-from course.progress.outline import CourseOutline, build_outline, prompts_by_lesson
+from course.progress.outline import CourseOutline, build_outline, lesson_prompts
 
 bp = Blueprint("learn", __name__)
 
@@ -55,7 +55,7 @@ def _render_lesson(
     if found is None:
         abort(404)
     chapter, status = found
-    prompts = prompts_by_lesson(course).get(status.lesson.id, [])
+    prompts = lesson_prompts(status.lesson)
     answers = progress.workbook_answers(current_user.id, [p.id for p in prompts])
     forms = {
         p.id: WorkbookForm(prefix=f"wb-{p.key}", formdata=None, answer=answers[p.id].text if p.id in answers else "")

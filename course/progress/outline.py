@@ -263,6 +263,16 @@ def build_outline(course: Course, user_id: int | None) -> CourseOutline:
     return outline
 
 
+def lesson_prompts(lesson: Lesson) -> list[WorkbookPrompt]:
+    return list(
+        db.session.scalars(
+            select(WorkbookPrompt)
+            .where(WorkbookPrompt.lesson_id == lesson.id, WorkbookPrompt.archived_at.is_(None))
+            .order_by(WorkbookPrompt.position)
+        )
+    )
+
+
 def prompts_by_lesson(course: Course) -> dict[int, list[WorkbookPrompt]]:
     prompts: dict[int, list[WorkbookPrompt]] = {}
     for prompt in db.session.scalars(

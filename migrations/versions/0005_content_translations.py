@@ -26,6 +26,7 @@ def upgrade():
 
     with op.batch_alter_table('lesson', schema=None) as batch_op:
         batch_op.add_column(sa.Column('i18n', sa.JSON(), nullable=False, server_default=sa.text("'{}'")))
+        batch_op.add_column(sa.Column('i18n_body', sa.JSON(), nullable=False, server_default=sa.text("'{}'")))
 
     with op.batch_alter_table('module', schema=None) as batch_op:
         batch_op.add_column(sa.Column('i18n', sa.JSON(), nullable=False, server_default=sa.text("'{}'")))
@@ -63,6 +64,7 @@ def downgrade():
         batch_op.drop_column('i18n')
 
     with op.batch_alter_table('lesson', schema=None) as batch_op:
+        batch_op.drop_column('i18n_body')
         batch_op.drop_column('i18n')
 
     with op.batch_alter_table('course', schema=None) as batch_op:
