@@ -89,7 +89,13 @@ def submit(course_key: str, quiz_key: str):
         db.session.rollback()
         flash(str(exc), "error")
         return _render_quiz(course, outline, chapter, status, submission, request.form, status_code=409)
-    completion = maybe_complete_course(current_user.id, course) if created and attempt.passed else None
+    # The course can only be complete now if everything but this quiz already was (else skip the re-count).
+    others_done = all(ls.completed for ls in outline.lessons) and all(
+        q.passed for q in outline.quizzes if q.quiz.id != quiz.id
+    )
+    completion = (
+        maybe_complete_course(current_user.id, course) if created and attempt.passed and others_done else None
+    )
     db.session.commit()
     if not created:
         flash(_("This attempt was already submitted; here is its result."), "info")

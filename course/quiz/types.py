@@ -66,7 +66,7 @@ class QuestionType:
 
 class _ChoiceType(QuestionType):
     def read(self, question: Any, values: list[str]) -> list[str]:
-        known = {o.key for o in self.shown_options(question)}
+        known = {o.key for o in question.options}
         chosen = [v for v in values if v != ""]
         unknown = [v for v in chosen if v not in known]
         if unknown:
