@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import os
 import platform
 import re
@@ -36,6 +37,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -47,7 +49,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from servers import NO_LIMITS, Browser, Gunicorn, rss_kib  # noqa: E402
-from sqlalchemy import create_engine, func, make_url, select, text  # noqa: E402
+from sqlalchemy import create_engine, make_url, select, text  # noqa: E402
 
 from course import create_app  # noqa: E402
 from course.extensions import db  # noqa: E402
@@ -189,11 +191,8 @@ class WrkResult:
 
 STATUS_LUA = """
 counts = {}
-local done_requests = 0
 function response(status, headers, body)
   counts[status] = (counts[status] or 0) + 1
-  done_requests = done_requests + 1
-  if stop_after and done_requests >= stop_after then wrk.thread:stop() end
 end
 local threads = {}
 function setup(thread)
@@ -221,15 +220,17 @@ def lua(value: object) -> str:
 
 def run_wrk(url: str, duration: float, script: str | None = None, headers: dict[str, str] | None = None,
             connections: int = 8, threads: int = 2) -> WrkResult:  # fmt: skip
-    command = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{duration:g}s", "--timeout", "10s"]
+    seconds = max(1, math.ceil(duration))  # wrk takes whole seconds
+    command = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--timeout", "10s"]
     for name, value in (headers or {}).items():
         command += ["-H", f"{name}: {value}"]
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(STATUS_LUA + (script or ""))  # every run counts its responses by status
     try:
-        output = subprocess.run(  # noqa: S603 - wrk with our arguments
-            [*command, "-s", handle.name, url], capture_output=True, text=True, check=True
-        ).stdout
+        done = subprocess.run([*command, "-s", handle.name, url], capture_output=True, text=True)  # noqa: S603
+        if done.returncode:
+            raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr or done.stdout}")
+        output = done.stdout
     finally:
         os.unlink(handle.name)
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
@@ -265,14 +266,13 @@ end
 """
 
 
-def mixed_script(site: Site, session: LoggedIn, per_thread: int) -> str:
+def mixed_script(site: Site, session: LoggedIn, nonce: str) -> str:
     c = site.course
     paths = ["/healthz", "/courses", f"/courses/{c}", f"/courses/{c}/summary", "/static/css/app.css"]
     paths += [f"/courses/{c}/lessons/{key}" for key in site.lessons]
     paths += [f"/courses/{c}/quizzes/{key}" for key in site.quizzes]
     body = "&".join(f"{k}={v}" for k, v in _encoded(site.quiz_form)) + f"&csrf_token={session.csrf}"
     return f"""
-stop_after = {per_thread}
 local paths = {lua(paths)}
 local cookie = {lua(session.cookie)}
 local quiz = {lua(f"/courses/{c}/quizzes/{site.quiz}")}
@@ -282,7 +282,7 @@ function request()
   n = n + 1
   if n % 10 == 0 then
     return wrk.format("POST", quiz, {{["Cookie"] = cookie, ["Content-Type"] = "application/x-www-form-urlencoded"}},
-      form .. "&submission_key=" .. string.format("mixed-%d-%d", id, n))
+      form .. "&submission_key=" .. string.format("{nonce}-%d-%d", id, n))
   end
   return wrk.format("GET", paths[(n % #paths) + 1], {{["Cookie"] = cookie}})
 end
@@ -307,6 +307,7 @@ class EngineResult:
     rss_booted: list[float]
     rss_after: list[float]
     pss_after: list[float]
+    rss_curve: list[tuple[int, list[float]]]  # (requests so far, RSS of each worker)
     mixed: WrkResult
     real_load: float
     real_reload: float
@@ -318,7 +319,7 @@ class EngineResult:
         return 100 * self.lesson.rps / self.healthz.rps
 
 
-def bench_engine(engine: str, postgres: str | None, duration: float) -> EngineResult:
+def bench_engine(engine: str, postgres: str | None, duration: float, mixed_count: int) -> EngineResult:
     say(f"== {engine}")
     with fresh_database(engine, postgres, "load") as url:
         app = migrated_app(url)
@@ -342,9 +343,7 @@ def bench_engine(engine: str, postgres: str | None, duration: float) -> EngineRe
             say(f"  POST quiz submission    {submit.rps:8.1f} req/s  {submit.statuses}")
             attempts, distinct = count_attempts(app, nonce)
             say(f"  attempts recorded: {attempts}, distinct (learner, key): {distinct}")
-            # one wrk thread, stopped after MIXED_REQUESTS responses: it closes all its connections at once (a
-            # connection left open without a request would hold a sync worker until its timeout)
-            mixed = run_wrk(server.url + "/", 600, mixed_script(site, sessions[1], MIXED_REQUESTS), threads=1)
+            mixed, rss_curve = mixed_load(server, site, sessions[1], lesson.rps, mixed_count)
             workers = server.worker_pids()
             rss_after = [rss_kib(pid) / 1024 for pid in workers]
             pss_after = [pss_kib(pid) / 1024 for pid in workers]
@@ -353,15 +352,33 @@ def bench_engine(engine: str, postgres: str | None, duration: float) -> EngineRe
             log = server.log()
             load_average = f"{load_before:.1f} before, {os.getloadavg()[0]:.1f} after"
         dispose(app)
-    tracebacks = log.count("Traceback")
-    if tracebacks:
-        say(f"  !! {tracebacks} tracebacks in the server log:\n{log[-3000:]}")
+    problems = [line for line in log.splitlines() if "[ERROR]" in line or "[CRITICAL]" in line]
+    if problems:
+        say(f"  !! {len(problems)} error lines in the server log, e.g.:\n    " + "\n    ".join(problems[:10]))
     generated = generated_load(engine, postgres)
     say(f"  generated course (1,000 lessons, 10,000 questions) loaded in {generated:.2f} s")
     return EngineResult(
-        engine, healthz, lesson, submit, attempts, distinct, rss_booted, rss_after, pss_after, mixed, site.real_load,
+        engine, healthz, lesson, submit, attempts, distinct, rss_booted, rss_after, pss_after, rss_curve, mixed,
+        site.real_load,
         site.real_reload, generated, load_average,
     )  # fmt: skip
+
+
+def mixed_load(server: Gunicorn, site: Site, session: LoggedIn, rate: float, count: int) -> tuple[WrkResult, list]:
+    """At least `count` mixed requests, as wrk runs whose duration is estimated from the last run's rate
+    (wrk is timed, not counted); the workers' RSS is sampled after each run."""
+    total = WrkResult(0.0, 0, 0, {})
+    curve = []
+    while total.requests < count:
+        seconds = min(60.0, max(2.0, 1.05 * (count - total.requests) / max(rate, 1.0)))
+        run = run_wrk(server.url + "/", seconds, mixed_script(site, session, f"mixed{len(curve)}"))
+        rate = run.rps
+        total.requests += run.requests
+        total.bad += run.bad
+        for status, n in run.statuses.items():
+            total.statuses[status] = total.statuses.get(status, 0) + n
+        curve.append((total.requests, [rss_kib(pid) / 1024 for pid in server.worker_pids()]))
+    return total, curve
 
 
 def pss_kib(pid: int) -> int:
@@ -373,17 +390,15 @@ def pss_kib(pid: int) -> int:
 
 
 def count_attempts(app, nonce: str) -> tuple[int, int]:  # noqa: ANN001
+    """Attempt rows of this run's submissions, and how many distinct (learner, key) they carry."""
     from course.quiz.models import Attempt
 
+    time.sleep(1)  # requests wrk gave up on at the end of its run may still be committing
     with app.app_context():
-        mine = Attempt.submission_key.like(f"{nonce}-%")
-        total = db.session.scalar(select(func.count(Attempt.id)).where(mine))
-        distinct = db.session.scalar(
-            select(func.count()).select_from(
-                select(Attempt.user_id, Attempt.submission_key).where(mine).distinct().subquery()
-            )
-        )
-    return total, distinct
+        rows = db.session.execute(
+            select(Attempt.user_id, Attempt.submission_key).where(Attempt.submission_key.like(f"{nonce}-%"))
+        ).all()
+    return len(rows), len({tuple(row) for row in rows})
 
 
 # -- a generated course ----------------------------------------------------------------------------------
@@ -506,7 +521,10 @@ def details(r: EngineResult) -> str:
     return (
         f"Responses — healthz: {status(r.healthz)}; lesson: {status(r.lesson)}; submissions: {status(r.submit)} "
         f"({r.attempts:,} attempts recorded for {r.distinct_keys:,} distinct keys); mixed: {status(r.mixed)}. "
-        f"Worker RSS just after boot: {' / '.join(f'{m:.0f} MB' for m in r.rss_booted)}. "
+        f"Worker RSS just after boot: {' / '.join(f'{m:.0f} MB' for m in r.rss_booted)}; "
+        f"during the mixed requests: "
+        + ", ".join(f"{' / '.join(f'{m:.0f}' for m in rss)} MB after {n:,}" for n, rss in r.rss_curve)
+        + ". "
         f"Worker PSS (shared pages divided among processes) after the mixed requests: "
         f"{' / '.join(f'{m:.0f} MB' for m in r.pss_after)}. "
         f"Loading the real course again with no changes: {r.real_reload:.2f} s. "
@@ -527,12 +545,32 @@ def machine() -> str:
     )
 
 
+def code_version() -> str:
+    """The commit measured, and whether the app's code differed from it (read-only git commands)."""
+
+    def git(*args: str) -> str:
+        return subprocess.run(  # noqa: S603
+            ["git", *args],  # noqa: S607 - git from PATH, as a developer runs it
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,  # noqa: S607
+        ).stdout.strip()
+
+    try:
+        commit = git("rev-parse", "--short", "HEAD")
+        changed = git("diff", "--name-only", "HEAD", "--", "course", "templates", "migrations", "config.py")
+    except (OSError, subprocess.CalledProcessError):
+        return "an unknown commit"
+    return f"commit {commit}" + (" with uncommitted changes to the app" if changed else "")
+
+
 def section(r: EngineResult, command: str, duration: float) -> str:
     name = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}[r.engine]
     return (
         f"## Load: {name}\n\n"
         f"<!-- bench/load.py: {r.engine} -->\n\n"
-        f"Measured {date.today().isoformat()} with `{command}` (from the repository root).\n\n"
+        f"Measured {date.today().isoformat()} at {code_version()} with `{command}` (from the repository root).\n\n"
         f"Machine: {machine()}. gunicorn with 2 sync workers, production configuration, on the same machine as "
         f"wrk (2 threads, 8 connections, {duration:g} s per measure).\n\n"
         f"{table(r)}\n\n{details(r)}\n"
@@ -560,15 +598,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--postgres", help="a PostgreSQL server URL: measure there too")
     parser.add_argument("--duration", type=float, default=10, help="seconds per wrk measure (default 10)")
+    parser.add_argument("--mixed", type=int, default=MIXED_REQUESTS, help="mixed requests before measuring memory")
     parser.add_argument("--write-docs", action="store_true", help="write the results into docs/PERFORMANCE.md")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)  # quiet: Alembic's per-revision INFO lines
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: `apt-get install -y wrk` (Debian/Ubuntu), `brew install wrk` (macOS)")
     command = ".venv/bin/python bench/load.py" + (" --postgres URL" if args.postgres else "")
-    command += f" --duration {args.duration:g}" + (" --write-docs" if args.write_docs else "")
+    command += f" --duration {args.duration:g}" + (f" --mixed {args.mixed}" if args.mixed != MIXED_REQUESTS else "")
+    command += " --write-docs" if args.write_docs else ""
     engines = ["sqlite"] + (["postgresql"] if args.postgres else [])
-    results = [bench_engine(engine, args.postgres, args.duration) for engine in engines]
+    results = [bench_engine(engine, args.postgres, args.duration, args.mixed) for engine in engines]
     for r in results:
         say(f"\n{r.engine}\n{table(r)}\n{details(r)}")
     if args.write_docs:
