@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import MultiDict
 
+from course.auth.models import User
 from course.db_types import utcnow
 from course.extensions import db
 from course.quiz.models import Attempt, AttemptAnswer, Question, Quiz
@@ -108,6 +109,12 @@ def submit(user_id: int, quiz: Quiz, submission: Submission, key: str) -> tuple[
         return existing, False
     if not submission.ok:
         raise SubmissionError(_("Some answers are missing or not valid."))
+    # One learner's submissions are graded one at a time: lock their account row (PostgreSQL; SQLite's
+    # transactions are serialised already), so parallel tabs queue instead of racing for attempt numbers.
+    db.session.execute(select(User.id).where(User.id == user_id).with_for_update())
+    existing = find_by_key(user_id, key)  # a twin of this request may have committed while we waited
+    if existing is not None:
+        return existing, False
     for _try in range(5):
         used = attempts_used(user_id, quiz)
         if quiz.max_attempts is not None and used >= quiz.max_attempts:
