@@ -63,6 +63,7 @@ translations: $(VENV)/.installed
 	$(BIN)/pybabel -q update -i $(I18N)/messages.pot -d $(I18N) --ignore-obsolete
 
 run: setup
+	@mkdir -p instance  # the SQLite database lives here (config.py)
 	$(FLASK) db upgrade
 	$(FLASK) content load
 	$(FLASK) demo accounts --cohort
