@@ -33,6 +33,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -587,7 +588,7 @@ def write_docs(sections: dict[str, str]) -> None:
     for engine, text_ in sections.items():
         found = [m for m in SECTION.finditer(body) if m.group(1) == engine]
         if found:
-            body = body[: found[0].start()] + text_.rstrip("\n") + body[found[0].end() :]
+            body = body[: found[0].start()] + text_.rstrip("\n") + "\n" + body[found[0].end() :]
         else:
             body = body.rstrip("\n") + "\n\n" + text_
     path.write_text(body.rstrip("\n") + "\n", encoding="utf-8")
@@ -602,6 +603,8 @@ def main() -> None:
     parser.add_argument("--write-docs", action="store_true", help="write the results into docs/PERFORMANCE.md")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)  # quiet: Alembic's per-revision INFO lines
+    # a SIGTERM (e.g. from `timeout`) unwinds like Ctrl-C: gunicorn is stopped and the databases dropped
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: `apt-get install -y wrk` (Debian/Ubuntu), `brew install wrk` (macOS)")
     command = ".venv/bin/python bench/load.py" + (" --postgres URL" if args.postgres else "")

@@ -80,8 +80,9 @@ class Gunicorn:
     overrides: dict[str, Any] = field(default_factory=lambda: {**NO_LIMITS, **CHEAP_HASHING})
     port: int = 0
     env: dict[str, str] = field(default_factory=dict)  # extra environment (e.g. REDIS_URL)
-    log_path: Path | None = None
+    log_path: Path | None = None  # default: a temporary file, removed when the server stops
     process: subprocess.Popen | None = None
+    _own_log: bool = False
 
     @property
     def url(self) -> str:
@@ -105,7 +106,7 @@ class Gunicorn:
         if self.log_path is None:
             handle, name = tempfile.mkstemp(prefix=f"gunicorn-{self.port}-", suffix=".log")
             os.close(handle)
-            self.log_path = Path(name)
+            self.log_path, self._own_log = Path(name), True
         env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "TEST_DATABASE_URL", "CONTENT_DIR")}
         env.update(
             FOUNDER_COURSE_ENV="development", SECRET_KEY=SECRET_KEY, DATABASE_URL=self.database_url, REQUEST_LOG="0"
@@ -168,6 +169,8 @@ class Gunicorn:
                 os.killpg(self.process.pid, signal.SIGKILL)  # the group this server was started in
                 self.process.wait(timeout=5)
         self.process = None
+        if self._own_log and self.log_path is not None:
+            self.log_path.unlink(missing_ok=True)
 
     def __enter__(self) -> Gunicorn:
         return self.start().wait_ready()

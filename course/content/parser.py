@@ -33,6 +33,8 @@ from course.quiz.types import QUESTION_TYPES
 M = TypeVar("M", bound=BaseModel)
 
 FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})\s*([^`\s]*)")
+# libyaml's parser when PyYAML was built with it (its wheels are), else the pure-Python one.
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 STRAY_TOKEN = re.compile(r"<\|[a-z_]+\|>")
 LANG_SUFFIX = r"(?P<lang>[a-z]{2}(?:-[A-Za-z]{2,4})?)"
 TRANSLATED_LESSON = re.compile(rf"^(?P<stem>.+)\.{LANG_SUFFIX}\.md$")
@@ -129,8 +131,12 @@ class _Reader:
     # -- YAML with line numbers ------------------------------------------------------------
     def yaml(self, path: Path, text: str, line_offset: int = 0) -> tuple[Any, dict[tuple, int]] | None:
         try:
-            node = yaml.compose(text, Loader=yaml.SafeLoader)
-            data = yaml.safe_load(text)
+            loader = _SafeLoader(text)  # one parse gives both the nodes (lines) and the data
+            try:
+                node = loader.get_single_node()
+                data = loader.construct_document(node) if node is not None else None
+            finally:
+                loader.dispose()
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
             line = (mark.line + 1 if mark else 1) + line_offset
