@@ -73,6 +73,26 @@ class QuietHandler(WSGIRequestHandler):
         pass
 
 
+def buffered(app: Flask) -> Callable[..., Any]:
+    """The app with each response body read whole and its iterator closed before the server writes a byte.
+
+    werkzeug's development server closes a response's iterator only after draining the socket, and that read
+    raises when the browser has already dropped the connection (navigating away while mermaid.min.js is still
+    loading): the static file's handle is then left to the garbage collector, a ResourceWarning that the
+    warnings-as-errors setting turns into a failed test. Buffering closes every file deterministically."""
+
+    def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        body = app(environ, start_response)
+        try:
+            return [b"".join(body)]
+        finally:
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()
+
+    return wsgi
+
+
 @dataclass
 class Account:
     id: int
@@ -145,7 +165,7 @@ def site(chromium: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Si
         )
         upgrade_to_head(app)
         load_courses(app, tmp / "content")
-        server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
+        server = make_server("127.0.0.1", 0, buffered(app), threaded=True, request_handler=QuietHandler)
         thread = threading.Thread(target=server.serve_forever, name="e2e-server", daemon=True)
         thread.start()
         try:
