@@ -7,10 +7,12 @@ as `file:line: message`. The loader refuses to touch the database while there is
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -130,6 +132,12 @@ class _Reader:
 
     # -- YAML with line numbers ------------------------------------------------------------
     def yaml(self, path: Path, text: str, line_offset: int = 0) -> tuple[Any, dict[tuple, int]] | None:
+        plain = _PlainYaml.read(text, line_offset)
+        if plain is not None:
+            for line, message in plain.problems:
+                self.problem(path, line, message)
+            return plain.data, plain.lines
+        # Anchors, tags, merge keys, several documents, a syntax error: composed and constructed by PyYAML.
         try:
             loader = _SafeLoader(text)  # one parse gives both the nodes (lines) and the data
             try:
@@ -389,6 +397,108 @@ class _Reader:
                         )
 
 
+class _Unusual(Exception):
+    """The YAML uses more than plain mappings, sequences and scalars: read it the general way."""
+
+
+_STR = "tag:yaml.org,2002:str"
+_SCALAR_TAGS = {
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:timestamp",
+}
+
+
+class _PlainYaml:
+    """One pass over the parser's events that gives what `_Reader.yaml` gets from composing the nodes,
+    constructing the data and walking the nodes — the data, the line of every path, the duplicate keys and
+    stray tokens — without building the node tree (most of the time of reading a large course).
+
+    It reads plain YAML only: mappings with scalar keys, sequences and untagged scalars in one document.
+    Anything else (anchors and aliases, tags, merge keys, several documents, a syntax error) returns None,
+    and the caller reads the file the general way, which reports its problems as before."""
+
+    def __init__(self, loader: Any, offset: int):
+        self.loader = loader
+        self.offset = offset
+        self.lines: dict[tuple, int] = {}
+        self.problems: list[tuple[int, str]] = []
+        self.data: Any = None
+        self.tags: dict[str, str] = {}
+
+    @classmethod
+    def read(cls, text: str, offset: int) -> _PlainYaml | None:
+        try:
+            loader = _SafeLoader(text)  # the pure-Python reader checks the characters here already
+        except yaml.YAMLError:
+            return None
+        try:
+            plain = cls(loader, offset)
+            loader.get_event()  # stream start
+            if loader.check_event(yaml.StreamEndEvent):
+                return None  # no document
+            loader.get_event()  # document start
+            plain.data = plain.node(())
+            loader.get_event()  # document end
+            if not loader.check_event(yaml.StreamEndEvent):
+                return None  # another document
+            return plain
+        except Exception:  # whatever it is, the general way meets it again and reports it
+            return None
+        finally:
+            loader.dispose()
+
+    def node(self, at: tuple) -> Any:
+        event = self.loader.get_event()
+        if event.anchor is not None or getattr(event, "tag", None) is not None:
+            raise _Unusual
+        line = event.start_mark.line + 1 + self.offset
+        self.lines.setdefault(at, line)
+        if isinstance(event, yaml.ScalarEvent):
+            if token := STRAY_TOKEN.search(event.value):
+                self.problems.append((line, f"stray token {token.group(0)!r}"))
+            return self.scalar(event)
+        if isinstance(event, yaml.SequenceStartEvent):
+            items = []
+            while not self.loader.check_event(yaml.SequenceEndEvent):
+                items.append(self.node((*at, len(items))))
+            self.loader.get_event()
+            return items
+        if isinstance(event, yaml.MappingStartEvent):
+            mapping: dict[Any, Any] = {}
+            seen: set[str] = set()
+            while not self.loader.check_event(yaml.MappingEndEvent):
+                key_event = self.loader.get_event()
+                if not isinstance(key_event, yaml.ScalarEvent) or key_event.anchor or key_event.tag:
+                    raise _Unusual
+                key = key_event.value
+                key_line = key_event.start_mark.line + 1 + self.offset
+                if key in seen:
+                    self.problems.append((key_line, f"duplicate key `{key}`"))
+                seen.add(key)
+                self.lines[(*at, key)] = key_line
+                constructed = self.scalar(key_event)
+                mapping[constructed] = self.node((*at, key))
+            self.loader.get_event()
+            return mapping
+        raise _Unusual  # an alias
+
+    def scalar(self, event: yaml.ScalarEvent) -> Any:
+        if not event.implicit[0]:
+            return event.value  # quoted or a block: a string
+        tag = self.tags.get(event.value)
+        if tag is None:  # a plain scalar's type depends on its text only (the keys and values that repeat)
+            tag = self.tags[event.value] = self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+        if tag == _STR:
+            return event.value
+        if tag not in _SCALAR_TAGS:
+            raise _Unusual  # e.g. `<<` (a merge key) or `=`
+        node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
+        return self.loader.yaml_constructors[tag](self.loader, node)
+
+
 def _check_translations(reader: _Reader, course: CourseDoc) -> None:
     """Every item exists in each declared language, with the same ids; no undeclared translations."""
     langs = list(course.spec.translations)
@@ -492,8 +602,28 @@ def course_folders(root: Path) -> list[Path]:
     return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")) if root.is_dir() else []
 
 
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection meanwhile. Reading and loading a course allocates millions of small objects
+    (parsed files, line maps, rows) that stay alive until the end: the collector would scan them again and
+    again, finding nothing to free, for about a quarter of the time of a large course. Reference counting
+    still frees everything else at once; cycles wait for the next collection after this."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def read_content(root: Path) -> tuple[list[CourseDoc], list[Problem], int]:
     """Parse and validate every course under `root`. Returns (courses, problems, number of files read)."""
+    with collector_paused():
+        return _read_content(root)
+
+
+def _read_content(root: Path) -> tuple[list[CourseDoc], list[Problem], int]:
     reader = _Reader(root)
     if not root.is_dir():
         reader.problem(root, 1, "no such content directory")
