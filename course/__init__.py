@@ -9,11 +9,14 @@ from flask import Flask
 from config import CONFIGS, Config, config_name
 
 
-def create_app(config: dict[str, Any] | type[Config] | str | None = None) -> Flask:
+def create_app(config: dict[str, Any] | type[Config] | str | None = None, *, cli: bool = True) -> Flask:
     """Build the app: configuration, extensions, blueprints, error handlers, CLI, template globals.
 
     `config` is a config name (`"testing"`), a config class, or a mapping of overrides applied on top of
     the environment's config. The factory does no I/O: no schema creation, no content load.
+
+    `cli=False` leaves out the command-line tools (`flask db` through Flask-Migrate and Alembic, `content`,
+    `users`, `demo`): what a web worker serving requests does not need to hold in memory (`course.wsgi`).
     """
     cfg_class: type[Config]
     overrides: dict[str, Any] = {}
@@ -34,10 +37,12 @@ def create_app(config: dict[str, Any] | type[Config] | str | None = None) -> Fla
 
     from course import setup
 
+    setup.tune_allocator()
     setup.register_extensions(app)
     setup.register_blueprints(app)
     setup.register_error_handlers(app)
-    setup.register_cli(app)
+    if cli:
+        setup.register_cli(app)
     setup.register_template_globals(app)
     setup.register_request_handling(app)
     setup.register_security_headers(app)

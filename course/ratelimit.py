@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 
-from flask import current_app, request
+from flask import current_app, g, has_request_context, request
 from flask_login import current_user
 from limits import parse
 from limits.storage import Storage
@@ -65,21 +65,26 @@ class SQLStorage(Storage):
                 "count": case((expired, amount), else_=table.c["count"] + amount),
                 "expires_at": case((expired, now + expiry), else_=table.c.expires_at),
             },
-        ).returning(table.c["count"])
+        ).returning(table.c["count"], table.c.expires_at)
         with engine.begin() as conn:
-            return int(conn.execute(stmt).scalar_one())
+            count, expires_at = conn.execute(stmt).one()
+        _remember(key, int(count), float(expires_at))
+        return int(count)
 
     def get(self, key: str) -> int:
+        row = _remembered(key) or self._read(key)
+        return int(row[0]) if row and row[1] > time.time() else 0
+
+    def get_expiry(self, key: str) -> float:
+        row = _remembered(key) or self._read(key)
+        return float(row[1]) if row else time.time()
+
+    def _read(self, key: str) -> tuple[int, float] | None:
         with self._engine().connect() as conn:
             row = conn.execute(
                 select(RateLimitCounter.count, RateLimitCounter.expires_at).where(RateLimitCounter.key == key)
             ).first()
-        return int(row[0]) if row and row[1] > time.time() else 0
-
-    def get_expiry(self, key: str) -> float:
-        with self._engine().connect() as conn:
-            expires = conn.execute(select(RateLimitCounter.expires_at).where(RateLimitCounter.key == key)).scalar()
-        return float(expires or time.time())
+        return (int(row[0]), float(row[1])) if row else None
 
     def check(self) -> bool:
         try:
@@ -96,6 +101,17 @@ class SQLStorage(Storage):
     def clear(self, key: str) -> None:
         with self._engine().begin() as conn:
             conn.execute(RateLimitCounter.__table__.delete().where(RateLimitCounter.key == key))
+
+
+def _remember(key: str, count: int, expires_at: float) -> None:
+    """A counter as this request's hit left it: the limit's response headers (remaining, reset) read it back
+    from here instead of the database."""
+    if has_request_context():
+        g.setdefault("rate_limit_counters", {})[key] = (count, expires_at)
+
+
+def _remembered(key: str) -> tuple[int, float] | None:
+    return g.get("rate_limit_counters", {}).get(key) if has_request_context() else None
 
 
 def user_or_address() -> str:
@@ -116,8 +132,8 @@ def limit(name: str, key_func=None):  # noqa: ANN001, ANN201
 
 
 def _release_request_transaction() -> None:
-    """The counters use their own connection. On SQLite every transaction holds the write lock (they begin
-    IMMEDIATE), so the request's transaction — which at a rate-limit check has only read — ends first."""
+    """The counters use their own connection. On SQLite a request's transaction may hold the write lock (see
+    `course.sql`), so the request's transaction — which at a rate-limit check has only read — ends first."""
     session = db.session()
     if not session.in_transaction():
         return

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ctypes
 import logging
+import platform
 
 from flask import Flask, has_request_context, render_template, request, session
 from flask_babel import format_date, format_datetime, get_locale
@@ -12,7 +14,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.exceptions import HTTPException
 
-from course.extensions import babel, csrf, db, limiter, login_manager, migrate
+from course.extensions import babel, csrf, db, limiter, login_manager
+from course.sql import begins_reading
 
 log = logging.getLogger(__name__)
 
@@ -32,9 +35,25 @@ def select_locale() -> str:
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
+def tune_allocator() -> None:
+    """Keep glibc's malloc from holding on to password hashing's memory.
+
+    argon2id hashes with 19 MiB of working memory. glibc serves such a block with mmap and returns it when
+    freed, but it also raises its mmap threshold to the size of the last freed block: from then on the 19 MiB
+    come from the heap and stay resident, about 20 MB more in every worker that has handled a login. Fixing
+    the threshold at 128 KiB (its default starting value) keeps large blocks mapped and given back. Other C
+    libraries are left alone."""
+    if platform.libc_ver()[0] != "glibc":
+        return
+    libc = ctypes.CDLL(None)
+    libc.mallopt(M_MMAP_THRESHOLD, 128 * 1024)
+
+
+M_MMAP_THRESHOLD = -3  # glibc's malloc.h
+
+
 def register_extensions(app: Flask) -> None:
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(app.config.get("MIGRATIONS_DIR") or _migrations_dir()))
     csrf.init_app(app)
     import course.ratelimit  # noqa: F401 - registers the fcsql:// storage before the limiter starts
 
@@ -77,11 +96,10 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:  # noqa: ANN00
 
 @event.listens_for(Engine, "begin")
 def _sqlite_begin(conn) -> None:  # noqa: ANN001
-    """SQLite transactions begin IMMEDIATE (as Rails does by default): a transaction that reads and then
-    writes would otherwise fail with "database is locked" when another connection wrote in between, instead
-    of waiting its turn through the busy timeout."""
+    """SQLite transactions that may write begin IMMEDIATE (as Rails does by default); a request that reads
+    begins deferred ones (see `course.sql` for when and why)."""
     if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN" if begins_reading() else "BEGIN IMMEDIATE")
 
 
 def register_blueprints(app: Flask) -> None:
@@ -132,8 +150,12 @@ def register_error_handlers(app: Flask) -> None:
 
 
 def register_cli(app: Flask) -> None:
+    from flask_migrate import Migrate
+
     from course.auth.cli import demo_cli, users_cli
     from course.content.cli import content_cli
+
+    Migrate(app, db, directory=str(app.config.get("MIGRATIONS_DIR") or _migrations_dir()))  # `flask db …`
 
     app.cli.add_command(content_cli)
     app.cli.add_command(users_cli)

@@ -4,7 +4,8 @@
         browser = Browser([server.url])
         browser.login("ada@example.com", "a password")
 
-A server runs `gunicorn "course:create_app({...overrides...})"` in development mode (plain-http cookies) with
+A server runs `gunicorn "course:create_app({...overrides...}, cli=False)"` (the app as `course.wsgi` builds it for
+production, without its command-line tools) in development mode (plain-http cookies) with
 its own SECRET_KEY and DATABASE_URL: the overrides are literal values gunicorn passes to the factory, which is
 how settings the environment does not reach (rate limits, hashing cost) are set. Every server started here is
 its own process group, ended by its id when the `with` block exits.
@@ -94,7 +95,7 @@ class Gunicorn:
         return self.process.pid
 
     def command(self) -> list[str]:
-        spec = f"course:create_app({self.overrides!r})"
+        spec = f"course:create_app({self.overrides!r}, cli=False)"  # as course.wsgi builds it
         return [
             sys.executable, "-m", "gunicorn", "--workers", str(self.workers), "--bind", f"127.0.0.1:{self.port}",
             "--no-control-socket",  # gunicorn 27 otherwise puts every instance's control socket at one path

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from course.auth.models import Role, User, new_session_token
 from course.db_types import utcnow
@@ -89,8 +89,11 @@ def end_all_sessions(user: User) -> None:
     user.session_token = new_session_token()
 
 
+_BY_SESSION_TOKEN = select(User).where(User.session_token == bindparam("token"))  # every request: built once
+
+
 def load_user(token: str) -> User | None:
-    user = db.session.scalar(select(User).where(User.session_token == token))
+    user = db.session.scalar(_BY_SESSION_TOKEN, {"token": token})
     return user if user is not None and user.active else None
 
 

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 from flask import abort
 from flask_babel import gettext as _
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import bindparam, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from course.auth.models import Role, User
@@ -317,18 +317,21 @@ class LearnerSchedule:
         return (on or today()) > self.deadline
 
 
+# Read for every outline of a learner: built once.
+_ENROLMENT = (
+    select(Enrolment, Cohort)
+    .join(Cohort, Cohort.id == Enrolment.cohort_id)
+    .where(Enrolment.user_id == bindparam("user_id"), Enrolment.course_id == bindparam("course_id"))
+)
+_RELEASES = select(ChapterRelease.chapter_id, ChapterRelease.opens_on).where(
+    ChapterRelease.cohort_id == bindparam("cohort_id")
+)
+
+
 def learner_schedule(user_id: int, course_id: int) -> LearnerSchedule | None:
-    row = db.session.execute(
-        select(Enrolment, Cohort)
-        .join(Cohort, Cohort.id == Enrolment.cohort_id)
-        .where(Enrolment.user_id == user_id, Enrolment.course_id == course_id)
-    ).first()
+    row = db.session.execute(_ENROLMENT, {"user_id": user_id, "course_id": course_id}).first()
     if row is None:
         return None
     enrolment, cohort = row
-    opens = dict(
-        db.session.execute(
-            select(ChapterRelease.chapter_id, ChapterRelease.opens_on).where(ChapterRelease.cohort_id == cohort.id)
-        ).all()
-    )
+    opens = dict(db.session.execute(_RELEASES, {"cohort_id": cohort.id}).all())
     return LearnerSchedule(cohort, enrolment, opens)

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from course.content import cache as content_cache
 from course.content.loader import Plan, sync
 from course.content.parser import CourseDoc, Problem, read_content
 from course.extensions import db
@@ -41,6 +42,7 @@ def load_content(root: Path, dry_run: bool = False, report: Callable[[str], None
             db.session.rollback()
         else:
             db.session.commit()
+            content_cache.clear()  # this process's copy; other processes see the new content version
     except Exception:
         db.session.rollback()
         raise

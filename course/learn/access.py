@@ -5,14 +5,16 @@ from __future__ import annotations
 from flask import abort
 from flask_babel import format_date
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from course.content.models import Course
 from course.extensions import db
 
+_COURSE = select(Course).where(Course.key == bindparam("key"), Course.archived_at.is_(None))  # built once
+
 
 def get_course_or_404(course_key: str) -> Course:
-    course = db.session.scalar(select(Course).where(Course.key == course_key, Course.archived_at.is_(None)))
+    course = db.session.scalar(_COURSE, {"key": course_key})
     if course is None:
         abort(404)
     return course

@@ -11,12 +11,14 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from course.auth.forms import EmptyForm
+from course.content.cache import lesson_with_body
 from course.content.models import Course, WorkbookPrompt
 from course.extensions import db
 from course.learn.access import get_course_or_404, refuse_if_locked
 from course.learn.forms import WorkbookForm
 from course.progress import services as progress
 from course.progress.outline import CourseOutline, build_outline, lesson_prompts
+from course.sql import begin_writing
 
 bp = Blueprint("learn", __name__)
 
@@ -55,7 +57,8 @@ def _render_lesson(
     if found is None:
         abort(404)
     chapter, status = found
-    prompts = lesson_prompts(status.lesson)
+    status.lesson = lesson_with_body(status.lesson)
+    prompts = lesson_prompts(course, status.lesson)
     answers = progress.workbook_answers(current_user.id, [p.id for p in prompts])
     forms = {
         p.id: WorkbookForm(prefix=f"wb-{p.key}", formdata=None, answer=answers[p.id].text if p.id in answers else "")
@@ -88,10 +91,12 @@ def lesson(course_key: str, lesson_key: str):
     if found is None:
         abort(404)
     refuse_if_locked(found[0])
-    # Viewing is recorded (first viewed, last viewed): it is what "continue where you left off" and
-    # reading time are made of. It is idempotent and changes nothing the learner can see or lose.
-    progress.record_view(current_user.id, found[1].lesson)
-    db.session.commit()
+    # Viewing is recorded (first viewed, last viewed, to the minute): it is what "continue where you left off"
+    # and reading time are made of. It is idempotent and changes nothing the learner can see or lose.
+    if progress.view_is_due(found[1].progress):
+        begin_writing()  # a GET reads without SQLite's write lock; this one write waits its turn for it
+        progress.record_view(current_user.id, found[1].lesson)
+        db.session.commit()
     return _render_lesson(course, outline, lesson_key)
 
 

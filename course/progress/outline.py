@@ -1,7 +1,11 @@
 """A learner's view of a course: the outline with status and progress at every level.
 
-Built from a fixed number of queries (outline rows, progress rows, attempt summaries), whatever the size of
-the course, and computed against the current, non-archived outline, so percentages never exceed 100 %.
+Built from a fixed number of queries (the learner's progress rows, attempt summaries, completion, cohort
+schedule), whatever the size of the course, and computed against the current, non-archived outline, so
+percentages never exceed 100 %.
+
+The outline rows themselves (modules, chapters, lessons, quizzes, workbook prompts) come from the process's
+cache of the course's content (`course.content.cache`): a page reads only the learner's own rows.
 """
 
 from __future__ import annotations
@@ -9,9 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import case, func, select
+from sqlalchemy import Row, bindparam, case, func, select
 
 from course.cohorts.services import LearnerSchedule, learner_schedule
+from course.content.cache import course_structure
 from course.content.models import Chapter, Course, Lesson, Module, WorkbookPrompt
 from course.extensions import db
 from course.progress.models import Completion, LessonProgress
@@ -36,7 +41,7 @@ class QuizStatus:
 @dataclass
 class LessonStatus:
     lesson: Lesson
-    progress: LessonProgress | None = None
+    progress: Row | None = None  # the learner's LessonProgress columns (first/last viewed, completed, time)
 
     @property
     def completed(self) -> bool:
@@ -194,45 +199,48 @@ def _percent(done: int, total: int) -> int:
     return min(100, round(100 * done / total)) if total else 0
 
 
-def build_outline(course: Course, user_id: int | None) -> CourseOutline:
-    modules = db.session.scalars(
-        select(Module).where(Module.course_id == course.id, Module.archived_at.is_(None)).order_by(Module.position)
-    ).all()
-    chapters = db.session.scalars(
-        select(Chapter).where(Chapter.course_id == course.id, Chapter.archived_at.is_(None)).order_by(Chapter.position)
-    ).all()
-    lessons = db.session.scalars(
-        select(Lesson).where(Lesson.course_id == course.id, Lesson.archived_at.is_(None)).order_by(Lesson.position)
-    ).all()
-    quizzes = db.session.scalars(select(Quiz).where(Quiz.course_id == course.id, Quiz.archived_at.is_(None))).all()
+# The learner's rows, in statements built once (a page runs them on every request; building a statement costs
+# more than running these small ones).
+_PROGRESS = select(
+    LessonProgress.lesson_id,
+    LessonProgress.first_viewed_at,
+    LessonProgress.last_viewed_at,
+    LessonProgress.completed_at,
+    LessonProgress.time_spent_seconds,
+).where(LessonProgress.user_id == bindparam("user_id"), LessonProgress.course_id == bindparam("course_id"))
+_ATTEMPTS = (
+    select(
+        Attempt.quiz_id,
+        func.count(Attempt.id),
+        func.max(Attempt.percent),
+        func.max(case((Attempt.passed, 1), else_=0)),
+    )
+    .join(Quiz, Quiz.id == Attempt.quiz_id)
+    .where(Attempt.user_id == bindparam("user_id"), Quiz.course_id == bindparam("course_id"))
+    .group_by(Attempt.quiz_id)
+)
+_COMPLETION = select(Completion).where(
+    Completion.user_id == bindparam("user_id"), Completion.course_id == bindparam("course_id")
+)
 
-    progress: dict[int, LessonProgress] = {}
+
+def build_outline(course: Course, user_id: int | None) -> CourseOutline:
+    structure = course_structure(course)
+    modules, chapters, lessons, quizzes = structure.modules, structure.chapters, structure.lessons, structure.quizzes
+
+    progress: dict[int, Row] = {}
     attempts: dict[int, tuple[int, float | None, bool]] = {}
     completion = None
     schedule = None
     if user_id is not None:
+        params = {"user_id": user_id, "course_id": course.id}
         schedule = learner_schedule(user_id, course.id)
-        progress = {
-            p.lesson_id: p
-            for p in db.session.scalars(
-                select(LessonProgress).where(LessonProgress.user_id == user_id, LessonProgress.course_id == course.id)
-            )
+        progress = {p.lesson_id: p for p in db.session.execute(_PROGRESS, params)}
+        attempts = {
+            quiz_id: (count, best, bool(passed))
+            for quiz_id, count, best, passed in db.session.execute(_ATTEMPTS, params)
         }
-        rows = db.session.execute(
-            select(
-                Attempt.quiz_id,
-                func.count(Attempt.id),
-                func.max(Attempt.percent),
-                func.max(case((Attempt.passed, 1), else_=0)),
-            )
-            .join(Quiz, Quiz.id == Attempt.quiz_id)
-            .where(Attempt.user_id == user_id, Quiz.course_id == course.id)
-            .group_by(Attempt.quiz_id)
-        )
-        attempts = {quiz_id: (count, best, bool(passed)) for quiz_id, count, best, passed in rows}
-        completion = db.session.scalar(
-            select(Completion).where(Completion.user_id == user_id, Completion.course_id == course.id)
-        )
+        completion = db.session.scalar(_COMPLETION, params)
 
     live_modules = {m.id for m in modules}
     by_chapter: dict[int, ChapterStatus] = {}
@@ -263,22 +271,9 @@ def build_outline(course: Course, user_id: int | None) -> CourseOutline:
     return outline
 
 
-def lesson_prompts(lesson: Lesson) -> list[WorkbookPrompt]:
-    return list(
-        db.session.scalars(
-            select(WorkbookPrompt)
-            .where(WorkbookPrompt.lesson_id == lesson.id, WorkbookPrompt.archived_at.is_(None))
-            .order_by(WorkbookPrompt.position)
-        )
-    )
+def lesson_prompts(course: Course, lesson: Lesson) -> list[WorkbookPrompt]:
+    return list(course_structure(course).prompts.get(lesson.id, ()))
 
 
 def prompts_by_lesson(course: Course) -> dict[int, list[WorkbookPrompt]]:
-    prompts: dict[int, list[WorkbookPrompt]] = {}
-    for prompt in db.session.scalars(
-        select(WorkbookPrompt)
-        .where(WorkbookPrompt.course_id == course.id, WorkbookPrompt.archived_at.is_(None))
-        .order_by(WorkbookPrompt.position)
-    ):
-        prompts.setdefault(prompt.lesson_id, []).append(prompt)
-    return prompts
+    return {lesson_id: list(prompts) for lesson_id, prompts in course_structure(course).prompts.items()}

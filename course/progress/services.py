@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import current_app
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 
 from course.auth.models import User
 from course.content.models import Course, Lesson, WorkbookPrompt
@@ -33,6 +35,15 @@ def _ensure_progress_row(user_id: int, lesson: Lesson) -> bool:
         },
         ["user_id", "lesson_id"],
     )
+
+
+VIEW_RESOLUTION = timedelta(minutes=1)
+
+
+def view_is_due(known: LessonProgress | None) -> bool:
+    """Whether a view of the lesson should be recorded, given the learner's row as the page read it: views
+    are recorded to the minute, so a reload or a click back from the quiz writes nothing."""
+    return known is None or utcnow() - known.last_viewed_at >= VIEW_RESOLUTION
 
 
 def record_view(user_id: int, lesson: Lesson) -> None:
@@ -96,15 +107,16 @@ def save_workbook_answer(user_id: int, prompt: WorkbookPrompt, text: str) -> Wor
     return answer
 
 
+_ANSWERS = select(WorkbookAnswer).where(  # on every lesson page with prompts: built once
+    WorkbookAnswer.user_id == bindparam("user_id"),
+    WorkbookAnswer.prompt_id.in_(bindparam("prompt_ids", expanding=True)),
+)
+
+
 def workbook_answers(user_id: int, prompt_ids: list[int]) -> dict[int, WorkbookAnswer]:
     if not prompt_ids:
         return {}
-    return {
-        a.prompt_id: a
-        for a in db.session.scalars(
-            select(WorkbookAnswer).where(WorkbookAnswer.user_id == user_id, WorkbookAnswer.prompt_id.in_(prompt_ids))
-        )
-    }
+    return {a.prompt_id: a for a in db.session.scalars(_ANSWERS, {"user_id": user_id, "prompt_ids": prompt_ids})}
 
 
 def maybe_complete_course(user_id: int, course: Course, outline: CourseOutline | None = None) -> Completion | None:

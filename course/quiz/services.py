@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import MultiDict
 
@@ -63,32 +63,39 @@ def read_submission(quiz: Quiz, form: MultiDict) -> Submission:
     return sub
 
 
+# Run on every submission: built once.
+_ATTEMPTS_USED = select(func.count(Attempt.id)).where(
+    Attempt.user_id == bindparam("user_id"), Attempt.quiz_id == bindparam("quiz_id")
+)
+_BY_KEY = select(Attempt).where(Attempt.user_id == bindparam("user_id"), Attempt.submission_key == bindparam("key"))
+_INSERT_ATTEMPT = insert(Attempt).returning(Attempt.id)
+_INSERT_ANSWERS = insert(AttemptAnswer)
+
+
 def attempts_used(user_id: int, quiz: Quiz) -> int:
-    return (
-        db.session.scalar(select(func.count(Attempt.id)).where(Attempt.user_id == user_id, Attempt.quiz_id == quiz.id))
-        or 0
-    )
+    return db.session.scalar(_ATTEMPTS_USED, {"user_id": user_id, "quiz_id": quiz.id}) or 0
 
 
 def find_by_key(user_id: int, key: str) -> Attempt | None:
-    return db.session.scalar(select(Attempt).where(Attempt.user_id == user_id, Attempt.submission_key == key))
+    return db.session.scalar(_BY_KEY, {"user_id": user_id, "key": key})
 
 
-def grade(quiz: Quiz, responses: dict[int, Any]) -> tuple[list[AttemptAnswer], float, float]:
+def grade(quiz: Quiz, responses: dict[int, Any]) -> tuple[list[dict[str, Any]], float, float]:
+    """Each answer's row (question, position, response, correctness, points), the score and the maximum."""
     answers, score, maximum = [], 0.0, 0.0
     for position, question in enumerate(quiz.questions, start=1):
         response = responses[question.id]
         correct = question_type(question.type).is_correct(question, response)
         points = float(question.points) if correct else 0.0
         answers.append(
-            AttemptAnswer(
-                question_id=question.id,
-                position=position,
-                response=response,
-                correct=correct,
-                points=points,
-                max_points=float(question.points),
-            )
+            {
+                "question_id": question.id,
+                "position": position,
+                "response": response,
+                "correct": correct,
+                "points": points,
+                "max_points": float(question.points),
+            }
         )
         score += points
         maximum += question.points
@@ -96,7 +103,8 @@ def grade(quiz: Quiz, responses: dict[int, Any]) -> tuple[list[AttemptAnswer], f
 
 
 def submit(user_id: int, quiz: Quiz, submission: Submission, key: str) -> tuple[Attempt, bool]:
-    """Record one graded attempt. Returns (attempt, created).
+    """Record one graded attempt. Returns (attempt, created); a created attempt is returned as the values
+    written (not a row of the session: load it to read its answers).
 
     The same submission key returns the attempt it already made (a double click or a retried request is
     applied once). The attempt limit holds under races: attempt numbers are unique per learner and quiz,
@@ -104,40 +112,40 @@ def submit(user_id: int, quiz: Quiz, submission: Submission, key: str) -> tuple[
     """
     if not key or len(key) > MAX_KEY_LENGTH:
         raise SubmissionError(_("This form is incomplete; please reload the quiz."))
-    existing = find_by_key(user_id, key)
+    # One learner's submissions are graded one at a time: lock their account row (PostgreSQL; on SQLite a
+    # writing transaction holds the database's write lock already), so parallel tabs queue instead of racing
+    # for attempt numbers.
+    if db.session.get_bind().dialect.name != "sqlite":
+        db.session.execute(select(User.id).where(User.id == user_id).with_for_update())
+    existing = find_by_key(user_id, key)  # a twin of this request may have committed while we waited
     if existing is not None:
         return existing, False
     if not submission.ok:
         raise SubmissionError(_("Some answers are missing or not valid."))
-    # One learner's submissions are graded one at a time: lock their account row (PostgreSQL; SQLite's
-    # transactions are serialised already), so parallel tabs queue instead of racing for attempt numbers.
-    db.session.execute(select(User.id).where(User.id == user_id).with_for_update())
-    existing = find_by_key(user_id, key)  # a twin of this request may have committed while we waited
-    if existing is not None:
-        return existing, False
+    answers, score, maximum = grade(quiz, submission.responses)
+    percent = round(100 * score / maximum, 2) if maximum else 0.0
     for _try in range(5):
         used = attempts_used(user_id, quiz)
         if quiz.max_attempts is not None and used >= quiz.max_attempts:
             raise SubmissionError(_("You have used all %(n)d attempts for this quiz.", n=quiz.max_attempts))
-        answers, score, maximum = grade(quiz, submission.responses)
-        percent = round(100 * score / maximum, 2) if maximum else 0.0
-        attempt = Attempt(
-            user_id=user_id,
-            quiz_id=quiz.id,
-            number=used + 1,
-            submission_key=key,
-            submitted_at=utcnow(),
-            score=score,
-            max_score=maximum,
-            percent=percent,
-            pass_mark=quiz.pass_mark,
-            passed=percent >= quiz.pass_mark,
-            content_version=quiz.version,
-            answers=answers,
-        )
+        values = {
+            "user_id": user_id,
+            "quiz_id": quiz.id,
+            "number": used + 1,
+            "submission_key": key,
+            "submitted_at": utcnow(),
+            "score": score,
+            "max_score": maximum,
+            "percent": percent,
+            "pass_mark": quiz.pass_mark,
+            "passed": percent >= quiz.pass_mark,
+            "content_version": quiz.version,
+        }
+        # Two statements, not the ORM's unit of work: a submission is the busiest write of the app.
         savepoint = db.session.begin_nested()
-        db.session.add(attempt)
         try:
+            attempt_id = db.session.execute(_INSERT_ATTEMPT, [values]).scalar_one()
+            db.session.execute(_INSERT_ANSWERS, [{"attempt_id": attempt_id, **answer} for answer in answers])
             savepoint.commit()
         except IntegrityError:
             savepoint.rollback()
@@ -145,7 +153,7 @@ def submit(user_id: int, quiz: Quiz, submission: Submission, key: str) -> tuple[
             if existing is not None:
                 return existing, False
             continue  # another attempt took this number: count again
-        return attempt, True
+        return Attempt(id=attempt_id, **values), True
     raise SubmissionError(_("Too many submissions at once; please try again."))
 
 

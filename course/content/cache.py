@@ -1,0 +1,146 @@
+"""A process's copy of course content, the rows every learner page reads and only a content load changes.
+
+- `course_structure(course)`: the course's live modules, chapters, lessons (without their bodies), quizzes
+  (without their questions) and workbook prompts, in order.
+- `quiz_with_questions(course, quiz)`: one quiz with its live questions and their options, for the quiz page
+  and grading; the most recently used quizzes are kept (a course of a thousand quizzes does not fill memory).
+- `lesson_with_body(lesson)`: a lesson as a row of this request's session with its texts (not cached: the
+  bodies are most of a course's size).
+
+Entries are keyed by the course's content version, a digest of its files that every load changing anything
+changes, and the time its row was last written (a course deleted and loaded again gets a new one), so a load
+in another process (the CLI, another instance) is seen at the next request. Changes made through the ORM in
+this process (an admin fix, a test) clear the cache when they are flushed, and a load clears it too.
+
+The cached objects are detached from every session and shared by the requests (and threads) of a process:
+read them, never change them, and load anything else they refer to through the request's own session.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from sqlalchemy import bindparam, event, select
+from sqlalchemy.orm import Session, selectinload, undefer_group
+
+from course.content.models import Chapter, Course, Lesson, Module, WorkbookPrompt
+from course.extensions import db
+from course.quiz.models import Question, QuestionOption, Quiz
+
+QUIZZES_KEPT = 32
+
+
+@dataclass(frozen=True)
+class CourseStructure:
+    """A course's live (non-archived) outline rows, in order, detached from any session."""
+
+    modules: tuple[Module, ...]
+    chapters: tuple[Chapter, ...]
+    lessons: tuple[Lesson, ...]
+    quizzes: tuple[Quiz, ...]
+    prompts: dict[int, tuple[WorkbookPrompt, ...]]  # lesson id → its live workbook prompts, in order
+
+
+_CONTENT_MODELS = (Course, Module, Chapter, Lesson, Quiz, WorkbookPrompt, Question, QuestionOption)
+_lock = threading.Lock()
+_generation = 0  # moved on by every ORM change to content rows in this process: part of every key
+_structures: dict[int, tuple[tuple, CourseStructure]] = {}  # course id → (_key(course), rows)
+_quizzes: OrderedDict[tuple, Quiz] = OrderedDict()  # (quiz id, *_key(course)) → quiz with questions
+
+
+def _key(course: Course) -> tuple:
+    """What the course's cached content is valid for. Taken before loading: a change meanwhile makes it stale."""
+    return (course.content_version, course.loaded_at, _generation)
+
+
+def course_structure(course: Course) -> CourseStructure:
+    """The course's outline rows, from this process's cache unless its content changed."""
+    key = _key(course)
+    cached = _structures.get(course.id)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    structure = _load_structure(course)
+    with _lock:
+        _structures[course.id] = (key, structure)
+    return structure
+
+
+def _load_structure(course: Course) -> CourseStructure:
+    def live(model: type, *order: object) -> tuple:
+        return tuple(
+            db.session.scalars(
+                select(model).where(model.course_id == course.id, model.archived_at.is_(None)).order_by(*order)
+            )
+        )
+
+    modules = live(Module, Module.position)
+    chapters = live(Chapter, Chapter.position)
+    lessons = live(Lesson, Lesson.position)
+    quizzes = live(Quiz, Quiz.id)
+    prompts: dict[int, list[WorkbookPrompt]] = {}
+    for prompt in live(WorkbookPrompt, WorkbookPrompt.position):
+        prompts.setdefault(prompt.lesson_id, []).append(prompt)
+    _detach(*modules, *chapters, *lessons, *quizzes, *(p for ps in prompts.values() for p in ps))
+    return CourseStructure(modules, chapters, lessons, quizzes, {k: tuple(v) for k, v in prompts.items()})
+
+
+_QUIZ_WITH_QUESTIONS = (
+    select(Quiz)
+    .options(selectinload(Quiz.questions).selectinload(Question.options))
+    .where(Quiz.id == bindparam("quiz_id"))
+    .execution_options(populate_existing=True)
+)
+
+
+def quiz_with_questions(course: Course, quiz: Quiz) -> Quiz:
+    """The quiz with its questions and their options loaded, from this process's cache when unchanged."""
+    key = (quiz.id, *_key(course))
+    with _lock:
+        cached = _quizzes.get(key)
+        if cached is not None:
+            _quizzes.move_to_end(key)
+            return cached
+    loaded = db.session.scalars(_QUIZ_WITH_QUESTIONS, {"quiz_id": quiz.id}).one()
+    _detach(loaded, *loaded.questions, *(o for q in loaded.questions for o in q.options))
+    with _lock:
+        _quizzes[key] = loaded
+        while len(_quizzes) > QUIZZES_KEPT:
+            _quizzes.popitem(last=False)
+    return loaded
+
+
+_LESSON_WITH_BODY = (
+    select(Lesson)
+    .options(undefer_group("body"))
+    .where(Lesson.id == bindparam("lesson_id"))
+    .execution_options(populate_existing=True)
+)
+
+
+def lesson_with_body(lesson: Lesson) -> Lesson:
+    """The lesson as a row of this request's session, with its body and translated bodies (one query)."""
+    return db.session.scalars(_LESSON_WITH_BODY, {"lesson_id": lesson.id}).one()
+
+
+def _detach(*objects: object) -> None:
+    """Out of the request's session, so that nothing it does later (a rollback expiring its objects, a change to
+    the same rows) reaches the shared copies."""
+    for obj in objects:
+        db.session.expunge(obj)
+
+
+def clear() -> None:
+    """Forget everything cached (e.g. after statements that change content rows without the ORM's flush)."""
+    global _generation
+    with _lock:
+        _generation += 1
+        _structures.clear()
+        _quizzes.clear()
+
+
+@event.listens_for(Session, "after_flush")
+def _content_flushed(session: Session, _context: object) -> None:
+    if any(isinstance(obj, _CONTENT_MODELS) for obj in (*session.new, *session.dirty, *session.deleted)):
+        clear()

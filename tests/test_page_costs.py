@@ -1,0 +1,252 @@
+"""What the learner's busiest pages cost, and the process's copy of course content that keeps it low.
+
+- The cached outline rows and quizzes (`course.content.cache`) are never stale: a load in this process, a
+  load by another process (seen only as a new content version in the database), an ORM change.
+- A lesson page runs a fixed list of statements and, on SQLite, reads without the write lock; a lesson view
+  is recorded to the minute; a quiz submission grades without the write lock and writes after it.
+- Rate-limit headers come from the counter the request just wrote, not from more queries.
+- A worker gives back password hashing's memory (glibc), and the production entry point leaves Alembic out.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import timedelta
+
+import pytest
+from conftest import (
+    RIGHT_ANSWERS,
+    ROOT,
+    complete_lessons,
+    lesson_url,
+    load,
+    quiz_url,
+    submit_quiz,
+)
+from sqlalchemy import create_engine, event, select, update
+
+from course.content.models import Course, Lesson
+from course.db_types import utcnow
+from course.extensions import db as _db
+from course.progress.models import LessonProgress
+
+
+class Statements:
+    """Every SQL statement the app's engine runs inside the block."""
+
+    def __init__(self, app) -> None:  # noqa: ANN001
+        with app.app_context():
+            self.engine = _db.engine
+        self.sql: list[str] = []
+
+    def __enter__(self) -> Statements:
+        event.listen(self.engine, "before_cursor_execute", self._record)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._record)
+
+    def _record(self, conn, cursor, statement, *args) -> None:  # noqa: ANN001, ANN002
+        self.sql.append(" ".join(statement.split()))
+
+    def tables(self) -> list[str]:
+        """Each statement as its verb and first table, e.g. "SELECT lesson_progress"."""
+        out = []
+        for sql in self.sql:
+            words = sql.replace('"', "").split()
+            verb = words[0].upper()
+            table = next((words[i + 1] for i, w in enumerate(words[:-1]) if w.upper() in ("FROM", "INTO")), "")
+            if verb == "UPDATE":
+                table = words[1]
+            out.append(f"{verb} {table}".strip())
+        return out
+
+
+def sqlite_only(app) -> None:  # noqa: ANN001
+    with app.app_context():
+        if _db.engine.dialect.name != "sqlite":
+            pytest.skip("SQLite's transaction modes")
+
+
+def lesson_title(client, lesson: str) -> str:  # noqa: ANN001
+    html = client.get(lesson_url(lesson)).get_data(as_text=True)
+    return html.split("<h1>", 1)[1].split("</h1>", 1)[0]
+
+
+# -- the cache is never stale -----------------------------------------------------------------------------
+def test_a_load_in_this_process_is_seen_by_the_next_page(app, loaded_course, client, learner):
+    assert lesson_title(client, "welcome") == "1.1 Welcome"
+    lesson_file = loaded_course.root / "mini-course/01-basics/01-intro/01-welcome.md"
+    lesson_file.write_text(lesson_file.read_text().replace("title: 1.1 Welcome", "title: 1.1 Welcome back"))
+    assert load(app, loaded_course.root).applied
+    assert lesson_title(client, "welcome") == "1.1 Welcome back"
+
+
+def test_a_load_by_another_process_is_seen_through_the_content_version(app, loaded_course, client, learner):
+    """Another instance (or the CLI) loaded new content: this process learns it only from the database."""
+    assert lesson_title(client, "welcome") == "1.1 Welcome"
+    with app.app_context():
+        other = create_engine(_db.engine.url)  # a connection of its own: no ORM flush in this process
+    with other.begin() as conn:
+        conn.execute(update(Lesson).where(Lesson.key == "welcome").values(title="Changed elsewhere"))
+        conn.execute(update(Course).values(content_version="another-version"))
+    other.dispose()
+    assert lesson_title(client, "welcome") == "Changed elsewhere"
+
+
+def test_an_orm_change_in_this_process_is_seen_at_once(app, loaded_course, client, learner):
+    complete_lessons(client, "welcome")
+    assert f'href="{lesson_url("models")}"' in client.get(lesson_url("welcome")).get_data(as_text=True)
+    with app.app_context():
+        lesson = _db.session.scalar(select(Lesson).where(Lesson.key == "models"))
+        lesson.archived_at = utcnow()
+        _db.session.commit()
+    page = client.get(lesson_url("welcome")).get_data(as_text=True)
+    assert f'href="{lesson_url("models")}"' not in page
+    assert client.get(lesson_url("models")).status_code == 404
+
+
+def test_a_changed_question_is_seen_on_the_quiz_page(app, loaded_course, client, learner):
+    complete_lessons(client, "welcome", "models")
+    assert "What defines a large model?" in client.get(quiz_url("intro-quiz")).get_data(as_text=True)
+    quiz_file = loaded_course.root / "mini-course/01-basics/01-intro/quiz.yaml"
+    quiz_file.write_text(quiz_file.read_text().replace("What defines a large model?", "What makes a model large?"))
+    assert load(app, loaded_course.root).applied
+    page = client.get(quiz_url("intro-quiz")).get_data(as_text=True)
+    assert "What makes a model large?" in page and "What defines a large model?" not in page
+    assert submit_quiz(client, "intro-quiz", RIGHT_ANSWERS["intro-quiz"]).status_code == 302
+
+
+def test_a_rolled_back_request_leaves_the_shared_copies_usable(app, loaded_course, client, learner):
+    """A refused form rolls its request back; the cached rows it showed are not part of that session."""
+    client.get(lesson_url("welcome"))
+    too_long = "x" * (app.config["WORKBOOK_MAX_CHARS"] + 1)
+    refused = client.post("/courses/mini-course/workbook/wb-goal", data={"wb-wb-goal-answer": too_long})
+    assert refused.status_code == 400
+    complete_lessons(client, "welcome", "models")
+    assert submit_quiz(client, "intro-quiz", {"intro-q1": "a"}).status_code == 400  # incomplete: rolled back
+    assert lesson_title(client, "welcome") == "1.1 Welcome"
+    assert client.get(quiz_url("intro-quiz")).status_code == 200
+
+
+# -- a lesson page --------------------------------------------------------------------------------------
+def test_a_lesson_page_runs_a_fixed_list_of_statements(app, loaded_course, client, learner):
+    client.get(lesson_url("models"))  # first view: recorded, and the course's outline rows cached
+    with Statements(app) as seen:
+        assert client.get(lesson_url("models")).status_code == 200
+    expected = [
+        "SELECT user_account",  # the session's user (flask-login, by session token)
+        "SELECT course",  # the course, with its content version
+        "SELECT enrolment",  # the learner's cohort and schedule, if any
+        "SELECT lesson_progress",  # the learner's progress in the course
+        "SELECT quiz_attempt",  # the learner's quiz results, per quiz
+        "SELECT completion",  # the learner's completion, if any
+        "SELECT lesson",  # the lesson's text
+        "SELECT workbook_answer",  # the learner's answers to the lesson's workbook prompts
+    ]
+    with app.app_context():
+        if _db.engine.dialect.name == "sqlite":
+            expected.insert(0, "BEGIN")  # deferred: a read-only transaction
+    assert seen.tables() == expected
+    assert "BEGIN IMMEDIATE" not in seen.sql
+
+
+def test_a_lesson_view_is_recorded_to_the_minute(app, loaded_course, client, learner):
+    client.get(lesson_url("welcome"))
+    with app.app_context():
+        first = _db.session.scalar(select(LessonProgress.last_viewed_at))
+    with Statements(app) as seen:
+        client.get(lesson_url("welcome"))
+    assert not [s for s in seen.tables() if s.startswith(("INSERT", "UPDATE"))]
+    with app.app_context():
+        _db.session.execute(update(LessonProgress).values(last_viewed_at=first - timedelta(minutes=2)))
+        _db.session.commit()
+    client.get(lesson_url("welcome"))
+    with app.app_context():
+        assert _db.session.scalar(select(LessonProgress.last_viewed_at)) > first - timedelta(seconds=1)
+
+
+def test_a_lesson_page_does_not_wait_for_a_writer_on_sqlite(app, loaded_course, client, learner, tmp_path):
+    """Another connection holds SQLite's write lock: a page that only reads answers at once."""
+    sqlite_only(app)
+    client.get(lesson_url("welcome"))
+    with app.app_context():
+        path = _db.engine.url.database
+    writer = sqlite3.connect(path, isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")
+        writer.execute("UPDATE course SET summary = summary")
+        started = time.monotonic()
+        response = client.get(lesson_url("welcome"))
+        waited = time.monotonic() - started
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    assert response.status_code == 200
+    assert waited < 5, f"the page waited {waited:.1f} s for the writer (busy timeout: 10 s)"
+
+
+def test_a_quiz_submission_reads_without_the_write_lock_and_writes_after_it(app, loaded_course, client, learner):
+    sqlite_only(app)
+    complete_lessons(client, "welcome", "models")
+    with Statements(app) as seen:
+        assert submit_quiz(client, "intro-quiz", RIGHT_ANSWERS["intro-quiz"]).status_code == 302
+    verbs = seen.tables()
+    immediate = [i for i, s in enumerate(seen.sql) if s == "BEGIN IMMEDIATE"]
+    writes = [i for i, v in enumerate(verbs) if v.startswith(("INSERT", "UPDATE", "DELETE"))]
+    attempt_insert = verbs.index("INSERT quiz_attempt")
+    assert seen.sql[0] == "BEGIN"  # the request starts reading
+    # the attempt is written in a transaction that took the lock when it began
+    assert immediate and max(i for i in immediate if i < attempt_insert) < attempt_insert
+    reads_before = verbs[: max(i for i in immediate if i < attempt_insert)]
+    assert "SELECT question" in reads_before  # graded from what was read without the lock
+    assert all(i > min(immediate) or verbs[i] == "INSERT rate_limit_counter" for i in writes)
+
+
+# -- rate limits ----------------------------------------------------------------------------------------
+def test_rate_limit_headers_come_from_the_counter_just_written(app, loaded_course, client, learner):
+    app.config["RATELIMIT_QUIZ"] = "5 per minute"
+    complete_lessons(client, "welcome", "models")
+    remaining = []
+    for _ in range(3):
+        with Statements(app) as seen:
+            response = submit_quiz(client, "intro-quiz", RIGHT_ANSWERS["intro-quiz"])
+        remaining.append(int(response.headers["X-RateLimit-Remaining"]))
+        assert [t for t in seen.tables() if "rate_limit_counter" in t] == ["INSERT rate_limit_counter"]
+    assert remaining == [4, 3, 2]
+
+
+# -- memory ---------------------------------------------------------------------------------------------
+def _run(code: str) -> str:
+    env = {**os.environ, "DATABASE_URL": "sqlite://", "FOUNDER_COURSE_ENV": "development"}
+    done = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_password_hashing_memory_is_given_back():
+    """argon2id at the production cost (19 MiB): three hashes leave the process about as big as before (without
+    the fixed mmap threshold, the first one leaves 19 MB resident for good)."""
+    out = _run(
+        "from course import create_app\n"
+        "from course.auth.services import hash_password\n"
+        "app = create_app(cli=False)\n"
+        "def rss(): return int([l for l in open('/proc/self/status') if l.startswith('VmRSS')][0].split()[1])\n"
+        "with app.app_context():\n"
+        "    before = rss()\n"
+        "    for i in range(3): hash_password(f'a password {i}')\n"
+        "print((rss() - before) // 1024)\n"
+    )
+    assert int(out) < 8, f"{out} MB more after three hashes"
+
+
+def test_the_production_entry_point_leaves_the_command_line_tools_out():
+    out = _run("import sys\nimport course.wsgi\nprint(sorted({'alembic', 'flask_migrate'} & set(sys.modules)))")
+    assert out == "[]"
