@@ -4,6 +4,7 @@ import course.dashboard.indexes  # noqa: F401 - the dashboard's covering indexes
 from course.auth.models import Role, User
 from course.cohorts.models import ChapterRelease, Cohort, CohortInstructor, Enrolment
 from course.content.models import Chapter, Course, Lesson, Module, WorkbookPrompt
+from course.dashboard.models import LearnerChapterDone, LearnerCourseStats
 from course.progress.models import Completion, LessonProgress, WorkbookAnswer
 from course.quiz.models import Attempt, AttemptAnswer, Question, QuestionOption, Quiz
 from course.ratelimit import RateLimitCounter
@@ -18,6 +19,8 @@ __all__ = [
     "Chapter",
     "Completion",
     "Course",
+    "LearnerChapterDone",
+    "LearnerCourseStats",
     "Lesson",
     "LessonProgress",
     "Module",

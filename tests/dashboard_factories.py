@@ -1,7 +1,8 @@
 """Factories for dashboard tests: cohorts, learners with progress and attempts built directly in the database
 (with exact timestamps), and bulk cohorts for the query-count tests.
 
-Every function opens its own app context and commits, so tests can drive the client afterwards.
+Every function opens its own app context and commits, so tests can drive the client afterwards. Rows written
+here go around the services, so each function refreshes the dashboard's roll-up as the services would.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from course.auth.models import Role, User
 from course.cohorts.models import Cohort, Enrolment
 from course.cohorts.services import CohortSettings, create_cohort, set_schedule
 from course.content.models import Chapter, Course, Lesson, WorkbookPrompt
+from course.dashboard import rollup
 from course.db_types import utcnow
 from course.extensions import db as _db
 from course.progress.models import Completion, LessonProgress, WorkbookAnswer
@@ -78,6 +80,7 @@ def view(app: Flask, user_id: int, lesson: str, at: datetime, completed: bool = 
             completed_at=at + timedelta(seconds=seconds) if completed else None,
             time_spent_seconds=seconds if completed else 0,
         ))
+        rollup.refresh_learner(user_id, row.course_id)  # written around the services, as they would keep it
         _db.session.commit()
 
 
@@ -102,6 +105,8 @@ def attempt(app: Flask, user_id: int, quiz_key: str, answers: dict[str, Any], at
                     submitted_at=at, score=score, max_score=maximum, percent=percent, pass_mark=quiz.pass_mark,
                     passed=percent >= quiz.pass_mark, content_version=quiz.version, answers=rows)
         _db.session.add(a)
+        _db.session.flush()
+        rollup.refresh_learner(user_id, quiz.course_id)
         _db.session.commit()
         return a.id
 
@@ -168,6 +173,7 @@ def bulk_cohort(app: Flask, size: int, instructors: Iterable[int], name: str) ->
                                 "correct": right, "points": 1.0 if right else 0.0, "max_points": 1.0})
         _db.session.execute(insert(AttemptAnswer), answers)
         _db.session.execute(update(Cohort).where(Cohort.id == cohort_id).values(enrolled_count=size))
+        rollup.refresh_course(cid)
         _db.session.commit()
     return cohort_id
 

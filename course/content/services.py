@@ -10,6 +10,7 @@ from pathlib import Path
 from course.content import cache as content_cache
 from course.content.loader import Plan, sync
 from course.content.parser import CourseDoc, Problem, read_content
+from course.dashboard import rollup
 from course.extensions import db
 
 
@@ -38,6 +39,7 @@ def load_content(root: Path, dry_run: bool = False, report: Callable[[str], None
             lessons = sum(1 for _ in course.lessons())
             report(f"syncing {course.spec.id}: {len(course.modules)} modules, {lessons} lessons")
         plan = sync(courses)
+        rollup.refresh_after_load(plan)  # the dashboard's per-learner numbers count the current outline
         if dry_run:
             db.session.rollback()
         else:

@@ -115,13 +115,6 @@ class CourseMap:
         return id_ranges(self.quiz_ids if quiz_ids is None else quiz_ids, self.all_quiz_ids)
 
     @property
-    def ids_in_course_order(self) -> bool:
-        """Lesson ids grow in course order (content loaded in order and not reordered since): then the furthest
-        lesson a learner reached is simply their largest lesson id."""
-        ids = self.lesson_ids
-        return all(a < b for a, b in zip(ids, ids[1:], strict=False))
-
-    @property
     def lessons(self) -> list[LessonInfo]:
         return [lesson for chapter in self.chapters for lesson in chapter.lessons]
 
@@ -165,7 +158,7 @@ def load_course_map(cohort: Cohort) -> CourseMap:
             ChapterRelease, and_(ChapterRelease.chapter_id == Chapter.id, ChapterRelease.cohort_id == cohort.id)
         )
         .where(Chapter.course_id == course.id, Chapter.archived_at.is_(None), Module.archived_at.is_(None))
-        .order_by(Module.position, Chapter.position)
+        .order_by(Module.position, Chapter.position, Chapter.id)  # the roll-up numbers lessons in this order too
     ).all()
     chapters = [
         ChapterInfo(

@@ -9,7 +9,8 @@ retry after failing (a little better each time), some give up after two failures
 lesson and pass every quiz get a completion.
 
 Rows go in with bulk inserts (`session.execute(insert(Model), rows)`) in batches; every demo learner shares
-one password hash, computed once. The whole run is one transaction.
+one password hash, computed once; the dashboard's roll-up is computed once at the end. The whole run is one
+transaction.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from course.auth.services import hash_password
 from course.cohorts.models import ChapterRelease, Cohort, Enrolment
 from course.cohorts.services import CohortSettings, create_cohort
 from course.content.models import Chapter, Course, Lesson, Module, WorkbookPrompt
+from course.dashboard import rollup
 from course.db_types import utcnow
 from course.extensions import db
 from course.progress.models import Completion, LessonProgress, WorkbookAnswer
@@ -418,6 +420,7 @@ def generate(learners: int, cohorts: int, course_key: str | None, seed: int, ret
                 bar.update(len(plan))
             db.session.execute(update(Cohort).where(Cohort.id == cohort.id).values(enrolled_count=size))
             made.append(cohort)
+    rollup.refresh_course(course.id)  # rows went in around the services: compute the dashboard's roll-up once
     db.session.commit()
     return {"cohorts": [(c.id, c.name) for c in made], "instructor": instructor_ids, **counts}
 

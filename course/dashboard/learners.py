@@ -1,8 +1,11 @@
 """One row per learner of a cohort, computed in SQL: the SELECT every dashboard page builds on.
 
-Each number is a correlated scalar subquery over a covering index (migration 0003): per learner a few index
-seeks or a short index range (their ~40 progress rows), never a scan of the whole progress table, and never a
-query per learner from Python. Only the numbers a page asks for are computed.
+The numbers come from the learner's roll-up row (course/dashboard/models.py, kept up to date by the write
+paths: course/dashboard/rollup.py), joined by primary key, and, for the schedule, a count of the learner's
+complete chapters among those due (one index seek and their few rows). Nothing is computed from the ~40
+progress rows and ~10 attempts of every learner on a request, and there is never a query per learner from
+Python. Only the numbers a page asks for are read. The chapter cells of a page of learners (`pivot`) are
+still read from the progress and attempt rows: a few hundred rows for a page.
 
 Definitions (the pages repeat them):
 - progress: lessons completed plus chapter quizzes passed, over the lessons and quizzes of the current
@@ -24,13 +27,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, Select, and_, case, distinct, exists, func, literal, not_, or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import Integer, Select, and_, case, func, literal, not_, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from course.auth.models import User
 from course.cohorts.models import Cohort, Enrolment
 from course.dashboard.coursemap import ChapterInfo, CourseMap, QuizInfo, in_ranges
+from course.dashboard.models import LearnerChapterDone, LearnerCourseStats
 from course.extensions import db
 from course.progress.models import Completion, LessonProgress
 from course.quiz.models import Attempt
@@ -39,27 +42,31 @@ ACTIVE_DAYS = 7
 
 LP = LessonProgress
 A = Attempt
+LCS = LearnerCourseStats
+LCD = LearnerChapterDone
 
 
 class LearnerQuery:
     """Builds the per-learner SELECT for one cohort (see the module docstring for what each number means)."""
 
-    # What each number a page may ask for is computed from: the raw per-learner subqueries it needs.
+    # What each number a page may ask for is computed from: the raw per-learner columns it needs.
     RAW: dict[str, tuple[str, ...]] = {
-        "lessons_done": ("done_due", "done_rest"),
-        "quizzes_passed": ("passed_due", "passed_rest"),
-        "items_done": ("done_due", "done_rest", "passed_due", "passed_rest"),
+        "lessons_done": ("lessons_done",),
+        "quizzes_passed": ("quizzes_passed",),
+        "items_done": ("lessons_done", "quizzes_passed"),
         "last_active": ("last_view", "last_attempt"),
         "started": ("last_view",),
         "active": ("last_view", "last_attempt"),
         "inactive": ("last_view", "last_attempt"),
         "failing": ("failing",),
-        "behind": ("done_due", "passed_due", "behind_late"),
-        "reasons": ("last_view", "last_attempt", "failing", "done_due", "passed_due", "behind_late"),
+        "behind": ("behind",),
+        "reasons": ("last_view", "last_attempt", "failing", "behind"),
         "completed": ("completed",),
         "furthest": ("furthest",),
         "best_avg": ("best_avg",),
     }
+    # The raw columns read from the learner's roll-up row (the others: the completion, the schedule check).
+    ROLLUP = {"lessons_done", "quizzes_passed", "last_view", "last_attempt", "failing", "furthest", "best_avg"}
 
     def __init__(self, cohort: Cohort, cm: CourseMap, now: datetime, inactive_days: int = ACTIVE_DAYS) -> None:
         self.cohort = cohort
@@ -67,124 +74,62 @@ class LearnerQuery:
         self.now = now
         self.today = now.date()
         self.inactive_days = inactive_days
-        # The schedule: chapters due for a learner without an extension (D1, from `threshold` days past due),
-        # and for learners with an extension, nested smaller sets, one per later threshold.
+        # The schedule: chapters due for a learner without an extension (from the first threshold of days past
+        # due), and for learners with an extension, nested smaller sets, one per later threshold.
         self.due = [c for c in cm.due_chapters(self.today) if c.items_total]
         self.thresholds = sorted({c.slack_days(self.today) for c in self.due})
-        first = self._due_from(self.thresholds[0]) if self.thresholds else []
-        self.due_lessons = [i for c in first for i in c.lesson_ids]
-        self.due_quizzes = [c.quiz.id for c in first if c.quiz]
 
     def _due_from(self, threshold: int) -> list[ChapterInfo]:
         return [c for c in self.due if c.slack_days(self.today) >= threshold]
 
-    # -- raw numbers: correlated scalar subqueries on the enrolment row ------------------------------------
-    def _scalar(self, stmt: Select) -> ColumnElement:
-        return stmt.correlate(Enrolment).scalar_subquery()
-
-    def lessons_done_in(self, lesson_ids: list[int]) -> ColumnElement:
-        if not lesson_ids:
-            return _zero()
-        return self._scalar(
-            select(func.count()).where(
-                LP.user_id == Enrolment.user_id,
-                in_ranges(LP.lesson_id, self.cm.lesson_runs(lesson_ids)),
-                LP.completed_at.is_not(None),
+    # -- raw numbers: columns of the roll-up row, or a short index range of the learner's complete chapters ------
+    def _behind(self) -> ColumnElement:
+        """1 if a chapter due for this learner (given their extension) is not complete. One CASE branch per
+        threshold, each counting the learner's complete chapters among that threshold's due set (a few index
+        entries); SQL evaluates only the branch that applies."""
+        branches = []
+        for threshold in self.thresholds:
+            ids = [c.id for c in self._due_from(threshold)]
+            done = (
+                select(func.count())
+                # `+ 0`: one index seek to the learner, then their few rows, instead of one seek per due chapter
+                .where(LCD.user_id == Enrolment.user_id, (LCD.chapter_id + 0).in_(ids))
+                .correlate(Enrolment)
+                .scalar_subquery()
             )
-        )
-
-    def quizzes_passed_in(self, quiz_ids: list[int]) -> ColumnElement:
-        if not quiz_ids:
-            return _zero()
-        return self._scalar(
-            select(func.count(distinct(A.quiz_id))).where(
-                A.user_id == Enrolment.user_id, A.passed, in_ranges(A.quiz_id, self.cm.quiz_runs(quiz_ids))
-            )
-        )
-
-    def _incomplete(self, chapters: list[ChapterInfo]) -> ColumnElement:
-        lesson_ids = [i for c in chapters for i in c.lesson_ids]
-        quiz_ids = [c.quiz.id for c in chapters if c.quiz]
-        return or_(
-            self.lessons_done_in(lesson_ids) < len(lesson_ids), self.quizzes_passed_in(quiz_ids) < len(quiz_ids)
-        )
+            branches.append((Enrolment.extension_days < threshold, _flag(done < len(ids))))
+        return case(*branches, else_=0) if branches else _zero()
 
     def raw(self, name: str) -> ColumnElement:
-        cm, quizzes = self.cm, in_ranges(A.quiz_id, self.cm.quiz_runs())
         if name == "lessons_done":
-            return self.lessons_done_in(cm.lesson_ids)
+            return func.coalesce(LCS.lessons_done, 0)
         if name == "quizzes_passed":
-            return self.quizzes_passed_in(cm.quiz_ids)
-        if name == "done_due":
-            return self.lessons_done_in(self.due_lessons)
-        if name == "done_rest":
-            return self.lessons_done_in([i for i in cm.lesson_ids if i not in set(self.due_lessons)])
-        if name == "passed_due":
-            return self.quizzes_passed_in(self.due_quizzes)
-        if name == "passed_rest":
-            return self.quizzes_passed_in([i for i in cm.quiz_ids if i not in set(self.due_quizzes)])
+            return func.coalesce(LCS.quizzes_passed, 0)
         if name == "last_view":
-            return self._scalar(
-                select(func.max(LP.last_viewed_at)).where(LP.user_id == Enrolment.user_id, LP.course_id == cm.course_id)
-            )
+            return LCS.last_viewed_at
         if name == "last_attempt":
-            return self._scalar(select(func.max(A.submitted_at)).where(A.user_id == Enrolment.user_id, quizzes))
+            return LCS.last_attempt_at
+        if name == "failing":
+            return _flag(LCS.quizzes_failing > 0)
+        if name == "furthest":
+            return LCS.furthest_lesson
+        if name == "best_avg":
+            return case((LCS.best_count > 0, LCS.best_sum / LCS.best_count))
         if name == "completed":
             return _flag(Completion.id.is_not(None))
-        if name == "failing":
-            passed = aliased(Attempt)
-            return _flag(
-                exists()
-                .where(
-                    A.user_id == Enrolment.user_id,
-                    quizzes,
-                    A.number >= 2,  # attempts are numbered 1, 2, …: a second one and no pass is two failures
-                    not_(exists().where(passed.user_id == A.user_id, passed.quiz_id == A.quiz_id, passed.passed)),
-                )
-                .correlate(Enrolment)
-            )
-        if name == "behind_late":
-            # Learners with an extension of at least the first threshold: their (smaller) due set, one CASE
-            # branch per later threshold; SQL evaluates only the branch that applies.
-            if len(self.thresholds) < 2:
-                return _zero()
-            branches = [(Enrolment.extension_days < self.thresholds[0], _zero())]  # decided from done_due, passed_due
-            branches += [
-                (Enrolment.extension_days < t, _flag(self._incomplete(self._due_from(t)))) for t in self.thresholds[1:]
-            ]
-            return case(*branches, else_=0)
-        if name == "furthest":
-            where = (LP.user_id == Enrolment.user_id, in_ranges(LP.lesson_id, cm.lesson_runs()))
-            if cm.ids_in_course_order:
-                return self._scalar(select(func.max(LP.lesson_id)).where(*where))
-            position = case({lesson.id: lesson.index for lesson in cm.lessons}, value=LP.lesson_id)
-            return self._scalar(select(func.max(position)).where(*where))
-        if name == "best_avg":
-            best = (
-                select(func.max(A.percent).label("best"))
-                .where(A.user_id == Enrolment.user_id, quizzes)
-                .group_by(A.quiz_id)
-                .correlate(Enrolment)
-                .subquery()
-            )
-            return self._scalar(select(func.avg(best.c.best)))
+        if name == "behind":
+            return self._behind()
         raise KeyError(name)
 
     # -- the SELECT ------------------------------------------------------------------------------------------
     def select(self, metrics: tuple[str, ...], user_ids: list[int] | None = None) -> Select:
         """user_id, name, email, enrolled_at, extension_days and the named metrics, one row per learner.
 
-        The raw numbers (correlated subqueries) are computed once per learner in a MATERIALIZED CTE; the others
-        (progress, last active, flags) are expressions over its columns. Without the CTE, SQLite would run a
-        subquery again for every expression that mentions it.
+        The raw numbers are read once per learner in a MATERIALIZED CTE (the learner's roll-up row, joined by
+        primary key; the schedule check); the others (progress, last active, flags) are expressions over its
+        columns. Without the CTE, SQLite would run the schedule subquery again for every expression using it.
         """
-        raw = {r for name in metrics for r in self.RAW[name]}
-        if not raw & {"behind_late"}:  # no schedule check: count progress in one subquery, not due + rest
-            for part, whole in (("done", "lessons_done"), ("passed", "quizzes_passed")):
-                if f"{part}_due" in raw:
-                    raw -= {f"{part}_due", f"{part}_rest"}
-                    raw.add(whole)
-        raw = sorted(raw)
+        raw = sorted({r for name in metrics for r in self.RAW[name]})
         identity = (
             Enrolment.user_id.label("user_id"),
             User.name.label("name"),
@@ -194,6 +139,10 @@ class LearnerQuery:
         )
         base = select(*identity, *[self.raw(name).label(name) for name in raw])
         base = base.join(User, User.id == Enrolment.user_id).where(Enrolment.cohort_id == self.cohort.id)
+        if self.ROLLUP & set(raw):
+            base = base.outerjoin(
+                LCS, and_(LCS.user_id == Enrolment.user_id, LCS.course_id == self.cm.course_id)
+            )
         if "completed" in raw:
             base = base.outerjoin(
                 Completion, and_(Completion.user_id == Enrolment.user_id, Completion.course_id == self.cm.course_id)
@@ -225,22 +174,10 @@ class LearnerQuery:
         raw columns the query has)."""
         out: dict[str, ColumnElement] = {}
         has = set(c.keys())
-        if {"done_due", "done_rest"} <= has:
-            out["lessons_done"] = c.done_due + c.done_rest
-        elif "lessons_done" in has:
-            out["lessons_done"] = c.lessons_done
-        if {"passed_due", "passed_rest"} <= has:
-            out["quizzes_passed"] = c.passed_due + c.passed_rest
-        elif "quizzes_passed" in has:
-            out["quizzes_passed"] = c.quizzes_passed
-        if {"lessons_done", "quizzes_passed"} <= set(out):
-            out["items_done"] = out["lessons_done"] + out["quizzes_passed"]
-        if {"done_due", "passed_due", "behind_late"} <= has:
-            if self.thresholds:
-                on_time = and_(c.done_due >= len(self.due_lessons), c.passed_due >= len(self.due_quizzes))
-                out["behind"] = case((c.extension_days < self.thresholds[0], _flag(not_(on_time))), else_=c.behind_late)
-            else:
-                out["behind"] = c.behind_late
+        if {"lessons_done", "quizzes_passed"} <= has:
+            out["items_done"] = c.lessons_done + c.quizzes_passed
+        if "behind" in has:
+            out["behind"] = c.behind
         if "last_view" in has:
             out["started"] = _flag(c.last_view.is_not(None))
         if {"last_view", "last_attempt"} <= has:

@@ -159,12 +159,9 @@ def median_percent(by_done: dict[int, int], total: int) -> float | None:
 
 
 def _funnel(cm: CourseMap, furthest: list[tuple[int | None, int]]) -> list[FunnelStep]:
-    position = {lesson.id: lesson.index for lesson in cm.lessons} if cm.ids_in_course_order else None
+    """`furthest`: (position in course order of the furthest lesson opened, learners)."""
     stopped = [0] * len(cm.lessons)
-    for value, n in furthest:
-        if value is None:
-            continue
-        index = position.get(value) if position is not None else value
+    for index, n in furthest:
         if index is not None and 0 <= index < len(stopped):
             stopped[index] += n
     steps, reached = [], sum(stopped)

@@ -9,6 +9,7 @@ from sqlalchemy import bindparam, delete, select, update
 
 from course.auth.models import User
 from course.content.models import Course, Lesson, WorkbookPrompt
+from course.dashboard import rollup
 from course.db_types import utcnow
 from course.extensions import db
 from course.progress.models import Completion, LessonProgress, WorkbookAnswer, new_verification_code
@@ -55,6 +56,9 @@ def record_view(user_id: int, lesson: Lesson) -> None:
             .where(LessonProgress.user_id == user_id, LessonProgress.lesson_id == lesson.id)
             .values(last_viewed_at=now)
         )
+        rollup.lesson_viewed(user_id, lesson.course_id, now)
+    else:
+        rollup.refresh_learner(user_id, lesson.course_id)
 
 
 def mark_complete(user_id: int, lesson: Lesson) -> bool:
@@ -77,6 +81,7 @@ def mark_complete(user_id: int, lesson: Lesson) -> bool:
         .execution_options(synchronize_session=False)
     )
     db.session.expire(row)
+    rollup.refresh_learner(user_id, lesson.course_id)
     return bool(result.rowcount)
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import MultiDict
 
 from course.auth.models import User
+from course.dashboard import rollup
 from course.db_types import utcnow
 from course.extensions import db
 from course.quiz.models import Attempt, AttemptAnswer, Question, Quiz
@@ -153,6 +154,7 @@ def submit(user_id: int, quiz: Quiz, submission: Submission, key: str) -> tuple[
             if existing is not None:
                 return existing, False
             continue  # another attempt took this number: count again
+        rollup.refresh_learner(user_id, quiz.course_id)
         return Attempt(id=attempt_id, **values), True
     raise SubmissionError(_("Too many submissions at once; please try again."))
 

@@ -1,0 +1,189 @@
+"""Keeping the dashboard's per-learner roll-up (course/dashboard/models.py) up to date.
+
+The write paths call one function each, in the same transaction as the write (services flush, the view
+commits):
+
+- a lesson opened again: `lesson_viewed` moves `last_viewed_at` (one UPDATE by primary key);
+- a lesson opened for the first time, a lesson completed, a quiz attempt recorded: `refresh_learner`
+  recomputes that learner's row and chapters from their own progress and attempt rows (their ~40 rows);
+- a content load that changed the outline (lessons, quizzes, chapters or modules added, moved, archived or
+  restored): `refresh_course` recomputes every learner of the course in two set-based statements.
+
+Every refresh is a recomputation from the raw rows, never an increment, so a refresh always repairs a row
+(data written around the services, e.g. the demo generator, ends with `refresh_course`). The statements are
+plain SQL shared by SQLite and PostgreSQL; migration 0006 backfills with the same statements.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import or_, select, text, update
+
+from course.auth.models import User
+from course.content.models import Course
+from course.dashboard.models import LearnerCourseStats
+from course.extensions import db
+
+if TYPE_CHECKING:
+    from course.content.loader import Plan
+
+# The current outline of :course_id, as the dashboard's course map reads it: lessons numbered in course order
+# from 0 (modules, chapters, lessons by position), and quizzes, of chapters and modules not archived.
+OUTLINE = """
+lessons AS (
+    SELECT l.id AS lesson_id, l.chapter_id AS chapter_id,
+           ROW_NUMBER() OVER (ORDER BY m.position, c.position, c.id, l.position, l.id) - 1 AS pos
+    FROM lesson l JOIN chapter c ON c.id = l.chapter_id JOIN module m ON m.id = c.module_id
+    WHERE l.course_id = :course_id AND c.course_id = :course_id
+      AND l.archived_at IS NULL AND c.archived_at IS NULL AND m.archived_at IS NULL
+),
+quizzes AS (
+    SELECT q.id AS quiz_id, q.chapter_id AS chapter_id
+    FROM quiz q JOIN chapter c ON c.id = q.chapter_id JOIN module m ON m.id = c.module_id
+    WHERE q.course_id = :course_id AND c.course_id = :course_id
+      AND q.archived_at IS NULL AND c.archived_at IS NULL AND m.archived_at IS NULL
+)"""
+
+# One row per learner with any progress in the course or any attempt at one of its quizzes (archived ones
+# too, so that a row never has to disappear: it is upserted, never deleted).
+STATS = """
+WITH{outline},
+viewed AS (
+    SELECT p.user_id AS user_id, MAX(p.last_viewed_at) AS last_viewed_at
+    FROM lesson_progress p
+    WHERE p.course_id = :course_id {only_p}
+    GROUP BY p.user_id
+),
+current_lessons AS (
+    SELECT p.user_id AS user_id, SUM(CASE WHEN p.completed_at IS NOT NULL THEN 1 ELSE 0 END) AS lessons_done,
+           MAX(l.pos) AS furthest_lesson
+    FROM lessons l JOIN lesson_progress p ON p.lesson_id = l.lesson_id
+    WHERE TRUE {only_p}
+    GROUP BY p.user_id
+),
+per_quiz AS (
+    SELECT a.user_id AS user_id, a.quiz_id AS quiz_id, MAX(CASE WHEN a.passed THEN 1 ELSE 0 END) AS passed,
+           MAX(a.number) AS tries, MAX(a.percent) AS best, MAX(a.submitted_at) AS last_at
+    FROM quizzes q JOIN quiz_attempt a ON a.quiz_id = q.quiz_id
+    WHERE TRUE {only_a}
+    GROUP BY a.user_id, a.quiz_id
+),
+attempts AS (
+    SELECT user_id, SUM(passed) AS quizzes_passed,
+           SUM(CASE WHEN passed = 0 AND tries >= 2 THEN 1 ELSE 0 END) AS quizzes_failing,
+           SUM(best) AS best_sum, COUNT(*) AS best_count, MAX(last_at) AS last_attempt_at
+    FROM per_quiz
+    GROUP BY user_id
+),
+learners AS (
+    SELECT user_id FROM viewed
+    UNION
+    SELECT a.user_id FROM quiz q JOIN quiz_attempt a ON a.quiz_id = q.id WHERE q.course_id = :course_id {only_a}
+)
+INSERT INTO learner_course_stats (user_id, course_id, lessons_done, quizzes_passed, quizzes_failing, best_sum,
+                                  best_count, furthest_lesson, last_viewed_at, last_attempt_at)
+SELECT u.user_id, :course_id, COALESCE(c.lessons_done, 0), COALESCE(a.quizzes_passed, 0),
+       COALESCE(a.quizzes_failing, 0), COALESCE(a.best_sum, 0), COALESCE(a.best_count, 0), c.furthest_lesson,
+       v.last_viewed_at, a.last_attempt_at
+FROM learners u
+LEFT JOIN viewed v ON v.user_id = u.user_id
+LEFT JOIN current_lessons c ON c.user_id = u.user_id
+LEFT JOIN attempts a ON a.user_id = u.user_id
+WHERE TRUE
+ON CONFLICT (user_id, course_id) DO UPDATE SET
+    lessons_done = excluded.lessons_done, quizzes_passed = excluded.quizzes_passed,
+    quizzes_failing = excluded.quizzes_failing, best_sum = excluded.best_sum, best_count = excluded.best_count,
+    furthest_lesson = excluded.furthest_lesson, last_viewed_at = excluded.last_viewed_at,
+    last_attempt_at = excluded.last_attempt_at
+"""
+
+# The chapters each learner has complete: as many of its items (current lessons completed, current quiz
+# passed) as the chapter has.
+CHAPTERS = """
+WITH{outline},
+chapters AS (
+    SELECT chapter_id, COUNT(*) AS items
+    FROM (SELECT chapter_id FROM lessons UNION ALL SELECT chapter_id FROM quizzes) outline_items
+    GROUP BY chapter_id
+),
+items AS (
+    SELECT p.user_id AS user_id, l.chapter_id AS chapter_id
+    FROM lessons l JOIN lesson_progress p ON p.lesson_id = l.lesson_id
+    WHERE p.completed_at IS NOT NULL {only_p}
+    UNION ALL
+    SELECT user_id, chapter_id
+    FROM (SELECT DISTINCT a.user_id AS user_id, a.quiz_id AS quiz_id, q.chapter_id AS chapter_id
+          FROM quizzes q JOIN quiz_attempt a ON a.quiz_id = q.quiz_id
+          WHERE a.passed {only_a}) passed
+)
+INSERT INTO learner_chapter_done (user_id, chapter_id, course_id)
+SELECT user_id, chapter_id, :course_id
+FROM (SELECT i.user_id AS user_id, i.chapter_id AS chapter_id
+      FROM items i JOIN chapters c ON c.chapter_id = i.chapter_id
+      GROUP BY i.user_id, i.chapter_id, c.items
+      HAVING COUNT(*) >= c.items) complete
+WHERE TRUE
+ON CONFLICT (user_id, chapter_id) DO NOTHING
+"""
+
+
+DELETE_CHAPTERS = "DELETE FROM learner_chapter_done WHERE course_id = :course_id"
+ONE_LEARNER = {"only_p": "AND p.user_id = :user_id", "only_a": "AND a.user_id = :user_id"}
+EVERY_LEARNER = {"only_p": "", "only_a": ""}
+
+
+def statements(one_learner: bool) -> list[str]:
+    """The SQL that recomputes the roll-up of :course_id (of :user_id only, when `one_learner`)."""
+    only = ONE_LEARNER if one_learner else EVERY_LEARNER
+    return [
+        STATS.format(outline=OUTLINE, **only),
+        DELETE_CHAPTERS + (" AND user_id = :user_id" if one_learner else ""),
+        CHAPTERS.format(outline=OUTLINE, **only),
+    ]
+
+
+def refresh_learner(user_id: int, course_id: int) -> None:
+    """Recompute one learner's roll-up in a course from their progress and attempt rows."""
+    db.session.flush()  # plain SQL below: pending ORM rows must be in the database first
+    if db.session.get_bind().dialect.name != "sqlite":
+        # One learner's refreshes run one at a time, each reading the rows of the one before it: otherwise the
+        # later upsert could write numbers computed without the other's new row. FOR NO KEY UPDATE on the user
+        # row: it queues behind the quiz submission's FOR UPDATE, and does not conflict with the key-share lock
+        # that inserting progress (a foreign key to the user) holds already. (SQLite: one writer at a time.)
+        db.session.execute(select(User.id).where(User.id == user_id).with_for_update(key_share=True))
+    for sql in statements(one_learner=True):
+        db.session.execute(text(sql), {"course_id": course_id, "user_id": user_id})
+
+
+def refresh_course(course_id: int) -> None:
+    """Recompute the roll-up of every learner of a course (after a content load changed its outline)."""
+    db.session.flush()
+    for sql in statements(one_learner=False):
+        db.session.execute(text(sql), {"course_id": course_id})
+
+
+def lesson_viewed(user_id: int, course_id: int, at: datetime) -> None:
+    """A lesson the learner had opened before was opened again at `at`: move their last view."""
+    s = LearnerCourseStats
+    result = db.session.execute(
+        update(s)
+        .where(s.user_id == user_id, s.course_id == course_id, or_(s.last_viewed_at.is_(None), s.last_viewed_at < at))
+        .values(last_viewed_at=at)
+        .execution_options(synchronize_session=False)
+    )
+    if not result.rowcount:  # no row yet (data written around the services) or a clock that went back
+        refresh_learner(user_id, course_id)
+
+
+OUTLINE_KINDS = ("module", "chapter", "lesson", "quiz")
+OUTLINE_ACTIONS = ("added", "moved", "archived", "restored")
+
+
+def refresh_after_load(plan: Plan) -> None:
+    """After a content load (`plan`: the loader's Plan): recompute every course's roll-up if the load added,
+    moved, archived or restored a module, chapter, lesson or quiz; a load that only changed texts costs nothing."""
+    if any(plan.count(kind, action) for kind in OUTLINE_KINDS for action in OUTLINE_ACTIONS):
+        for course_id in db.session.scalars(select(Course.id).order_by(Course.id)).all():
+            refresh_course(course_id)
