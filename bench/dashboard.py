@@ -92,7 +92,7 @@ def build(database_url: str, learners: int, seed: int) -> tuple:
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "WTF_CSRF_ENABLED": False})
     with app.app_context():
         flask_migrate.upgrade(directory=str(ROOT / "migrations"))
-    with app.test_request_context():
+    with app.test_request_context(method="POST"):  # POST: a request that writes (see course.sql)
         result = load_content(Path(app.config["CONTENT_DIR"]))
         assert result.applied and not result.problems, result.problems
         create_user(INSTRUCTOR[0], INSTRUCTOR[1], name="Bench Instructor", role="instructor")

@@ -140,7 +140,7 @@ def prepare(app) -> Site:  # noqa: ANN001
     content = Path(app.config["CONTENT_DIR"])
     first = timed_load(app, content)
     again = timed_load(app, content)  # no changes: what a deploy that did not touch the content costs
-    with app.test_request_context():
+    with app.test_request_context(method="POST"):  # POST: a request that writes (see course.sql)
         course = db.session.scalar(select(Course).where(Course.archived_at.is_(None)).order_by(Course.id))
         lessons = db.session.scalars(
             select(Lesson).where(Lesson.course_id == course.id, Lesson.archived_at.is_(None)).order_by(Lesson.position)

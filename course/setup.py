@@ -14,8 +14,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.exceptions import HTTPException
 
+import course.sql  # noqa: F401 - how transactions begin (an engine event)
 from course.extensions import babel, csrf, db, limiter, login_manager
-from course.sql import begins_reading
 
 log = logging.getLogger(__name__)
 
@@ -92,14 +92,6 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:  # noqa: ANN00
     # can lose the last commits. It is SQLite's recommended setting for WAL (and Rails' default).
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
-
-
-@event.listens_for(Engine, "begin")
-def _sqlite_begin(conn) -> None:  # noqa: ANN001
-    """SQLite transactions that may write begin IMMEDIATE (as Rails does by default); a request that reads
-    begins deferred ones (see `course.sql` for when and why)."""
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN" if begins_reading() else "BEGIN IMMEDIATE")
 
 
 def register_blueprints(app: Flask) -> None:

@@ -6,7 +6,9 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import current_app, g, has_request_context, request
+from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
 
 from course.extensions import db
 
@@ -25,13 +27,18 @@ def insert_ignore(model: type, values: dict[str, Any], conflict: list[str]) -> b
     return db.session.execute(stmt).first() is not None
 
 
-# -- when a request's SQLite transactions take the write lock --------------------------------------------
+# -- how a request's transactions begin ----------------------------------------------------------------
 # SQLite has one writer at a time. A transaction that may write begins IMMEDIATE, taking the write lock at
 # its start: one that read first and then wrote would fail ("database is locked") when another connection
 # committed in between, instead of waiting its turn through the busy timeout. Requests that only read (GET,
 # HEAD, OPTIONS) begin deferred transactions, which in WAL mode never wait. A view that reads a lot before
 # a short write (grading a quiz) is marked `reads_first`: its reads run without the lock too, and it calls
-# `begin_writing()` before its first write. On PostgreSQL none of this changes anything but an extra commit.
+# `begin_writing()` before its first write.
+#
+# PostgreSQL: the same reads run in autocommit mode, each statement on its own. Under READ COMMITTED, the
+# default, every statement of a transaction sees the latest commits anyway, so reads see exactly what they
+# would in a transaction, without the BEGIN and ROLLBACK round trips. Writes, and reads that need a transaction
+# (SET LOCAL, a server-side cursor: see `begin_transaction`), run in transactions as usual.
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _READS_FIRST = "_reads_first"
 
@@ -47,14 +54,39 @@ def begin_writing() -> None:
     """From here on the request writes: its reads are committed (ended), and the next transaction takes
     the write lock when it begins. Anything decided from those reads must be checked again by the write."""
     db.session.commit()
-    g.sqlite_writing = True
+    g.request_writes = True
+
+
+def begin_transaction() -> None:
+    """From here on the request's reads run in a transaction on PostgreSQL too (for `SET LOCAL`, or a
+    server-side cursor); on SQLite they stay deferred, without the write lock."""
+    db.session.commit()
+    g.request_needs_transaction = True
 
 
 def begins_reading() -> bool:
     """Whether the transaction beginning now, in this request, only reads until `begin_writing()`."""
-    if not has_request_context() or g.get("sqlite_writing"):
+    if not has_request_context() or g.get("request_writes"):
         return False
     if request.method in SAFE_METHODS:
         return True
     view = current_app.view_functions.get(request.endpoint or "")
     return bool(getattr(view, _READS_FIRST, False))
+
+
+@event.listens_for(Engine, "begin")
+def _begin(conn: Connection) -> None:
+    reading = begins_reading()
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
+    elif conn.dialect.name == "postgresql":
+        # Only connections this handler switched are switched back (outside a request, e.g. the CLI, they
+        # are transactional); an engine made AUTOCOMMIT by SQLAlchemy's own option is left as it is.
+        pooled = conn.connection
+        autocommit = reading and not g.get("request_needs_transaction")
+        if autocommit != pooled.info.get(_AUTOCOMMIT, False):
+            pooled.dbapi_connection.autocommit = autocommit  # psycopg: settable between transactions, as here
+            pooled.info[_AUTOCOMMIT] = autocommit
+
+
+_AUTOCOMMIT = "founder_course_autocommit"

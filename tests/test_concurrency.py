@@ -116,7 +116,7 @@ def make_learners(site: Site, prefix: str, count: int, completed: tuple[str, ...
     """`count` learners with `completed` lessons and `passed` quizzes, logged in (CSRF token at hand)."""
     app = site.app
     ids = []
-    with app.test_request_context():
+    with app.test_request_context(method="POST"):  # POST: a request that writes (see course.sql)
         lessons = db.session.scalars(select(Lesson).where(Lesson.key.in_(completed))).all()
         for n in range(count):
             user = create_user(f"{prefix}{n}@example.com", DEFAULT_PASSWORD)

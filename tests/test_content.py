@@ -347,7 +347,7 @@ def test_dry_run_of_an_edit_leaves_the_loaded_course_as_it_was(app, loaded_cours
 # -- reloads keep learners' records --------------------------------------------------------------------
 def record_everything(app, user_id: int) -> None:  # noqa: ANN001
     """The learner completes every lesson, answers every prompt and passes every quiz."""
-    with app.test_request_context():  # grading reads translated option labels, which need a request
+    with app.test_request_context(method="POST"):  # grading needs a request; POST: it writes
         course = _db.session.scalar(select(Course).where(Course.key == FIXTURE_COURSE))
         for lesson in _db.session.scalars(select(Lesson).where(Lesson.course_id == course.id)):
             progress.record_view(user_id, lesson)

@@ -113,7 +113,7 @@ def _touch(app, user_id, lesson, at) -> None:  # noqa: ANN001
 
 
 def _with_cohort(app, cohort_id, fn):  # noqa: ANN001, ANN202
-    with app.test_request_context():
+    with app.test_request_context(method="POST"):  # POST: a request that writes (see course.sql)
         cohort = _db.session.get(Cohort, cohort_id)
         cm = load_course_map(cohort)
         return fn(cohort, cm, utcnow())
@@ -268,7 +268,7 @@ def test_quiz_statistics_flag_a_miskeyed_question(app, loaded_course, instructor
             attempt(app, uid, "intro-quiz", RIGHT_ANSWERS["intro-quiz"], now - timedelta(days=1))
         table.append([i < 4, right(i, 5), True, right(i, 5)])
 
-    with app.test_request_context():
+    with app.test_request_context(method="POST"):  # POST: a request that writes (see course.sql)
         cohort = _db.session.get(Cohort, cohort_id)
         s = quiz_stats(cohort, load_course_map(cohort).quiz_by_key("intro-quiz"))
     assert s.attempts == 10

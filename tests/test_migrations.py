@@ -66,7 +66,7 @@ def test_upgrading_an_empty_database_gives_the_models_schema(empty_app):
 def test_downgrade_to_base_with_data_then_upgrade_again(empty_app, tmp_path):
     with empty_app.app_context():
         flask_migrate.upgrade()
-    with empty_app.test_request_context():
+    with empty_app.test_request_context(method="POST"):  # POST: a request that writes (see course.sql)
         assert load_content(FIXTURE_CONTENT).applied
         user = create_user("ada@example.com", "long enough pass")
         lesson = _db.session.scalar(select(Lesson).where(Lesson.key == "welcome"))

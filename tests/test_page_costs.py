@@ -250,3 +250,30 @@ def test_password_hashing_memory_is_given_back():
 def test_the_production_entry_point_leaves_the_command_line_tools_out():
     out = _run("import sys\nimport course.wsgi\nprint(sorted({'alembic', 'flask_migrate'} & set(sys.modules)))")
     assert out == "[]"
+
+
+def test_postgresql_reads_outside_transactions_and_writes_inside_them(app, loaded_course, client, learner):
+    """Reads run in autocommit mode (no BEGIN/ROLLBACK round trips; under READ COMMITTED each statement sees
+    the latest commits either way); a quiz submission writes its attempt in a transaction."""
+    with app.app_context():
+        if _db.engine.dialect.name != "postgresql":
+            pytest.skip("PostgreSQL's autocommit mode")
+        engine = _db.engine
+    complete_lessons(client, "welcome", "models")
+    client.get(lesson_url("welcome"))
+    seen: list[tuple[str, str]] = []
+
+    def after(conn, cursor, statement, *args) -> None:  # noqa: ANN001, ANN002
+        seen.append((statement.split()[0].upper(), cursor.connection.info.transaction_status.name))
+
+    event.listen(engine, "after_cursor_execute", after)
+    try:
+        assert client.get(lesson_url("welcome")).status_code == 200
+        page, seen[:] = list(seen), []
+        assert submit_quiz(client, "intro-quiz", RIGHT_ANSWERS["intro-quiz"]).status_code == 302
+        submission = list(seen)
+    finally:
+        event.remove(engine, "after_cursor_execute", after)
+    assert page and {status for _, status in page} == {"IDLE"}
+    assert {status for verb, status in submission if verb == "INSERT" and status != "IDLE"} == {"INTRANS"}
+    assert all(status == "INTRANS" for verb, status in submission if verb in ("SAVEPOINT", "RELEASE"))

@@ -23,6 +23,7 @@ from course.dashboard.exports import csv_response, export_name
 from course.dashboard.quizstats import MIN_RESPONSES, QuizStats, quiz_stats
 from course.db_types import utcnow
 from course.extensions import db
+from course.sql import begin_transaction
 
 bp = Blueprint("dashboard", __name__)
 
@@ -31,7 +32,9 @@ def _load(cohort_id: int) -> tuple[Cohort, CourseMap]:
     cohort = get_cohort_for_staff_or_404(cohort_id, current_user)
     if db.session.get_bind().dialect.name == "postgresql":
         # The per-learner statement is large but quick; once PostgreSQL has statistics its estimated cost passes
-        # jit_above_cost, and compiling it took longer (about a second) than running it. For this transaction only.
+        # jit_above_cost, and compiling it took longer (about a second) than running it. For this transaction
+        # only (a transaction, where reads would otherwise run in autocommit mode: see course.sql).
+        begin_transaction()
         db.session.execute(text("SET LOCAL jit = off"))
     return cohort, load_course_map(cohort)
 
