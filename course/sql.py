@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from flask import current_app, g, has_request_context, request
@@ -33,7 +34,7 @@ def insert_ignore(model: type, values: dict[str, Any], conflict: list[str]) -> b
 # committed in between, instead of waiting its turn through the busy timeout. Requests that only read (GET,
 # HEAD, OPTIONS) begin deferred transactions, which in WAL mode never wait. A view that reads a lot before
 # a short write (grading a quiz) is marked `reads_first`: its reads run without the lock too, and it calls
-# `begin_writing()` before its first write.
+# writes in a `writing()` block.
 #
 # PostgreSQL: the same reads run in autocommit mode, each statement on its own. Under READ COMMITTED, the
 # default, every statement of a transaction sees the latest commits anyway, so reads see exactly what they
@@ -44,17 +45,28 @@ _READS_FIRST = "_reads_first"
 
 
 def reads_first(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Mark a view whose request reads in a deferred transaction until it calls `begin_writing()`. Put it
+    """Mark a view whose request reads in a deferred transaction until it writes (`writing()`). Put it
     right above the function: the decorators around it copy the mark."""
     setattr(view, _READS_FIRST, True)
     return view
 
 
-def begin_writing() -> None:
-    """From here on the request writes: its reads are committed (ended), and the next transaction takes
-    the write lock when it begins. Anything decided from those reads must be checked again by the write."""
+@contextmanager
+def writing() -> Iterator[None]:
+    """A write in a request that reads without a write transaction (a GET, a `reads_first` view): its reads
+    are committed (ended), the block runs in a transaction that, on SQLite, takes the write lock when it
+    begins, and is committed at the end of the block (rolled back if it raises). Reads after the block begin
+    as reads again. Anything decided from the earlier reads must be checked again inside the block."""
     db.session.commit()
     g.request_writes = True
+    try:
+        yield
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    finally:
+        g.request_writes = False
 
 
 def begin_transaction() -> None:
@@ -65,7 +77,7 @@ def begin_transaction() -> None:
 
 
 def begins_reading() -> bool:
-    """Whether the transaction beginning now, in this request, only reads until `begin_writing()`."""
+    """Whether the transaction beginning now, in this request, only reads (outside a `writing()` block)."""
     if not has_request_context() or g.get("request_writes"):
         return False
     if request.method in SAFE_METHODS:
@@ -80,13 +92,13 @@ def _begin(conn: Connection) -> None:
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
     elif conn.dialect.name == "postgresql":
-        # Only connections this handler switched are switched back (outside a request, e.g. the CLI, they
-        # are transactional); an engine made AUTOCOMMIT by SQLAlchemy's own option is left as it is.
+        # A connection's own mode (transactional, or AUTOCOMMIT by SQLAlchemy's option) is remembered the first
+        # time it begins, and restored whenever a transaction begins outside a reading request (e.g. the CLI).
         pooled = conn.connection
-        autocommit = reading and not g.get("request_needs_transaction")
-        if autocommit != pooled.info.get(_AUTOCOMMIT, False):
+        own = pooled.info.setdefault(_OWN_AUTOCOMMIT, pooled.dbapi_connection.autocommit)
+        autocommit = own or (reading and not g.get("request_needs_transaction"))
+        if pooled.dbapi_connection.autocommit != autocommit:
             pooled.dbapi_connection.autocommit = autocommit  # psycopg: settable between transactions, as here
-            pooled.info[_AUTOCOMMIT] = autocommit
 
 
-_AUTOCOMMIT = "founder_course_autocommit"
+_OWN_AUTOCOMMIT = "founder_course_own_autocommit"

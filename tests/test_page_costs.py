@@ -170,6 +170,26 @@ def test_a_lesson_view_is_recorded_to_the_minute(app, loaded_course, client, lea
         assert _db.session.scalar(select(LessonProgress.last_viewed_at)) > first - timedelta(seconds=1)
 
 
+def test_a_recorded_view_holds_the_write_lock_only_for_its_write(app, loaded_course, client, learner):
+    """The view is written in a transaction of its own; the page's other statements read as before."""
+    sqlite_only(app)
+    client.get(lesson_url("welcome"))
+    with app.app_context():
+        _db.session.execute(update(LessonProgress).values(last_viewed_at=utcnow() - timedelta(minutes=2)))
+        _db.session.commit()
+    with Statements(app) as seen:
+        assert client.get(lesson_url("welcome")).status_code == 200
+    sql = seen.sql
+    write = next(
+        i for i, s in enumerate(sql) if s.startswith(("INSERT INTO lesson_progress", "UPDATE lesson_progress"))
+    )
+    begins = [(i, s) for i, s in enumerate(sql) if s.startswith("BEGIN")]
+    assert max((i, s) for i, s in begins if i < write)[1] == "BEGIN IMMEDIATE"  # the write waits for the lock
+    after = [s for i, s in begins if i > write]
+    assert after and all(s == "BEGIN" for s in after)  # and the page reads on without it
+    assert any(s.startswith("SELECT lesson.") for i, s in enumerate(sql) if i > write)
+
+
 def test_a_lesson_page_does_not_wait_for_a_writer_on_sqlite(app, loaded_course, client, learner, tmp_path):
     """Another connection holds SQLite's write lock: a page that only reads answers at once."""
     sqlite_only(app)

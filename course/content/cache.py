@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, event, select
@@ -68,21 +70,22 @@ def course_structure(course: Course) -> CourseStructure:
 
 
 def _load_structure(course: Course) -> CourseStructure:
-    def live(model: type, *order: object) -> tuple:
-        return tuple(
-            db.session.scalars(
-                select(model).where(model.course_id == course.id, model.archived_at.is_(None)).order_by(*order)
-            )
-        )
+    with _loading_session() as session:
 
-    modules = live(Module, Module.position)
-    chapters = live(Chapter, Chapter.position)
-    lessons = live(Lesson, Lesson.position)
-    quizzes = live(Quiz, Quiz.id)
-    prompts: dict[int, list[WorkbookPrompt]] = {}
-    for prompt in live(WorkbookPrompt, WorkbookPrompt.position):
-        prompts.setdefault(prompt.lesson_id, []).append(prompt)
-    _detach(*modules, *chapters, *lessons, *quizzes, *(p for ps in prompts.values() for p in ps))
+        def live(model: type, *order: object) -> tuple:
+            return tuple(
+                session.scalars(
+                    select(model).where(model.course_id == course.id, model.archived_at.is_(None)).order_by(*order)
+                )
+            )
+
+        modules = live(Module, Module.position)
+        chapters = live(Chapter, Chapter.position)
+        lessons = live(Lesson, Lesson.position)
+        quizzes = live(Quiz, Quiz.id)
+        prompts: dict[int, list[WorkbookPrompt]] = {}
+        for prompt in live(WorkbookPrompt, WorkbookPrompt.position):
+            prompts.setdefault(prompt.lesson_id, []).append(prompt)
     return CourseStructure(modules, chapters, lessons, quizzes, {k: tuple(v) for k, v in prompts.items()})
 
 
@@ -90,7 +93,6 @@ _QUIZ_WITH_QUESTIONS = (
     select(Quiz)
     .options(selectinload(Quiz.questions).selectinload(Question.options))
     .where(Quiz.id == bindparam("quiz_id"))
-    .execution_options(populate_existing=True)
 )
 
 
@@ -102,8 +104,8 @@ def quiz_with_questions(course: Course, quiz: Quiz) -> Quiz:
         if cached is not None:
             _quizzes.move_to_end(key)
             return cached
-    loaded = db.session.scalars(_QUIZ_WITH_QUESTIONS, {"quiz_id": quiz.id}).one()
-    _detach(loaded, *loaded.questions, *(o for q in loaded.questions for o in q.options))
+    with _loading_session() as session:
+        loaded = session.scalars(_QUIZ_WITH_QUESTIONS, {"quiz_id": quiz.id}).one()
     with _lock:
         _quizzes[key] = loaded
         while len(_quizzes) > QUIZZES_KEPT:
@@ -124,11 +126,18 @@ def lesson_with_body(lesson: Lesson) -> Lesson:
     return db.session.scalars(_LESSON_WITH_BODY, {"lesson_id": lesson.id}).one()
 
 
-def _detach(*objects: object) -> None:
-    """Out of the request's session, so that nothing it does later (a rollback expiring its objects, a change to
-    the same rows) reaches the shared copies."""
-    for obj in objects:
-        db.session.expunge(obj)
+@contextmanager
+def _loading_session() -> Iterator[Session]:
+    """A session of its own on the request's connection (same transaction, so no second SQLite connection
+    waiting for a lock), whose objects end detached: nothing the request does later (a rollback expiring its
+    objects, a change to the same rows) reaches the shared copies, and the request's own objects are never
+    the cached ones."""
+    session = Session(bind=db.session.connection(), expire_on_commit=False)
+    try:
+        yield session
+        session.expunge_all()
+    finally:
+        session.close()
 
 
 def clear() -> None:
@@ -143,4 +152,17 @@ def clear() -> None:
 @event.listens_for(Session, "after_flush")
 def _content_flushed(session: Session, _context: object) -> None:
     if any(isinstance(obj, _CONTENT_MODELS) for obj in (*session.new, *session.dirty, *session.deleted)):
+        session.info[_CHANGED] = True
         clear()
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _content_settled(session: Session) -> None:
+    """Cleared again when the change commits (a request of this process may have cached the old rows in
+    between) or rolls back (this session may have cached rows that no longer exist)."""
+    if session.info.pop(_CHANGED, False):
+        clear()
+
+
+_CHANGED = "founder_course_content_changed"

@@ -18,7 +18,7 @@ from course.learn.access import get_course_or_404, refuse_if_locked
 from course.learn.forms import WorkbookForm
 from course.progress import services as progress
 from course.progress.outline import CourseOutline, build_outline, lesson_prompts
-from course.sql import begin_writing
+from course.sql import writing
 
 bp = Blueprint("learn", __name__)
 
@@ -94,9 +94,8 @@ def lesson(course_key: str, lesson_key: str):
     # Viewing is recorded (first viewed, last viewed, to the minute): it is what "continue where you left off"
     # and reading time are made of. It is idempotent and changes nothing the learner can see or lose.
     if progress.view_is_due(found[1].progress):
-        begin_writing()  # a GET reads without SQLite's write lock; this one write waits its turn for it
-        progress.record_view(current_user.id, found[1].lesson)
-        db.session.commit()
+        with writing():  # a GET reads without SQLite's write lock; this one write waits its turn for it
+            progress.record_view(current_user.id, found[1].lesson)
     return _render_lesson(course, outline, lesson_key)
 
 

@@ -10,14 +10,13 @@ from flask_login import current_user, login_required
 
 from course.auth.forms import EmptyForm
 from course.content.cache import quiz_with_questions
-from course.extensions import db
 from course.learn.access import get_course_or_404, refuse_if_locked
 from course.progress.outline import build_outline
 from course.progress.services import maybe_complete_course
 from course.quiz import services
 from course.quiz.types import QUESTION_TYPES
 from course.ratelimit import limit, user_or_address
-from course.sql import begin_writing, reads_first
+from course.sql import reads_first, writing
 
 bp = Blueprint("quiz", __name__)
 
@@ -87,20 +86,19 @@ def submit(course_key: str, quiz_key: str):
     submission = services.read_submission(quiz, request.form)
     if not submission.ok:
         return _render_quiz(course, outline, chapter, status, submission, request.form, status_code=400)
-    # Graded from reads without SQLite's write lock; the write checks the key and the attempt count again.
-    begin_writing()
-    try:
-        attempt, created = services.submit(current_user.id, quiz, submission, key)
-    except services.SubmissionError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-        return _render_quiz(course, outline, chapter, status, submission, request.form, status_code=409)
     # The course can only be complete now if everything but this quiz already was (else skip the re-count).
     others_done = all(ls.completed for ls in outline.lessons) and all(
         q.passed for q in outline.quizzes if q.quiz.id != quiz.id
     )
-    completion = maybe_complete_course(current_user.id, course) if created and attempt.passed and others_done else None
-    db.session.commit()
+    # Graded from reads without SQLite's write lock; the write checks the key and the attempt count again.
+    try:
+        with writing():
+            attempt, created = services.submit(current_user.id, quiz, submission, key)
+            passed_last = created and attempt.passed and others_done
+            completion = maybe_complete_course(current_user.id, course) if passed_last else None
+    except services.SubmissionError as exc:
+        flash(str(exc), "error")
+        return _render_quiz(course, outline, chapter, status, submission, request.form, status_code=409)
     if not created:
         flash(_("This attempt was already submitted; here is its result."), "info")
     elif completion is not None and outline.completion is None:
