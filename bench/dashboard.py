@@ -20,19 +20,16 @@ import platform
 import sqlite3
 import statistics
 import sys
-import tempfile
 import time
-import uuid
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-from sqlalchemy import create_engine, event, func, make_url, select, text  # noqa: E402
+from databases import fresh_database, migrated_app  # noqa: E402
+from sqlalchemy import create_engine, event, func, select, text  # noqa: E402
 
-from course import create_app  # noqa: E402
 from course.extensions import db  # noqa: E402
 
 TARGET_MS = 150
@@ -63,35 +60,12 @@ class Row:
     statements: int
 
 
-@contextmanager
-def fresh_database(engine_name: str, postgres: str | None):
-    if engine_name == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="bench-dashboard-") as tmp:
-            yield f"sqlite:///{tmp}/bench.db"
-        return
-    url = make_url(postgres)
-    name = f"bench_dashboard_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 def build(database_url: str, learners: int, seed: int) -> tuple:
-    import flask_migrate
-
     from course.auth.services import create_user
     from course.content.services import load_content
     from course.dashboard.demo import generate
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "WTF_CSRF_ENABLED": False})
-    with app.app_context():
-        flask_migrate.upgrade(directory=str(ROOT / "migrations"))
+    app = migrated_app(database_url, WTF_CSRF_ENABLED=False)
     with app.test_request_context(method="POST"):  # POST: a request that writes (see course.sql)
         result = load_content(Path(app.config["CONTENT_DIR"]))
         assert result.applied and not result.problems, result.problems
@@ -216,7 +190,7 @@ def main() -> None:
     ]
     for engine_name in engines:
         print(f"{engine_name}: building a {args.learners}-learner cohort …", flush=True)
-        with fresh_database(engine_name, args.postgres) as url:
+        with fresh_database(engine_name, args.postgres, "dashboard") as url:
             app, cohort_id, quiz_key, user_id, counts, seconds = build(url, args.learners, args.seed)
             print(f"  generated in {seconds:.1f} s: " + ", ".join(f"{v:,} {k}" for k, v in counts.items()))
             rows = measure(app, cohort_id, quiz_key, user_id, args.runs)

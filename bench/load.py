@@ -40,8 +40,6 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -49,10 +47,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
+from databases import fresh_database, migrated_app  # noqa: E402
 from servers import NO_LIMITS, Browser, Gunicorn, rss_kib  # noqa: E402
-from sqlalchemy import create_engine, make_url, select, text  # noqa: E402
+from sqlalchemy import select  # noqa: E402
 
-from course import create_app  # noqa: E402
 from course.extensions import db  # noqa: E402
 
 LEARNERS = 50
@@ -70,35 +68,6 @@ GENERATED = {"modules": 10, "chapters": 10, "lessons": 10, "questions": 100}  # 
 
 def say(message: str) -> None:
     print(message, flush=True)
-
-
-# -- databases -------------------------------------------------------------------------------------------
-@contextmanager
-def fresh_database(engine_name: str, postgres: str | None, label: str) -> Iterator[str]:
-    if engine_name == "sqlite":
-        with tempfile.TemporaryDirectory(prefix=f"bench-{label}-") as tmp:
-            yield f"sqlite:///{tmp}/bench.db"
-        return
-    url = make_url(postgres)
-    name = f"bench_{label}_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-def migrated_app(database_url: str):  # noqa: ANN201
-    import flask_migrate
-
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url})
-    with app.app_context():
-        flask_migrate.upgrade(directory=str(ROOT / "migrations"))
-    return app
 
 
 def dispose(app) -> None:  # noqa: ANN001

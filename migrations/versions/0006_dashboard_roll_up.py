@@ -21,8 +21,8 @@ down_revision = '0005'
 branch_labels = None
 depends_on = None
 
-STATS = """
-WITH
+# The current outline of :course_id (as course/dashboard/rollup.py reads it when this revision was written).
+OUTLINE = """
 lessons AS (
     SELECT l.id AS lesson_id, l.chapter_id AS chapter_id,
            ROW_NUMBER() OVER (ORDER BY m.position, c.position, c.id, l.position, l.id) - 1 AS pos
@@ -35,7 +35,11 @@ quizzes AS (
     FROM quiz q JOIN chapter c ON c.id = q.chapter_id JOIN module m ON m.id = c.module_id
     WHERE q.course_id = :course_id AND c.course_id = :course_id
       AND q.archived_at IS NULL AND c.archived_at IS NULL AND m.archived_at IS NULL
-),
+)"""
+
+STATS = """
+WITH
+{outline},
 viewed AS (
     SELECT p.user_id AS user_id, MAX(p.last_viewed_at) AS last_viewed_at
     FROM lesson_progress p
@@ -87,19 +91,7 @@ ON CONFLICT (user_id, course_id) DO UPDATE SET
 
 CHAPTERS = """
 WITH
-lessons AS (
-    SELECT l.id AS lesson_id, l.chapter_id AS chapter_id,
-           ROW_NUMBER() OVER (ORDER BY m.position, c.position, c.id, l.position, l.id) - 1 AS pos
-    FROM lesson l JOIN chapter c ON c.id = l.chapter_id JOIN module m ON m.id = c.module_id
-    WHERE l.course_id = :course_id AND c.course_id = :course_id
-      AND l.archived_at IS NULL AND c.archived_at IS NULL AND m.archived_at IS NULL
-),
-quizzes AS (
-    SELECT q.id AS quiz_id, q.chapter_id AS chapter_id
-    FROM quiz q JOIN chapter c ON c.id = q.chapter_id JOIN module m ON m.id = c.module_id
-    WHERE q.course_id = :course_id AND c.course_id = :course_id
-      AND q.archived_at IS NULL AND c.archived_at IS NULL AND m.archived_at IS NULL
-),
+{outline},
 chapters AS (
     SELECT chapter_id, COUNT(*) AS items
     FROM (SELECT chapter_id FROM lessons UNION ALL SELECT chapter_id FROM quizzes) outline_items
@@ -131,6 +123,8 @@ def backfill():
     for course_id in bind.execute(sa.text("SELECT id FROM course ORDER BY id")).scalars().all():
         bind.execute(sa.text(STATS), {"course_id": course_id})
         bind.execute(sa.text(CHAPTERS), {"course_id": course_id})
+
+STATS, CHAPTERS = (sql.replace("{outline}", OUTLINE.strip("\n")) for sql in (STATS, CHAPTERS))
 
 
 def upgrade():
