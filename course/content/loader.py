@@ -13,7 +13,7 @@ A course of 10,000 questions costs a few dozen statements, not one per row.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,23 +31,35 @@ from course.quiz.models import Question, QuestionOption, Quiz
 KINDS = ("course", "module", "chapter", "lesson", "workbook prompt", "quiz", "question", "option")
 PLURAL = {"quiz": "quizzes"}
 ACTIONS = ("added", "changed", "moved", "archived", "restored")
+# Rows rewritten only for their place, without being moved themselves: counted in the plan, not listed.
+QUIET = ("renumbered", "renamed")  # position shifted by the others' changes / lesson file renamed in place
 
 
 @dataclass
 class Plan:
+    """What a load does, per kind: the items added, changed (their content), moved (to another parent, or
+    among the fewest items whose order among their siblings changed), archived and restored; and how many
+    rows were only renumbered or renamed (their position number or file name follows the others' changes)."""
+
     entries: dict[str, dict[str, list[str]]] = field(
         default_factory=lambda: {kind: defaultdict(list) for kind in KINDS}
     )
+    quiet: dict[str, Counter[str]] = field(default_factory=lambda: {kind: Counter() for kind in KINDS})
 
     def note(self, kind: str, action: str, key: str) -> None:
         self.entries[kind][action].append(key)
 
     def count(self, kind: str, action: str) -> int:
+        if action in QUIET:
+            return self.quiet[kind][action]
         return len(self.entries[kind].get(action, []))
 
     @property
     def empty(self) -> bool:
-        return not any(keys for actions in self.entries.values() for keys in actions.values())
+        """Nothing to write: not even a position number or a file name."""
+        return not any(keys for actions in self.entries.values() for keys in actions.values()) and not any(
+            self.quiet.values()
+        )
 
     def lines(self) -> list[str]:
         if self.empty:
@@ -55,8 +67,11 @@ class Plan:
         out = []
         for kind in KINDS:
             parts = [f"{action} {self.count(kind, action)}" for action in ACTIONS if self.count(kind, action)]
+            quiet = [f"{self.count(kind, what)} {what}" for what in QUIET if self.count(kind, what)]
+            if quiet:
+                parts.append(f"({', '.join(quiet)})")
             if parts:
-                out.append(f"{PLURAL.get(kind, kind + 's') + ':':<18}" + ", ".join(parts))
+                out.append(f"{PLURAL.get(kind, kind + 's') + ':':<18}" + ", ".join(parts).replace(", (", " ("))
                 for action in ACTIONS:
                     keys = self.entries[kind].get(action, [])
                     if keys and action != "added":
@@ -68,35 +83,44 @@ class Plan:
 @dataclass(frozen=True)
 class _Kind:
     """A kind of row below the course: which columns are its content (a difference is "changed") and
-    which its place (a difference is "moved"), and what finds the row again (its content id)."""
+    which its place (its parent's id, its position among its siblings, its file), which of them name the parent
+    (a row whose parent changes is "moved"), and what finds the row again (its content id)."""
 
     name: str
     model: type
     content: tuple[str, ...]
     placement: tuple[str, ...]
+    parent: tuple[str, ...]
     identity: tuple[str, ...] = ("key",)
 
     def ident(self, row: Any) -> Any:
         return row.key if self.identity == ("key",) else tuple(getattr(row, name) for name in self.identity)
 
 
-MODULE = _Kind("module", Module, ("title", "summary", "kind", "i18n"), ("position",))
-CHAPTER = _Kind("chapter", Chapter, ("title", "summary", "i18n"), ("module_id", "position"))
+MODULE = _Kind("module", Module, ("title", "summary", "kind", "i18n"), ("position",), ())
+CHAPTER = _Kind("chapter", Chapter, ("title", "summary", "i18n"), ("module_id", "position"), ("module_id",))
 LESSON = _Kind(
     "lesson",
     Lesson,
     ("title", "body_md", "body_html", "takeaways", "i18n", "i18n_body"),
     ("chapter_id", "position", "source"),
+    ("chapter_id",),
 )
-PROMPT = _Kind("workbook prompt", WorkbookPrompt, ("prompt", "i18n"), ("lesson_id", "position"))
-QUIZ = _Kind("quiz", Quiz, ("title", "pass_mark", "max_attempts", "reveal", "version", "i18n"), ("chapter_id",))
+PROMPT = _Kind("workbook prompt", WorkbookPrompt, ("prompt", "i18n"), ("lesson_id", "position"), ("lesson_id",))
+QUIZ = _Kind(
+    "quiz", Quiz, ("title", "pass_mark", "max_attempts", "reveal", "version", "i18n"), ("chapter_id",), ("chapter_id",)
+)
 QUESTION = _Kind(
     "question",
     Question,
     ("type", "prompt", "explanation", "lesson_key", "points", "accepted", "i18n"),
     ("quiz_id", "position"),
+    ("quiz_id",),
 )
-OPTION = _Kind("option", QuestionOption, ("text", "correct", "i18n"), ("position",), ("question_id", "key"))
+# An option belongs to its question for good: the question's id is part of its identity, not of its place.
+OPTION = _Kind(
+    "option", QuestionOption, ("text", "correct", "i18n"), ("position",), ("question_id",), ("question_id", "key")
+)
 
 
 @dataclass
@@ -165,8 +189,11 @@ class _Syncer:
         inserts: list[dict[str, Any]] = []
         added: set[Any] = set()
         updates: list[dict[str, Any]] = []
+        found = [(item, row) for item in items if (row := existing.pop(item.ident, None)) is not None]
+        moved = _moved(kind, found)
+        rows = {item.ident: row for item, row in found}
         for item in items:
-            row = existing.pop(item.ident, None)
+            row = rows.get(item.ident)
             if row is None:
                 inserts.append({**item.new, **item.content, **item.placement})
                 added.add(item.ident)
@@ -178,13 +205,15 @@ class _Syncer:
                 values["archived_at"] = None
                 self.plan.note(kind.name, "restored", item.label)
             changed = {n: v for n, v in item.content.items() if getattr(row, n) != v}
-            moved = {n: v for n, v in item.placement.items() if getattr(row, n) != v}
+            placed = {n: v for n, v in item.placement.items() if getattr(row, n) != v}
             if changed:
                 self.plan.note(kind.name, "changed", item.label)
-            if moved:
+            if item.ident in moved:
                 self.plan.note(kind.name, "moved", item.label)
-            if values or changed or moved:
-                updates.append({"id": row.id, **values, **changed, **moved})
+            elif placed and row.archived_at is None:  # a restored row is reported as such
+                self.plan.quiet[kind.name]["renumbered" if "position" in placed else "renamed"] += 1
+            if values or changed or placed:
+                updates.append({"id": row.id, **values, **changed, **placed})
         if updates:
             db.session.execute(update(model), updates)  # ORM bulk UPDATE by primary key
         if inserts:
@@ -204,6 +233,60 @@ class _Syncer:
             self.plan.note(kind.name, "archived", label(row))
         if rows:
             db.session.execute(update(kind.model), [{"id": row.id, "archived_at": self.now} for row in rows])
+
+
+def _moved(kind: _Kind, found: list[tuple[_Item, Any]]) -> set[Any]:
+    """The content ids of the items a reader would call moved: those now under another parent, and among the
+    rest of each parent's items, the fewest whose order changed — all but a longest run of items that kept
+    their order (`_kept_in_order`). The others' position numbers may change too, but they were not moved."""
+    moved: set[Any] = set()
+    siblings: dict[tuple, list[tuple[_Item, Any]]] = defaultdict(list)
+    for item, row in found:
+        parent = tuple(item.placement.get(n, item.new.get(n)) for n in kind.parent)
+        if parent != tuple(getattr(row, n) for n in kind.parent):
+            moved.add(item.ident)
+        elif row.archived_at is None and "position" in kind.placement:  # a restored row is reported as such
+            siblings[parent].append((item, row))
+    others = [n for n in kind.placement if n != "position" and n not in kind.parent]  # a lesson's file name
+    for group in siblings.values():
+        kept = _kept_in_order(
+            [row.position for _, row in group],
+            [all(getattr(row, n) == item.placement[n] for n in others) for item, row in group],
+        )
+        moved.update(item.ident for i, (item, _row) in enumerate(group) if i not in kept)
+    return moved
+
+
+def _kept_in_order(old: list[int], same_file: list[bool]) -> set[int]:
+    """The indexes of a longest subsequence of `old` (the old positions, in the new order) that increases.
+    Among the longest, the one with the most items whose file kept its name (a renamed file is the likelier
+    move), then the one that ends earliest in the new order, each step too: for a swap of two, the first
+    of the old order is the one that moved. O(n log n): a Fenwick tree of the best run ending at each rank."""
+    ranks = {position: rank for rank, position in enumerate(sorted(set(old)), start=1)}
+    tree: list[tuple | None] = [None] * (len(ranks) + 1)  # (length, same files, -index) of the best run
+    best: list[tuple] = []
+    before: list[int | None] = []
+    for i, position in enumerate(old):
+        top: tuple | None = None
+        rank = ranks[position] - 1  # strictly lower old positions
+        while rank > 0:
+            if tree[rank] is not None and (top is None or tree[rank] > top):
+                top = tree[rank]
+            rank -= rank & -rank
+        key = (1 + top[0], same_file[i] + top[1], -i) if top else (1, int(same_file[i]), -i)
+        before.append(-top[2] if top else None)
+        best.append(key)
+        rank = ranks[position]
+        while rank < len(tree):
+            if tree[rank] is None or key > tree[rank]:
+                tree[rank] = key
+            rank += rank & -rank
+    kept: set[int] = set()
+    end: int | None = max(range(len(best)), key=best.__getitem__, default=None)
+    while end is not None:
+        kept.add(end)
+        end = before[end]
+    return kept
 
 
 def _existing(kind: _Kind, course_id: int) -> dict[Any, Any]:

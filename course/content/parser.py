@@ -7,6 +7,7 @@ as `file:line: message`. The loader refuses to touch the database while there is
 
 from __future__ import annotations
 
+import copy
 import gc
 import hashlib
 import json
@@ -29,6 +30,10 @@ from course.content.schema import (
     ModuleFile,
     QuizFile,
     QuizTranslation,
+    lenient,
+    readable,
+    stand_in,
+    with_unread,
 )
 from course.quiz.types import QUESTION_TYPES
 
@@ -173,33 +178,36 @@ class _Reader:
         elif isinstance(node, yaml.ScalarNode) and (token := STRAY_TOKEN.search(str(node.value))):
             self.problem(path, node.start_mark.line + 1 + offset, f"stray token {token.group(0)!r}")
 
-    def validate(self, model: type[M], data: Any, path: Path, lines: dict[tuple, int]) -> M | None:
+    def validate(self, model: type[M], data: Any, path: Path, lines: dict[tuple, int]) -> M:
+        """The file's spec. A schema error does not stop the reading: every one is reported, and the rest of the
+        file is still read (`_salvage`) so that the other rules run on it too, in the same pass."""
         if not isinstance(data, dict):
             self.problem(path, lines.get((), 1), "expected a mapping of fields (key: value)")
-            return None
+            return stand_in(model)
         try:
             return model.model_validate(data)
         except ValidationError as exc:
-            for error in exc.errors():
-                loc = tuple(error["loc"])
-                self.problem(path, line_for(lines, loc), describe(error))
-            return None
+            errors = exc.errors()
+        for error in errors:
+            self.problem(path, line_for(lines, tuple(error["loc"])), describe(error))
+        return _salvage(model, data, errors)
 
     # -- files -------------------------------------------------------------------------------
-    def read_yaml_file(self, model: type[M], path: Path) -> tuple[M, dict] | None:
+    # A file that cannot be read at all (missing, not YAML) gets a stand-in spec with nothing readable: its
+    # problem is reported, and the files around and below it are still read and checked.
+    def read_yaml_file(self, model: type[M], path: Path) -> tuple[M, dict]:
         if not path.is_file():
             self.problem(path, 1, f"missing {path.name}")
-            return None
+            return stand_in(model), {}
         self.file_count += 1
         text = path.read_text(encoding="utf-8", errors="replace")
         parsed = self.yaml(path, text)
         if parsed is None:
-            return None
+            return stand_in(model), {}
         data, lines = parsed
-        spec = self.validate(model, data, path, lines)
-        return (spec, lines) if spec is not None else None
+        return self.validate(model, data, path, lines), lines
 
-    def _front_matter(self, path: Path, model: type[M]) -> tuple[M | None, dict, str] | None:
+    def _front_matter(self, path: Path, model: type[M]) -> tuple[M, dict, str]:
         """Read a Markdown file with YAML front matter: (spec, line map, body); the body is checked too."""
         self.file_count += 1
         raw = path.read_bytes()
@@ -207,38 +215,31 @@ class _Reader:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             self.problem(path, raw[: exc.start].count(b"\n") + 1, "the file is not valid UTF-8")
-            return None
+            return stand_in(model), {}, ""
         lines = text.replace("\r\n", "\n").split("\n")
         if not lines or lines[0].strip() != "---":
             self.problem(path, 1, "a lesson starts with front matter: a line `---`, YAML fields, a line `---`")
-            return None
+            return stand_in(model), {}, ""
         end = next((i for i in range(1, len(lines)) if lines[i].strip() == "---"), None)
         if end is None:
             self.problem(path, 1, "the front matter is never closed with a line `---`")
-            return None
+            return stand_in(model), {}, ""
         parsed = self.yaml(path, "\n".join(lines[1:end]), line_offset=1)
-        if parsed is None:
-            return None
-        data, linemap = parsed
-        spec = self.validate(model, data, path, linemap)
+        # The body is checked even when the front matter is not YAML: only the front matter is unreadable.
+        linemap = parsed[1] if parsed else {}
+        spec = self.validate(model, parsed[0], path, linemap) if parsed else stand_in(model)
         rest = lines[end + 1 :]
         leading_blank = next((i for i, line in enumerate(rest) if line.strip()), len(rest))
         body = "\n".join(rest).strip("\n")
         self.check_markdown(path, body, end + 2 + leading_blank)
         return spec, linemap, body
 
-    def read_lesson(self, path: Path) -> LessonDoc | None:
-        read = self._front_matter(path, LessonFront)
-        if read is None or read[0] is None:
-            return None
-        spec, linemap, body = read
+    def read_lesson(self, path: Path) -> LessonDoc:
+        spec, linemap, body = self._front_matter(path, LessonFront)
         return LessonDoc(spec, body, path, linemap)
 
-    def read_lesson_translation(self, path: Path) -> LessonTranslationDoc | None:
-        read = self._front_matter(path, LessonTranslation)
-        if read is None or read[0] is None:
-            return None
-        spec, linemap, body = read
+    def read_lesson_translation(self, path: Path) -> LessonTranslationDoc:
+        spec, linemap, body = self._front_matter(path, LessonTranslation)
         return LessonTranslationDoc(spec, body, path, linemap)
 
     def check_markdown(self, path: Path, body: str, first_line: int) -> None:
@@ -269,25 +270,27 @@ class _Reader:
             self.problem(path, open_fence[1], "this code block is never closed")
 
     def check_mermaid(self, path: Path, source: str, fence_line: int) -> None:
-        try:
-            mermaid.check(source)
-        except mermaid.MermaidError as exc:
+        for exc in mermaid_errors(source):
             self.problem(path, fence_line + exc.line, f"mermaid diagram: {exc}")
 
-    def read_quiz(self, path: Path) -> QuizDoc | None:
-        loaded = self.read_yaml_file(QuizFile, path)
-        if loaded is None:
-            return None
-        spec, lines = loaded
-        for i, question in enumerate(spec.questions):
+    def read_quiz(self, path: Path) -> QuizDoc:
+        spec, lines = self.read_yaml_file(QuizFile, path)
+        for i, question in enumerate(spec.questions or ()):
+            if question.type is None:  # missing or unknown: reported already
+                continue
             for loc, message in QUESTION_TYPES[question.type].check(question):
-                self.problem(path, line_for(lines, ("questions", i, *loc)), f"question {question.id}: {message}")
+                if readable(spec, "questions", i, *loc):
+                    self.problem(
+                        path,
+                        line_for(lines, ("questions", i, *loc)),
+                        f"question {question.id or f'#{i + 1}'}: {message}",
+                    )
         version = hashlib.sha256(json.dumps(spec.model_dump(), sort_keys=True).encode()).hexdigest()[:16]
         return QuizDoc(spec, path, lines, version)
 
-    def read_quiz_translation(self, path: Path) -> QuizTranslationDoc | None:
-        loaded = self.read_yaml_file(QuizTranslation, path)
-        return QuizTranslationDoc(loaded[0], path, loaded[1]) if loaded else None
+    def read_quiz_translation(self, path: Path) -> QuizTranslationDoc:
+        spec, lines = self.read_yaml_file(QuizTranslation, path)
+        return QuizTranslationDoc(spec, path, lines)
 
     # -- the tree ------------------------------------------------------------------------------
     def entries(self, folder: Path, allowed: set[str]) -> tuple[list[Path], list[Path]]:
@@ -307,53 +310,50 @@ class _Reader:
                 self.problem(entry, 1, f"unexpected file in {folder.name}/ (expected {', '.join(sorted(allowed))})")
         return dirs, files
 
-    def read_course(self, folder: Path) -> CourseDoc | None:
-        loaded = self.read_yaml_file(CourseFile, folder / "course.yaml")
+    def read_course(self, folder: Path) -> CourseDoc:
+        spec, _lines = self.read_yaml_file(CourseFile, folder / "course.yaml")
         module_dirs, _ = self.entries(folder, {"course.yaml"})
-        modules = [m for d in module_dirs if (m := self.read_module(d)) is not None]
+        modules = [self.read_module(d) for d in module_dirs]
         if not module_dirs:
             self.problem(folder / "course.yaml", 1, "the course has no module folders")
-        if loaded is None:
-            return None
-        course = CourseDoc(loaded[0], folder, modules, version=self.digest(folder))
+        course = CourseDoc(spec, folder, modules, version=self.digest(folder))
         self.check_course(course)
         _check_translations(self, course)
         return course
 
-    def read_module(self, folder: Path) -> ModuleDoc | None:
-        loaded = self.read_yaml_file(ModuleFile, folder / "module.yaml")
+    def read_module(self, folder: Path) -> ModuleDoc:
+        spec, _lines = self.read_yaml_file(ModuleFile, folder / "module.yaml")
         chapter_dirs, _ = self.entries(folder, {"module.yaml"})
-        chapters = [c for d in chapter_dirs if (c := self.read_chapter(d)) is not None]
+        chapters = [self.read_chapter(d) for d in chapter_dirs]
         if not chapter_dirs:
             self.problem(folder / "module.yaml", 1, "the module has no chapter folders")
-        return ModuleDoc(loaded[0], folder, chapters) if loaded else None
+        return ModuleDoc(spec, folder, chapters)
 
-    def read_chapter(self, folder: Path) -> ChapterDoc | None:
-        loaded = self.read_yaml_file(ChapterFile, folder / "chapter.yaml")
+    def read_chapter(self, folder: Path) -> ChapterDoc:
+        spec, _lines = self.read_yaml_file(ChapterFile, folder / "chapter.yaml")
         subdirs, files = self.entries(folder, {"chapter.yaml", "quiz.yaml", ".md"})
         for sub in subdirs:
             self.problem(sub, 1, "a chapter folder holds lesson files and quiz.yaml, not folders")
         markdown = [f for f in files if f.suffix == ".md"]
         translated = {f: m for f in markdown if (m := TRANSLATED_LESSON.match(f.name))}
-        lessons = [doc for f in markdown if f not in translated and (doc := self.read_lesson(f)) is not None]
+        lessons = [self.read_lesson(f) for f in markdown if f not in translated]
         by_stem = {doc.path.name.removesuffix(".md"): doc for doc in lessons}
         for path, match in translated.items():
             lesson = by_stem.get(match["stem"])
             if lesson is None:
                 self.problem(path, 1, f"a translation of `{match['stem']}.md`, which does not exist")
                 continue
-            if (doc := self.read_lesson_translation(path)) is not None:
-                lesson.translations[match["lang"]] = doc
+            lesson.translations[match["lang"]] = self.read_lesson_translation(path)
         quiz = self.read_quiz(folder / "quiz.yaml") if (folder / "quiz.yaml").exists() else None
         for path in files:
             if match := TRANSLATED_QUIZ.match(path.name):
                 if quiz is None:
                     self.problem(path, 1, "a quiz translation without a quiz.yaml")
-                elif (doc := self.read_quiz_translation(path)) is not None:
-                    quiz.translations[match["lang"]] = doc
-        if not lessons and not any(f not in translated for f in markdown):
+                else:
+                    quiz.translations[match["lang"]] = self.read_quiz_translation(path)
+        if not lessons:
             self.problem(folder / "chapter.yaml", 1, "the chapter has no lessons")
-        return ChapterDoc(loaded[0], folder, lessons, quiz) if loaded else None
+        return ChapterDoc(spec, folder, lessons, quiz)
 
     def digest(self, folder: Path) -> str:
         sha = hashlib.sha256()
@@ -366,7 +366,9 @@ class _Reader:
     def check_course(self, course: CourseDoc) -> None:
         seen: dict[str, dict[str, tuple[Path, int]]] = {}
 
-        def claim(kind: str, key: str, path: Path, line: int) -> None:
+        def claim(kind: str, key: str | None, path: Path, line: int) -> None:
+            if key is None:  # missing or wrong: reported already
+                return
             first = seen.setdefault(kind, {}).get(key)
             if first:
                 self.problem(path, line, f"{kind} id `{key}` is already used at {self.rel(first[0])}:{first[1]}")
@@ -374,6 +376,7 @@ class _Reader:
                 seen[kind][key] = (path, line)
 
         lesson_keys = {lesson.spec.id for _, _, lesson in course.lessons()}
+        every_lesson_id_known = None not in lesson_keys
         for module in course.modules:
             claim("module", module.spec.id, module.path / "module.yaml", 1)
             for chapter in module.chapters:
@@ -386,14 +389,14 @@ class _Reader:
                     continue
                 quiz = chapter.quiz
                 claim("quiz", quiz.spec.id, quiz.path, line_for(quiz.lines, ("id",)))
-                for i, question in enumerate(quiz.spec.questions):
+                for i, question in enumerate(quiz.spec.questions or ()):
                     line = line_for(quiz.lines, ("questions", i))
                     claim("question", question.id, quiz.path, line)
-                    if question.lesson and question.lesson not in lesson_keys:
+                    if question.lesson and every_lesson_id_known and question.lesson not in lesson_keys:
                         self.problem(
                             quiz.path,
                             line_for(quiz.lines, ("questions", i, "lesson")),
-                            f"question {question.id}: no lesson has the id `{question.lesson}`",
+                            f"question {question.id or f'#{i + 1}'}: no lesson has the id `{question.lesson}`",
                         )
 
 
@@ -500,19 +503,22 @@ class _PlainYaml:
 
 
 def _check_translations(reader: _Reader, course: CourseDoc) -> None:
-    """Every item exists in each declared language, with the same ids; no undeclared translations."""
+    """Every item exists in each declared language, with the same ids; no undeclared translations.
+    (A part with a schema error is left out of these comparisons until it is fixed.)"""
+    if not (readable(course.spec, "translations") and readable(course.spec, "language")):
+        return
     langs = list(course.spec.translations)
     manifest = course.path / "course.yaml"
     if course.spec.language in langs:
         reader.problem(manifest, 1, f"`{course.spec.language}` is the course's own language, not a translation")
     for lang in langs:
-        if lang not in course.spec.i18n:
+        if lang not in course.spec.i18n and readable(course.spec, "i18n", lang, inside=False):
             reader.problem(manifest, 1, f"missing `i18n: {lang}: title: …` for the course")
         for module in course.modules:
-            if lang not in module.spec.i18n:
+            if lang not in module.spec.i18n and readable(module.spec, "i18n", lang, inside=False):
                 reader.problem(module.path / "module.yaml", 1, f"missing `i18n: {lang}: title: …`")
             for chapter in module.chapters:
-                if lang not in chapter.spec.i18n:
+                if lang not in chapter.spec.i18n and readable(chapter.spec, "i18n", lang, inside=False):
                     reader.problem(chapter.path / "chapter.yaml", 1, f"missing `i18n: {lang}: title: …`")
                 for lesson in chapter.lessons:
                     _check_lesson_translation(reader, lesson, lang)
@@ -535,13 +541,14 @@ def _check_lesson_translation(reader: _Reader, lesson: LessonDoc, lang: str) -> 
         expected = lesson.path.name.removesuffix(".md") + f".{lang}.md"
         reader.problem(lesson.path, 1, f"no `{lang}` translation: expected {expected}")
         return
-    if doc.spec.id != lesson.spec.id:
-        reader.problem(doc.path, line_for(doc.lines, ("id",)), f"the id must be `{lesson.spec.id}`, as in the lesson")
-    if len(doc.spec.takeaways) != len(lesson.spec.takeaways):
+    spec, own = doc.spec, lesson.spec
+    if None not in (spec.id, own.id) and spec.id != own.id:
+        reader.problem(doc.path, line_for(doc.lines, ("id",)), f"the id must be `{own.id}`, as in the lesson")
+    if readable(spec, "takeaways") and readable(own, "takeaways") and len(spec.takeaways) != len(own.takeaways):
         reader.problem(doc.path, line_for(doc.lines, ("takeaways",)),
-                       f"{len(doc.spec.takeaways)} takeaways; the lesson has {len(lesson.spec.takeaways)}")
-    ids, translated = [w.id for w in lesson.spec.workbook], [w.id for w in doc.spec.workbook]
-    if ids != translated:
+                       f"{len(spec.takeaways)} takeaways; the lesson has {len(own.takeaways)}")
+    ids, translated = [w.id for w in own.workbook], [w.id for w in spec.workbook]
+    if readable(spec, "workbook") and readable(own, "workbook") and ids != translated:
         reader.problem(doc.path, line_for(doc.lines, ("workbook",)),
                        f"workbook prompt ids {translated} differ from the lesson's {ids}")
 
@@ -551,26 +558,113 @@ def _check_quiz_translation(reader: _Reader, quiz: QuizDoc, lang: str) -> None:
     if doc is None:
         reader.problem(quiz.path, 1, f"no `{lang}` translation: expected quiz.{lang}.yaml")
         return
-    if doc.spec.id != quiz.spec.id:
+    if None not in (doc.spec.id, quiz.spec.id) and doc.spec.id != quiz.spec.id:
         reader.problem(doc.path, line_for(doc.lines, ("id",)), f"the id must be `{quiz.spec.id}`, as in quiz.yaml")
-    translated = {q.id: (i, q) for i, q in enumerate(doc.spec.questions)}
-    for question in quiz.spec.questions:
+    if not (readable(doc.spec, "questions", inside=False) and readable(quiz.spec, "questions", inside=False)):
+        return
+    translated = {q.id: (i, q) for i, q in enumerate(doc.spec.questions) if q.id is not None}
+    all_translated_known = len(translated) == len(doc.spec.questions)
+    for n, question in enumerate(quiz.spec.questions):
+        if question.id is None:
+            continue
         if question.id not in translated:
-            reader.problem(doc.path, 1, f"question {question.id} is missing")
+            if all_translated_known:
+                reader.problem(doc.path, 1, f"question {question.id} is missing")
             continue
         i, tq = translated.pop(question.id)
         option_ids = [o.id for o in question.options]
-        if [o.id for o in tq.options] != option_ids:
+        if (
+            readable(quiz.spec, "questions", n, "options")
+            and readable(doc.spec, "questions", i, "options")
+            and [o.id for o in tq.options] != option_ids
+        ):
             reader.problem(doc.path, line_for(doc.lines, ("questions", i, "options")),
                            f"question {question.id}: option ids must be {option_ids}, in that order")
+        if question.type is None or not readable(doc.spec, "questions", i, "accepted"):
+            continue
         if question.type == "short_text" and not tq.accepted:
             reader.problem(doc.path, line_for(doc.lines, ("questions", i)),
                            f"question {question.id}: list the answers accepted in `{lang}`")
         if question.type != "short_text" and tq.accepted:
             reader.problem(doc.path, line_for(doc.lines, ("questions", i, "accepted")),
                            f"question {question.id}: `accepted` is only for short_text questions")
-    for key, (i, _q) in translated.items():
-        reader.problem(doc.path, line_for(doc.lines, ("questions", i)), f"quiz.yaml has no question {key}")
+    if None not in (q.id for q in quiz.spec.questions):
+        for key, (i, _q) in translated.items():
+            reader.problem(doc.path, line_for(doc.lines, ("questions", i)), f"quiz.yaml has no question {key}")
+
+
+def _salvage(model: type[M], data: dict, errors: list[Any]) -> M:
+    """What can be read of `data` despite its schema `errors`: the wrong values are left out (a wrong optional
+    field takes its default, a required one is None, a list item that is not a mapping becomes an empty one so
+    that the items after it keep their places and lines) and their places recorded as unreadable."""
+    data = copy.deepcopy(data)
+    unread: set[tuple] = set()
+    wrong: dict[tuple, bool] = {}  # place → keep its place in a list (an item that should be a mapping)
+    for error in errors:
+        loc, kind = tuple(error["loc"]), error["type"]
+        if kind == "extra_forbidden":  # ignored; nothing else depends on it
+            wrong[loc] = False
+        elif kind == "missing":
+            unread.add(loc)
+        elif place := _deepest(data, loc):
+            unread.add(place)
+            wrong[place] = kind in ("model_type", "model_attributes_type", "dict_type")
+    # Deepest and last first, so that removing an item does not move what is still to be removed.
+    for place in sorted(wrong, key=lambda p: [(isinstance(part, int), part) for part in p], reverse=True):
+        parent = _deepest(data, place[:-1])
+        if parent != place[:-1]:
+            continue  # already gone with its container
+        container = _at(data, parent)
+        if isinstance(container, list) and wrong[place]:
+            container[place[-1]] = {}
+        else:
+            del container[place[-1]]
+    try:
+        spec = lenient(model).model_validate(data)
+    except ValidationError:  # not expected: every wrong value was left out
+        return stand_in(model)
+    return with_unread(spec, frozenset(unread))
+
+
+def _deepest(data: Any, loc: tuple) -> tuple:
+    """The longest start of `loc` that is a place in `data`."""
+    place: list = []
+    for part in loc:
+        if isinstance(data, dict) and part in data:
+            data = data[part]
+        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
+            data = data[part]
+        else:
+            break
+        place.append(part)
+    return tuple(place)
+
+
+def _at(data: Any, place: tuple) -> Any:
+    for part in place:
+        data = data[part]
+    return data
+
+
+def mermaid_errors(source: str) -> list[mermaid.MermaidError]:
+    """Every error the Mermaid check finds in a diagram. The check stops at the first error, so it runs again
+    with that line blanked out, until it passes or meets an error it cannot go past: in the header (the
+    diagram type) or at the end (a `subgraph` never closed). At most one error per line."""
+    lines = source.splitlines()
+    errors: list[mermaid.MermaidError] = []
+    while True:
+        try:
+            mermaid.check("\n".join(lines))
+            return errors
+        except mermaid.MermaidError as exc:
+            if any((e.line, str(e)) == (exc.line, str(exc)) for e in errors):
+                return errors  # the same error again: the last line did not cause it
+            errors.append(exc)
+            header = next((i for i, text in enumerate(lines) if text.strip() and not text.strip().startswith("%%")), 0)
+            at = exc.line - 1
+            if not header < at < len(lines) or not lines[at].strip():
+                return errors
+            lines[at] = ""
 
 
 def line_for(lines: dict[tuple, int], loc: tuple) -> int:
@@ -635,11 +729,10 @@ def _read_content(root: Path) -> tuple[list[CourseDoc], list[Problem], int]:
     keys: dict[str, Path] = {}
     for folder in folders:
         course = reader.read_course(folder)
-        if course is None:
-            continue
         if course.spec.id in keys:
             other = keys[course.spec.id].name
             reader.problem(folder / "course.yaml", 1, f"course id `{course.spec.id}` is also used by {other}/")
-        keys[course.spec.id] = folder
+        if course.spec.id is not None:
+            keys[course.spec.id] = folder
         courses.append(course)
     return courses, sorted(set(reader.problems)), reader.file_count

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import types
+from functools import cache
+from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints, create_model
 
 Id = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
 OptionId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
@@ -127,3 +129,60 @@ class QuizTranslation(_Spec):
     id: Id
     title: Title
     questions: Annotated[list[QuestionTranslation], Field(min_length=1)]
+
+
+# -- a file with schema errors, read as far as it goes ---------------------------------------------------
+S = TypeVar("S", bound=_Spec)
+
+
+class _Lenient(BaseModel):
+    # The places (paths of keys and indexes) whose values had a schema error and were left out.
+    _unread: frozenset[tuple] = PrivateAttr(default=frozenset())
+
+
+@cache
+def lenient(model: type[S]) -> type[S]:
+    """`model` as `check` reads a file with schema errors, so that the other rules still run on the rest: the
+    same fields without their constraints, a required field None when it is missing or wrong, nested specs
+    lenient too. The parser leaves the wrong values out first (a wrong optional field takes its default) and
+    records their places (`unread`). A file read this way has problems, so it is never loaded."""
+    fields: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        annotation = _lenient_type(info.annotation)
+        fields[name] = (annotation | None, None) if info.is_required() else (annotation, info.default)
+    return create_model(f"Lenient{model.__name__}", __base__=(model, _Lenient), **fields)  # type: ignore[call-overload]
+
+
+def _lenient_type(annotation: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, _Spec):
+        return lenient(annotation)
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin is Annotated:  # the constraints go: the values that break them were left out already
+        return _lenient_type(args[0])
+    if origin is list:
+        return list[_lenient_type(args[0])]  # type: ignore[misc]
+    if origin is dict:
+        return dict[_lenient_type(args[0]), _lenient_type(args[1])]  # type: ignore[misc]
+    if origin in (Union, types.UnionType):
+        return Union[tuple(_lenient_type(arg) for arg in args)]  # noqa: UP007
+    return annotation
+
+
+def with_unread(spec: S, places: frozenset[tuple]) -> S:
+    spec._unread = places  # type: ignore[attr-defined]
+    return spec
+
+
+def stand_in(model: type[S]) -> S:
+    """The spec of a file that could not be read at all: nothing in it is readable."""
+    return with_unread(lenient(model)(), frozenset({()}))
+
+
+def readable(spec: BaseModel, *place: str | int, inside: bool = True) -> bool:
+    """Whether the part of `spec` at `place` was read as written: no schema error at it or around it, nor
+    (with `inside`) anywhere inside it. A rule that needs a part with an error waits until it is fixed."""
+    for wrong in getattr(spec, "_unread", ()):
+        n = min(len(wrong), len(place))
+        if wrong[:n] == place[:n] and (inside or len(wrong) <= len(place)):
+            return False
+    return True
