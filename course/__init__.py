@@ -39,6 +39,7 @@ def create_app(config: dict[str, Any] | type[Config] | str | None = None, *, cli
 
     setup.tune_allocator()
     setup.register_extensions(app)
+    setup.register_url_converters(app)
     setup.register_blueprints(app)
     setup.register_error_handlers(app)
     if cli:

@@ -15,9 +15,10 @@ from course.auth.services import AccountError, create_user, find_user
 from course.cohorts.models import Cohort
 from course.dashboard.demo import generate, generate_command
 from course.extensions import db
+from course.setup import speak_english
 
-users_cli = AppGroup("users", help="Manage user accounts.")
-demo_cli = AppGroup("demo", help="Demo data for trying the app.")
+users_cli = AppGroup("users", help="Manage user accounts.", callback=speak_english)
+demo_cli = AppGroup("demo", help="Demo data for trying the app.", callback=speak_english)
 demo_cli.add_command(generate_command)
 
 DEMO_ACCOUNTS = [

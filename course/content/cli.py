@@ -8,7 +8,9 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-content_cli = AppGroup("content", help="Check and load the course content files.")
+from course.setup import speak_english
+
+content_cli = AppGroup("content", help="Check and load the course content files.", callback=speak_english)
 
 
 def _root(directory: str | None) -> Path:

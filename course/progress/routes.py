@@ -57,4 +57,4 @@ def verify(code: str):
     if row is None:
         abort(404)
     completion, course = row
-    return render_template("progress/verify.html", completion=completion, course=course)
+    return render_template("progress/verify.html", verified=services.verification(completion, course))

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import Row, bindparam, delete, select, update
 
 from course.auth.models import User
+from course.content.i18n import content_language
 from course.content.models import Course, Lesson, WorkbookPrompt
 from course.dashboard import rollup
 from course.db_types import utcnow
 from course.extensions import db
 from course.progress.models import Completion, LessonProgress, WorkbookAnswer, new_verification_code
 from course.progress.outline import CourseOutline, build_outline
+from course.quiz.models import Quiz
 from course.sql import insert_ignore
 
 
@@ -21,9 +25,8 @@ class ProgressError(ValueError):
     pass
 
 
-def _ensure_progress_row(user_id: int, lesson: Lesson) -> bool:
+def _ensure_progress_row(user_id: int, lesson: Lesson, now: datetime) -> bool:
     """Create the (learner, lesson) row if missing; True if this call created it."""
-    now = utcnow()
     return insert_ignore(
         LessonProgress,
         {
@@ -38,6 +41,68 @@ def _ensure_progress_row(user_id: int, lesson: Lesson) -> bool:
     )
 
 
+# -- reading time ------------------------------------------------------------------------------------------
+# The time from one recorded view of a lesson to the learner's next action in the same course (a view of a
+# lesson that is recorded, marking a lesson complete, saving a workbook answer, submitting a quiz) is credited
+# to the lesson they were reading: the one they viewed last. Each credit is capped (LESSON_TIME_CAP_SECONDS: a
+# longer gap means they left) and moves the lesson's `time_credited_until`, so no interval counts twice, however
+# often a request is sent. Views are recorded to the minute, so a lesson opened again within its minute does
+# not become the one being read.
+
+_READING = (
+    select(
+        LessonProgress.id,
+        LessonProgress.lesson_id,
+        LessonProgress.last_viewed_at,
+        LessonProgress.time_credited_until,
+    )
+    .where(LessonProgress.user_id == bindparam("user_id"), LessonProgress.course_id == bindparam("course_id"))
+    .order_by(LessonProgress.last_viewed_at.desc(), LessonProgress.id.desc())
+    .limit(1)
+)
+
+
+def _lesson_being_read(user_id: int, course_id: int) -> Row | None:
+    """The learner's progress row of the lesson they viewed last in the course, read after their other writes.
+
+    PostgreSQL: a learner's credits run one at a time, each reading the rows of the one before it (and taking
+    the locks of two progress rows in the same order): FOR NO KEY UPDATE on the user row, as the dashboard's
+    roll-up does. (SQLite: one writer at a time.)
+    """
+    if db.session.get_bind().dialect.name != "sqlite":
+        db.session.execute(select(User.id).where(User.id == user_id).with_for_update(key_share=True))
+    return db.session.execute(_READING, {"user_id": user_id, "course_id": course_id}).first()
+
+
+def _credit(reading: Row, now: datetime, **also: object) -> bool:
+    """Credit `reading` (a `_READING` row) with the time from where its count stands to `now`, capped, in one
+    UPDATE that may set `also`. False if the row changed since it was read (then nothing is written)."""
+    since = reading.time_credited_until or reading.last_viewed_at
+    cap = current_app.config["LESSON_TIME_CAP_SECONDS"]
+    spent = round(min(max((now - since).total_seconds(), 0), cap))
+    if not spent and not also:
+        return True  # under half a second: left to the next credit
+    p = LessonProgress
+    result = db.session.execute(
+        update(p)
+        .where(
+            p.id == reading.id,
+            p.last_viewed_at == reading.last_viewed_at,
+            p.time_credited_until.is_not_distinct_from(reading.time_credited_until),
+        )
+        .values({"time_spent_seconds": p.time_spent_seconds + spent, "time_credited_until": max(now, since), **also})
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)
+
+
+def credit_reading(user_id: int, course_id: int) -> None:
+    """The learner acted in the course (e.g. submitted a quiz): credit the lesson they were reading."""
+    reading = _lesson_being_read(user_id, course_id)
+    if reading is not None:
+        _credit(reading, utcnow())
+
+
 VIEW_RESOLUTION = timedelta(minutes=1)
 
 
@@ -48,13 +113,21 @@ def view_is_due(known: LessonProgress | None) -> bool:
 
 
 def record_view(user_id: int, lesson: Lesson) -> None:
-    """First view creates the (learner, lesson) row; later views move `last_viewed_at`."""
+    """First view creates the (learner, lesson) row; later views move `last_viewed_at`. The lesson read until
+    now is credited its reading time (in the same UPDATE when it is this one)."""
+    reading = _lesson_being_read(user_id, lesson.course_id)
     now = utcnow()
-    if not _ensure_progress_row(user_id, lesson):
+    if reading is not None:
+        again = reading.lesson_id == lesson.id
+        moved = _credit(reading, now, **({"last_viewed_at": now, "time_credited_until": None} if again else {}))
+        if again and moved:
+            rollup.lesson_viewed(user_id, lesson.course_id, now)
+            return
+    if not _ensure_progress_row(user_id, lesson, now):
         db.session.execute(
             update(LessonProgress)
             .where(LessonProgress.user_id == user_id, LessonProgress.lesson_id == lesson.id)
-            .values(last_viewed_at=now)
+            .values(last_viewed_at=now, time_credited_until=None)
         )
         rollup.lesson_viewed(user_id, lesson.course_id, now)
     else:
@@ -64,23 +137,24 @@ def record_view(user_id: int, lesson: Lesson) -> None:
 def mark_complete(user_id: int, lesson: Lesson) -> bool:
     """Mark a lesson complete. Idempotent: returns False if it already was.
 
-    Reading time is credited from the last time the page was opened, capped so a tab left open overnight
-    does not count as a night of study.
+    An action like any other for reading time: the lesson being read (this one, unless another was opened
+    since) is credited the time since its last view or credit, capped.
     """
-    _ensure_progress_row(user_id, lesson)
-    row = db.session.scalar(
-        select(LessonProgress).where(LessonProgress.user_id == user_id, LessonProgress.lesson_id == lesson.id)
-    )
+    reading = _lesson_being_read(user_id, lesson.course_id)
     now = utcnow()
-    cap = current_app.config["LESSON_TIME_CAP_SECONDS"]
-    spent = int(min(max((now - row.last_viewed_at).total_seconds(), 0), cap))
+    if reading is not None:
+        _credit(reading, now)
+    _ensure_progress_row(user_id, lesson, now)
     result = db.session.execute(
         update(LessonProgress)
-        .where(LessonProgress.id == row.id, LessonProgress.completed_at.is_(None))
-        .values(completed_at=now, time_spent_seconds=LessonProgress.time_spent_seconds + spent)
+        .where(
+            LessonProgress.user_id == user_id,
+            LessonProgress.lesson_id == lesson.id,
+            LessonProgress.completed_at.is_(None),
+        )
+        .values(completed_at=now)
         .execution_options(synchronize_session=False)
     )
-    db.session.expire(row)
     rollup.refresh_learner(user_id, lesson.course_id)
     return bool(result.rowcount)
 
@@ -91,6 +165,7 @@ def save_workbook_answer(user_id: int, prompt: WorkbookPrompt, text: str) -> Wor
     text = text.strip()
     if len(text) > limit:
         raise ProgressError(f"at most {limit} characters")
+    credit_reading(user_id, prompt.course_id)
     if not text:
         db.session.execute(
             delete(WorkbookAnswer).where(WorkbookAnswer.user_id == user_id, WorkbookAnswer.prompt_id == prompt.id)
@@ -138,8 +213,15 @@ def maybe_complete_course(user_id: int, course: Course, outline: CourseOutline |
     snapshot = {
         "name": user.name,
         "course": course.title,
+        "course_titles": _translated_titles(course.i18n),
         "quizzes": [
-            {"title": q.quiz.title, "best_percent": round(q.best_percent or 0, 1), "attempts": q.attempts}
+            {
+                "key": q.quiz.key,
+                "title": q.quiz.title,
+                "titles": _translated_titles(q.quiz.i18n),
+                "best_percent": round(q.best_percent or 0, 1),
+                "attempts": q.attempts,
+            }
             for q in outline.quizzes
         ],
     }
@@ -157,3 +239,68 @@ def maybe_complete_course(user_id: int, course: Course, outline: CourseOutline |
         ["user_id", "course_id"],
     )
     return db.session.scalar(select(Completion).where(Completion.user_id == user_id, Completion.course_id == course.id))
+
+
+# -- the public verification page ---------------------------------------------------------------------------
+def _translated_titles(i18n: dict | None) -> dict[str, str]:
+    """A content row's title in each language it is translated into: {lang: title}."""
+    return {lang: texts["title"] for lang, texts in (i18n or {}).items() if (texts or {}).get("title")}
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What the public verification page shows, and nothing more: name, course, date, best scores."""
+
+    name: str
+    course: str
+    completed_at: datetime
+    quizzes: list[tuple[str, float]]  # (title, best percent)
+
+
+def verification(completion: Completion, course: Course) -> Verification:
+    """The completion as its snapshot froze it, its titles in the reader's language.
+
+    A title is the snapshot's translation of it (snapshots keep each title in every language the content had),
+    else the live content's (a translation added since, or a snapshot older than that: the course by its id, a
+    quiz by its key or, in an old snapshot, by its title there), else the snapshot's own text, in the course's
+    language."""
+    snapshot = completion.snapshot or {}
+    frozen = snapshot.get("quizzes", [])
+    course_title = snapshot.get("course") or course.title
+    quizzes = [(q.get("title", ""), q.get("best_percent") or 0) for q in frozen]
+    lang = content_language()
+    if lang:
+        live = course.archived_at is None
+        course_title = (
+            snapshot.get("course_titles", {}).get(lang)
+            or (live and _translated_titles(course.i18n).get(lang))
+            or course_title
+        )
+        by_key, by_title = {}, {}
+        if live and any(lang not in q.get("titles", {}) for q in frozen):
+            by_key, by_title = _live_quiz_titles(course.id, lang)
+        quizzes = [
+            (
+                q.get("titles", {}).get(lang) or by_key.get(q.get("key")) or by_title.get(q.get("title")) or title,
+                best,
+            )
+            for q, (title, best) in zip(frozen, quizzes, strict=True)
+        ]
+    return Verification(snapshot.get("name", ""), course_title, completion.completed_at, quizzes)
+
+
+def _live_quiz_titles(course_id: int, lang: str) -> tuple[dict[str, str], dict[str, str]]:
+    """The titles in `lang` of the course's live quizzes, by quiz key and by title in the course's language (a
+    title two quizzes share names neither)."""
+    rows = db.session.execute(
+        select(Quiz.key, Quiz.title, Quiz.i18n).where(Quiz.course_id == course_id, Quiz.archived_at.is_(None))
+    ).all()
+    uses = Counter(title for _key, title, _i18n in rows)
+    by_key: dict[str, str] = {}
+    by_title: dict[str, str] = {}
+    for key, title, i18n in rows:
+        if translated := _translated_titles(i18n).get(lang):
+            by_key[key] = translated
+            if uses[title] == 1:
+                by_title[title] = translated
+    return by_key, by_title
