@@ -66,6 +66,9 @@ class Config:
     # i18n
     BABEL_DEFAULT_LOCALE = "zh_Hans"
     LANGUAGES = ("zh_Hans", "en")
+    # Dates and times are stored in UTC and shown in the user's own time zone (the account page), else this one:
+    # the course is for founders in China.
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
 
     # Limits
     WORKBOOK_MAX_CHARS = 5000
@@ -94,7 +97,18 @@ class Config:
             values["TRUSTED_PROXIES"] = int(proxies)
         if (log := _env("REQUEST_LOG")) is not None:
             values["REQUEST_LOG"] = log.lower() in ("1", "true", "yes")
+        if zone := _env("BABEL_DEFAULT_TIMEZONE"):
+            values["BABEL_DEFAULT_TIMEZONE"] = _time_zone(zone)
         return values
+
+
+def _time_zone(name: str) -> str:
+    """An IANA time zone name, checked now rather than at the first date shown."""
+    import pytz  # Flask-Babel's time zones
+
+    if name not in pytz.all_timezones_set:
+        raise RuntimeError(f"BABEL_DEFAULT_TIMEZONE: unknown time zone {name!r} (use an IANA name, e.g. Asia/Shanghai)")
+    return name
 
 
 class DevelopmentConfig(Config):

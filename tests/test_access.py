@@ -5,7 +5,7 @@ request without a CSRF token, and no GET changes anything (apart from the lesson
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from conftest import (
@@ -40,7 +40,7 @@ def world(app, loaded_course, make_user):
     }
     with app.app_context():
         course = _db.session.scalar(select(Course).where(Course.key == FIXTURE_COURSE))
-        start = date.today() - timedelta(weeks=4)
+        start = cohorts.today() - timedelta(weeks=4)
         settings = cohorts.CohortSettings(name="A", starts_on=start, ends_on=start + timedelta(weeks=10))
         cohort_a = cohorts.create_cohort(course, settings, [users[INSTRUCTOR_A].id])
         settings_b = cohorts.CohortSettings(name="B", starts_on=start, ends_on=start + timedelta(weeks=10))
@@ -74,6 +74,8 @@ def expectations(ids) -> list[tuple[str, dict[str, int]]]:
     return [
         ("/", dict.fromkeys(ROLES, 302)),
         ("/courses", everyone_200),
+        ("/account", signed_in),
+        ("/favicon.ico", everyone_200),
         (c, everyone_200),
         (f"{c}/lessons/welcome", signed_in),
         (f"{c}/lessons/no-such-lesson", {**dict.fromkeys(ROLES, 404), ANON: 302}),
@@ -124,7 +126,8 @@ def test_every_get_route_answers_each_role_as_expected(app, world):
     failures = []
     for url, expected in table:
         for role in ROLES:
-            status = clients[role].get(url).status_code
+            with clients[role].get(url) as response:  # closed: a file response holds its file open
+                status = response.status_code
             if status != expected[role]:
                 failures.append(f"{role:13} GET {url}: {status}, expected {expected[role]}")
         with app.test_request_context(url):
@@ -142,6 +145,7 @@ def post_urls(ids) -> list[str]:
     a, learner = ids["a"], ids["learner"]
     return [
         "/login", "/register", "/logout", "/logout/everywhere", "/language", "/password/forgot",
+        "/account/name", "/account/email", "/account/password", "/account/preferences",
         "/password/reset/x", "/password/set/x", f"{c}/lessons/welcome/complete", f"{c}/quizzes/intro-quiz",
         f"{c}/workbook/wb-welcome", "/cohorts/new", f"/cohorts/{a}/edit", f"/cohorts/{a}/schedule",
         f"/cohorts/{a}/invite/rotate", f"/cohorts/{a}/enrol/csv", f"/cohorts/{a}/learners/{learner}/unenrol",
@@ -191,7 +195,7 @@ def test_no_get_request_changes_anything(app, world):
     before = snapshot(app)
     for url, _expected in expectations(ids):
         for client in clients.values():
-            client.get(url)
+            client.get(url).close()
     after = snapshot(app)
     changed = [name for name in before if before[name] != after[name]]
     assert not changed, changed

@@ -5,19 +5,20 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from conftest import FIXTURE_COURSE, complete_lessons, do_login, lesson_url, new_client, quiz_url
 from sqlalchemy import func, select
 
+from config import TestingConfig
 from course.auth.models import User
 from course.cohorts import services
 from course.cohorts.models import ChapterRelease, Cohort, Enrolment
 from course.content.models import Chapter, Course
 from course.extensions import db as _db
 
-TODAY = date.today()
+TODAY = services.site_today(TestingConfig.BABEL_DEFAULT_TIMEZONE)  # the app's today (the school's time zone)
 
 
 def make_cohort(app, name="Spring", start=None, end=None, capacity=None, instructors=(), **extra) -> int:
@@ -363,3 +364,17 @@ def test_bad_schedule_dates_change_nothing(app, loaded_course, staff_client, ins
     assert response.status_code == 400
     assert "between the cohort&#39;s start and end" in response.get_data(as_text=True)
     assert count(app, ChapterRelease, ChapterRelease.cohort_id == cohort_id) == before
+
+
+def test_the_schedule_follows_the_schools_time_zone(app):
+    """Chapters open at midnight where the school is, not at midnight UTC."""
+    from datetime import UTC, datetime
+
+    utc_today = datetime.now(UTC).date()
+    with app.app_context():
+        app.config["BABEL_DEFAULT_TIMEZONE"] = "Pacific/Kiritimati"  # UTC+14: always a day ahead of UTC or equal
+        ahead = services.today()
+        app.config["BABEL_DEFAULT_TIMEZONE"] = "Pacific/Pago_Pago"  # UTC-11
+        behind = services.today()
+    assert ahead > behind  # 25 hours apart: never the same date
+    assert behind <= utc_today <= ahead

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from html import unescape
+from zoneinfo import ZoneInfo
 
 from conftest import (
     CHAPTER_LESSONS,
@@ -118,7 +119,8 @@ def test_the_whole_journey(app, loaded_course, client):
     # The public verification page, seen by anyone: name, course, date, scores — nothing private.
     with app.app_context():
         completion = _db.session.scalar(select(Completion))
-        completed_on = f"{completion.completed_at:%B} {completion.completed_at.day}, {completion.completed_at.year}"
+        local = completion.completed_at.astimezone(ZoneInfo(app.config["BABEL_DEFAULT_TIMEZONE"]))  # the school's
+        completed_on = f"{local:%B} {local.day}, {local.year}"
     anonymous = app.test_client()
     anonymous.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
     verify = anonymous.get(f"/verify/{code}")

@@ -93,6 +93,16 @@ def test_sessions_expire_after_idle_time(app, client, learner, loaded_course):
     assert response.status_code == 302 and "/login" in response.location
 
 
+def test_an_expired_session_keeps_the_browsers_language(app, client, learner, loaded_course):
+    with client.session_transaction() as session:
+        session["lang"] = "en"
+        session["seen_at"] = int(time.time()) - app.config["SESSION_IDLE_MINUTES"] * 60 - 5
+    response = client.get(lesson_url("welcome"))
+    assert response.status_code == 302 and "/login" in response.location
+    with client.session_transaction() as session:
+        assert session.get("lang") == "en" and "_user_id" not in session
+
+
 def test_sessions_expire_after_the_absolute_lifetime(app, client, learner, loaded_course):
     with client.session_transaction() as session:
         session["auth_at"] = int(time.time()) - app.config["SESSION_MAX_HOURS"] * 3600 - 5

@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+import unicodedata
+
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, PasswordField, StringField
-from wtforms.validators import DataRequired, Email, EqualTo, Length
+from wtforms import EmailField, HiddenField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
 from course.auth.passwords import StrongPassword
+from course.auth.services import COMMON_TIME_ZONES, LANGUAGE_NAMES, TIME_ZONES
 
 
 class RegisterForm(FlaskForm):
@@ -47,3 +51,58 @@ class SetPasswordForm(FlaskForm):
 
 class ForgotPasswordForm(FlaskForm):
     email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
+
+
+# -- the account page: three forms on one page, told apart by their prefixes (field names and ids) -----------
+def _strip(value: str | None) -> str | None:
+    return value.strip() if isinstance(value, str) else value
+
+
+def _one_line(form, field) -> None:  # noqa: ANN001
+    """No control characters or line breaks (a name is shown on one line, in pages and emails)."""
+    if field.data and any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in field.data):
+        raise ValidationError(_l("Use letters, digits, spaces and punctuation only."))
+
+
+class NameForm(FlaskForm):
+    name = StringField(
+        _l("Your name"),
+        filters=[_strip],
+        validators=[DataRequired(), Length(max=120), _one_line],
+        description=_l("Your completion certificates show this name, and will show the new one."),
+    )
+
+
+class EmailForm(FlaskForm):
+    email = EmailField(_l("New email"), filters=[_strip], validators=[DataRequired(), Email(), Length(max=254)])
+    password = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=128)])
+
+
+class ChangePasswordForm(FlaskForm):
+    current = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=128)])
+    password = PasswordField(
+        _l("New password"),
+        validators=[DataRequired(), StrongPassword()],
+        description=_l("8 to 128 characters. A passphrase is easiest to remember."),
+    )
+    confirm = PasswordField(
+        _l("Repeat the new password"),
+        validators=[DataRequired(), EqualTo("password", message=_l("The passwords do not match."))],
+    )
+
+
+class PreferencesForm(FlaskForm):
+    """The language and time zone of the user's pages, on every device. Only the listed values are accepted."""
+
+    language = SelectField(_l("Language"))
+    time_zone = SelectField(
+        _l("Time zone"),
+        description=_l("Dates and times on your pages are shown in this time zone."),
+    )
+
+    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+        super().__init__(*args, **kwargs)
+        self.language.choices = [(code, LANGUAGE_NAMES.get(code, code)) for code in current_app.config["LANGUAGES"]]
+        default = _l("The site’s time zone (%(zone)s)", zone=current_app.config["BABEL_DEFAULT_TIMEZONE"])
+        others = [z for z in TIME_ZONES if z not in COMMON_TIME_ZONES]
+        self.time_zone.choices = [("", default), *((z, z) for z in COMMON_TIME_ZONES), *((z, z) for z in others)]

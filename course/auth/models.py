@@ -40,6 +40,9 @@ class User(UserMixin, db.Model):
     session_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_session_token)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The user's own choices, on every device; None: the browser's language, the site's time zone.
+    language: Mapped[str | None] = mapped_column(String(16))  # one of the config's LANGUAGES, e.g. "zh_Hans"
+    time_zone: Mapped[str | None] = mapped_column(String(64))  # an IANA name, e.g. "Asia/Shanghai"
 
     def get_id(self) -> str:
         return self.session_token

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+import pytz
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.exc import IntegrityError
 
 from course.auth.models import Role, User, new_session_token
 from course.db_types import utcnow
 from course.extensions import db
+from course.progress.models import Completion
 
 # Verifying against this keeps a login for an unknown email as slow as one for a known email.
 _DUMMY_HASH_PASSWORD = "not-a-real-password"  # noqa: S105
@@ -82,6 +85,99 @@ def authenticate(email: str, password: str) -> User | None:
 def set_password(user: User, password: str) -> None:
     user.password_hash = hash_password(password)
     end_all_sessions(user)
+
+
+def check_password(user: User, password: str) -> bool:
+    """Whether `password` is this user's current password (the account page asks for it before a change)."""
+    try:
+        return _hasher().verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def change_password(user: User, password: str) -> bool:
+    """A new password, and a new session token (every session of the user ends), unless another request
+    already rotated the token this one was sent with (the second of a double submit): then nothing changes
+    and the answer is False. The database decides, so two instances cannot both apply it."""
+    changed = db.session.execute(
+        update(User)
+        .where(User.id == user.id, User.session_token == user.session_token)
+        .values(password_hash=hash_password(password), session_token=new_session_token())
+        .execution_options(synchronize_session="fetch")
+    )
+    return changed.rowcount == 1
+
+
+def rename(user: User, name: str) -> None:
+    """A new display name, also in the snapshots of the user's completions (what the public verification
+    page shows): a learner who corrects their name expects their certificate to carry it."""
+    user.name = name.strip()
+    for completion in db.session.scalars(select(Completion).where(Completion.user_id == user.id)):
+        if completion.snapshot.get("name") != user.name:
+            completion.snapshot = {**completion.snapshot, "name": user.name}  # a new dict: JSON is not mutable
+    db.session.flush()
+
+
+def change_email(user: User, email: str) -> str:
+    """Move the account to another email; returns the old one. AccountError if another account has it (the
+    unique constraint decides under a race)."""
+    email, old = normalise_email(email), user.email
+    if email == old:
+        return old  # nothing to do (a double submit, or the same address typed again)
+    if find_user(email) is not None:
+        raise AccountError("an account with this email already exists")
+    try:
+        with db.session.begin_nested():
+            user.email = email
+    except IntegrityError as exc:
+        raise AccountError("an account with this email already exists") from exc
+    return old
+
+
+# -- the user's language and time zone -------------------------------------------------------------------------
+LANGUAGE_NAMES = {"zh_Hans": "简体中文", "en": "English"}  # each in its own language, as a switch shows them
+# Offered first on the account page: where the course's learners mostly are, then the big hubs.
+COMMON_TIME_ZONES = (
+    "Asia/Shanghai",
+    "Asia/Hong_Kong",
+    "Asia/Taipei",
+    "Asia/Singapore",
+    "Asia/Tokyo",
+    "Asia/Seoul",
+    "Asia/Kolkata",
+    "Asia/Dubai",
+    "Europe/London",
+    "Europe/Berlin",
+    "America/New_York",
+    "America/Los_Angeles",
+    "Australia/Sydney",
+    "UTC",
+)
+TIME_ZONES = tuple(pytz.common_timezones)  # the IANA names Flask-Babel (pytz) knows, without the old aliases
+
+
+def is_time_zone(name: str | None) -> bool:
+    """A zone Flask-Babel can show dates in (any IANA name pytz knows, so a zone stored once stays usable)."""
+    return bool(name) and name in pytz.all_timezones_set
+
+
+def set_language(user: User, language: str) -> None:
+    """The language of the user's pages, on every device (the caller checked it is one of LANGUAGES)."""
+    user.language = language
+
+
+def adopt_language(user: User, language: str | None) -> None:
+    """At login: a language the visitor chose before logging in becomes the user's, if they have none yet."""
+    if language and user.language is None:
+        user.language = language
+
+
+def set_preferences(user: User, language: str, time_zone: str | None) -> None:
+    """The account page's choices. `time_zone` None: the site's (BABEL_DEFAULT_TIMEZONE)."""
+    if time_zone is not None and not is_time_zone(time_zone):
+        raise ValueError(f"unknown time zone {time_zone!r}")
+    user.language = language
+    user.time_zone = time_zone
 
 
 def end_all_sessions(user: User) -> None:

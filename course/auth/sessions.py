@@ -32,8 +32,11 @@ def init_session_timeouts(app: Flask) -> None:
         auth_at = session.get("auth_at", 0)
         seen_at = session.get("seen_at", 0)
         if now - seen_at > idle or now - auth_at > absolute:
+            lang = session.get("lang")  # the browser's language choice outlives the sign-in
             logout_user()
             session.clear()
+            if lang:
+                session["lang"] = lang
             flash(_("Your session has expired. Please log in again."), "info")
             return
         if now - seen_at >= SEEN_REFRESH_SECONDS:

@@ -4,9 +4,11 @@ unenrol, move, invite codes, extensions, and the schedule a learner sees. Servic
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
-from flask import abort
+import pytz
+from flask import abort, current_app
+from flask_babel import format_date
 from flask_babel import gettext as _
 from sqlalchemy import bindparam, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -14,7 +16,6 @@ from sqlalchemy.exc import IntegrityError
 from course.auth.models import Role, User
 from course.cohorts.models import ChapterRelease, Cohort, CohortInstructor, Enrolment, new_invite_code
 from course.content.models import Chapter, Course, Module
-from course.db_types import utcnow
 from course.extensions import db
 
 
@@ -23,7 +24,13 @@ class CohortError(ValueError):
 
 
 def today() -> date:
-    return utcnow().date()
+    """Today where the school is (the site's time zone, BABEL_DEFAULT_TIMEZONE): chapters open and cohorts
+    close at its midnight, the same moment for every learner."""
+    return site_today(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+
+
+def site_today(time_zone: str) -> date:
+    return datetime.now(pytz.timezone(time_zone)).date()
 
 
 # -- who sees what -------------------------------------------------------------------------------------
@@ -202,10 +209,10 @@ def cohort_by_invite(code: str) -> Cohort | None:
 def enrolment_window_problem(cohort: Cohort, on: date | None = None) -> str | None:
     on = on or today()
     if cohort.enrol_opens_on and on < cohort.enrol_opens_on:
-        return _("Enrolment opens on %(d)s.", d=cohort.enrol_opens_on.isoformat())
+        return _("Enrolment opens on %(d)s.", d=format_date(cohort.enrol_opens_on, "long"))
     closes = cohort.enrol_closes_on or cohort.ends_on
     if on > closes:
-        return _("Enrolment closed on %(d)s.", d=closes.isoformat())
+        return _("Enrolment closed on %(d)s.", d=format_date(closes, "long"))
     return None
 
 
