@@ -6,13 +6,17 @@ import ctypes
 import logging
 import platform
 
+import click
 from flask import Flask, has_request_context, render_template, request, session
-from flask_babel import format_date, format_datetime, get_locale
+from flask.cli import with_appcontext
+from flask_babel import force_locale, format_date, format_datetime
 from flask_babel import gettext as _
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter, Map
 
 import course.sql  # noqa: F401 - how transactions begin (an engine event)
 from course.extensions import babel, csrf, db, limiter, login_manager
@@ -21,11 +25,14 @@ log = logging.getLogger(__name__)
 
 
 def select_locale() -> str:
+    """The signed-in user's language, else this browser's choice (the switch), else its Accept-Language."""
     from flask import current_app
 
     languages = current_app.config["LANGUAGES"]
-    if not has_request_context():  # the CLI and background work speak the default language
+    if not has_request_context():  # work outside a request (the CLI forces English: `speak_english`)
         return current_app.config["BABEL_DEFAULT_LOCALE"]
+    if current_user.is_authenticated and current_user.language in languages:
+        return current_user.language
     chosen = session.get("lang")
     if chosen in languages:
         return chosen
@@ -33,6 +40,17 @@ def select_locale() -> str:
     if best and best.startswith("en"):
         return "en"
     return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def select_timezone() -> str:
+    """The signed-in user's time zone, else the site's (BABEL_DEFAULT_TIMEZONE). Dates are stored in UTC."""
+    from flask import current_app
+
+    from course.auth.services import is_time_zone
+
+    if has_request_context() and current_user.is_authenticated and is_time_zone(current_user.time_zone):
+        return current_user.time_zone
+    return current_app.config["BABEL_DEFAULT_TIMEZONE"]
 
 
 def tune_allocator() -> None:
@@ -58,7 +76,7 @@ def register_extensions(app: Flask) -> None:
     import course.ratelimit  # noqa: F401 - registers the fcsql:// storage before the limiter starts
 
     limiter.init_app(app)
-    babel.init_app(app, locale_selector=select_locale)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
@@ -94,6 +112,26 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:  # noqa: ANN00
     cursor.close()
 
 
+ID_MAX = 2**31 - 1  # PostgreSQL `integer`, the type of every id column and of an attempt's number
+
+
+class IdConverter(IntegerConverter):
+    """`<int:…>` in a URL: an id, from 1 to the largest the database's `integer` columns hold.
+
+    A number outside that range names nothing, so the URL is a 404 like any unknown id, instead of a query
+    that PostgreSQL refuses ("integer out of range") or that SQLite cannot bind (OverflowError)."""
+
+    def __init__(
+        self, map: Map, fixed_digits: int = 0, min: int | None = 1, max: int | None = ID_MAX, signed: bool = False
+    ) -> None:
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
+def register_url_converters(app: Flask) -> None:
+    """Before any route is added: a rule takes its converters from the map when it is added."""
+    app.url_map.converters["int"] = IdConverter
+
+
 def register_blueprints(app: Flask) -> None:
     from course.admin.routes import bp as admin_bp
     from course.auth.routes import bp as auth_bp
@@ -109,8 +147,13 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_error_handlers(app: Flask) -> None:
-    def render_error(template: int, message: str, status: int | None = None):  # noqa: ANN202
-        return render_template(f"errors/{template}.html", message=message), status or template
+    """Every HTTP error is a page of the app, in the request's language, with its status and headers kept: the
+    code's own template (`errors/<code>.html`), else the page of its class (`errors/400.html` for a 4xx,
+    `errors/500.html` for a 5xx), which shows the code. Never Werkzeug's English page."""
+
+    def render_error(code: int, message: str, headers: list[tuple[str, str]] | None = None):  # noqa: ANN202
+        generic = "errors/500.html" if code >= 500 else "errors/400.html"
+        return render_template([f"errors/{code}.html", generic], code=code, message=message), code, headers or []
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):  # noqa: ANN202
@@ -121,24 +164,31 @@ def register_error_handlers(app: Flask) -> None:
     def http_error(error: HTTPException):  # noqa: ANN202
         db.session.rollback()
         code = error.code or 500
+        if code < 400:  # not an error (Flask answers routing redirects itself, before any handler)
+            return error
         # Werkzeug's stock descriptions are English; only messages the app wrote itself are shown.
         message = error.description if error.description != type(error).description else ""
         if code == 429:
             message = _("Too many attempts. Please wait a little and try again.")
-        if code in (400, 403, 404):
-            return render_error(code, message)
-        if 400 <= code < 500:
-            response = render_error(400, message, code)
-            if code == 405 and hasattr(error, "valid_methods") and error.valid_methods:
-                return (*response, {"Allow": ", ".join(error.valid_methods)})
-            return response
-        return error
+        # What the error says in its headers (Allow for a 405, Retry-After for a 429 or 503), not its content type.
+        headers = [(name, value) for name, value in error.get_headers() if name.lower() != "content-type"]
+        return render_error(code, message, headers)
 
     @app.errorhandler(Exception)
     def server_error(error: Exception):  # noqa: ANN202
         db.session.rollback()
         log.exception("unhandled error on %s %s", request.method, request.path)
         return render_error(500, "")
+
+
+@with_appcontext
+def speak_english() -> None:
+    """The callback of every `flask` command group of the app: its commands speak English.
+
+    A terminal has no request to choose a language from, so messages the services translate (a password
+    problem, a cohort error) would come out in the default language, Chinese, among the commands' own English.
+    The app context is pushed here, for the group, so the locale stays forced until its command returns."""
+    click.get_current_context().with_resource(force_locale("en"))
 
 
 def register_cli(app: Flask) -> None:
@@ -155,16 +205,17 @@ def register_cli(app: Flask) -> None:
 
 
 def register_template_globals(app: Flask) -> None:
-    from course.content.i18n import tr
+    from course.content.i18n import tr_for_request
     from course.content.mermaid_asset import mermaid_available
+    from course.i18n import template_functions
 
     @app.context_processor
     def inject() -> dict:
         return {
-            "current_locale": str(get_locale()),
+            **template_functions(),  # current_locale, gettext, ngettext: the request's language, found once
             "languages": app.config["LANGUAGES"],
             "mermaid_available": mermaid_available(app),
-            "tr": tr,
+            "tr": tr_for_request(),
         }
 
     app.jinja_env.filters["datetime"] = lambda value, fmt="medium": format_datetime(value, fmt) if value else ""

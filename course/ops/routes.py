@@ -1,8 +1,8 @@
-"""Operations: the health check a load balancer polls."""
+"""Operations: the health check a load balancer polls, and the icon browsers ask for on their own."""
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, current_app, jsonify
 from sqlalchemy import select, text
 
 from course.content.models import Course
@@ -24,3 +24,9 @@ def healthz():
         db.session.rollback()
         return jsonify(status="error", database="unreachable"), 503
     return jsonify(status="ok", database="ok", content=versions)
+
+
+@bp.route("/favicon.ico")
+def favicon():
+    """Browsers ask for /favicon.ico whatever the page links: the icon, not a 404 page."""
+    return current_app.send_static_file("favicon.ico")

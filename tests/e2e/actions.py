@@ -18,6 +18,7 @@ from .conftest import Account, Site
 # Every browser test imports `expect` from here: without Playwright, each module is skipped and says why.
 expect = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed: pip install -e .[dev]").expect
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+PHONE = {"width": 390, "height": 844}  # a phone's screen, in CSS pixels
 CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 

@@ -9,8 +9,9 @@ Chromium is the system's (`/usr/bin/chromium`, Debian's package), never a browse
 Without it, or without axe-core (installed by `make setup` from npm), the tests are skipped and say why.
 
 Every page a test opens is watched: a 5xx response, an uncaught script error or a script, image or connection
-blocked by the Content-Security-Policy fails the test. Screenshots go to test-artifacts/screenshots (or
-$E2E_SCREENSHOTS); the run prints where.
+blocked by the Content-Security-Policy fails the test (except from `/_e2e/`: the server has routes for tests only,
+`add_test_routes`, that answer with any error page, the 500 page included, which no real page does on purpose).
+Screenshots go to test-artifacts/screenshots (or $E2E_SCREENSHOTS); the run prints where.
 """
 
 from __future__ import annotations
@@ -25,10 +26,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from conftest import DEFAULT_PASSWORD, FIXTURE_CONTENT, REAL_CONTENT, ROOT, dispose, fresh_database, upgrade_to_head
-from flask import Flask
+from flask import Blueprint, Flask, abort
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from course import create_app
@@ -91,6 +93,26 @@ def buffered(app: Flask) -> Callable[..., Any]:
                 close()
 
     return wsgi
+
+
+TEST_ROUTES = "/_e2e"
+
+
+def add_test_routes(app: Flask) -> None:
+    """Routes of the test server only (never of the app `create_app` builds): `/_e2e/abort/<code>` answers with
+    the app's page for that HTTP error, `/_e2e/crash` raises an exception (the 500 page of an unexpected error).
+    Added before the first request, as Flask requires."""
+    bp = Blueprint("e2e", __name__, url_prefix=TEST_ROUTES)
+
+    @bp.route("/abort/<int:code>")
+    def error(code: int):  # noqa: ANN202
+        abort(code)
+
+    @bp.route("/crash")
+    def crash():  # noqa: ANN202
+        raise RuntimeError("a crash the browser tests asked for")
+
+    app.register_blueprint(bp)
 
 
 @dataclass
@@ -163,6 +185,7 @@ def site(chromium: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Si
                 },
             }
         )
+        add_test_routes(app)
         upgrade_to_head(app)
         load_courses(app, tmp / "content")
         server = make_server("127.0.0.1", 0, buffered(app), threaded=True, request_handler=QuietHandler)
@@ -195,7 +218,7 @@ def browser(playwright: Any, chromium: str) -> Iterator[Any]:
 
 def _watch(page: Any, problems: list[str]) -> None:
     def on_response(response: Any) -> None:
-        if response.status >= 500:
+        if response.status >= 500 and not urlsplit(response.url).path.startswith(f"{TEST_ROUTES}/"):
             problems.append(f"{response.status} from {response.url}")
 
     def on_console(message: Any) -> None:

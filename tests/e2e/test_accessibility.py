@@ -1,51 +1,87 @@
-"""Accessibility in the browser: axe-core finds no WCAG 2.1 A or AA violation on any page, in both languages,
-signed out and for every role; the learner's path works with the keyboard alone; errors are announced.
+"""Accessibility in the browser: axe-core finds no WCAG 2.1 A or AA violation on any page, in both languages and
+both themes, signed out and for every role, on a desktop and on a phone; no page is wider than a phone's screen
+(WCAG 1.4.10, reflow: axe cannot see it); the learner's path works with the keyboard alone; errors are announced.
+
+"Any page" is checked, not trusted: `pages_for` lists the pages, and a test matches the list against the app's URL
+map, so a new page that nobody added to the list fails it (a route that is not a page is excluded by name, with
+the reason). Pages shown after a POST (a form with errors, the CSV report, a quiz refused) are reached by doing
+what a person does: a path's `#action` names it (`ACTIONS`).
 
 axe-core is injected into each page, so the contexts that run it bypass the page's Content-Security-Policy (the
 journeys, in contexts that keep it, check that the app's own scripts run under it). Every page is checked before
-the test fails, so one run lists every violation. axe leaves duplicate ids "to review"; they are checked here too.
+the test fails, so one run lists every problem. axe leaves duplicate ids "to review"; they are checked here too.
 """
 
 from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlencode
+from typing import Any, NamedTuple
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 from conftest import FIXTURE_COURSE, REAL_COURSE
 from sqlalchemy import select
+from werkzeug.exceptions import MethodNotAllowed, NotFound
 
+from course import create_app
 from course.auth.models import User
+from course.auth.tokens import RESET_PASSWORD, SET_PASSWORD, make_token
 from course.cohorts.models import Cohort
-from course.cohorts.services import CohortSettings, create_cohort, enrol, today
+from course.cohorts.services import CohortSettings, create_cohort, enrol, schedule_rows, today
 from course.content.models import Course, Lesson
 from course.progress.models import Completion
 from course.quiz.models import Quiz
 
-from .actions import axe_violations, csrf_token, describe, expect, login, quiz_answers
-from .conftest import Account, Site
+from .actions import PHONE, axe_violations, csrf_token, describe, expect, login, quiz_answers
+from .conftest import TEST_ROUTES, Account, Site, add_test_routes
 
-# Both languages; the system's light and dark themes (contrast depends on the theme, not the language).
-LOOKS = [("en-US", "light"), ("zh-CN", "dark")]
-ROLES = ["visitor", "learner", "instructor", "admin"]
+
+class Look(NamedTuple):
+    locale: str
+    scheme: str
+    phone: bool
+    every_page: bool  # axe on every page, or on the core pages only (each page is still opened and measured)
+
+    def __str__(self) -> str:
+        return f"{self.locale} {self.scheme} {'phone' if self.phone else 'desktop'}"
+
+
+# Both languages × both themes (contrast depends on the theme, line lengths on the language). Every page is run
+# through axe in two of the four looks, and the core pages (`Core`) in the other two, on a phone, where every
+# page is also measured for width.
+LOOKS = [
+    Look("en-US", "light", phone=False, every_page=True),
+    Look("zh-CN", "dark", phone=False, every_page=True),
+    Look("en-US", "dark", phone=True, every_page=False),
+    Look("zh-CN", "light", phone=True, every_page=False),
+]
+ROLES = ["visitor", "learner", "latecomer", "instructor", "admin"]
 DUPLICATE_IDS = """() => {
     const ids = [...document.querySelectorAll('[id]')].map(e => e.id);
     return [...new Set(ids.filter((id, i) => ids.indexOf(id) !== i))];
 }"""
 DIAGRAMS_DRAWN = """() => [...document.querySelectorAll('img.diagram-image')].length
     === document.querySelectorAll('pre.mermaid').length"""
+WIDTH = "() => [document.documentElement.scrollWidth, window.innerWidth, document.documentElement.clientWidth]"
+
+
+class Core(str):
+    """A page path that is also checked in the looks that check only the core pages."""
 
 
 @dataclass
 class World:
-    """What the pages show: a learner who finished the mini course (a quiz failed once on the way), in a cohort
-    run by an instructor, and an admin."""
+    """What the pages show: a learner who finished the mini course (a quiz failed once on the way, a quiz's
+    attempts all used), in a cohort run by an instructor; a latecomer, in a cohort of the mini course that has
+    ended and in a cohort of the real course whose later chapters are not open yet; password links; an admin."""
 
     learner: Account
+    latecomer: Account
     instructor: Account
     admin: Account
     cohort_id: int
@@ -53,6 +89,9 @@ class World:
     verify: str
     real_lesson: str
     real_quiz: str
+    locked_quiz: str  # in the latecomer's real-course cohort, a quiz whose chapter opens next week
+    reset_token: str
+    set_token: str
 
 
 def post(context, path: str, token: str, pairs: list[tuple[str, str]]) -> None:  # noqa: ANN001
@@ -64,15 +103,19 @@ def post(context, path: str, token: str, pairs: list[tuple[str, str]]) -> None: 
     assert response.status in (302, 303), (path, response.status, response.text()[:300])
 
 
+def log_in(context, account: Account) -> str:  # noqa: ANN001
+    """Log the context in without opening a page; returns a CSRF token for its next forms."""
+    post(context, "/login", csrf_token(context, "/login"), [("email", account.email), ("password", account.password)])
+    return csrf_token(context, "/courses")
+
+
 def finish_the_mini_course(site: Site, context, learner: Account) -> None:  # noqa: ANN001
-    token = csrf_token(context, "/login")
-    post(context, "/login", token, [("email", learner.email), ("password", learner.password)])
-    token = csrf_token(context, "/courses")
+    token = log_in(context, learner)
     base = f"/courses/{FIXTURE_COURSE}"
     post(context, f"{base}/workbook/wb-goal", token, [("wb-wb-goal-answer", "A tutor for first-time founders.")])
     chapters = [
         (["welcome", "models"], "intro-quiz"),
-        (["data", "tuning"], "training-quiz"),
+        (["data", "tuning"], "training-quiz"),  # two attempts allowed: both used
         (["pricing", "growth"], "launch-quiz"),
     ]
     for lessons, quiz in chapters:
@@ -90,121 +133,279 @@ def finish_the_mini_course(site: Site, context, learner: Account) -> None:  # no
 @pytest.fixture(scope="module")
 def world(site: Site, browser) -> World:  # noqa: ANN001
     learner = site.account(name="Lin Learner")
+    latecomer = site.account(name="Lou Latecomer")
     instructor = site.account("instructor", name="Ian Instructor")
     admin = site.account("admin", name="Ada Admin")
+    resetting = site.account(name="Rae Reset")
     with site.session() as session:
-        course = session.scalar(select(Course).where(Course.key == FIXTURE_COURSE))
-        start = today() - timedelta(days=30)
+        start = today() - timedelta(days=30)  # the school's today: it needs the app
+        mini = session.scalar(select(Course).where(Course.key == FIXTURE_COURSE))
+        real = session.scalar(select(Course).where(Course.key == REAL_COURSE))
         cohort = create_cohort(
-            course,
+            mini,
             CohortSettings(name="Autumn founders", starts_on=start, ends_on=start + timedelta(days=120)),
             [instructor.id],
         )
         enrol(cohort, session.get(User, learner.id), source="test", check_window=False)
+        ended = create_cohort(
+            mini,
+            CohortSettings(
+                name="Last spring", starts_on=start - timedelta(days=100), ends_on=today() - timedelta(days=10)
+            ),
+            [instructor.id],
+        )
+        enrol(ended, session.get(User, latecomer.id), source="test", check_window=False)
+        starting = create_cohort(
+            real, CohortSettings(name="Starting today", starts_on=today(), ends_on=today() + timedelta(days=90)), []
+        )
+        enrol(starting, session.get(User, latecomer.id), source="test", check_window=False)
+        session.flush()
+        later = [
+            chapter.id for _module, chapter, opens_on in schedule_rows(starting) if opens_on and opens_on > today()
+        ]
+        locked_quiz = session.scalar(select(Quiz.key).where(Quiz.chapter_id.in_(later)).order_by(Quiz.id))
         cohort_id, invite = cohort.id, cohort.invite_code
+        user = session.get(User, resetting.id)
+        reset_token, set_token = make_token(user, RESET_PASSWORD), make_token(user, SET_PASSWORD)
     context = browser.new_context(base_url=site.url)
     try:
         finish_the_mini_course(site, context, learner)
+        context.clear_cookies()
+        token = log_in(context, latecomer)  # the first chapter read, so its quiz is open but for the cohort's end
+        for lesson in ("welcome", "models"):
+            post(context, f"/courses/{FIXTURE_COURSE}/lessons/{lesson}/complete", token, [])
     finally:
         context.close()
     with site.session() as session:
         code = session.scalar(select(Completion.verification_code).where(Completion.user_id == learner.id))
-        real = session.scalar(select(Course.id).where(Course.key == REAL_COURSE))
-        real_lesson = session.scalar(select(Lesson.key).where(Lesson.course_id == real).order_by(Lesson.id))
-        real_quiz = session.scalar(select(Quiz.key).where(Quiz.course_id == real).order_by(Quiz.id))
+        real_id = session.scalar(select(Course.id).where(Course.key == REAL_COURSE))
+        real_lesson = session.scalar(select(Lesson.key).where(Lesson.course_id == real_id).order_by(Lesson.id))
+        real_quiz = session.scalar(select(Quiz.key).where(Quiz.course_id == real_id).order_by(Quiz.id))
         assert session.get(Cohort, cohort_id).enrolled_count == 1
     assert code, "the learner did not complete the mini course"
-    return World(learner, instructor, admin, cohort_id, f"/join/{invite}", f"/verify/{code}", real_lesson, real_quiz)
+    assert locked_quiz, "no quiz of the real course opens after its first week"
+    return World(
+        learner, latecomer, instructor, admin, cohort_id, f"/join/{invite}", f"/verify/{code}",
+        real_lesson, real_quiz, locked_quiz, reset_token, set_token,
+    )  # fmt: skip
+
+
+def error_pages() -> list[str]:
+    """The error pages a real page never shows on purpose (404, 403 and 405 come from real pages)."""
+    return [
+        f"{TEST_ROUTES}/abort/400",
+        Core(f"{TEST_ROUTES}/abort/500"),
+        f"{TEST_ROUTES}/abort/503",
+        f"{TEST_ROUTES}/crash",
+    ]
 
 
 def pages_for(role: str, w: World) -> list[str]:
-    """Every page the role sees. A path may end in `#submit` (the page after submitting its form empty)."""
+    """Every page the role sees. A path may end in `#action`: the page after doing it (see `ACTIONS`)."""
     course, real = f"/courses/{FIXTURE_COURSE}", f"/courses/{REAL_COURSE}"
     cohort, dash = f"/cohorts/{w.cohort_id}", f"/cohorts/{w.cohort_id}/dashboard"
     if role == "visitor":
         return [
-            "/courses",
-            course,
+            "/",
+            Core("/courses"),
+            Core(course),
             real,
             "/login",
-            "/login#submit",
+            Core("/login#submit"),
             "/register",
-            "/register#submit",
+            Core("/register#submit"),
             "/password/forgot",
             "/password/forgot#submit",
-            "/no/such/page",
-            w.verify,
+            f"/password/reset/{w.reset_token}",
+            Core(f"/password/reset/{w.reset_token}#submit"),
+            f"/password/set/{w.set_token}",
+            f"/password/set/{w.set_token}#submit",
+            "/password/reset/not-a-valid-link",  # 404, with the app's own message
+            "/password/set/not-a-valid-link",
+            Core("/no/such/page"),  # 404
+            "/logout",  # 405: a page for a 4xx without a template of its own
+            Core(w.verify),
             w.invite,
+            *error_pages(),
         ]
     if role == "learner":
         return [
             "/courses",
-            course,
-            f"{course}/lessons/welcome",
+            Core(course),
+            Core(f"{course}/lessons/welcome"),
             f"{course}/lessons/growth",
             real,
-            f"{real}/lessons/{w.real_lesson}",
+            Core(f"{real}/lessons/{w.real_lesson}"),
             f"{real}/quizzes/{w.real_quiz}",
             f"{course}/quizzes/intro-quiz",
-            f"{course}/quizzes/intro-quiz#submit",
-            f"{course}/quizzes/intro-quiz/attempts/1",
+            Core(f"{course}/quizzes/intro-quiz#submit"),
+            Core(f"{course}/quizzes/intro-quiz/attempts/1"),
             f"{course}/quizzes/intro-quiz/attempts/2",
             f"{course}/quizzes/launch-quiz/attempts/1",
             f"{course}/quizzes/intro-quiz/attempts",
-            f"{course}/summary",
-            f"{course}/summary/print",
+            f"{course}/quizzes/training-quiz",  # every attempt used
+            Core(f"{course}/summary"),
+            Core(f"{course}/summary/print"),
+            "/account",
             w.verify,
             w.invite,
+            "/cohorts",  # 403
             "/no/such/page",
+            *error_pages(),
+        ]
+    if role == "latecomer":
+        return [
+            Core(course),
+            f"{course}/quizzes/intro-quiz",
+            Core(f"{course}/quizzes/intro-quiz#answer"),  # refused: the cohort has ended
+            f"{course}/quizzes/training-quiz",  # closed until the chapter's lessons are read
+            f"{course}/summary",  # not complete yet
+            Core(real),
+            Core(f"{real}/quizzes/{w.locked_quiz}"),  # 403: the chapter opens next week
         ]
     if role == "instructor":
         return [
             "/courses",
             "/cohorts",
             "/cohorts/new",
-            "/cohorts/new#submit",
-            cohort,
+            Core("/cohorts/new#submit"),
+            Core(cohort),
+            f"{cohort}#no-file",
+            Core(f"{cohort}#csv-problems"),
+            f"{cohort}#csv-enrolled",
             f"{cohort}/edit",
-            dash,
-            f"{dash}/learners",
+            Core(f"{cohort}/edit#clear-name"),
+            Core(dash),
+            Core(f"{dash}/learners"),
             f"{dash}/at-risk",
             f"{dash}/quizzes",
-            f"{dash}/quizzes/intro-quiz",
-            f"{cohort}/learners/{w.learner.id}",
+            Core(f"{dash}/quizzes/intro-quiz"),
+            Core(f"{cohort}/learners/{w.learner.id}"),
+            "/account",
+            Core("/admin/users"),  # 403
+            *error_pages(),
         ]
-    return ["/admin/users", "/admin/users?q=learner", "/cohorts", "/cohorts/new", cohort, dash, f"{dash}/learners"]
+    return [
+        Core("/admin/users"),
+        "/admin/users?q=learner",
+        "/cohorts",
+        Core("/cohorts/new"),
+        cohort,
+        f"{cohort}/edit",
+        dash,
+        f"{dash}/learners",
+        "/account",
+    ]
+
+
+# -- what a person does on a page before it is checked -----------------------------------------------------
+def submit(page) -> None:  # noqa: ANN001
+    page.locator("main form[method=post] [type=submit]").last.click()
+
+
+def expect_alert(page) -> None:  # noqa: ANN001
+    expect(page.locator("[role=alert]").first).to_be_visible()
+
+
+def upload(page, csv: str) -> None:  # noqa: ANN001
+    page.set_input_files("#file", files=[{"name": "learners.csv", "mimeType": "text/csv", "buffer": csv.encode()}])
+    page.locator("#enrol [type=submit]").click()
+
+
+def answer_anything(page) -> None:  # noqa: ANN001
+    for question in page.locator("fieldset.question").all():
+        text = question.locator("input[type=text]")
+        if text.count():
+            text.fill("an answer")
+        else:
+            question.locator(".option label").first.click()
+    page.locator(".quiz-form [type=submit]").click()
+
+
+ACTIONS: dict[str, Callable[[Any], None]] = {
+    # the page's last form sent as it is (empty, on most pages): its errors
+    "submit": lambda page: (submit(page), expect_alert(page)),
+    # the cohort form with its name cleared
+    "clear-name": lambda page: (page.fill("#name", ""), submit(page), expect_alert(page)),
+    # the cohort page again after the CSV form was sent without a file
+    "no-file": lambda page: (page.locator("#enrol [type=submit]").click(), expect_alert(page)),
+    # the CSV report: a file with problems, then a good one (a new account each time)
+    "csv-problems": lambda page: (upload(page, "email,name\nnot-an-email,\n"), expect_alert(page)),
+    "csv-enrolled": lambda page: (
+        upload(page, f"email,name\nnew-{uuid.uuid4().hex[:8]}@example.com,Nell New\n"),
+        expect(page.locator(".notice-success")).to_be_visible(),
+    ),
+    # a quiz answered and sent when it cannot be taken any more
+    "answer": lambda page: (answer_anything(page), expect_alert(page)),
+}
 
 
 def open_page(page, path: str) -> None:  # noqa: ANN001
     target, _, action = path.partition("#")
     page.goto(target)
-    if action == "submit":
-        page.locator("main form[method=post] [type=submit]").last.click()
-        expect(page.locator("[role=alert]").first).to_be_visible()
+    if action:
+        ACTIONS[action](page)
     if page.locator("pre.mermaid").count():
         page.wait_for_function(DIAGRAMS_DRAWN)
 
 
-@pytest.mark.parametrize(("locale", "scheme"), LOOKS)
+@pytest.mark.parametrize("look", LOOKS, ids=lambda look: str(look).replace(" ", "-"))
 @pytest.mark.parametrize("role", ROLES)
-def test_no_wcag_violations_on_any_page(
-    axe_js: Path, role: str, locale: str, scheme: str, world: World, new_context
-) -> None:  # noqa: ANN001
-    page = new_context(locale=locale, color_scheme=scheme, bypass_csp=True).new_page()
+def test_no_wcag_violations_on_any_page(axe_js: Path, role: str, look: Look, world: World, new_context) -> None:  # noqa: ANN001
+    screen = {"viewport": PHONE, "is_mobile": True, "has_touch": True} if look.phone else {}
+    page = new_context(locale=look.locale, color_scheme=look.scheme, bypass_csp=True, **screen).new_page()
     if role != "visitor":
         login(page, getattr(world, role))
-    expected_lang = "en" if locale.startswith("en") else "zh-Hans"
+    expected_lang = "en" if look.locale.startswith("en") else "zh-Hans"
     reports = []
     for path in pages_for(role, world):
+        if not (look.every_page or look.phone or isinstance(path, Core)):
+            continue
         open_page(page, path)
-        label = f"{role} {locale} {scheme} {path}"
+        label = f"{role} {look} {path}"
         assert page.locator("html").get_attribute("lang") == expected_lang, label
-        violations = axe_violations(page, axe_js)
-        if violations:
-            reports.append(describe(label, violations))
-        if duplicates := page.evaluate(DUPLICATE_IDS):  # an aria-labelledby would name the wrong element
-            reports.append(f"{label}: duplicate ids {duplicates}")
+        if look.phone:  # WCAG 1.4.10: no page scrolls sideways (a wide table scrolls in its own box)
+            scroll, inner, client = page.evaluate(WIDTH)
+            if scroll > min(inner, client, PHONE["width"]):
+                reports.append(f"{label}: {scroll} px wide on a {PHONE['width']} px screen")
+        if look.every_page or isinstance(path, Core):
+            if violations := axe_violations(page, axe_js):
+                reports.append(describe(label, violations))
+            if duplicates := page.evaluate(DUPLICATE_IDS):  # an aria-labelledby would name the wrong element
+                reports.append(f"{label}: duplicate ids {duplicates}")
     assert not reports, "\n".join(reports)
+
+
+# GET routes that are not pages, so not in `pages_for`, and why. Every other GET route must be opened there.
+NOT_PAGES = {
+    "static": "files: stylesheets, scripts, icons",
+    "ops.favicon": "an icon",
+    "ops.healthz": "JSON for the load balancer",
+    "dashboard.export_grid": "a CSV download",
+    "dashboard.export_at_risk": "a CSV download",
+    "dashboard.export_quiz": "a CSV download",
+}
+
+
+def test_the_page_list_opens_every_page_of_the_app() -> None:
+    """A page added to the app without being added to `pages_for` would never be checked: this fails instead."""
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://", "RATELIMIT_STORAGE_URI": "memory://"})
+    add_test_routes(app)
+    someone = Account(1, "someone@example.com", "Someone", "learner")
+    w = World(someone, someone, someone, someone, 1, "/join/code", "/verify/code", "l", "q", "q", "token", "token")
+    urls = app.url_map.bind("localhost")
+    opened = set()
+    for role in ROLES:
+        for path in pages_for(role, w):
+            try:
+                endpoint, _args = urls.match(urlsplit(path).path, method="GET")
+            except (NotFound, MethodNotAllowed):  # an error page on purpose: "/no/such/page", "/logout"
+                continue
+            opened.add(endpoint)
+    pages = {rule.endpoint for rule in app.url_map.iter_rules() if "GET" in (rule.methods or ())}
+    assert set(NOT_PAGES) <= pages, f"excluded but gone from the app: {sorted(set(NOT_PAGES) - pages)}"
+    unchecked = pages - opened - set(NOT_PAGES)
+    assert not unchecked, f"pages that no accessibility check opens: {sorted(unchecked)}"
 
 
 # -- the keyboard alone ----------------------------------------------------------------------------------------
@@ -317,3 +518,31 @@ def test_the_focus_ring_stands_out_in_both_themes(scheme: str, new_context) -> N
         assert outline_shown(page), selector
         contrast = page.evaluate(FOCUS_RING_CONTRAST)
         assert contrast >= 3, f"{scheme}: the focus ring on {selector} has a contrast of {contrast:.2f}"
+
+
+# -- on paper ------------------------------------------------------------------------------------------------
+PRINTED = """() => {
+    const visible = e => e.getClientRects().length > 0;
+    const shown = [...document.querySelectorAll('.site-header, .site-footer, main form, main button, main .button')]
+        .filter(visible).map(e => e.outerHTML.slice(0, 80));
+    const channel = v => (v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+    const luminance = c => { const [r, g, b] = c.match(/[\\d.]+/g).map(Number);
+                             return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b); };
+    const pale = [...document.querySelectorAll('main *')]
+        .filter(e => visible(e) && [...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim()))
+        .filter(e => luminance(getComputedStyle(e).color) > 0.1).map(e => e.tagName + ' ' + getComputedStyle(e).color);
+    return {shown, pale, background: getComputedStyle(document.body).backgroundColor};
+}"""
+
+
+@pytest.mark.parametrize("view", ["summary", "summary/print"])
+def test_a_page_prints_black_on_white_without_the_site_around_it(view: str, world: World, new_context) -> None:  # noqa: ANN001
+    """Printed from a dark-themed browser: no header, footer, buttons or forms; dark text on a white page."""
+    page = new_context(color_scheme="dark").new_page()
+    login(page, world.learner)
+    page.goto(f"/courses/{FIXTURE_COURSE}/{view}")
+    page.emulate_media(media="print", color_scheme="dark")
+    printed = page.evaluate(PRINTED)
+    assert printed == {"shown": [], "pale": [], "background": "rgb(255, 255, 255)"}, printed
+    icons = page.locator("link[rel~=icon]").evaluate_all("links => links.map(l => l.getAttribute('href'))")
+    assert any(href.endswith(".png") for href in icons) and any(href.endswith(".svg") for href in icons), icons

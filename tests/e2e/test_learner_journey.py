@@ -9,15 +9,15 @@ import uuid
 
 from conftest import DEFAULT_PASSWORD, FIXTURE_COURSE
 
-from .actions import expect, fill_quiz, login, quiz_answers, register
+from .actions import PHONE, expect, fill_quiz, login, quiz_answers, register
 
-PHONE = {"width": 390, "height": 844}
 CHAPTERS = [  # (lessons, quiz) in course order
     (["welcome", "models"], "intro-quiz"),
     (["data", "tuning"], "training-quiz"),
     (["pricing", "growth"], "launch-quiz"),
 ]
 PLAN = "Build a study assistant for founders in Shenzhen."
+SECONDS = re.compile(r"\d:\d\d:\d\d")  # a time of day to the second: "6:05:01 PM"
 
 
 def mark_complete(page) -> None:  # noqa: ANN001
@@ -85,6 +85,7 @@ def test_a_learner_goes_from_registration_to_a_verified_completion(site, new_con
     expect(page.locator("h1")).to_have_text("You completed Mini Founder Course")
     expect(page.locator(".plan-answer")).to_have_text(PLAN)
     expect(page.locator(".summary-facts")).to_contain_text("100%")
+    assert not SECONDS.search(page.locator(".summary-facts").inner_text()), "times on the summary to the minute"
     screenshot(page, "07-summary")
     verify_url = page.locator("a.verify-link").get_attribute("href")
     assert verify_url and "/verify/" in verify_url
@@ -99,12 +100,20 @@ def test_a_learner_goes_from_registration_to_a_verified_completion(site, new_con
     expect(stranger.locator("h1")).to_have_text(name)
     expect(stranger.locator(".verify-course")).to_have_text("Mini Founder Course")
     expect(stranger.locator(".verify tbody tr")).to_have_count(3)
+    assert not SECONDS.search(stranger.locator(".verify").inner_text())
     expect(stranger.get_by_role("button", name="Log out")).to_have_count(0)
     screenshot(stranger, "08-verification")
 
 
 def no_horizontal_scroll(page) -> bool:  # noqa: ANN001
-    return page.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth")
+    return page.evaluate(f"document.documentElement.scrollWidth <= Math.min(window.innerWidth, {PHONE['width']})")
+
+
+LEGENDS_INSIDE = """() => [...document.querySelectorAll('fieldset.question')].filter(set => {
+    const legend = set.querySelector('legend').getBoundingClientRect();
+    const top = set.getBoundingClientRect().top + parseFloat(getComputedStyle(set).borderTopWidth);
+    return legend.top < top;
+}).map(set => set.id)"""
 
 
 def fully_visible_across(page, locator) -> None:  # noqa: ANN001
@@ -135,6 +144,7 @@ def test_lesson_and_quiz_fit_a_phone_screen(site, new_context, screenshot) -> No
     assert no_horizontal_scroll(page)
     fully_visible_across(page, page.locator(".option label").first)
     fully_visible_across(page, page.get_by_role("button", name="Submit my answers"))
+    assert page.evaluate(LEGENDS_INSIDE) == [], "a question's text crosses the border of its box"
     page.evaluate("window.scrollTo(0, 0)")
     screenshot(page, "11-phone-quiz")
 
