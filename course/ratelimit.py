@@ -8,13 +8,14 @@ is throttled exactly like a known one).
 
 from __future__ import annotations
 
+import functools
 import time
 
 from flask import current_app, g, has_request_context, request
 from flask_login import current_user
 from limits import parse
 from limits.storage import Storage
-from sqlalchemy import Float, Integer, String, case, select
+from sqlalchemy import Float, Insert, Integer, String, bindparam, case, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
@@ -55,19 +56,9 @@ class SQLStorage(Storage):
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
         now = time.time()
         engine = self._engine()
-        insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
-        table = RateLimitCounter.__table__
-        stmt = insert(table).values(key=key, count=amount, expires_at=now + expiry)
-        expired = table.c.expires_at <= now
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["key"],
-            set_={
-                "count": case((expired, amount), else_=table.c["count"] + amount),
-                "expires_at": case((expired, now + expiry), else_=table.c.expires_at),
-            },
-        ).returning(table.c["count"], table.c.expires_at)
+        params = {"key": key, "amount": amount, "now": now, "expires_at": now + expiry}
         with engine.begin() as conn:
-            count, expires_at = conn.execute(stmt).one()
+            count, expires_at = conn.execute(_increment(engine.dialect.name), params).one()
         _remember(key, int(count), float(expires_at))
         return int(count)
 
@@ -101,6 +92,28 @@ class SQLStorage(Storage):
     def clear(self, key: str) -> None:
         with self._engine().begin() as conn:
             conn.execute(RateLimitCounter.__table__.delete().where(RateLimitCounter.key == key))
+
+
+@functools.cache
+def _increment(dialect: str) -> Insert:
+    """Add :amount to counter :key, or start it again if its window ended before :now (then ending at
+    :expires_at); returns the count and its window's end. Built once per dialect: every limited request runs it."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = RateLimitCounter.__table__
+    amount, expires_at = bindparam("amount", type_=Integer), bindparam("expires_at", type_=Float)
+    expired = table.c.expires_at <= bindparam("now", type_=Float)
+    return (
+        insert(table)
+        .values(key=bindparam("key", type_=String), count=amount, expires_at=expires_at)
+        .on_conflict_do_update(
+            index_elements=["key"],
+            set_={
+                "count": case((expired, amount), else_=table.c["count"] + amount),
+                "expires_at": case((expired, expires_at), else_=table.c.expires_at),
+            },
+        )
+        .returning(table.c["count"], table.c.expires_at)
+    )
 
 
 def _remember(key: str, count: int, expires_at: float) -> None:

@@ -110,6 +110,16 @@ def test_an_orm_change_in_this_process_is_seen_at_once(app, loaded_course, clien
     assert client.get(lesson_url("models")).status_code == 404
 
 
+def test_a_changed_lesson_text_is_seen_on_the_lesson_page(app, loaded_course, client, learner):
+    """The lesson's text is kept by the process after its first reading; a load that changes it is seen."""
+    assert "The text after the diagram." in client.get(lesson_url("welcome")).get_data(as_text=True)
+    lesson_file = loaded_course.root / "mini-course/01-basics/01-intro/01-welcome.md"
+    lesson_file.write_text(lesson_file.read_text().replace("The text after the diagram.", "A revised closing line."))
+    assert load(app, loaded_course.root).applied
+    page = client.get(lesson_url("welcome")).get_data(as_text=True)
+    assert "A revised closing line." in page and "The text after the diagram." not in page
+
+
 def test_a_changed_question_is_seen_on_the_quiz_page(app, loaded_course, client, learner):
     complete_lessons(client, "welcome", "models")
     assert "What defines a large model?" in client.get(quiz_url("intro-quiz")).get_data(as_text=True)
@@ -135,7 +145,7 @@ def test_a_rolled_back_request_leaves_the_shared_copies_usable(app, loaded_cours
 
 # -- a lesson page --------------------------------------------------------------------------------------
 def test_a_lesson_page_runs_a_fixed_list_of_statements(app, loaded_course, client, learner):
-    client.get(lesson_url("models"))  # first view: recorded, and the course's outline rows cached
+    client.get(lesson_url("models"))  # first view: recorded, and the course's outline rows and the lesson's text cached
     with Statements(app) as seen:
         assert client.get(lesson_url("models")).status_code == 200
     expected = [
@@ -145,7 +155,6 @@ def test_a_lesson_page_runs_a_fixed_list_of_statements(app, loaded_course, clien
         "SELECT lesson_progress",  # the learner's progress in the course
         "SELECT quiz_attempt",  # the learner's quiz results, per quiz
         "SELECT completion",  # the learner's completion, if any
-        "SELECT lesson",  # the lesson's text
         "SELECT workbook_answer",  # the learner's answers to the lesson's workbook prompts
     ]
     with app.app_context():
@@ -187,7 +196,7 @@ def test_a_recorded_view_holds_the_write_lock_only_for_its_write(app, loaded_cou
     assert max((i, s) for i, s in begins if i < write)[1] == "BEGIN IMMEDIATE"  # the write waits for the lock
     after = [s for i, s in begins if i > write]
     assert after and all(s == "BEGIN" for s in after)  # and the page reads on without it
-    assert any(s.startswith("SELECT lesson.") for i, s in enumerate(sql) if i > write)
+    assert any(s.startswith("SELECT workbook_answer") for i, s in enumerate(sql) if i > write)
 
 
 def test_a_lesson_page_does_not_wait_for_a_writer_on_sqlite(app, loaded_course, client, learner, tmp_path):

@@ -4,8 +4,8 @@
   (without their questions) and workbook prompts, in order.
 - `quiz_with_questions(course, quiz)`: one quiz with its live questions and their options, for the quiz page
   and grading; the most recently used quizzes are kept (a course of a thousand quizzes does not fill memory).
-- `lesson_with_body(lesson)`: a lesson as a row of this request's session with its texts (not cached: the
-  bodies are most of a course's size).
+- `lesson_with_body(course, lesson)`: a lesson with its rendered texts (in every language), for the lesson page;
+  the most recently read lessons are kept, as with quizzes (the bodies are most of a course's size).
 
 Entries are keyed by the course's content version, a digest of its files that every load changing anything
 changes, and the time its row was last written (a course deleted and loaded again gets a new one), so a load
@@ -24,14 +24,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, event, select
-from sqlalchemy.orm import Session, selectinload, undefer_group
+from sqlalchemy import Select, bindparam, event, select
+from sqlalchemy.orm import Session, selectinload, undefer
 
 from course.content.models import Chapter, Course, Lesson, Module, WorkbookPrompt
 from course.extensions import db
 from course.quiz.models import Question, QuestionOption, Quiz
 
 QUIZZES_KEPT = 32
+LESSONS_KEPT = 48  # the real course has 40 lessons; a body with its translation is about 20 KB
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ _lock = threading.Lock()
 _generation = 0  # moved on by every ORM change to content rows in this process: part of every key
 _structures: dict[int, tuple[tuple, CourseStructure]] = {}  # course id → (_key(course), rows)
 _quizzes: OrderedDict[tuple, Quiz] = OrderedDict()  # (quiz id, *_key(course)) → quiz with questions
+_lessons: OrderedDict[tuple, Lesson] = OrderedDict()  # (lesson id, *_key(course)) → lesson with its texts
 
 
 def _key(course: Course) -> tuple:
@@ -92,38 +94,40 @@ def _load_structure(course: Course) -> CourseStructure:
 _QUIZ_WITH_QUESTIONS = (
     select(Quiz)
     .options(selectinload(Quiz.questions).selectinload(Question.options))
-    .where(Quiz.id == bindparam("quiz_id"))
+    .where(Quiz.id == bindparam("row_id"))
 )
 
 
 def quiz_with_questions(course: Course, quiz: Quiz) -> Quiz:
     """The quiz with its questions and their options loaded, from this process's cache when unchanged."""
-    key = (quiz.id, *_key(course))
-    with _lock:
-        cached = _quizzes.get(key)
-        if cached is not None:
-            _quizzes.move_to_end(key)
-            return cached
-    with _loading_session() as session:
-        loaded = session.scalars(_QUIZ_WITH_QUESTIONS, {"quiz_id": quiz.id}).one()
-    with _lock:
-        _quizzes[key] = loaded
-        while len(_quizzes) > QUIZZES_KEPT:
-            _quizzes.popitem(last=False)
-    return loaded
+    return _recently_used(_quizzes, QUIZZES_KEPT, (quiz.id, *_key(course)), _QUIZ_WITH_QUESTIONS, quiz.id)
 
 
-_LESSON_WITH_BODY = (
-    select(Lesson)
-    .options(undefer_group("body"))
-    .where(Lesson.id == bindparam("lesson_id"))
-    .execution_options(populate_existing=True)
+# The rendered texts only: the Markdown source (`body_md`) is for loads and checks, not for readers.
+_LESSON_WITH_BODY = select(Lesson).options(undefer(Lesson.body_html), undefer(Lesson.i18n_body)).where(
+    Lesson.id == bindparam("row_id")
 )
 
 
-def lesson_with_body(lesson: Lesson) -> Lesson:
-    """The lesson as a row of this request's session, with its body and translated bodies (one query)."""
-    return db.session.scalars(_LESSON_WITH_BODY, {"lesson_id": lesson.id}).one()
+def lesson_with_body(course: Course, lesson: Lesson) -> Lesson:
+    """The lesson with its rendered body and translated bodies, from this process's cache when unchanged."""
+    return _recently_used(_lessons, LESSONS_KEPT, (lesson.id, *_key(course)), _LESSON_WITH_BODY, lesson.id)
+
+
+def _recently_used(store: OrderedDict, size: int, key: tuple, statement: Select, row_id: int) -> object:
+    """`statement`'s one row for `row_id`, kept in `store` (its `size` most recently used entries)."""
+    with _lock:
+        cached = store.get(key)
+        if cached is not None:
+            store.move_to_end(key)
+            return cached
+    with _loading_session() as session:
+        loaded = session.scalars(statement, {"row_id": row_id}).one()
+    with _lock:
+        store[key] = loaded
+        while len(store) > size:
+            store.popitem(last=False)
+    return loaded
 
 
 @contextmanager
@@ -147,6 +151,7 @@ def clear() -> None:
         _generation += 1
         _structures.clear()
         _quizzes.clear()
+        _lessons.clear()
 
 
 @event.listens_for(Session, "after_flush")

@@ -3,18 +3,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import has_request_context
-from flask_babel import get_locale
+
+from course.i18n import language
 
 
 def content_language() -> str:
     """The reader's language as a content language tag: "en", or "" for the course's own language."""
     if not has_request_context():
         return ""
-    locale = str(get_locale() or "")
-    return "en" if locale.startswith("en") else ""
+    return "en" if language().tag.startswith("en") else ""
 
 
 _MISSING = object()
@@ -32,3 +33,13 @@ def tr(obj: Any, field: str, default: Any = _MISSING, lang: str | None = None) -
         if translated.get(field) not in (None, "", []):
             return translated[field]
     return getattr(obj, field) if default is _MISSING else getattr(obj, field, default)
+
+
+def tr_for_request() -> Callable[..., Any]:
+    """`tr` with the reader's language looked up once: what a template calls for every title it shows."""
+    lang = content_language()
+
+    def bound(obj: Any, field: str, default: Any = _MISSING) -> Any:
+        return tr(obj, field, default, lang)
+
+    return bound

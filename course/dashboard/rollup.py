@@ -4,8 +4,11 @@ The write paths call one function each, in the same transaction as the write (se
 commits):
 
 - a lesson opened again: `lesson_viewed` moves `last_viewed_at` (one UPDATE by primary key);
-- a lesson opened for the first time, a lesson completed, a quiz attempt recorded: `refresh_learner`
+- a lesson opened for the first time, a lesson completed, a quiz passed for the first time: `refresh_learner`
   recomputes that learner's row and chapters from their own progress and attempt rows (their ~40 rows);
+- any other quiz attempt: `attempt_recorded` recomputes the row's quiz numbers from the learner's attempt rows
+  (one UPDATE; their lessons and chapters cannot have changed: a chapter is complete only once its quiz is
+  passed, and this quiz was passed before or is not passed now);
 - a content load that changed the outline (lessons, quizzes, chapters or modules added, moved, archived or
   restored): `refresh_course` recomputes every learner of the course in two set-based statements.
 
@@ -155,6 +158,41 @@ def refresh_learner(user_id: int, course_id: int) -> None:
         db.session.execute(select(User.id).where(User.id == user_id).with_for_update(key_share=True))
     for sql in statements(one_learner=True):
         db.session.execute(text(sql), {"course_id": course_id, "user_id": user_id})
+
+
+# The quiz columns of one learner's row, recomputed from their attempts at the course's current quizzes (the
+# same numbers as STATS's `attempts`). No WITH: Python's sqlite3 reports no row count for a statement that
+# does not begin with UPDATE, and the count tells whether the learner has a row yet.
+QUIZ_COLUMNS = """
+UPDATE learner_course_stats
+SET quizzes_passed = s.quizzes_passed, quizzes_failing = s.quizzes_failing, best_sum = s.best_sum,
+    best_count = s.best_count, last_attempt_at = s.last_attempt_at
+FROM (SELECT COALESCE(SUM(passed), 0) AS quizzes_passed,
+             COALESCE(SUM(CASE WHEN passed = 0 AND tries >= 2 THEN 1 ELSE 0 END), 0) AS quizzes_failing,
+             COALESCE(SUM(best), 0) AS best_sum, COUNT(*) AS best_count, MAX(last_at) AS last_attempt_at
+      FROM (SELECT a.quiz_id AS quiz_id, MAX(CASE WHEN a.passed THEN 1 ELSE 0 END) AS passed,
+                   MAX(a.number) AS tries, MAX(a.percent) AS best, MAX(a.submitted_at) AS last_at
+            FROM quiz q JOIN chapter c ON c.id = q.chapter_id JOIN module m ON m.id = c.module_id
+            JOIN quiz_attempt a ON a.quiz_id = q.id
+            WHERE q.course_id = :course_id AND c.course_id = :course_id AND a.user_id = :user_id
+              AND q.archived_at IS NULL AND c.archived_at IS NULL AND m.archived_at IS NULL
+            GROUP BY a.quiz_id) per_quiz) s
+WHERE learner_course_stats.user_id = :user_id AND learner_course_stats.course_id = :course_id
+"""
+_QUIZ_COLUMNS = text(QUIZ_COLUMNS)
+
+
+def attempt_recorded(user_id: int, course_id: int, *, first_pass: bool) -> None:
+    """A quiz attempt was recorded: `first_pass` when it passed a quiz the learner had not passed before (their
+    chapters may be complete now: everything is recomputed), else only the row's quiz numbers."""
+    if first_pass:
+        refresh_learner(user_id, course_id)
+        return
+    db.session.flush()
+    if db.session.get_bind().dialect.name != "sqlite":
+        db.session.execute(select(User.id).where(User.id == user_id).with_for_update(key_share=True))
+    if not db.session.execute(_QUIZ_COLUMNS, {"course_id": course_id, "user_id": user_id}).rowcount:
+        refresh_learner(user_id, course_id)  # no row yet: a first attempt before any lesson was opened
 
 
 def refresh_course(course_id: int) -> None:

@@ -10,7 +10,6 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from course.auth.forms import EmptyForm
 from course.content.cache import lesson_with_body
 from course.content.models import Course, WorkbookPrompt
 from course.extensions import db
@@ -57,11 +56,18 @@ def _render_lesson(
     if found is None:
         abort(404)
     chapter, status = found
-    status.lesson = lesson_with_body(status.lesson)
+    status.lesson = lesson_with_body(course, status.lesson)
     prompts = lesson_prompts(course, status.lesson)
     answers = progress.workbook_answers(current_user.id, [p.id for p in prompts])
+    # Shown, not validated: the page writes the CSRF token itself (the one `csrf_token()` made for this request)
+    # under the name the form's own field would have, which is what a save is checked against.
     forms = {
-        p.id: WorkbookForm(prefix=f"wb-{p.key}", formdata=None, answer=answers[p.id].text if p.id in answers else "")
+        p.id: WorkbookForm(
+            prefix=f"wb-{p.key}",
+            formdata=None,
+            answer=answers[p.id].text if p.id in answers else "",
+            meta={"csrf": False},
+        )
         for p in prompts
     }
     if rejected is not None:
@@ -78,7 +84,6 @@ def _render_lesson(
         forms=forms,
         previous=previous,
         following=following,
-        complete_form=EmptyForm(),
     ), status_code
 
 

@@ -235,10 +235,10 @@ def build_outline(course: Course, user_id: int | None) -> CourseOutline:
     if user_id is not None:
         params = {"user_id": user_id, "course_id": course.id}
         schedule = learner_schedule(user_id, course.id)
-        progress = {p.lesson_id: p for p in db.session.execute(_PROGRESS, params)}
+        rows = db.session.connection()  # plain rows, not ORM objects: no need for the session's machinery
+        progress = {p.lesson_id: p for p in rows.execute(_PROGRESS, params)}
         attempts = {
-            quiz_id: (count, best, bool(passed))
-            for quiz_id, count, best, passed in db.session.execute(_ATTEMPTS, params)
+            quiz_id: (count, best, bool(passed)) for quiz_id, count, best, passed in rows.execute(_ATTEMPTS, params)
         }
         completion = db.session.scalar(_COMPLETION, params)
 

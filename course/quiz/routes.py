@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -64,25 +65,18 @@ def submit(course_key: str, quiz_key: str):
     course, outline, chapter, status = _load(course_key, quiz_key)
     quiz = status.quiz
     key = request.form.get("submission_key", "")
-    already = services.find_by_key(current_user.id, key) if key else None
-    if already is not None:
-        flash(_("This attempt was already submitted; here is its result."), "info")
-        return redirect(url_for("quiz.attempt", course_key=course.key, quiz_key=quiz.key, number=already.number))
-    if outline.schedule is not None and outline.schedule.closed():
-        flash(
-            _(
-                "Your cohort ended on %(date)s: quizzes are closed. Ask your instructor for an extension.",
-                date=outline.schedule.deadline.isoformat(),
-            ),
-            "error",
-        )
-        return _render_quiz(course, outline, chapter, status, status_code=403)
-    if not status.open:
-        flash(_("Finish the chapter's lessons first: the quiz opens when they are complete."), "error")
-        return _render_quiz(course, outline, chapter, status, status_code=403)
-    if status.attempts_left == 0:
-        flash(_("You have used all %(n)d attempts for this quiz.", n=quiz.max_attempts), "error")
-        return _render_quiz(course, outline, chapter, status, status_code=409)
+    refusal = _refusal(outline, status)
+    if refusal is not None:
+        # The same submission sent again (a retry after its answer was lost) shows its result, even when the
+        # attempt it made is what now closes the quiz; a new one is refused. (Otherwise `services.submit`
+        # finds a twin itself, under the write lock.)
+        already = services.find_by_key(current_user.id, key) if key else None
+        if already is not None:
+            flash(_("This attempt was already submitted; here is its result."), "info")
+            return redirect(url_for("quiz.attempt", course_key=course.key, quiz_key=quiz.key, number=already.number))
+        message, status_code = refusal
+        flash(message, "error")
+        return _render_quiz(course, outline, chapter, status, status_code=status_code)
     submission = services.read_submission(quiz, request.form)
     if not submission.ok:
         return _render_quiz(course, outline, chapter, status, submission, request.form, status_code=400)
@@ -104,6 +98,21 @@ def submit(course_key: str, quiz_key: str):
     elif completion is not None and outline.completion is None:
         flash(_("Congratulations — you have completed the course!"), "success")
     return redirect(url_for("quiz.attempt", course_key=course.key, quiz_key=quiz.key, number=attempt.number))
+
+
+def _refusal(outline, status) -> tuple[str, int] | None:  # noqa: ANN001 - a CourseOutline and its QuizStatus
+    """Why the learner may not submit this quiz now (a message and a status code), if they may not."""
+    if outline.schedule is not None and outline.schedule.closed():
+        message = _(
+            "Your cohort ended on %(date)s: quizzes are closed. Ask your instructor for an extension.",
+            date=format_date(outline.schedule.deadline, "long"),
+        )
+        return message, 403
+    if not status.open:
+        return _("Finish the chapter's lessons first: the quiz opens when they are complete."), 403
+    if status.attempts_left == 0:
+        return _("You have used all %(n)d attempts for this quiz.", n=status.quiz.max_attempts), 409
+    return None
 
 
 @bp.route("/courses/<course_key>/quizzes/<quiz_key>/attempts")

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy import bindparam, case, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import MultiDict
 
@@ -65,7 +65,7 @@ def read_submission(quiz: Quiz, form: MultiDict) -> Submission:
 
 
 # Run on every submission: built once.
-_ATTEMPTS_USED = select(func.count(Attempt.id)).where(
+_ATTEMPTS_USED = select(func.count(Attempt.id), func.max(case((Attempt.passed, 1), else_=0))).where(
     Attempt.user_id == bindparam("user_id"), Attempt.quiz_id == bindparam("quiz_id")
 )
 _BY_KEY = select(Attempt).where(Attempt.user_id == bindparam("user_id"), Attempt.submission_key == bindparam("key"))
@@ -73,8 +73,10 @@ _INSERT_ATTEMPT = insert(Attempt).returning(Attempt.id)
 _INSERT_ANSWERS = insert(AttemptAnswer)
 
 
-def attempts_used(user_id: int, quiz: Quiz) -> int:
-    return db.session.scalar(_ATTEMPTS_USED, {"user_id": user_id, "quiz_id": quiz.id}) or 0
+def attempts_so_far(user_id: int, quiz: Quiz) -> tuple[int, bool]:
+    """How many attempts the learner has made at the quiz, and whether one of them passed."""
+    used, passed = db.session.execute(_ATTEMPTS_USED, {"user_id": user_id, "quiz_id": quiz.id}).one()
+    return used or 0, bool(passed)
 
 
 def find_by_key(user_id: int, key: str) -> Attempt | None:
@@ -126,7 +128,7 @@ def submit(user_id: int, quiz: Quiz, submission: Submission, key: str) -> tuple[
     answers, score, maximum = grade(quiz, submission.responses)
     percent = round(100 * score / maximum, 2) if maximum else 0.0
     for _try in range(5):
-        used = attempts_used(user_id, quiz)
+        used, passed_before = attempts_so_far(user_id, quiz)
         if quiz.max_attempts is not None and used >= quiz.max_attempts:
             raise SubmissionError(_("You have used all %(n)d attempts for this quiz.", n=quiz.max_attempts))
         values = {
@@ -154,7 +156,7 @@ def submit(user_id: int, quiz: Quiz, submission: Submission, key: str) -> tuple[
             if existing is not None:
                 return existing, False
             continue  # another attempt took this number: count again
-        rollup.refresh_learner(user_id, quiz.course_id)
+        rollup.attempt_recorded(user_id, quiz.course_id, first_pass=values["passed"] and not passed_before)
         return Attempt(id=attempt_id, **values), True
     raise SubmissionError(_("Too many submissions at once; please try again."))
 
