@@ -152,9 +152,7 @@ def test_a_lesson_page_runs_a_fixed_list_of_statements(app, loaded_course, clien
         "SELECT user_account",  # the session's user (flask-login, by session token)
         "SELECT course",  # the course, with its content version
         "SELECT enrolment",  # the learner's cohort and schedule, if any
-        "SELECT lesson_progress",  # the learner's progress in the course
-        "SELECT quiz_attempt",  # the learner's quiz results, per quiz
-        "SELECT completion",  # the learner's completion, if any
+        "SELECT lesson_progress",  # the learner's progress, quiz results per quiz and completion, in one UNION
         "SELECT workbook_answer",  # the learner's answers to the lesson's workbook prompts
     ]
     with app.app_context():

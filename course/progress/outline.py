@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import NamedTuple
 
-from sqlalchemy import Row, bindparam, case, func, select
+from sqlalchemy import Cast, Float, Integer, String, bindparam, case, cast, func, literal, null, select, union_all
 
 from course.cohorts.services import LearnerSchedule, learner_schedule
 from course.content.cache import course_structure
@@ -41,7 +42,7 @@ class QuizStatus:
 @dataclass
 class LessonStatus:
     lesson: Lesson
-    progress: Row | None = None  # the learner's LessonProgress columns (first/last viewed, completed, time)
+    progress: Progress | None = None  # the learner's row for the lesson, if they opened it
 
     @property
     def completed(self) -> bool:
@@ -124,7 +125,7 @@ class ModuleStatus(_RollUp):
 class CourseOutline(_RollUp):
     course: Course
     modules: list[ModuleStatus]
-    completion: Completion | None = None
+    completion: CompletionRecord | None = None
     last_lesson: LessonStatus | None = None
     schedule: LearnerSchedule | None = None
 
@@ -199,48 +200,101 @@ def _percent(done: int, total: int) -> int:
     return min(100, round(100 * done / total)) if total else 0
 
 
-# The learner's rows, in statements built once (a page runs them on every request; building a statement costs
-# more than running these small ones).
-_PROGRESS = select(
-    LessonProgress.lesson_id,
-    LessonProgress.first_viewed_at,
-    LessonProgress.last_viewed_at,
-    LessonProgress.completed_at,
-    LessonProgress.time_spent_seconds,
-).where(LessonProgress.user_id == bindparam("user_id"), LessonProgress.course_id == bindparam("course_id"))
-_ATTEMPTS = (
+class Progress(NamedTuple):
+    """The learner's row for a lesson (LessonProgress's columns a page shows)."""
+
+    lesson_id: int
+    first_viewed_at: datetime
+    last_viewed_at: datetime
+    completed_at: datetime | None
+    time_spent_seconds: int
+
+
+class CompletionRecord(NamedTuple):
+    """The learner's completion of the course (Completion's columns a page shows)."""
+
+    id: int
+    started_at: datetime
+    completed_at: datetime
+    time_spent_seconds: int
+    verification_code: str
+
+
+# The learner's rows in one statement built once (a page runs it on every request; building a statement costs
+# more than running it): kind "p", a lesson's progress; "a", a quiz's attempts (count, best %, passed); "c", the
+# completion. The first branch gives the columns their types; the others fill the columns they do not use
+# with NULL.
+def _nothing(type_: type) -> Cast:
+    return cast(null(), type_)
+
+
+_LEARNER_ROWS = union_all(
     select(
+        literal("p").label("kind"),
+        LessonProgress.lesson_id.label("id"),
+        LessonProgress.first_viewed_at.label("t1"),
+        LessonProgress.last_viewed_at.label("t2"),
+        LessonProgress.completed_at.label("t3"),
+        LessonProgress.time_spent_seconds.label("n"),
+        _nothing(Float).label("best"),
+        _nothing(Integer).label("passed"),
+        _nothing(String).label("code"),
+    ).where(LessonProgress.user_id == bindparam("user_id"), LessonProgress.course_id == bindparam("course_id")),
+    select(
+        literal("a"),
         Attempt.quiz_id,
+        null(),
+        null(),
+        null(),
         func.count(Attempt.id),
         func.max(Attempt.percent),
         func.max(case((Attempt.passed, 1), else_=0)),
+        null(),
     )
     .join(Quiz, Quiz.id == Attempt.quiz_id)
     .where(Attempt.user_id == bindparam("user_id"), Quiz.course_id == bindparam("course_id"))
-    .group_by(Attempt.quiz_id)
+    .group_by(Attempt.quiz_id),
+    select(
+        literal("c"),
+        Completion.id,
+        Completion.started_at,
+        Completion.completed_at,
+        null(),
+        Completion.time_spent_seconds,
+        null(),
+        null(),
+        Completion.verification_code,
+    ).where(Completion.user_id == bindparam("user_id"), Completion.course_id == bindparam("course_id")),
 )
-_COMPLETION = select(Completion).where(
-    Completion.user_id == bindparam("user_id"), Completion.course_id == bindparam("course_id")
-)
+
+
+def learner_rows(user_id: int, course_id: int) -> tuple[dict[int, Progress], dict[int, tuple], CompletionRecord | None]:
+    """The learner's progress by lesson id, quiz results by quiz id (attempts, best %, passed), completion."""
+    progress: dict[int, Progress] = {}
+    attempts: dict[int, tuple[int, float | None, bool]] = {}
+    completion = None
+    rows = db.session.connection().execute(_LEARNER_ROWS, {"user_id": user_id, "course_id": course_id})
+    for kind, row_id, t1, t2, t3, n, best, passed, code in rows:
+        if kind == "p":
+            progress[row_id] = Progress(row_id, t1, t2, t3, n)
+        elif kind == "a":
+            attempts[row_id] = (n, best, bool(passed))
+        else:
+            completion = CompletionRecord(row_id, t1, t2, n, code)
+    return progress, attempts, completion
 
 
 def build_outline(course: Course, user_id: int | None) -> CourseOutline:
     structure = course_structure(course)
     modules, chapters, lessons, quizzes = structure.modules, structure.chapters, structure.lessons, structure.quizzes
 
-    progress: dict[int, Row] = {}
+    progress: dict[int, Progress] = {}
     attempts: dict[int, tuple[int, float | None, bool]] = {}
     completion = None
     schedule = None
     if user_id is not None:
-        params = {"user_id": user_id, "course_id": course.id}
         schedule = learner_schedule(user_id, course.id)
-        rows = db.session.connection()  # plain rows, not ORM objects: no need for the session's machinery
-        progress = {p.lesson_id: p for p in rows.execute(_PROGRESS, params)}
-        attempts = {
-            quiz_id: (count, best, bool(passed)) for quiz_id, count, best, passed in rows.execute(_ATTEMPTS, params)
-        }
-        completion = db.session.scalar(_COMPLETION, params)
+        progress, attempts, completion = learner_rows(user_id, course.id)
 
     live_modules = {m.id for m in modules}
     by_chapter: dict[int, ChapterStatus] = {}

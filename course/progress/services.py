@@ -187,16 +187,18 @@ def save_workbook_answer(user_id: int, prompt: WorkbookPrompt, text: str) -> Wor
     return answer
 
 
-_ANSWERS = select(WorkbookAnswer).where(  # on every lesson page with prompts: built once
+_ANSWERS = select(WorkbookAnswer.prompt_id, WorkbookAnswer.text, WorkbookAnswer.updated_at).where(
     WorkbookAnswer.user_id == bindparam("user_id"),
     WorkbookAnswer.prompt_id.in_(bindparam("prompt_ids", expanding=True)),
-)
+)  # on every lesson page with prompts: built once
 
 
-def workbook_answers(user_id: int, prompt_ids: list[int]) -> dict[int, WorkbookAnswer]:
+def workbook_answers(user_id: int, prompt_ids: list[int]) -> dict[int, Row]:
+    """The learner's answers to these prompts, as rows (prompt_id, text, updated_at) by prompt id."""
     if not prompt_ids:
         return {}
-    return {a.prompt_id: a for a in db.session.scalars(_ANSWERS, {"user_id": user_id, "prompt_ids": prompt_ids})}
+    rows = db.session.connection().execute(_ANSWERS, {"user_id": user_id, "prompt_ids": prompt_ids})
+    return {a.prompt_id: a for a in rows}
 
 
 def maybe_complete_course(user_id: int, course: Course, outline: CourseOutline | None = None) -> Completion | None:
@@ -206,7 +208,7 @@ def maybe_complete_course(user_id: int, course: Course, outline: CourseOutline |
     """
     outline = outline or build_outline(course, user_id)
     if outline.completion is not None:
-        return outline.completion
+        return db.session.get(Completion, outline.completion.id)
     if not outline.all_done:
         return None
     user = db.session.get(User, user_id)
