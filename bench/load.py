@@ -48,7 +48,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from databases import fresh_database, migrated_app  # noqa: E402
-from servers import NO_LIMITS, Browser, Gunicorn, rss_kib  # noqa: E402
+from servers import NO_LIMITS, Browser, Gunicorn, rss_kib  # noqa: E402 - PYTHONOPTIMIZE=2 as in production
 from sqlalchemy import select  # noqa: E402
 
 from course.extensions import db  # noqa: E402

@@ -144,15 +144,38 @@ def test_a_rolled_back_request_leaves_the_shared_copies_usable(app, loaded_cours
 
 
 # -- a lesson page --------------------------------------------------------------------------------------
-def test_a_lesson_page_runs_a_fixed_list_of_statements(app, loaded_course, client, learner):
+def enrol_in_a_cohort_with_a_schedule(app, learner) -> None:  # noqa: ANN001
+    """The learner in a cohort that began a month ago, where the chapter of lesson "pricing" opens next week."""
+    from course.auth.models import User
+    from course.cohorts import services as cohorts
+    from course.content.models import Chapter
+
+    with app.test_request_context(method="POST"):
+        course = _db.session.scalar(select(Course))
+        start = cohorts.today() - timedelta(days=30)
+        settings = cohorts.CohortSettings(name="Scheduled", starts_on=start, ends_on=start + timedelta(weeks=10))
+        cohort = cohorts.create_cohort(course, settings, [])
+        later = _db.session.scalar(select(Lesson.chapter_id).where(Lesson.key == "pricing"))
+        dates = {c: start for c in _db.session.scalars(select(Chapter.id))} | {later: cohorts.today() + timedelta(7)}
+        cohorts.set_schedule(cohort, dates)
+        cohorts.enrol(cohort, _db.session.get(User, learner.id), check_window=False)
+        _db.session.commit()
+
+
+@pytest.mark.parametrize("in_a_cohort", [False, True], ids=["self-paced", "in a cohort with a schedule"])
+def test_a_lesson_page_runs_a_fixed_list_of_statements(app, loaded_course, client, learner, in_a_cohort):
+    if in_a_cohort:
+        enrol_in_a_cohort_with_a_schedule(app, learner)
     client.get(lesson_url("models"))  # first view: recorded, and the course's outline rows and the lesson's text cached
     with Statements(app) as seen:
-        assert client.get(lesson_url("models")).status_code == 200
+        page = client.get(lesson_url("models"))
+        assert page.status_code == 200
+    if in_a_cohort:  # the schedule was read with the rest: the chapter of "pricing" opens next week
+        assert client.get(lesson_url("pricing")).status_code == 403
     expected = [
         "SELECT user_account",  # the session's user (flask-login, by session token)
         "SELECT course",  # the course, with its content version
-        "SELECT enrolment",  # the learner's cohort and schedule, if any
-        "SELECT lesson_progress",  # the learner's progress, quiz results per quiz and completion, in one UNION
+        "SELECT lesson_progress",  # the learner's progress, quiz results, completion, cohort and its schedule (a UNION)
         "SELECT workbook_answer",  # the learner's answers to the lesson's workbook prompts
     ]
     with app.app_context():

@@ -10,7 +10,7 @@ import pytz
 from flask import abort, current_app
 from flask_babel import format_date
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, delete, or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from course.auth.models import Role, User
@@ -307,14 +307,17 @@ def set_extension(enrolment: Enrolment, days: int, note: str) -> None:
 
 @dataclass
 class LearnerSchedule:
-    cohort: Cohort
-    enrolment: Enrolment
+    """A learner's cohort as their pages need it (read with their progress: course.progress.outline)."""
+
+    cohort_id: int
+    ends_on: date  # the cohort's last day
+    extension_days: int  # the learner's extension
     opens: dict[int, date]  # chapter id → date it opens
 
     @property
     def deadline(self) -> date:
         """The last day quizzes can be submitted: the cohort's end plus the learner's extension."""
-        return self.cohort.ends_on + timedelta(days=self.enrolment.extension_days)
+        return self.ends_on + timedelta(days=self.extension_days)
 
     def is_open(self, chapter_id: int, on: date | None = None) -> bool:
         opens_on = self.opens.get(chapter_id)
@@ -322,23 +325,3 @@ class LearnerSchedule:
 
     def closed(self, on: date | None = None) -> bool:
         return (on or today()) > self.deadline
-
-
-# Read for every outline of a learner: built once.
-_ENROLMENT = (
-    select(Enrolment, Cohort)
-    .join(Cohort, Cohort.id == Enrolment.cohort_id)
-    .where(Enrolment.user_id == bindparam("user_id"), Enrolment.course_id == bindparam("course_id"))
-)
-_RELEASES = select(ChapterRelease.chapter_id, ChapterRelease.opens_on).where(
-    ChapterRelease.cohort_id == bindparam("cohort_id")
-)
-
-
-def learner_schedule(user_id: int, course_id: int) -> LearnerSchedule | None:
-    row = db.session.execute(_ENROLMENT, {"user_id": user_id, "course_id": course_id}).first()
-    if row is None:
-        return None
-    enrolment, cohort = row
-    opens = dict(db.session.execute(_RELEASES, {"cohort_id": cohort.id}).all())
-    return LearnerSchedule(cohort, enrolment, opens)

@@ -1,7 +1,7 @@
 """A learner's view of a course: the outline with status and progress at every level.
 
-Built from a fixed number of queries (the learner's progress rows, attempt summaries, completion, cohort
-schedule), whatever the size of the course, and computed against the current, non-archived outline, so
+Built from one query of the learner's rows (progress, attempt summaries, completion, cohort schedule), whatever
+the size of the course, and computed against the current, non-archived outline, so
 percentages never exceed 100 %.
 
 The outline rows themselves (modules, chapters, lessons, quizzes, workbook prompts) come from the process's
@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import NamedTuple
 
-from sqlalchemy import Cast, Float, Integer, String, bindparam, case, cast, func, literal, null, select, union_all
+from sqlalchemy import Cast, Date, Float, Integer, String, bindparam, case, cast, func, literal, null, select, union_all
 
-from course.cohorts.services import LearnerSchedule, learner_schedule
+from course.cohorts.models import ChapterRelease, Cohort, Enrolment
+from course.cohorts.services import LearnerSchedule
 from course.content.cache import course_structure
 from course.content.models import Chapter, Course, Lesson, Module, WorkbookPrompt
 from course.extensions import db
@@ -222,8 +223,8 @@ class CompletionRecord(NamedTuple):
 
 # The learner's rows in one statement built once (a page runs it on every request; building a statement costs
 # more than running it): kind "p", a lesson's progress; "a", a quiz's attempts (count, best %, passed); "c", the
-# completion. The first branch gives the columns their types; the others fill the columns they do not use
-# with NULL.
+# completion; "e", their cohort (its last day, their extension); "r", a chapter's release date in that cohort.
+# The first branch gives the columns their types; the others fill the columns they do not use with NULL.
 def _nothing(type_: type) -> Cast:
     return cast(null(), type_)
 
@@ -239,6 +240,7 @@ _LEARNER_ROWS = union_all(
         _nothing(Float).label("best"),
         _nothing(Integer).label("passed"),
         _nothing(String).label("code"),
+        _nothing(Date).label("day"),
     ).where(LessonProgress.user_id == bindparam("user_id"), LessonProgress.course_id == bindparam("course_id")),
     select(
         literal("a"),
@@ -249,6 +251,7 @@ _LEARNER_ROWS = union_all(
         func.count(Attempt.id),
         func.max(Attempt.percent),
         func.max(case((Attempt.passed, 1), else_=0)),
+        null(),
         null(),
     )
     .join(Quiz, Quiz.id == Attempt.quiz_id)
@@ -264,24 +267,48 @@ _LEARNER_ROWS = union_all(
         null(),
         null(),
         Completion.verification_code,
+        null(),
     ).where(Completion.user_id == bindparam("user_id"), Completion.course_id == bindparam("course_id")),
-)
+    select(
+        literal("e"), Cohort.id, null(), null(), null(), Enrolment.extension_days, null(), null(), null(),
+        Cohort.ends_on,
+    )
+    .join(Cohort, Cohort.id == Enrolment.cohort_id)
+    .where(Enrolment.user_id == bindparam("user_id"), Enrolment.course_id == bindparam("course_id")),
+    select(
+        literal("r"), ChapterRelease.chapter_id, null(), null(), null(), null(), null(), null(), null(),
+        ChapterRelease.opens_on,
+    )
+    .join(Enrolment, Enrolment.cohort_id == ChapterRelease.cohort_id)
+    .where(Enrolment.user_id == bindparam("user_id"), Enrolment.course_id == bindparam("course_id")),
+)  # fmt: skip
 
 
-def learner_rows(user_id: int, course_id: int) -> tuple[dict[int, Progress], dict[int, tuple], CompletionRecord | None]:
-    """The learner's progress by lesson id, quiz results by quiz id (attempts, best %, passed), completion."""
-    progress: dict[int, Progress] = {}
-    attempts: dict[int, tuple[int, float | None, bool]] = {}
-    completion = None
+@dataclass
+class LearnerRows:
+    progress: dict[int, Progress] = field(default_factory=dict)  # by lesson id
+    attempts: dict[int, tuple[int, float | None, bool]] = field(default_factory=dict)  # quiz id → count, best, passed
+    completion: CompletionRecord | None = None
+    schedule: LearnerSchedule | None = None  # their cohort's, if they are in one
+
+
+def learner_rows(user_id: int, course_id: int) -> LearnerRows:
+    """Everything of the learner's that an outline shows, in one statement."""
+    found = LearnerRows()
+    releases: dict[int, date] = {}
     rows = db.session.connection().execute(_LEARNER_ROWS, {"user_id": user_id, "course_id": course_id})
-    for kind, row_id, t1, t2, t3, n, best, passed, code in rows:
+    for kind, row_id, t1, t2, t3, n, best, passed, code, day in rows:
         if kind == "p":
-            progress[row_id] = Progress(row_id, t1, t2, t3, n)
+            found.progress[row_id] = Progress(row_id, t1, t2, t3, n)
         elif kind == "a":
-            attempts[row_id] = (n, best, bool(passed))
-        else:
-            completion = CompletionRecord(row_id, t1, t2, n, code)
-    return progress, attempts, completion
+            found.attempts[row_id] = (n, best, bool(passed))
+        elif kind == "c":
+            found.completion = CompletionRecord(row_id, t1, t2, n, code)
+        elif kind == "e":
+            found.schedule = LearnerSchedule(row_id, day, n, releases)
+        elif day is not None:  # "r": a chapter with a release date
+            releases[row_id] = day
+    return found
 
 
 def build_outline(course: Course, user_id: int | None) -> CourseOutline:
@@ -293,8 +320,8 @@ def build_outline(course: Course, user_id: int | None) -> CourseOutline:
     completion = None
     schedule = None
     if user_id is not None:
-        schedule = learner_schedule(user_id, course.id)
-        progress, attempts, completion = learner_rows(user_id, course.id)
+        mine = learner_rows(user_id, course.id)
+        progress, attempts, completion, schedule = mine.progress, mine.attempts, mine.completion, mine.schedule
 
     live_modules = {m.id for m in modules}
     by_chapter: dict[int, ChapterStatus] = {}
