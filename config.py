@@ -62,6 +62,7 @@ class Config:
     RATELIMIT_QUIZ = "30 per minute"  # quiz submissions per learner
     RATELIMIT_UPLOAD = "20 per hour"  # CSV uploads per instructor
     RATELIMIT_RESET = "5 per hour"  # password-reset requests per client address
+    RATELIMIT_ACCOUNT = "10 per hour"  # email and password changes per user
 
     # i18n
     BABEL_DEFAULT_LOCALE = "zh_Hans"

@@ -305,3 +305,14 @@ def test_the_account_forms_need_a_csrf_token(app, client, make_user):
     assert set(tokens) == {"profile", "email", "pw"}
     assert change_name(client, "Real Name", **{"profile-csrf_token": tokens["profile"]}).status_code == 303
     assert user_row(app, user.id).name == "Real Name"
+
+
+def test_email_changes_are_limited_per_user(app, client, learner, make_user):
+    """Each try checks a password and may tell that an address is taken: RATELIMIT_ACCOUNT tries an hour."""
+    make_user(email="taken@example.com")
+    allowed = int(app.config["RATELIMIT_ACCOUNT"].split()[0])
+    for _ in range(allowed):
+        assert change_email(client, "taken@example.com").status_code == 400
+    response = change_email(client, "taken@example.com")
+    assert response.status_code == 429
+    assert user_row(app, learner.id).email == learner.email

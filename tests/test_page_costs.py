@@ -120,6 +120,25 @@ def test_a_changed_lesson_text_is_seen_on_the_lesson_page(app, loaded_course, cl
     assert "A revised closing line." in page and "The text after the diagram." not in page
 
 
+def test_a_load_that_only_renders_anew_moves_the_cache_key(app, loaded_course, monkeypatch):
+    """The same files rendered differently (a new Markdown renderer): the files' digest stays, so the load
+    moves the course's `loaded_at`, which every process's cached copies are keyed by; a load with nothing to
+    write leaves it."""
+    from course.content import loader
+
+    def loaded_at() -> object:
+        with app.app_context():
+            return _db.session.scalar(select(Course.loaded_at))
+
+    before = loaded_at()
+    assert load(app, loaded_course.root).plan.empty
+    assert loaded_at() == before
+    monkeypatch.setattr(loader, "render_markdown", lambda text: "<p>rendered anew</p>")
+    result = load(app, loaded_course.root)
+    assert result.plan.count("lesson", "changed")
+    assert loaded_at() > before
+
+
 def test_a_changed_question_is_seen_on_the_quiz_page(app, loaded_course, client, learner):
     complete_lessons(client, "welcome", "models")
     assert "What defines a large model?" in client.get(quiz_url("intro-quiz")).get_data(as_text=True)

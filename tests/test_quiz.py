@@ -12,6 +12,7 @@ from conftest import (
     WRONG_ANSWERS,
     complete_lessons,
     do_login,
+    load,
     new_client,
     quiz_url,
     submit_quiz,
@@ -236,6 +237,29 @@ def test_attempts_beyond_the_limit_are_refused(app, ready):
     page = ready.get(quiz_url(TRAINING)).get_data(as_text=True)
     assert "You have used all attempts for this quiz." in page
     assert 'name="training-q1"' not in page
+
+
+def test_a_retry_of_the_last_allowed_attempt_shows_its_result(app, ready):
+    """The retry of a submission whose attempt used up the quiz: its result, not "no attempts left"."""
+    assert submit_quiz(ready, TRAINING, WRONG_ANSWERS[TRAINING], key="one").status_code == 302
+    last = submit_quiz(ready, TRAINING, WRONG_ANSWERS[TRAINING], key="two")
+    again = submit_quiz(ready, TRAINING, WRONG_ANSWERS[TRAINING], key="two")
+    assert again.status_code == 302 and again.headers["Location"] == last.headers["Location"]
+    assert [a.number for a in attempts(app)] == [1, 2]
+
+
+def test_a_retry_after_the_quiz_changed_shows_its_result(app, ready, loaded_course):
+    """A question added after the first send: the retry (with the old answers) gets its result, not a 400."""
+    first = submit_quiz(ready, INTRO, RIGHT_ANSWERS[INTRO], key="before-the-change")
+    quiz_file = loaded_course.root / "mini-course/01-basics/01-intro/quiz.yaml"
+    quiz_file.write_text(quiz_file.read_text().replace("- id: intro-q4", "- id: intro-q4b\n    type: true_false\n"
+                                                       "    prompt: A new question.\n    answer: true\n"
+                                                       "    explanation: EXPLAIN-NEW\n  - id: intro-q4", 1))
+    assert load(app, loaded_course.root).applied
+    again = submit_quiz(ready, INTRO, RIGHT_ANSWERS[INTRO], key="before-the-change")
+    assert again.status_code == 302 and again.headers["Location"] == first.headers["Location"]
+    assert len(attempts(app)) == 1
+    assert submit_quiz(ready, INTRO, RIGHT_ANSWERS[INTRO], key="a-new-one").status_code == 400  # a new send: refused
 
 
 def test_a_missing_submission_key_records_nothing(app, ready):

@@ -44,11 +44,11 @@ from course.auth.services import (
 from course.auth.services import (
     set_password as set_user_password,
 )
-from course.auth.sessions import mark_login
+from course.auth.sessions import clear_session, mark_login
 from course.auth.tokens import RESET_PASSWORD, SET_PASSWORD, make_token, user_for_token
 from course.extensions import db
 from course.mail import send_mail
-from course.ratelimit import limit, login_blocked, record_login_failure
+from course.ratelimit import limit, login_blocked, record_login_failure, user_or_address
 
 bp = Blueprint("auth", __name__)
 log = logging.getLogger(__name__)
@@ -61,17 +61,9 @@ def _next_url(form_value: str | None = None) -> str:
 
 def _start_session(user) -> None:  # noqa: ANN001
     """A fresh session at login: nothing from before carries over but this device's language choice."""
-    _clear_session()
+    clear_session()
     login_user(user)
     mark_login()
-
-
-def _clear_session() -> None:
-    """Empty the session (at login and logout), keeping the language this browser chose."""
-    lang = session.get("lang")
-    session.clear()
-    if lang:
-        session["lang"] = lang
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -150,7 +142,7 @@ def login():
 @login_required
 def logout():
     logout_user()
-    _clear_session()
+    clear_session()
     flash(_("You are logged out."), "info")
     return redirect(url_for("learn.catalogue"))
 
@@ -161,7 +153,7 @@ def logout_everywhere():
     end_all_sessions(current_user._get_current_object())
     db.session.commit()
     logout_user()
-    _clear_session()
+    clear_session()
     flash(_("You are logged out on every device."), "info")
     return redirect(url_for("learn.catalogue"))
 
@@ -307,6 +299,7 @@ def account_name():
 
 @bp.route("/account/email", methods=["POST"])
 @_account_post
+@limit("account", key_func=user_or_address)  # each checks a password (argon2); email tells whether one is taken
 def account_email():
     form = EmailForm(prefix="email")
     if not form.validate_on_submit():
@@ -337,6 +330,7 @@ def account_email():
 
 @bp.route("/account/password", methods=["POST"])
 @_account_post
+@limit("account", key_func=user_or_address)  # each checks a password (argon2); email tells whether one is taken
 def account_password():
     form = ChangePasswordForm(prefix="pw")
     if not form.validate_on_submit():

@@ -21,6 +21,14 @@ def mark_login() -> None:
     session["seen_at"] = now
 
 
+def clear_session() -> None:
+    """Empty the session (at login, logout and expiry), keeping the language this browser chose."""
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+
+
 def init_session_timeouts(app: Flask) -> None:
     @app.before_request
     def enforce_timeouts() -> None:
@@ -32,11 +40,8 @@ def init_session_timeouts(app: Flask) -> None:
         auth_at = session.get("auth_at", 0)
         seen_at = session.get("seen_at", 0)
         if now - seen_at > idle or now - auth_at > absolute:
-            lang = session.get("lang")  # the browser's language choice outlives the sign-in
             logout_user()
-            session.clear()
-            if lang:
-                session["lang"] = lang
+            clear_session()
             flash(_("Your session has expired. Please log in again."), "info")
             return
         if now - seen_at >= SEEN_REFRESH_SECONDS:

@@ -33,6 +33,11 @@ def site_today(time_zone: str) -> date:
     return datetime.now(pytz.timezone(time_zone)).date()
 
 
+def school_date(moment: datetime) -> date:
+    """The date of an aware `moment` where the school is (what `today()` is at that moment)."""
+    return moment.astimezone(pytz.timezone(current_app.config["BABEL_DEFAULT_TIMEZONE"])).date()
+
+
 # -- who sees what -------------------------------------------------------------------------------------
 
 

@@ -55,6 +55,12 @@ class Plan:
         return len(self.entries[kind].get(action, []))
 
     @property
+    def size(self) -> int:
+        """How many things the plan writes so far (items listed, and rows only renumbered or renamed)."""
+        listed = sum(len(keys) for actions in self.entries.values() for keys in actions.values())
+        return listed + sum(sum(counts.values()) for counts in self.quiet.values())
+
+    @property
     def empty(self) -> bool:
         """Nothing to write: not even a position number or a file name."""
         return not any(keys for actions in self.entries.values() for keys in actions.values()) and not any(
@@ -317,6 +323,15 @@ def sync(courses: list[CourseDoc], archive_missing_courses: bool = True) -> Plan
 
 
 def _sync_course(s: _Syncer, doc: CourseDoc, existing_courses: dict[str, Course]) -> None:
+    size_before = s.plan.size
+    course = _sync_course_rows(s, doc, existing_courses)
+    if s.plan.size != size_before:
+        # Anything written for this course moves its `loaded_at`: the key under which every process caches its
+        # content (course.content.cache), also when the files' digest did not change (a renderer's new output).
+        course.loaded_at = s.now
+
+
+def _sync_course_rows(s: _Syncer, doc: CourseDoc, existing_courses: dict[str, Course]) -> Course:
     spec = doc.spec
     meta = {
         "author": spec.author,
@@ -377,6 +392,7 @@ def _sync_course(s: _Syncer, doc: CourseDoc, existing_courses: dict[str, Course]
         (o for o in gone if o.question_id not in archived_ids),
         lambda o: f"{question_keys[o.question_id]}/{o.key}",
     )
+    return course
 
 
 def _texts(i18n: dict, doc: CourseDoc) -> dict:

@@ -32,6 +32,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from course.auth.models import User
 from course.cohorts.models import Cohort, Enrolment
+from course.cohorts.services import school_date
 from course.dashboard.coursemap import ChapterInfo, CourseMap, QuizInfo, in_ranges
 from course.dashboard.models import LearnerChapterDone, LearnerCourseStats
 from course.extensions import db
@@ -72,7 +73,7 @@ class LearnerQuery:
         self.cohort = cohort
         self.cm = cm
         self.now = now
-        self.today = now.date()
+        self.today = school_date(now)  # the schedule's dates are the school's
         self.inactive_days = inactive_days
         # The schedule: chapters due for a learner without an extension (from the first threshold of days past
         # due), and for learners with an extension, nested smaller sets, one per later threshold.
@@ -310,7 +311,7 @@ def to_row(row: Any, cm: CourseMap, now: datetime, pivot: dict[str, Any] | None 
     )
     since = learner.last_active or learner.enrolled_at
     learner.idle_days = max((now - since).days, 0) if since else None
-    today = now.date()
+    today = school_date(now)
     for chapter in cm.chapters:
         quiz = chapter.quiz
         cell = ChapterCell(

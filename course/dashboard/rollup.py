@@ -189,8 +189,8 @@ def attempt_recorded(user_id: int, course_id: int, *, first_pass: bool) -> None:
         refresh_learner(user_id, course_id)
         return
     db.session.flush()
-    if db.session.get_bind().dialect.name != "sqlite":
-        db.session.execute(select(User.id).where(User.id == user_id).with_for_update(key_share=True))
+    # No lock here: the quiz submission that calls this holds the learner's row FOR UPDATE (PostgreSQL) or the
+    # database's write lock (SQLite) already, so their refreshes run one at a time.
     if not db.session.execute(_QUIZ_COLUMNS, {"course_id": course_id, "user_id": user_id}).rowcount:
         refresh_learner(user_id, course_id)  # no row yet: a first attempt before any lesson was opened
 

@@ -18,6 +18,7 @@ from sqlalchemy import Integer, Select, case, func, literal, or_, select, union_
 
 from course.auth.models import User
 from course.cohorts.models import Cohort, Enrolment
+from course.cohorts.services import school_date
 from course.dashboard.coursemap import ChapterInfo, CourseMap, LessonInfo, QuizInfo, in_ranges
 from course.dashboard.learners import ROW_METRICS, LearnerQuery, LearnerRow, to_row
 from course.extensions import db
@@ -134,7 +135,7 @@ def overview(cohort: Cohort, cm: CourseMap, now: datetime) -> Overview:
         quiz_takers=best_n,
         histogram=[(10 * i, n) for i, n in enumerate(histogram)],
         funnel=_funnel(cm, [(g.furthest, g.n) for g in groups]),
-        due_chapters=cm.due_chapters(now.date()),
+        due_chapters=cm.due_chapters(school_date(now)),
         top_at_risk=top,
     )
 

@@ -43,11 +43,12 @@ def _ensure_progress_row(user_id: int, lesson: Lesson, now: datetime) -> bool:
 
 # -- reading time ------------------------------------------------------------------------------------------
 # The time from one recorded view of a lesson to the learner's next action in the same course (a view of a
-# lesson that is recorded, marking a lesson complete, saving a workbook answer, submitting a quiz) is credited
-# to the lesson they were reading: the one they viewed last. Each credit is capped (LESSON_TIME_CAP_SECONDS: a
-# longer gap means they left) and moves the lesson's `time_credited_until`, so no interval counts twice, however
-# often a request is sent. Views are recorded to the minute, so a lesson opened again within its minute does
-# not become the one being read.
+# lesson that is recorded, marking a lesson complete, saving a workbook answer) is credited to the lesson they
+# were reading: the one they viewed last. A quiz submission is not such an action (it is the busiest write, and
+# the time spent on a quiz is credited to the lesson read before it, when the next action comes). Each credit
+# is capped (LESSON_TIME_CAP_SECONDS: a longer gap means they left) and moves the lesson's
+# `time_credited_until`, so no interval counts twice, however often a request is sent. Views are recorded to
+# the minute, so a lesson opened again within its minute does not become the one being read.
 
 _READING = (
     select(
@@ -97,7 +98,7 @@ def _credit(reading: Row, now: datetime, **also: object) -> bool:
 
 
 def credit_reading(user_id: int, course_id: int) -> None:
-    """The learner acted in the course (e.g. submitted a quiz): credit the lesson they were reading."""
+    """The learner acted in the course (e.g. saved a workbook answer): credit the lesson they were reading."""
     reading = _lesson_being_read(user_id, course_id)
     if reading is not None:
         _credit(reading, utcnow())

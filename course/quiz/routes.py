@@ -66,18 +66,19 @@ def submit(course_key: str, quiz_key: str):
     quiz = status.quiz
     key = request.form.get("submission_key", "")
     refusal = _refusal(outline, status)
-    if refusal is not None:
+    submission = services.read_submission(quiz, request.form) if refusal is None else None
+    if refusal is not None or not submission.ok:
         # The same submission sent again (a retry after its answer was lost) shows its result, even when the
-        # attempt it made is what now closes the quiz; a new one is refused. (Otherwise `services.submit`
-        # finds a twin itself, under the write lock.)
+        # attempt it made is what now closes the quiz, or the quiz changed since; a new one is refused.
+        # (A twin of a submission that would be accepted is found by `services.submit`, under the write lock.)
         already = services.find_by_key(current_user.id, key) if key else None
         if already is not None:
             flash(_("This attempt was already submitted; here is its result."), "info")
             return redirect(url_for("quiz.attempt", course_key=course.key, quiz_key=quiz.key, number=already.number))
+    if refusal is not None:
         message, status_code = refusal
         flash(message, "error")
         return _render_quiz(course, outline, chapter, status, status_code=status_code)
-    submission = services.read_submission(quiz, request.form)
     if not submission.ok:
         return _render_quiz(course, outline, chapter, status, submission, request.form, status_code=400)
     # The course can only be complete now if everything but this quiz already was (else skip the re-count).
