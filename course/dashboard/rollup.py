@@ -32,9 +32,17 @@ from course.extensions import db
 if TYPE_CHECKING:
     from course.content.loader import Plan
 
+# The quizzes of the current outline of :course_id (the quizzes of chapters and modules not archived).
+QUIZZES = """
+    SELECT q.id AS quiz_id, q.chapter_id AS chapter_id
+    FROM quiz q JOIN chapter c ON c.id = q.chapter_id JOIN module m ON m.id = c.module_id
+    WHERE q.course_id = :course_id AND c.course_id = :course_id
+      AND q.archived_at IS NULL AND c.archived_at IS NULL AND m.archived_at IS NULL
+"""
+
 # The current outline of :course_id, as the dashboard's course map reads it: lessons numbered in course order
-# from 0 (modules, chapters, lessons by position), and quizzes, of chapters and modules not archived.
-OUTLINE = """
+# from 0 (modules, chapters, lessons by position), and its quizzes.
+_OUTLINE_OF = """
 lessons AS (
     SELECT l.id AS lesson_id, l.chapter_id AS chapter_id,
            ROW_NUMBER() OVER (ORDER BY m.position, c.position, c.id, l.position, l.id) - 1 AS pos
@@ -42,12 +50,24 @@ lessons AS (
     WHERE l.course_id = :course_id AND c.course_id = :course_id
       AND l.archived_at IS NULL AND c.archived_at IS NULL AND m.archived_at IS NULL
 ),
-quizzes AS (
-    SELECT q.id AS quiz_id, q.chapter_id AS chapter_id
-    FROM quiz q JOIN chapter c ON c.id = q.chapter_id JOIN module m ON m.id = c.module_id
-    WHERE q.course_id = :course_id AND c.course_id = :course_id
-      AND q.archived_at IS NULL AND c.archived_at IS NULL AND m.archived_at IS NULL
-)"""
+quizzes AS (QUIZZES)"""
+OUTLINE = _OUTLINE_OF.replace("QUIZZES", QUIZZES)
+
+# Each learner's results per current quiz, and their totals: the quiz columns of a learner's row.
+PER_QUIZ = """
+    SELECT a.user_id AS user_id, a.quiz_id AS quiz_id, MAX(CASE WHEN a.passed THEN 1 ELSE 0 END) AS passed,
+           MAX(a.number) AS tries, MAX(a.percent) AS best, MAX(a.submitted_at) AS last_at
+    FROM {quizzes} q JOIN quiz_attempt a ON a.quiz_id = q.quiz_id
+    WHERE TRUE {only_a}
+    GROUP BY a.user_id, a.quiz_id
+"""
+QUIZ_TOTALS = """
+    SELECT user_id, SUM(passed) AS quizzes_passed,
+           SUM(CASE WHEN passed = 0 AND tries >= 2 THEN 1 ELSE 0 END) AS quizzes_failing,
+           SUM(best) AS best_sum, COUNT(*) AS best_count, MAX(last_at) AS last_attempt_at
+    FROM {per_quiz} per_quiz
+    GROUP BY user_id
+"""
 
 # One row per learner with any progress in the course or any attempt at one of its quizzes (archived ones
 # too, so that a row never has to disappear: it is upserted, never deleted).
@@ -66,20 +86,8 @@ current_lessons AS (
     WHERE TRUE {only_p}
     GROUP BY p.user_id
 ),
-per_quiz AS (
-    SELECT a.user_id AS user_id, a.quiz_id AS quiz_id, MAX(CASE WHEN a.passed THEN 1 ELSE 0 END) AS passed,
-           MAX(a.number) AS tries, MAX(a.percent) AS best, MAX(a.submitted_at) AS last_at
-    FROM quizzes q JOIN quiz_attempt a ON a.quiz_id = q.quiz_id
-    WHERE TRUE {only_a}
-    GROUP BY a.user_id, a.quiz_id
-),
-attempts AS (
-    SELECT user_id, SUM(passed) AS quizzes_passed,
-           SUM(CASE WHEN passed = 0 AND tries >= 2 THEN 1 ELSE 0 END) AS quizzes_failing,
-           SUM(best) AS best_sum, COUNT(*) AS best_count, MAX(last_at) AS last_attempt_at
-    FROM per_quiz
-    GROUP BY user_id
-),
+per_quiz AS ({per_quiz}),
+attempts AS ({quiz_totals}),
 learners AS (
     SELECT user_id FROM viewed
     UNION
@@ -140,8 +148,9 @@ EVERY_LEARNER = {"only_p": "", "only_a": ""}
 def statements(one_learner: bool) -> list[str]:
     """The SQL that recomputes the roll-up of :course_id (of :user_id only, when `one_learner`)."""
     only = ONE_LEARNER if one_learner else EVERY_LEARNER
+    per_quiz = PER_QUIZ.format(quizzes="quizzes", only_a=only["only_a"])
     return [
-        STATS.format(outline=OUTLINE, **only),
+        STATS.format(outline=OUTLINE, per_quiz=per_quiz, quiz_totals=QUIZ_TOTALS.format(per_quiz="per_quiz"), **only),
         DELETE_CHAPTERS + (" AND user_id = :user_id" if one_learner else ""),
         CHAPTERS.format(outline=OUTLINE, **only),
     ]
@@ -163,22 +172,18 @@ def refresh_learner(user_id: int, course_id: int) -> None:
 # The quiz columns of one learner's row, recomputed from their attempts at the course's current quizzes (the
 # same numbers as STATS's `attempts`). No WITH: Python's sqlite3 reports no row count for a statement that
 # does not begin with UPDATE, and the count tells whether the learner has a row yet.
-QUIZ_COLUMNS = """
+_QUIZ_COLUMNS_OF = """
 UPDATE learner_course_stats
 SET quizzes_passed = s.quizzes_passed, quizzes_failing = s.quizzes_failing, best_sum = s.best_sum,
     best_count = s.best_count, last_attempt_at = s.last_attempt_at
-FROM (SELECT COALESCE(SUM(passed), 0) AS quizzes_passed,
-             COALESCE(SUM(CASE WHEN passed = 0 AND tries >= 2 THEN 1 ELSE 0 END), 0) AS quizzes_failing,
-             COALESCE(SUM(best), 0) AS best_sum, COUNT(*) AS best_count, MAX(last_at) AS last_attempt_at
-      FROM (SELECT a.quiz_id AS quiz_id, MAX(CASE WHEN a.passed THEN 1 ELSE 0 END) AS passed,
-                   MAX(a.number) AS tries, MAX(a.percent) AS best, MAX(a.submitted_at) AS last_at
-            FROM quiz q JOIN chapter c ON c.id = q.chapter_id JOIN module m ON m.id = c.module_id
-            JOIN quiz_attempt a ON a.quiz_id = q.id
-            WHERE q.course_id = :course_id AND c.course_id = :course_id AND a.user_id = :user_id
-              AND q.archived_at IS NULL AND c.archived_at IS NULL AND m.archived_at IS NULL
-            GROUP BY a.quiz_id) per_quiz) s
+FROM (SELECT COALESCE(SUM(quizzes_passed), 0) AS quizzes_passed,
+             COALESCE(SUM(quizzes_failing), 0) AS quizzes_failing, COALESCE(SUM(best_sum), 0) AS best_sum,
+             COALESCE(SUM(best_count), 0) AS best_count, MAX(last_attempt_at) AS last_attempt_at
+      FROM ({totals}) totals) s
 WHERE learner_course_stats.user_id = :user_id AND learner_course_stats.course_id = :course_id
 """
+_ONE_LEARNERS_QUIZZES = PER_QUIZ.format(quizzes=f"({QUIZZES})", only_a="AND a.user_id = :user_id")
+QUIZ_COLUMNS = _QUIZ_COLUMNS_OF.format(totals=QUIZ_TOTALS.format(per_quiz=f"({_ONE_LEARNERS_QUIZZES})"))
 _QUIZ_COLUMNS = text(QUIZ_COLUMNS)
 
 

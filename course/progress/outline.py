@@ -285,16 +285,16 @@ _LEARNER_ROWS = union_all(
 
 
 @dataclass
-class LearnerRows:
+class LearnerState:
     progress: dict[int, Progress] = field(default_factory=dict)  # by lesson id
     attempts: dict[int, tuple[int, float | None, bool]] = field(default_factory=dict)  # quiz id → count, best, passed
     completion: CompletionRecord | None = None
     schedule: LearnerSchedule | None = None  # their cohort's, if they are in one
 
 
-def learner_rows(user_id: int, course_id: int) -> LearnerRows:
+def learner_state(user_id: int, course_id: int) -> LearnerState:
     """Everything of the learner's that an outline shows, in one statement."""
-    found = LearnerRows()
+    found = LearnerState()
     releases: dict[int, date] = {}
     rows = db.session.connection().execute(_LEARNER_ROWS, {"user_id": user_id, "course_id": course_id})
     for kind, row_id, t1, t2, t3, n, best, passed, code, day in rows:
@@ -320,7 +320,7 @@ def build_outline(course: Course, user_id: int | None) -> CourseOutline:
     completion = None
     schedule = None
     if user_id is not None:
-        mine = learner_rows(user_id, course.id)
+        mine = learner_state(user_id, course.id)
         progress, attempts, completion, schedule = mine.progress, mine.attempts, mine.completion, mine.schedule
 
     live_modules = {m.id for m in modules}
