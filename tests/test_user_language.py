@@ -315,6 +315,14 @@ def test_counts_in_messages_are_formatted_for_the_reader(app, accept, expected):
     assert html == expected
 
 
+def test_the_dashboard_charts_count_with_the_readers_digit_grouping(app):
+    from course.dashboard.routes import _percent_of
+
+    with app.test_request_context("/", headers={"Accept-Language": "en"}):
+        assert _percent_of(12345, 20000) == "12,345 (62%)"
+        assert _percent_of(1500, 0) == "1,500"
+
+
 # -- the migration ----------------------------------------------------------------------------------------------
 def test_the_migration_adds_and_removes_the_two_columns(tmp_path):
     import flask_migrate

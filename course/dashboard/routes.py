@@ -10,6 +10,7 @@ or an unknown quiz, is 404 too. Bad query parameters (sort, page, days …) fall
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, render_template, request, url_for
+from flask_babel import format_number
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import text
@@ -74,7 +75,7 @@ def overview(cohort_id: int):
         max_value=data.enrolled or 1,
     )
     histogram_chart = charts.horizontal_bars(
-        [("100%" if start == 100 else f"{start}–{start + 9}%", n, str(n)) for start, n in data.histogram],
+        [("100%" if start == 100 else f"{start}–{start + 9}%", n, format_number(n)) for start, n in data.histogram],
         label_width=90,
     )
     return render_template(
@@ -84,7 +85,8 @@ def overview(cohort_id: int):
 
 
 def _percent_of(part: int, whole: int) -> str:
-    return f"{part} ({round(100 * part / whole)}%)" if whole else str(part)
+    """e.g. "1,234 (56%)", the count formatted for the reader's locale."""
+    return f"{format_number(part)} ({round(100 * part / whole)}%)" if whole else format_number(part)
 
 
 @bp.route("/cohorts/<int:cohort_id>/dashboard/learners")
