@@ -61,9 +61,9 @@ class Row:
 
 
 def build(database_url: str, learners: int, seed: int) -> tuple:
-    from course.auth.services import create_user
+    from course.accounts.services import create_user
     from course.content.services import load_content
-    from course.dashboard.demo import generate
+    from course.demo.generator import generate
 
     app = migrated_app(database_url, WTF_CSRF_ENABLED=False)
     with app.test_request_context(method="POST"):  # POST: a request that writes (see course.sql)
@@ -82,8 +82,9 @@ def build(database_url: str, learners: int, seed: int) -> tuple:
         engine.dispose()
     with app.app_context():
         from course.cohorts.models import Enrolment
+        from course.content.models import Quiz
         from course.progress.models import LessonProgress
-        from course.quiz.models import Attempt, AttemptAnswer, Quiz
+        from course.quiz.models import Attempt, AttemptAnswer
 
         cohort_id = made["cohorts"][0][0]
         counts = {

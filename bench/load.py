@@ -100,11 +100,10 @@ class Site:
 
 def prepare(app) -> Site:  # noqa: ANN001
     """Load the real course (timed), make the learners, open the first quiz for them (lessons complete)."""
-    from course.auth.services import create_user
-    from course.content.models import Chapter, Course, Lesson
-    from course.progress.services import mark_complete
-    from course.quiz.models import Quiz
-    from course.quiz.types import question_type
+    from course.accounts.services import create_user
+    from course.content.models import Chapter, Course, Lesson, Quiz
+    from course.content.question_types import question_type
+    from course.progress.reading import mark_complete
 
     content = Path(app.config["CONTENT_DIR"])
     first = timed_load(app, content)

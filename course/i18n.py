@@ -1,4 +1,8 @@
-"""The request's language, looked up once.
+"""Languages and time zones: which one a request uses, and the request's catalogue looked up once.
+
+- `select_locale` / `select_timezone`: Flask-Babel's selectors (the signed-in user's choice, else the browser's).
+- `language()`, `template_functions()`: the request's language found once.
+- `speak_english`: the callback of every `flask` command group (a terminal has no request to choose from).
 
 Flask-Babel finds the locale and its translations again for every string it translates (two context lookups
 and the locale's identifier rebuilt as a cache key), and a page translates dozens. Here they are looked up
@@ -12,13 +16,75 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+import click
+import pytz
 from babel import Locale
 from babel.support import NullTranslations
-from flask import g
-from flask_babel import get_locale, get_translations
+from flask import current_app, g, has_request_context, request, session
+from flask.cli import with_appcontext
+from flask_babel import force_locale, get_locale, get_translations
+from flask_login import current_user
 from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
+
+LANGUAGE_NAMES = {"zh_Hans": "简体中文", "en": "English"}  # each in its own language, as a switch shows them
+# Offered first on the account page: where the course's learners mostly are, then the big hubs.
+COMMON_TIME_ZONES = (
+    "Asia/Shanghai",
+    "Asia/Hong_Kong",
+    "Asia/Taipei",
+    "Asia/Singapore",
+    "Asia/Tokyo",
+    "Asia/Seoul",
+    "Asia/Kolkata",
+    "Asia/Dubai",
+    "Europe/London",
+    "Europe/Berlin",
+    "America/New_York",
+    "America/Los_Angeles",
+    "Australia/Sydney",
+    "UTC",
+)
+TIME_ZONES = tuple(pytz.common_timezones)  # the IANA names Flask-Babel (pytz) knows, without the old aliases
+
+
+def is_time_zone(name: str | None) -> bool:
+    """A zone Flask-Babel can show dates in (any IANA name pytz knows, so a zone stored once stays usable)."""
+    return bool(name) and name in pytz.all_timezones_set
+
+
+def select_locale() -> str:
+    """The signed-in user's language, else this browser's choice (the switch), else its Accept-Language."""
+    languages = current_app.config["LANGUAGES"]
+    if not has_request_context():  # work outside a request (the CLI forces English: `speak_english`)
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
+    if current_user.is_authenticated and current_user.language in languages:
+        return current_user.language
+    chosen = session.get("lang")
+    if chosen in languages:
+        return chosen
+    best = request.accept_languages.best_match(["zh", "zh_Hans", "zh-CN", "en"])
+    if best and best.startswith("en"):
+        return "en"
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def select_timezone() -> str:
+    """The signed-in user's time zone, else the site's (BABEL_DEFAULT_TIMEZONE). Dates are stored in UTC."""
+    if has_request_context() and current_user.is_authenticated and is_time_zone(current_user.time_zone):
+        return current_user.time_zone
+    return current_app.config["BABEL_DEFAULT_TIMEZONE"]
+
+
+@with_appcontext
+def speak_english() -> None:
+    """The callback of every `flask` command group of the app: its commands speak English.
+
+    Without a request there is no language to choose, so messages the services translate (a password problem, a
+    cohort error) would come out in the default language, Chinese, among the commands' own English. The locale
+    stays forced until the group's command returns."""
+    click.get_current_context().with_resource(force_locale("en"))
 
 
 class Language(NamedTuple):

@@ -1,24 +1,28 @@
-"""Every model, imported in one place for Alembic and the CLI."""
+"""Every model, imported in one place for Alembic (migrations/env.py) and the tests."""
 
-import course.dashboard.indexes  # noqa: F401 - the dashboard's covering indexes belong to the schema too
-from course.auth.models import Role, User
+from course.accounts.models import Role, User
 from course.cohorts.models import ChapterRelease, Cohort, CohortInstructor, Enrolment
-from course.content.models import Chapter, Course, Lesson, Module, WorkbookPrompt
-from course.dashboard.models import LearnerChapterDone, LearnerCourseStats
-from course.progress.models import Completion, LessonProgress, WorkbookAnswer
-from course.quiz.models import Attempt, AttemptAnswer, Question, QuestionOption, Quiz
+from course.content.models import Chapter, Course, Lesson, Module, Question, QuestionOption, Quiz, WorkbookPrompt
+from course.progress.models import (
+    Completion,
+    LearnerChapterDone,
+    LearnerCourseStats,
+    LessonProgress,
+    WorkbookAnswer,
+)
+from course.quiz.models import Attempt, AttemptAnswer
 from course.ratelimit import RateLimitCounter
 
 __all__ = [
     "Attempt",
+    "AttemptAnswer",
+    "Chapter",
     "ChapterRelease",
     "Cohort",
     "CohortInstructor",
-    "Enrolment",
-    "AttemptAnswer",
-    "Chapter",
     "Completion",
     "Course",
+    "Enrolment",
     "LearnerChapterDone",
     "LearnerCourseStats",
     "Lesson",
@@ -26,8 +30,8 @@ __all__ = [
     "Module",
     "Question",
     "QuestionOption",
-    "RateLimitCounter",
     "Quiz",
+    "RateLimitCounter",
     "Role",
     "User",
     "WorkbookAnswer",

@@ -1,4 +1,5 @@
-"""Portable SQL helpers for the two engines we run on (SQLite and PostgreSQL)."""
+"""The two engines we run on (SQLite and PostgreSQL): connection settings, how a request's transactions
+begin, and portable SQL helpers."""
 
 from __future__ import annotations
 
@@ -12,6 +13,25 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from course.extensions import db
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record) -> None:  # noqa: ANN001
+    """SQLite: enforce foreign keys, wait for locks instead of failing, WAL for concurrent readers."""
+    module = type(dbapi_connection).__module__
+    if not module.startswith("sqlite3"):
+        return
+    # Let SQLAlchemy, not pysqlite, decide when transactions begin, so SAVEPOINTs work (SQLAlchemy docs,
+    # "Serializable isolation / Savepoints / Transactional DDL").
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    # In WAL mode NORMAL never corrupts the database and survives an application crash (SQLite's recommended
+    # setting for WAL); only a power loss can lose the last commits.
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
 
 
 def insert_ignore(model: type, values: dict[str, Any], conflict: list[str]) -> bool:

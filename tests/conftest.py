@@ -140,7 +140,7 @@ def db(app: Flask) -> Iterator:
 @pytest.fixture
 def make_user(app: Flask) -> Callable:
     """Create and commit a user; returns it detached, with its columns loaded."""
-    from course.auth.services import create_user
+    from course.accounts.services import create_user
 
     numbers = itertools.count(1)
 

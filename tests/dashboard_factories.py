@@ -15,16 +15,17 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import insert, select, update
 
-from course.auth.models import Role, User
+from course.accounts.models import Role, User
 from course.cohorts.models import Cohort, Enrolment
-from course.cohorts.services import CohortSettings, create_cohort, set_schedule
-from course.content.models import Chapter, Course, Lesson, WorkbookPrompt
-from course.dashboard import rollup
+from course.cohorts.schedule import set_schedule
+from course.cohorts.services import CohortSettings, create_cohort
+from course.content.models import Chapter, Course, Lesson, Question, Quiz, WorkbookPrompt
+from course.content.question_types import question_type
 from course.db_types import utcnow
 from course.extensions import db as _db
+from course.progress import rollup
 from course.progress.models import Completion, LessonProgress, WorkbookAnswer
-from course.quiz.models import Attempt, AttemptAnswer, Question, Quiz
-from course.quiz.types import question_type
+from course.quiz.models import Attempt, AttemptAnswer
 
 COURSE = "mini-course"
 LESSONS = ["welcome", "models", "data", "tuning", "pricing", "growth"]  # course order

@@ -20,7 +20,9 @@ from conftest import (
 )
 from sqlalchemy import select
 
+from course.clock import today
 from course.cohorts import services as cohorts
+from course.cohorts.enrolment import enrol
 from course.content.models import Course
 from course.extensions import db as _db
 from course.progress.models import Completion
@@ -40,12 +42,12 @@ def world(app, loaded_course, make_user):
     }
     with app.app_context():
         course = _db.session.scalar(select(Course).where(Course.key == FIXTURE_COURSE))
-        start = cohorts.today() - timedelta(weeks=4)
+        start = today() - timedelta(weeks=4)
         settings = cohorts.CohortSettings(name="A", starts_on=start, ends_on=start + timedelta(weeks=10))
         cohort_a = cohorts.create_cohort(course, settings, [users[INSTRUCTOR_A].id])
         settings_b = cohorts.CohortSettings(name="B", starts_on=start, ends_on=start + timedelta(weeks=10))
         cohort_b = cohorts.create_cohort(course, settings_b, [users[INSTRUCTOR_B].id])
-        cohorts.enrol(cohort_a, _db.session.merge(users[LEARNER]), check_window=False)
+        enrol(cohort_a, _db.session.merge(users[LEARNER]), check_window=False)
         _db.session.commit()
         ids = {"a": cohort_a.id, "b": cohort_b.id, "code_a": cohort_a.invite_code}
     clients = {ANON: new_client(app)}
@@ -148,8 +150,9 @@ def post_urls(ids) -> list[str]:
         "/account/name", "/account/email", "/account/password", "/account/preferences",
         "/password/reset/x", "/password/set/x", f"{c}/lessons/welcome/complete", f"{c}/quizzes/intro-quiz",
         f"{c}/workbook/wb-welcome", "/cohorts/new", f"/cohorts/{a}/edit", f"/cohorts/{a}/schedule",
-        f"/cohorts/{a}/invite/rotate", f"/cohorts/{a}/enrol/csv", f"/cohorts/{a}/learners/{learner}/unenrol",
-        f"/join/{ids['code_a']}", f"/admin/users/{learner}",
+        f"/cohorts/{a}/invite/rotate", f"/cohorts/{a}/invite/disable", f"/cohorts/{a}/invite/enable",
+        f"/cohorts/{a}/enrol/csv", f"/cohorts/{a}/learners/{learner}/unenrol", f"/cohorts/{a}/learners/{learner}/move",
+        f"/cohorts/{a}/learners/{learner}/extension", f"/join/{ids['code_a']}", f"/admin/users/{learner}",
     ]
 
 

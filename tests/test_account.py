@@ -17,7 +17,7 @@ from conftest import (
 )
 from sqlalchemy import select
 
-from course.auth.models import User
+from course.accounts.models import User
 from course.extensions import db as _db
 from course.progress.models import Completion
 
@@ -218,7 +218,7 @@ def test_a_double_submitted_password_change_is_applied_once(app, client, learner
 
 
 def test_a_stale_session_token_does_not_change_the_password(app, learner):
-    from course.auth.services import change_password as service_change_password
+    from course.accounts.services import change_password as service_change_password
 
     with app.app_context():
         stale = _db.session.get(User, learner.id)

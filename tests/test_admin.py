@@ -5,7 +5,7 @@ from __future__ import annotations
 from conftest import do_login, new_client
 from sqlalchemy import select
 
-from course.auth.models import Role, User
+from course.accounts.models import Role, User
 from course.extensions import db as _db
 
 

@@ -8,7 +8,7 @@ import pytest
 from conftest import DEFAULT_PASSWORD, RIGHT_ANSWERS, do_login, lesson_url, new_client, quiz_url
 from sqlalchemy import func, select
 
-from course.auth.models import Role, User
+from course.accounts.models import Role, User
 from course.extensions import db as _db
 from course.progress.models import LessonProgress
 from course.quiz.models import Attempt
@@ -146,7 +146,7 @@ def test_logout_everywhere_ends_the_other_sessions(app, client, make_user):
 
 
 def test_a_session_cookie_does_not_outlive_a_password_change(app, client, make_user):
-    from course.auth.services import set_password
+    from course.accounts.services import set_password
 
     user = make_user()
     do_login(client, user.email)

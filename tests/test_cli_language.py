@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from flask_babel import get_locale
 
-from course.setup import speak_english
+from course.i18n import speak_english
 
 
 @pytest.mark.parametrize(

@@ -49,13 +49,13 @@ from servers import NO_RESPONSE, Browser, Gunicorn, Response
 from sqlalchemy import create_engine, func, make_url, select, text
 from werkzeug.datastructures import MultiDict
 
-from course.auth.services import create_user
-from course.content.models import Lesson, WorkbookPrompt
+from course.accounts.services import create_user
+from course.content.models import Lesson, Quiz, WorkbookPrompt
 from course.extensions import db
-from course.progress import services as progress
+from course.progress import reading as progress
 from course.progress.models import Completion, LessonProgress, WorkbookAnswer
-from course.quiz import services as quizzes
-from course.quiz.models import Attempt, AttemptAnswer, Quiz
+from course.quiz import attempts, grading
+from course.quiz.models import Attempt, AttemptAnswer
 
 POSTGRES = bool(server_url()) and make_url(server_url()).get_backend_name() == "postgresql"
 LIMITED_QUIZ = "training-quiz"  # max_attempts: 2 in the fixture course
@@ -124,8 +124,8 @@ def make_learners(site: Site, prefix: str, count: int, completed: tuple[str, ...
                 progress.mark_complete(user.id, lesson)
             for quiz_key in passed:
                 quiz = db.session.scalar(select(Quiz).where(Quiz.key == quiz_key))
-                submission = quizzes.read_submission(quiz, MultiDict(_form(RIGHT_ANSWERS[quiz_key])))
-                quizzes.submit(user.id, quiz, submission, uuid.uuid4().hex)
+                submission = grading.read_submission(quiz, MultiDict(_form(RIGHT_ANSWERS[quiz_key])))
+                attempts.record(user.id, quiz, submission, uuid.uuid4().hex)
             ids.append(user.id)
         db.session.commit()
 

@@ -13,15 +13,17 @@ from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
 from course.content import mermaid
-from course.content.models import Chapter, Course, Lesson, Module, WorkbookPrompt
+from course.content.models import Chapter, Course, Lesson, Module, Question, QuestionOption, Quiz, WorkbookPrompt
 from course.content.parser import read_content
 from course.content.render import render_markdown
 from course.extensions import db as _db
-from course.progress import services as progress
+from course.progress import reading
+from course.progress.completion import maybe_complete_course
 from course.progress.models import LessonProgress, WorkbookAnswer
 from course.progress.outline import build_outline
-from course.quiz import services as quizzes
-from course.quiz.models import Attempt, AttemptAnswer, Question, QuestionOption, Quiz
+from course.progress.workbook import save_workbook_answer
+from course.quiz import attempts, grading
+from course.quiz.models import Attempt, AttemptAnswer
 
 INTRO = "01-basics/01-intro"
 TRAINING = "01-basics/02-training"
@@ -414,10 +416,10 @@ def record_everything(app, user_id: int) -> None:  # noqa: ANN001
     with app.test_request_context(method="POST"):  # grading needs a request; POST: it writes
         course = _db.session.scalar(select(Course).where(Course.key == FIXTURE_COURSE))
         for lesson in _db.session.scalars(select(Lesson).where(Lesson.course_id == course.id)):
-            progress.record_view(user_id, lesson)
-            progress.mark_complete(user_id, lesson)
+            reading.record_view(user_id, lesson)
+            reading.mark_complete(user_id, lesson)
         for prompt in _db.session.scalars(select(WorkbookPrompt)):
-            progress.save_workbook_answer(user_id, prompt, f"my answer to {prompt.key}")
+            save_workbook_answer(user_id, prompt, f"my answer to {prompt.key}")
         for quiz in _db.session.scalars(select(Quiz)):
             form = MultiDict()
             for question in quiz.questions:
@@ -426,10 +428,10 @@ def record_everything(app, user_id: int) -> None:  # noqa: ANN001
                 for option in question.options:
                     if option.correct:
                         form.add(question.key, option.key)
-            submission = quizzes.read_submission(quiz, form)
-            attempt, created = quizzes.submit(user_id, quiz, submission, f"key-{user_id}-{quiz.key}")
+            submission = grading.read_submission(quiz, form)
+            attempt, created = attempts.record(user_id, quiz, submission, f"key-{user_id}-{quiz.key}")
             assert created and attempt.passed
-        progress.maybe_complete_course(user_id, course)
+        maybe_complete_course(user_id, course)
         _db.session.commit()
 
 

@@ -12,10 +12,9 @@ import pytest
 from conftest import FIXTURE_COURSE, load
 from sqlalchemy import select
 
-from course.content.models import Chapter, Course, Lesson, Module, WorkbookPrompt
+from course.content.models import Chapter, Course, Lesson, Module, Question, QuestionOption, Quiz, WorkbookPrompt
 from course.content.parser import read_content
 from course.extensions import db as _db
-from course.quiz.models import Question, QuestionOption, Quiz
 
 INTRO_QUIZ = "01-basics/01-intro/quiz.yaml"
 

@@ -26,17 +26,18 @@ from test_concurrency import at_once, make_learners, pg_site  # noqa: F401 - pg_
 from test_concurrency import submit as submit_form
 from werkzeug.datastructures import MultiDict
 
+from course.cohorts.enrolment import move
 from course.cohorts.models import Cohort, Enrolment
-from course.cohorts.services import move
-from course.content.models import Lesson
-from course.dashboard import rollup
+from course.content.models import Lesson, Quiz
 from course.dashboard.coursemap import load_course_map
-from course.dashboard.models import LearnerChapterDone, LearnerCourseStats
 from course.extensions import db as _db
-from course.progress.models import LessonProgress
-from course.progress.services import mark_complete, record_view
-from course.quiz.models import Attempt, Quiz
-from course.quiz.services import SubmissionError, read_submission, submit
+from course.progress import rollup
+from course.progress.models import LearnerChapterDone, LearnerCourseStats, LessonProgress
+from course.progress.reading import mark_complete, record_view
+from course.quiz.attempts import SubmissionError
+from course.quiz.attempts import record as submit
+from course.quiz.grading import read_submission
+from course.quiz.models import Attempt
 
 LAUNCH = "02-market/01-launch"
 TRAINING = "01-basics/02-training"

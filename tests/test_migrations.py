@@ -16,11 +16,11 @@ from conftest import FIXTURE_CONTENT, ROOT, build_app, dispose, fresh_database, 
 from sqlalchemy import func, inspect, select
 
 import course.models  # noqa: F401 - every table on the metadata
-from course.auth.services import create_user
+from course.accounts.services import create_user
 from course.content.models import Lesson
 from course.content.services import load_content
 from course.extensions import db as _db
-from course.progress import services as progress
+from course.progress import reading as progress
 
 MIGRATIONS = ROOT / "migrations"
 ENGINES = ["sqlite"] + (["postgresql"] if server_url() else [])

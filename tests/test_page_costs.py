@@ -29,6 +29,9 @@ from conftest import (
 )
 from sqlalchemy import create_engine, event, select, update
 
+from course.clock import today
+from course.cohorts.enrolment import enrol
+from course.cohorts.schedule import set_schedule
 from course.content.models import Course, Lesson
 from course.db_types import utcnow
 from course.extensions import db as _db
@@ -165,19 +168,19 @@ def test_a_rolled_back_request_leaves_the_shared_copies_usable(app, loaded_cours
 # -- a lesson page --------------------------------------------------------------------------------------
 def enrol_in_a_cohort_with_a_schedule(app, learner) -> None:  # noqa: ANN001
     """The learner in a cohort that began a month ago, where the chapter of lesson "pricing" opens next week."""
-    from course.auth.models import User
+    from course.accounts.models import User
     from course.cohorts import services as cohorts
     from course.content.models import Chapter
 
     with app.test_request_context(method="POST"):
         course = _db.session.scalar(select(Course))
-        start = cohorts.today() - timedelta(days=30)
+        start = today() - timedelta(days=30)
         settings = cohorts.CohortSettings(name="Scheduled", starts_on=start, ends_on=start + timedelta(weeks=10))
         cohort = cohorts.create_cohort(course, settings, [])
         later = _db.session.scalar(select(Lesson.chapter_id).where(Lesson.key == "pricing"))
-        dates = {c: start for c in _db.session.scalars(select(Chapter.id))} | {later: cohorts.today() + timedelta(7)}
-        cohorts.set_schedule(cohort, dates)
-        cohorts.enrol(cohort, _db.session.get(User, learner.id), check_window=False)
+        dates = {c: start for c in _db.session.scalars(select(Chapter.id))} | {later: today() + timedelta(7)}
+        set_schedule(cohort, dates)
+        enrol(cohort, _db.session.get(User, learner.id), check_window=False)
         _db.session.commit()
 
 
@@ -305,7 +308,7 @@ def test_password_hashing_memory_is_given_back():
     the fixed mmap threshold, the first one leaves 19 MB resident for good)."""
     out = _run(
         "from course import create_app\n"
-        "from course.auth.services import hash_password\n"
+        "from course.accounts.services import hash_password\n"
         "app = create_app(cli=False)\n"
         "def rss(): return int([l for l in open('/proc/self/status') if l.startswith('VmRSS')][0].split()[1])\n"
         "with app.app_context():\n"

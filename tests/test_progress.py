@@ -20,7 +20,7 @@ from sqlalchemy import event, func, select
 
 from course.content.models import Course, Lesson
 from course.extensions import db as _db
-from course.progress import services as progress
+from course.progress import completion as progress
 from course.progress.models import Completion, LessonProgress
 from course.progress.outline import build_outline
 
@@ -164,7 +164,7 @@ class QueryCounter:
 
 def add_learners(app, n: int) -> None:  # noqa: ANN001
     """`n` other learners with progress on every lesson."""
-    from course.auth.models import User
+    from course.accounts.models import User
 
     with app.app_context():
         lessons = _db.session.scalars(select(Lesson)).all()

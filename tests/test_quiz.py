@@ -19,9 +19,9 @@ from conftest import (
 )
 from sqlalchemy import func, select
 
+from course.content.question_types import QUESTION_TYPES, ResponseError, normalise_text
 from course.extensions import db as _db
 from course.quiz.models import Attempt, AttemptAnswer
-from course.quiz.types import QUESTION_TYPES, ResponseError, normalise_text
 
 
 # -- grading, per question type ------------------------------------------------------------------------
@@ -119,7 +119,7 @@ LAUNCH = "launch-quiz"
 
 
 def attempts(app, quiz_key: str | None = None) -> list[Attempt]:  # noqa: ANN001
-    from course.quiz.models import Quiz
+    from course.content.models import Quiz
 
     with app.app_context():
         stmt = select(Attempt).order_by(Attempt.id)

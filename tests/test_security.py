@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from config import ProductionConfig
 from course import create_app
-from course.auth.models import User
+from course.accounts.models import User
 from course.extensions import db as _db
 
 

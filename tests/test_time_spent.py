@@ -16,7 +16,7 @@ from test_quiz import in_parallel
 
 from course.content.models import Course, Lesson
 from course.extensions import db as _db
-from course.progress import services as progress
+from course.progress import reading as progress
 from course.progress.models import LessonProgress
 from course.progress.outline import build_outline
 

@@ -164,9 +164,8 @@ def test_progress_and_attempts_are_shared_across_languages(app, bilingual, make_
 def test_the_real_course_is_complete_in_english(app, real_course):
     from sqlalchemy import select
 
-    from course.content.models import Course, Lesson, WorkbookPrompt
+    from course.content.models import Course, Lesson, Question, QuestionOption, WorkbookPrompt
     from course.extensions import db
-    from course.quiz.models import Question, QuestionOption
 
     with app.app_context():
         course = db.session.scalar(select(Course).where(Course.key == real_course.key))

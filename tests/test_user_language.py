@@ -23,8 +23,10 @@ from conftest import (
 from sqlalchemy import select, update
 
 from config import TestingConfig
-from course.auth.models import User
+from course.accounts.models import User
+from course.clock import site_today
 from course.cohorts import services as cohorts
+from course.cohorts.enrolment import enrol, enrolment_window_problem
 from course.cohorts.models import Cohort
 from course.content.models import Course
 from course.extensions import db as _db
@@ -273,9 +275,9 @@ def test_a_stored_zone_that_is_no_longer_known_falls_back_to_the_sites(app, clie
 def test_enrolment_window_messages_format_the_date_for_the_reader(app, accept, opens, closed):
     cohort = Cohort(enrol_opens_on=date(2026, 12, 1), enrol_closes_on=date(2026, 3, 31), ends_on=date(2026, 6, 1))
     with app.test_request_context("/", headers={"Accept-Language": accept}):
-        assert cohorts.enrolment_window_problem(cohort, on=date(2026, 11, 1)) == opens
+        assert enrolment_window_problem(cohort, on=date(2026, 11, 1)) == opens
         cohort.enrol_opens_on = None
-        assert cohorts.enrolment_window_problem(cohort, on=date(2026, 4, 1)) == closed
+        assert enrolment_window_problem(cohort, on=date(2026, 4, 1)) == closed
 
 
 @pytest.mark.parametrize(
@@ -284,13 +286,13 @@ def test_enrolment_window_messages_format_the_date_for_the_reader(app, accept, o
 def test_the_cohort_ended_message_formats_the_date_for_the_reader(
     app, loaded_course, client, learner, accept, expected
 ):
-    ended = cohorts.site_today(TestingConfig.BABEL_DEFAULT_TIMEZONE) - timedelta(days=2)
+    ended = site_today(TestingConfig.BABEL_DEFAULT_TIMEZONE) - timedelta(days=2)
     with app.app_context():
         course = _db.session.scalar(select(Course).where(Course.key == FIXTURE_COURSE))
         cohort = cohorts.create_cohort(
             course, cohorts.CohortSettings(name="Past", starts_on=ended - timedelta(weeks=6), ends_on=ended), []
         )
-        cohorts.enrol(cohort, _db.session.get(User, learner.id), source="instructor", check_window=False)
+        enrol(cohort, _db.session.get(User, learner.id), source="instructor", check_window=False)
         _db.session.commit()
     complete_lessons(client, "welcome", "models")
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = accept

@@ -12,12 +12,12 @@ import pytest
 from conftest import REAL_COURSE, new_client
 from sqlalchemy import select, update
 
-from course.content.models import Course, Lesson
+from course.content.models import Course, Lesson, Quiz
 from course.db_types import utcnow
 from course.extensions import db as _db
-from course.progress import services
+from course.progress import completion as services
 from course.progress.models import Completion, LessonProgress
-from course.quiz.models import Attempt, Quiz
+from course.quiz.models import Attempt
 
 COURSE_ZH = "AI 大模型创业：如何利用国际优势？"
 COURSE_EN = "Building a Large AI Model Startup: How to Use International Advantages"

@@ -1,0 +1,1 @@
+"""Pages everyone uses: sign up, log in and out, password links (`routes`), the account page (`account`)."""

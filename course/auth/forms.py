@@ -1,3 +1,5 @@
+"""The forms of signing up, logging in, password links and the account page."""
+
 from __future__ import annotations
 
 import unicodedata
@@ -8,8 +10,8 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
-from course.auth.passwords import StrongPassword
-from course.auth.services import COMMON_TIME_ZONES, LANGUAGE_NAMES, TIME_ZONES
+from course.accounts.passwords import StrongPassword
+from course.i18n import COMMON_TIME_ZONES, LANGUAGE_NAMES, TIME_ZONES
 
 
 class RegisterForm(FlaskForm):
@@ -31,10 +33,6 @@ class LoginForm(FlaskForm):
     email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=128)])
     next = HiddenField()
-
-
-class EmptyForm(FlaskForm):
-    """A form with only the CSRF token, for POST buttons such as log out."""
 
 
 class SetPasswordForm(FlaskForm):

@@ -13,10 +13,11 @@ from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from course.auth.models import User
-from course.auth.services import create_user, normalise_email
+from course.accounts.models import User
+from course.accounts.services import create_user, normalise_email
+from course.cohorts.enrolment import enrol
+from course.cohorts.errors import CohortError
 from course.cohorts.models import Cohort, Enrolment
-from course.cohorts.services import CohortError, enrol
 from course.extensions import db
 
 MAX_BYTES = 1_000_000

@@ -15,16 +15,19 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from course.auth.forms import EmptyForm
-from course.auth.models import Role, User
-from course.auth.tokens import make_set_password_token
-from course.cohorts import services
+from course.accounts.tokens import make_set_password_token
+from course.clock import today
+from course.cohorts import enrolment as enrolments
+from course.cohorts import invites, services
 from course.cohorts.csv_import import import_csv
+from course.cohorts.errors import CohortError
 from course.cohorts.forms import CohortForm, CsvUploadForm, ExtensionForm, MoveForm
-from course.cohorts.models import Cohort, Enrolment
+from course.cohorts.models import Cohort
+from course.cohorts.schedule import schedule_rows, set_schedule
+from course.content.lookup import get_course_or_404, live_courses
 from course.content.models import Course
 from course.extensions import db
-from course.learn.access import get_course_or_404
+from course.forms import EmptyForm
 from course.ratelimit import limit, user_or_address
 
 bp = Blueprint("cohorts", __name__)
@@ -46,12 +49,8 @@ def _cohort(cohort_id: int) -> Cohort:
 
 
 def _form_choices(form: CohortForm) -> None:
-    courses = db.session.scalars(select(Course).where(Course.archived_at.is_(None)).order_by(Course.title)).all()
-    form.course.choices = [(c.id, c.title) for c in courses]
-    staff = db.session.scalars(
-        select(User).where(User.role.in_([Role.INSTRUCTOR, Role.ADMIN]), User.active.is_(True)).order_by(User.name)
-    ).all()
-    form.instructors.choices = [(u.id, f"{u.name} <{u.email}>") for u in staff]
+    form.course.choices = [(c.id, c.title) for c in live_courses()]
+    form.instructors.choices = [(u.id, f"{u.name} <{u.email}>") for u in services.possible_instructors()]
 
 
 def _settings(form: CohortForm) -> services.CohortSettings:
@@ -65,12 +64,16 @@ def _settings(form: CohortForm) -> services.CohortSettings:
     )
 
 
+def _form_status(form: CohortForm) -> int:
+    return 400 if form.is_submitted() and (form.errors or form.form_errors) else 200
+
+
 @bp.route("/cohorts")
 @staff_required
 def index():
-    cohorts = db.session.scalars(services.visible_cohorts_query(current_user)).all()
+    cohorts = services.visible_cohorts(current_user)
     courses = {c.id: c for c in db.session.scalars(select(Course))}
-    return render_template("cohorts/index.html", cohorts=cohorts, courses=courses, today=services.today())
+    return render_template("cohorts/index.html", cohorts=cohorts, courses=courses, today=today())
 
 
 @bp.route("/cohorts/new", methods=["GET", "POST"])
@@ -79,17 +82,15 @@ def create():
     form = CohortForm()
     _form_choices(form)
     if request.method == "GET":
-        start = services.today() + timedelta(days=7)
+        start = today() + timedelta(days=7)
         form.starts_on.data, form.ends_on.data = start, start + timedelta(weeks=10)
         form.instructors.data = [current_user.id]
     if form.validate_on_submit():
         course = db.session.get(Course, form.course.data)
-        instructors = set(form.instructors.data or [])
-        if not current_user.is_admin:
-            instructors.add(current_user.id)  # an instructor always teaches the cohort they create
+        user = current_user._get_current_object()
         try:
-            cohort = services.create_cohort(course, _settings(form), sorted(instructors))
-        except services.CohortError as exc:
+            cohort = services.create_cohort(course, _settings(form), form.instructors.data or [], created_by=user)
+        except CohortError as exc:
             db.session.rollback()
             form.form_errors.append(str(exc))
         else:
@@ -99,8 +100,7 @@ def create():
                 "success",
             )
             return redirect(url_for("cohorts.detail", cohort_id=cohort.id))
-    status = 400 if form.is_submitted() and (form.errors or form.form_errors) else 200
-    return render_template("cohorts/form.html", form=form, cohort=None), status
+    return render_template("cohorts/form.html", form=form, cohort=None), _form_status(form)
 
 
 @bp.route("/cohorts/<int:cohort_id>")
@@ -111,34 +111,18 @@ def detail(cohort_id: int):
 
 def _render_detail(cohort: Cohort, status: int = 200, errors: list[str] | None = None):  # noqa: ANN202
     """The cohort page; with `errors` (a refused action) it is re-rendered with a 400 and the messages."""
-    course = db.session.get(Course, cohort.course_id)
-    learners = db.session.execute(
-        select(Enrolment, User)
-        .join(User, User.id == Enrolment.user_id)
-        .where(Enrolment.cohort_id == cohort.id)
-        .order_by(User.name)
-    ).all()
-    others = [
-        c
-        for c in db.session.scalars(services.visible_cohorts_query(current_user))
-        if c.course_id == cohort.course_id and c.id != cohort.id
-    ]
-    instructors = db.session.scalars(
-        select(User)
-        .join(services.CohortInstructor, services.CohortInstructor.user_id == User.id)
-        .where(services.CohortInstructor.cohort_id == cohort.id)
-    ).all()
+    others = [c for c in services.visible_cohorts(current_user, cohort.course_id) if c.id != cohort.id]
     return render_template(
         "cohorts/detail.html",
         cohort=cohort,
-        course=course,
-        learners=learners,
+        course=db.session.get(Course, cohort.course_id),
+        learners=services.learners_of(cohort),
         others=others,
-        instructors=instructors,
-        schedule=services.schedule_rows(cohort),
+        instructors=services.instructors_of(cohort),
+        schedule=schedule_rows(cohort),
         form=EmptyForm(),
         upload=CsvUploadForm(),
-        window_problem=services.enrolment_window_problem(cohort),
+        window_problem=enrolments.enrolment_window_problem(cohort),
         errors=errors or [],
         posted=request.form if errors else None,
         **_dashboard_links(cohort),
@@ -170,34 +154,32 @@ def edit(cohort_id: int):
         instructors = form.instructors.data if current_user.is_admin else None
         try:
             services.update_cohort(cohort, _settings(form), instructors)
-        except services.CohortError as exc:
+        except CohortError as exc:
             db.session.rollback()
             form.form_errors.append(str(exc))
         else:
             db.session.commit()
             flash(_("Cohort saved."), "success")
             return redirect(url_for("cohorts.detail", cohort_id=cohort.id))
-    status = 400 if form.is_submitted() and (form.errors or form.form_errors) else 200
-    return render_template("cohorts/form.html", form=form, cohort=cohort), status
+    return render_template("cohorts/form.html", form=form, cohort=cohort), _form_status(form)
 
 
 @bp.route("/cohorts/<int:cohort_id>/schedule", methods=["POST"])
 @login_required
 def schedule(cohort_id: int):
     cohort = _cohort(cohort_id)
-    rows = services.schedule_rows(cohort)
     dates: dict[int, date] = {}
     errors = []
-    for _module, chapter, _current in rows:
-        raw = request.form.get(f"chapter-{chapter.key}", "").strip()
+    for row in schedule_rows(cohort):
+        raw = request.form.get(f"chapter-{row.chapter.key}", "").strip()
         try:
-            dates[chapter.id] = date.fromisoformat(raw)
+            dates[row.chapter.id] = date.fromisoformat(raw)
         except ValueError:
-            errors.append(_("“%(title)s”: enter a date as YYYY-MM-DD.", title=chapter.title))
+            errors.append(_("“%(title)s”: enter a date as YYYY-MM-DD.", title=row.chapter.title))
     if not errors:
         try:
-            services.set_schedule(cohort, dates)
-        except services.CohortError as exc:
+            set_schedule(cohort, dates)
+        except CohortError as exc:
             errors.append(str(exc))
     if errors:
         db.session.rollback()
@@ -207,20 +189,40 @@ def schedule(cohort_id: int):
     return redirect(url_for("cohorts.detail", cohort_id=cohort.id) + "#schedule")
 
 
-@bp.route("/cohorts/<int:cohort_id>/invite/<action>", methods=["POST"])
-@login_required
-def invite(cohort_id: int, action: str):
-    cohort = _cohort(cohort_id)
-    if action == "rotate":
-        services.rotate_invite(cohort)
-        flash(_("A new invite link was made; the old one no longer works."), "success")
-    elif action in ("disable", "enable"):
-        services.set_invite_enabled(cohort, action == "enable")
-        flash(_("Invite link enabled.") if action == "enable" else _("Invite link disabled."), "success")
-    else:
-        abort(404)
+# -- the invite link -----------------------------------------------------------------------------------------
+
+
+def _invite_changed(cohort: Cohort, message: str):  # noqa: ANN202
     db.session.commit()
+    flash(message, "success")
     return redirect(url_for("cohorts.detail", cohort_id=cohort.id) + "#invite")
+
+
+@bp.route("/cohorts/<int:cohort_id>/invite/rotate", methods=["POST"])
+@login_required
+def rotate_invite(cohort_id: int):
+    cohort = _cohort(cohort_id)
+    invites.rotate_invite(cohort)
+    return _invite_changed(cohort, _("A new invite link was made; the old one no longer works."))
+
+
+@bp.route("/cohorts/<int:cohort_id>/invite/disable", methods=["POST"])
+@login_required
+def disable_invite(cohort_id: int):
+    cohort = _cohort(cohort_id)
+    invites.set_invite_enabled(cohort, False)
+    return _invite_changed(cohort, _("Invite link disabled."))
+
+
+@bp.route("/cohorts/<int:cohort_id>/invite/enable", methods=["POST"])
+@login_required
+def enable_invite(cohort_id: int):
+    cohort = _cohort(cohort_id)
+    invites.set_invite_enabled(cohort, True)
+    return _invite_changed(cohort, _("Invite link enabled."))
+
+
+# -- enrolment -----------------------------------------------------------------------------------------------
 
 
 @bp.route("/cohorts/<int:cohort_id>/enrol/csv", methods=["POST"])
@@ -231,9 +233,8 @@ def enrol_csv(cohort_id: int):
     form = CsvUploadForm()
     if not form.validate_on_submit():
         return _render_detail(cohort, 400, [_("Choose a CSV file to upload.")])
-    allowed = {c.id for c in db.session.scalars(services.visible_cohorts_query(current_user))}
-    data = form.file.data.read(2_000_000)
-    report = import_csv(data, cohort, allowed)
+    allowed = {c.id for c in services.visible_cohorts(current_user)}
+    report = import_csv(form.file.data.read(2_000_000), cohort, allowed)
     if not report.ok:
         db.session.rollback()
         return render_template("cohorts/import_report.html", cohort=cohort, report=report, links=[]), 400
@@ -244,41 +245,58 @@ def enrol_csv(cohort_id: int):
     return render_template("cohorts/import_report.html", cohort=cohort, report=report, links=links)
 
 
-@bp.route("/cohorts/<int:cohort_id>/learners/<int:user_id>/<action>", methods=["POST"])
-@login_required
-def learner_action(cohort_id: int, user_id: int, action: str):
-    cohort = _cohort(cohort_id)
-    enrolment, user = services.get_learner_enrolment_or_404(cohort, user_id)
-    try:
-        if action == "unenrol":
-            services.unenrol(enrolment)
-            message = _("%(name)s was removed from the cohort; their progress is kept.", name=user.name)
-        elif action == "move":
-            form = MoveForm()
-            form.target.choices = [
-                (c.id, c.name)
-                for c in db.session.scalars(services.visible_cohorts_query(current_user))
-                if c.course_id == cohort.course_id
-            ]
-            if not form.validate_on_submit():
-                raise services.CohortError(_("Choose a cohort you run."))
-            target = services.get_cohort_for_staff_or_404(form.target.data, current_user)
-            services.move(enrolment, target)
-            message = _("%(name)s moved to “%(cohort)s”; their progress is kept.", name=user.name, cohort=target.name)
-        elif action == "extension":
-            form = ExtensionForm()
-            if not form.validate_on_submit():
-                raise services.CohortError(_("An extension is a whole number of days between 0 and 365."))
-            services.set_extension(enrolment, form.days.data, form.note.data or "")
-            message = _("Extension saved: %(n)d extra days for %(name)s.", n=form.days.data, name=user.name)
-        else:
-            abort(404)
-    except services.CohortError as exc:
-        db.session.rollback()
-        return _render_detail(cohort, 400, [str(exc)])
+def _learner_changed(cohort: Cohort, message: str):  # noqa: ANN202
     db.session.commit()
     flash(message, "success")
     return redirect(url_for("cohorts.detail", cohort_id=cohort.id) + "#learners")
+
+
+def _refused(cohort: Cohort, error: CohortError):  # noqa: ANN202
+    db.session.rollback()
+    return _render_detail(cohort, 400, [str(error)])
+
+
+@bp.route("/cohorts/<int:cohort_id>/learners/<int:user_id>/unenrol", methods=["POST"])
+@login_required
+def unenrol(cohort_id: int, user_id: int):
+    cohort = _cohort(cohort_id)
+    enrolment, user = services.get_learner_enrolment_or_404(cohort, user_id)
+    enrolments.unenrol(enrolment)
+    return _learner_changed(cohort, _("%(name)s was removed from the cohort; their progress is kept.", name=user.name))
+
+
+@bp.route("/cohorts/<int:cohort_id>/learners/<int:user_id>/move", methods=["POST"])
+@login_required
+def move(cohort_id: int, user_id: int):
+    cohort = _cohort(cohort_id)
+    enrolment, user = services.get_learner_enrolment_or_404(cohort, user_id)
+    form = MoveForm()
+    form.target.choices = [(c.id, c.name) for c in services.visible_cohorts(current_user, cohort.course_id)]
+    if not form.validate_on_submit():
+        return _refused(cohort, CohortError(_("Choose a cohort you run.")))
+    target = services.get_cohort_for_staff_or_404(form.target.data, current_user)
+    try:
+        enrolments.move(enrolment, target)
+    except CohortError as exc:
+        return _refused(cohort, exc)
+    message = _("%(name)s moved to “%(cohort)s”; their progress is kept.", name=user.name, cohort=target.name)
+    return _learner_changed(cohort, message)
+
+
+@bp.route("/cohorts/<int:cohort_id>/learners/<int:user_id>/extension", methods=["POST"])
+@login_required
+def extension(cohort_id: int, user_id: int):
+    cohort = _cohort(cohort_id)
+    enrolment, user = services.get_learner_enrolment_or_404(cohort, user_id)
+    form = ExtensionForm()
+    if not form.validate_on_submit():
+        return _refused(cohort, CohortError(_("An extension is a whole number of days between 0 and 365.")))
+    try:
+        enrolments.set_extension(enrolment, form.days.data, form.note.data or "")
+    except CohortError as exc:
+        return _refused(cohort, exc)
+    message = _("Extension saved: %(n)d extra days for %(name)s.", n=form.days.data, name=user.name)
+    return _learner_changed(cohort, message)
 
 
 # -- joining through an invite link ------------------------------------------------------------------------
@@ -286,38 +304,23 @@ def learner_action(cohort_id: int, user_id: int, action: str):
 
 @bp.route("/join/<code>", methods=["GET", "POST"])
 def join(code: str):
-    cohort = services.cohort_by_invite(code)
+    cohort = invites.cohort_by_invite(code)
     if cohort is None:
         abort(404, description=_("This invite link is not valid any more. Ask your instructor for a new one."))
     course = get_course_or_404(db.session.get(Course, cohort.course_id).key)
+    page = {"cohort": cohort, "course": course, "form": EmptyForm()}
+    problem = enrolments.enrolment_window_problem(cohort)
     if not current_user.is_authenticated:
-        return render_template(
-            "cohorts/join.html",
-            cohort=cohort,
-            course=course,
-            form=EmptyForm(),
-            problem=services.enrolment_window_problem(cohort),
-            enrolment=None,
-        )
-    enrolment = services.enrolment_for(current_user.id, course.id)
-    problem = services.enrolment_window_problem(cohort)
+        return render_template("cohorts/join.html", **page, problem=problem, enrolment=None)
+    enrolment = enrolments.enrolment_for(current_user.id, course.id)
     if request.method == "POST":
         try:
-            services.enrol(cohort, current_user._get_current_object(), source="invite")
-        except services.CohortError as exc:
+            enrolments.enrol(cohort, current_user._get_current_object(), source="invite")
+        except CohortError as exc:
             db.session.rollback()
             flash(str(exc), "error")
-            return render_template(
-                "cohorts/join.html",
-                cohort=cohort,
-                course=course,
-                form=EmptyForm(),
-                problem=str(exc),
-                enrolment=enrolment,
-            ), 409
+            return render_template("cohorts/join.html", **page, problem=str(exc), enrolment=enrolment), 409
         db.session.commit()
         flash(_("You joined “%(name)s”. Welcome!", name=cohort.name), "success")
         return redirect(url_for("learn.outline", course_key=course.key))
-    return render_template(
-        "cohorts/join.html", cohort=cohort, course=course, form=EmptyForm(), problem=problem, enrolment=enrolment
-    )
+    return render_template("cohorts/join.html", **page, problem=problem, enrolment=enrolment)

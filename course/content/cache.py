@@ -1,7 +1,7 @@
 """A process's copy of course content, the rows every learner page reads and only a content load changes.
 
-- `course_structure(course)`: the course's live modules, chapters, lessons (without their bodies), quizzes
-  (without their questions) and workbook prompts, in order.
+- `outline(course, load)`: the course's outline (`course.content.outline`): its live modules, chapters, lessons
+  (without their bodies), quizzes (without their questions) and workbook prompts, in order.
 - `quiz_with_questions(course, quiz)`: one quiz with its live questions and their options, for the quiz page
   and grading; the most recently used quizzes are kept (a course of a thousand quizzes does not fill memory).
 - `lesson_with_body(course, lesson)`: a lesson with its rendered texts (in every language), for the lesson page;
@@ -20,36 +20,33 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Select, bindparam, event, select
 from sqlalchemy.orm import Session, selectinload, undefer
 
-from course.content.models import Chapter, Course, Lesson, Module, WorkbookPrompt
+from course.content.models import (
+    Chapter,
+    Course,
+    Lesson,
+    Module,
+    Question,
+    QuestionOption,
+    Quiz,
+    WorkbookPrompt,
+)
 from course.extensions import db
-from course.quiz.models import Question, QuestionOption, Quiz
 
 QUIZZES_KEPT = 32
 LESSONS_KEPT = 48  # the real course has 40 lessons; a body with its translation is about 20 KB
 
 
-@dataclass(frozen=True)
-class CourseStructure:
-    """A course's live (non-archived) outline rows, in order, detached from any session."""
-
-    modules: tuple[Module, ...]
-    chapters: tuple[Chapter, ...]
-    lessons: tuple[Lesson, ...]
-    quizzes: tuple[Quiz, ...]
-    prompts: dict[int, tuple[WorkbookPrompt, ...]]  # lesson id → its live workbook prompts, in order
-
-
 _CONTENT_MODELS = (Course, Module, Chapter, Lesson, Quiz, WorkbookPrompt, Question, QuestionOption)
 _lock = threading.Lock()
 _generation = 0  # moved on by every ORM change to content rows in this process: part of every key
-_structures: dict[int, tuple[tuple, CourseStructure]] = {}  # course id → (_key(course), rows)
+_outlines: dict[int, tuple[tuple, Any]] = {}  # course id → (_key(course), its Outline)
 _quizzes: OrderedDict[tuple, Quiz] = OrderedDict()  # (quiz id, *_key(course)) → quiz with questions
 _lessons: OrderedDict[tuple, Lesson] = OrderedDict()  # (lesson id, *_key(course)) → lesson with its texts
 
@@ -59,36 +56,18 @@ def _key(course: Course) -> tuple:
     return (course.content_version, course.loaded_at, _generation)
 
 
-def course_structure(course: Course) -> CourseStructure:
-    """The course's outline rows, from this process's cache unless its content changed."""
+def outline(course: Course, load: Callable[[Session, Course], Any]) -> Any:
+    """The course's outline, from this process's cache unless its content changed; else `load(session, course)`
+    reads it (on a session of its own, its rows detached)."""
     key = _key(course)
-    cached = _structures.get(course.id)
+    cached = _outlines.get(course.id)
     if cached is not None and cached[0] == key:
         return cached[1]
-    structure = _load_structure(course)
-    with _lock:
-        _structures[course.id] = (key, structure)
-    return structure
-
-
-def _load_structure(course: Course) -> CourseStructure:
     with _loading_session() as session:
-
-        def live(model: type, *order: object) -> tuple:
-            return tuple(
-                session.scalars(
-                    select(model).where(model.course_id == course.id, model.archived_at.is_(None)).order_by(*order)
-                )
-            )
-
-        modules = live(Module, Module.position)
-        chapters = live(Chapter, Chapter.position)
-        lessons = live(Lesson, Lesson.position)
-        quizzes = live(Quiz, Quiz.id)
-        prompts: dict[int, list[WorkbookPrompt]] = {}
-        for prompt in live(WorkbookPrompt, WorkbookPrompt.position):
-            prompts.setdefault(prompt.lesson_id, []).append(prompt)
-    return CourseStructure(modules, chapters, lessons, quizzes, {k: tuple(v) for k, v in prompts.items()})
+        loaded = load(session, course)
+    with _lock:
+        _outlines[course.id] = (key, loaded)
+    return loaded
 
 
 _QUIZ_WITH_QUESTIONS = (
@@ -149,7 +128,7 @@ def clear() -> None:
     global _generation
     with _lock:
         _generation += 1
-        _structures.clear()
+        _outlines.clear()
         _quizzes.clear()
         _lessons.clear()
 

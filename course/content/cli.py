@@ -8,7 +8,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from course.setup import speak_english
+from course.i18n import speak_english
 
 content_cli = AppGroup("content", help="Check and load the course content files.", callback=speak_english)
 

@@ -21,12 +21,11 @@ from typing import Any
 
 from sqlalchemy import Select, insert, select, update
 
-from course.content.models import Chapter, Course, Lesson, Module, WorkbookPrompt
+from course.content.models import Chapter, Course, Lesson, Module, Question, QuestionOption, Quiz, WorkbookPrompt
 from course.content.parser import CourseDoc, LessonDoc, QuizDoc, collector_paused
 from course.content.render import render_markdown
 from course.db_types import utcnow
 from course.extensions import db
-from course.quiz.models import Question, QuestionOption, Quiz
 
 KINDS = ("course", "module", "chapter", "lesson", "workbook prompt", "quiz", "question", "option")
 PLURAL = {"quiz": "quizzes"}
@@ -36,7 +35,7 @@ QUIET = ("renumbered", "renamed")  # position shifted by the others' changes / l
 
 
 @dataclass
-class Plan:
+class LoadPlan:
     """What a load does, per kind: the items added, changed (their content), moved (to another parent, or
     among the fewest items whose order among their siblings changed), archived and restored; and how many
     rows were only renumbered or renamed (their position number or file name follows the others' changes)."""
@@ -145,7 +144,7 @@ def _key(row: Any) -> str:
 
 
 class _Syncer:
-    def __init__(self, plan: Plan, now: datetime):
+    def __init__(self, plan: LoadPlan, now: datetime):
         self.plan = plan
         self.now = now
 
@@ -309,8 +308,8 @@ def _in_course(query: Select, model: type, course_id: int) -> Select:
     return query.where(model.course_id == course_id)
 
 
-def sync(courses: list[CourseDoc], archive_missing_courses: bool = True) -> Plan:
-    plan = Plan()
+def sync(courses: list[CourseDoc], archive_missing_courses: bool = True) -> LoadPlan:
+    plan = LoadPlan()
     syncer = _Syncer(plan, utcnow())
     with collector_paused():
         existing_courses = {c.key: c for c in db.session.scalars(select(Course))}

@@ -22,6 +22,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from course.content import mermaid
+from course.content.question_types import QUESTION_TYPES
 from course.content.schema import (
     ChapterFile,
     CourseFile,
@@ -35,7 +36,6 @@ from course.content.schema import (
     stand_in,
     with_unread,
 )
-from course.quiz.types import QUESTION_TYPES
 
 M = TypeVar("M", bound=BaseModel)
 

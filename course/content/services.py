@@ -7,10 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from course import signals
 from course.content import cache as content_cache
-from course.content.loader import Plan, sync
+from course.content.loader import LoadPlan, sync
 from course.content.parser import CourseDoc, Problem, read_content
-from course.dashboard import rollup
 from course.extensions import db
 
 
@@ -18,7 +18,7 @@ from course.extensions import db
 class LoadResult:
     courses: list[CourseDoc]
     problems: list[Problem]
-    plan: Plan | None
+    plan: LoadPlan | None
     files: int
     seconds: float
     applied: bool
@@ -39,7 +39,7 @@ def load_content(root: Path, dry_run: bool = False, report: Callable[[str], None
             lessons = sum(1 for _ in course.lessons())
             report(f"syncing {course.spec.id}: {len(course.modules)} modules, {lessons} lessons")
         plan = sync(courses)
-        rollup.refresh_after_load(plan)  # the dashboard's per-learner numbers count the current outline
+        signals.content_loaded.send(LoadPlan, plan=plan)  # e.g. the progress roll-up counts the new outline
         if dry_run:
             db.session.rollback()
         else:

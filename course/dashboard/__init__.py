@@ -1,4 +1,3 @@
-"""The instructor dashboard: per-cohort overview, learner grid, at-risk list, quiz statistics, drill-down,
-CSV exports, and the demo-data generator."""
-
-from course.dashboard import indexes, models  # noqa: F401 - puts the dashboard's tables and indexes on the metadata
+"""The instructor dashboard of a cohort: its pages (`routes`), the numbers they show (`overview`, `lists`,
+`quizstats`, `drilldown`, computed from the roll-up that `course.progress.rollup` keeps), charts drawn as SVG
+(`charts`) and CSV exports (`exports`)."""

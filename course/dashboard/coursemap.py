@@ -1,8 +1,8 @@
-"""The shape of a cohort's course, as the dashboard counts it: the current (non-archived) outline in course
-order, each chapter with its lessons, its quiz and the date the cohort's schedule opens it.
+"""The shape of a cohort's course, as the dashboard counts it: the course's outline (`course.content.outline`,
+from the process's cache) with each lesson and quiz numbered in course order and each chapter with the date the
+cohort's schedule opens it, and the ids of every lesson and quiz row (for id ranges in SQL).
 
-Loaded with a fixed number of small queries (course, chapters with their release dates, lessons, quizzes) and
-only the columns the dashboard shows, never lesson bodies.
+Three statements (the course, the cohort's release dates, the ids), never lesson bodies.
 """
 
 from __future__ import annotations
@@ -11,13 +11,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import and_, false, or_, select
+from sqlalchemy import false, literal, or_, select, union_all
 from sqlalchemy.sql.elements import ColumnElement
 
-from course.cohorts.models import ChapterRelease, Cohort
-from course.content.models import Chapter, Course, Lesson, Module
+from course.cohorts.models import Cohort
+from course.cohorts.schedule import release_dates
+from course.content.models import Course, Lesson, Quiz
+from course.content.outline import course_outline
 from course.extensions import db
-from course.quiz.models import Quiz
 
 # A chapter counts as due this many days after it opens (plus the learner's extension).
 GRACE_DAYS = 7
@@ -147,60 +148,34 @@ class CourseMap:
         return [c for c in self.chapters if not c.reference and c.slack_days(today) > 0]
 
 
+_EVERY_ID = union_all(select(Lesson.id, literal(0).label("is_quiz")), select(Quiz.id, literal(1)))  # every row
+
+
 def load_course_map(cohort: Cohort) -> CourseMap:
-    course = db.session.execute(select(Course.id, Course.key, Course.title).where(Course.id == cohort.course_id)).one()
-    chapter_rows = db.session.execute(
-        select(
-            Chapter.id, Chapter.key, Chapter.title, Module.title, Module.kind, ChapterRelease.opens_on
+    course = db.session.get(Course, cohort.course_id)
+    outline = course_outline(course)
+    releases = release_dates(cohort)
+    chapters, quiz_index = [], 0
+    for c in outline.chapters:
+        chapter = ChapterInfo(
+            id=c.chapter.id,
+            key=c.chapter.key,
+            title=c.chapter.title,
+            module_title=c.module.title,
+            reference=c.reference,
+            opens_on=releases.get(c.chapter.id) or cohort.starts_on,
+            index=c.index,
+            lessons=[
+                LessonInfo(lesson.id, lesson.key, lesson.title, lesson.chapter_id, outline.lesson_index[lesson.id])
+                for lesson in c.lessons
+            ],
         )
-        .join(Module, Module.id == Chapter.module_id)
-        .outerjoin(
-            ChapterRelease, and_(ChapterRelease.chapter_id == Chapter.id, ChapterRelease.cohort_id == cohort.id)
-        )
-        .where(Chapter.course_id == course.id, Chapter.archived_at.is_(None), Module.archived_at.is_(None))
-        .order_by(Module.position, Chapter.position, Chapter.id)  # the roll-up numbers lessons in this order too
-    ).all()
-    chapters = [
-        ChapterInfo(
-            id=row[0],
-            key=row[1],
-            title=row[2],
-            module_title=row[3],
-            reference=row[4] == "reference",
-            opens_on=row[5] or cohort.starts_on,
-            index=i,
-        )
-        for i, row in enumerate(chapter_rows)
-    ]
-    by_id = {chapter.id: chapter for chapter in chapters}
-    lesson_rows = db.session.execute(
-        select(Lesson.id, Lesson.key, Lesson.title, Lesson.chapter_id)
-        .where(Lesson.course_id == course.id, Lesson.archived_at.is_(None))
-        .order_by(Lesson.position, Lesson.id)
-    ).all()
-    for row in lesson_rows:
-        if row.chapter_id in by_id:
-            by_id[row.chapter_id].lessons.append(LessonInfo(row.id, row.key, row.title, row.chapter_id, 0))
-    quiz_rows = db.session.execute(
-        select(Quiz.id, Quiz.key, Quiz.title, Quiz.pass_mark, Quiz.chapter_id).where(
-            Quiz.course_id == course.id, Quiz.archived_at.is_(None)
-        )
-    ).all()
-    for row in quiz_rows:
-        if row.chapter_id in by_id:
-            by_id[row.chapter_id].quiz = QuizInfo(row.id, row.key, row.title, row.pass_mark, row.chapter_id, 0)
-    # number lessons and quizzes in course order
-    lesson_index = quiz_index = 0
-    for chapter in chapters:
-        renumbered = []
-        for lesson in chapter.lessons:
-            renumbered.append(LessonInfo(lesson.id, lesson.key, lesson.title, lesson.chapter_id, lesson_index))
-            lesson_index += 1
-        chapter.lessons = renumbered
-        if chapter.quiz is not None:
-            q = chapter.quiz
-            chapter.quiz = QuizInfo(q.id, q.key, q.title, q.pass_mark, q.chapter_id, quiz_index)
+        if c.quiz is not None:
+            quiz = c.quiz
+            chapter.quiz = QuizInfo(quiz.id, quiz.key, quiz.title, quiz.pass_mark, quiz.chapter_id, quiz_index)
             quiz_index += 1
-    all_lessons = list(db.session.scalars(select(Lesson.id)))
-    all_quizzes = list(db.session.scalars(select(Quiz.id)))
-    return CourseMap(course.id, course.key, course.title, chapters, all_lessons, all_quizzes)
+        chapters.append(chapter)
+    lesson_ids, quiz_ids = [], []
+    for row_id, is_quiz in db.session.execute(_EVERY_ID):
+        (quiz_ids if is_quiz else lesson_ids).append(row_id)
+    return CourseMap(course.id, course.key, course.title, chapters, sorted(lesson_ids), sorted(quiz_ids))

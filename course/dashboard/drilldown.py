@@ -14,14 +14,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from course.auth.models import User
+from course.accounts.models import User
 from course.cohorts.models import Cohort, Enrolment
-from course.content.models import Course, Lesson, WorkbookPrompt
+from course.content.models import Course, Lesson, Question, Quiz, WorkbookPrompt
+from course.content.question_types import QUESTION_TYPES
 from course.extensions import db
 from course.progress.models import WorkbookAnswer
-from course.progress.outline import CourseOutline, build_outline
-from course.quiz.models import Attempt, AttemptAnswer, Question, Quiz
-from course.quiz.types import QUESTION_TYPES
+from course.progress.outline import LearnerOutline, build_outline
+from course.quiz.models import Attempt, AttemptAnswer
 
 
 @dataclass
@@ -61,7 +61,7 @@ class LearnerDetail:
     user: User
     enrolment: Enrolment
     course: Course
-    outline: CourseOutline
+    outline: LearnerOutline
     attempts: list[AttemptView]
     workbook: list[WorkbookView]
 

@@ -30,21 +30,17 @@ from typing import Any
 from sqlalchemy import Integer, Select, and_, case, func, literal, not_, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from course.auth.models import User
+from course.accounts.models import User
+from course.clock import school_date
 from course.cohorts.models import Cohort, Enrolment
-from course.cohorts.services import school_date
 from course.dashboard.coursemap import ChapterInfo, CourseMap, QuizInfo, in_ranges
-from course.dashboard.models import LearnerChapterDone, LearnerCourseStats
 from course.extensions import db
-from course.progress.models import Completion, LessonProgress
+from course.progress.models import Completion, LearnerChapterDone, LearnerCourseStats, LessonProgress
+from course.progress.outline import percent
 from course.quiz.models import Attempt
 
-ACTIVE_DAYS = 7
-
-LP = LessonProgress
-A = Attempt
-LCS = LearnerCourseStats
-LCD = LearnerChapterDone
+ACTIVE_DAYS = 7  # active: seen within this many days
+DEFAULT_INACTIVE_DAYS = 7  # the at-risk list's "inactive for N days", unless the page asks for another N
 
 
 class LearnerQuery:
@@ -69,7 +65,9 @@ class LearnerQuery:
     # The raw columns read from the learner's roll-up row (the others: the completion, the schedule check).
     ROLLUP = {"lessons_done", "quizzes_passed", "last_view", "last_attempt", "failing", "furthest", "best_avg"}
 
-    def __init__(self, cohort: Cohort, cm: CourseMap, now: datetime, inactive_days: int = ACTIVE_DAYS) -> None:
+    def __init__(
+        self, cohort: Cohort, cm: CourseMap, now: datetime, inactive_days: int = DEFAULT_INACTIVE_DAYS
+    ) -> None:
         self.cohort = cohort
         self.cm = cm
         self.now = now
@@ -94,7 +92,7 @@ class LearnerQuery:
             done = (
                 select(func.count())
                 # `+ 0`: one index seek to the learner, then their few rows, instead of one seek per due chapter
-                .where(LCD.user_id == Enrolment.user_id, (LCD.chapter_id + 0).in_(ids))
+                .where(LearnerChapterDone.user_id == Enrolment.user_id, (LearnerChapterDone.chapter_id + 0).in_(ids))
                 .correlate(Enrolment)
                 .scalar_subquery()
             )
@@ -103,19 +101,19 @@ class LearnerQuery:
 
     def raw(self, name: str) -> ColumnElement:
         if name == "lessons_done":
-            return func.coalesce(LCS.lessons_done, 0)
+            return func.coalesce(LearnerCourseStats.lessons_done, 0)
         if name == "quizzes_passed":
-            return func.coalesce(LCS.quizzes_passed, 0)
+            return func.coalesce(LearnerCourseStats.quizzes_passed, 0)
         if name == "last_view":
-            return LCS.last_viewed_at
+            return LearnerCourseStats.last_viewed_at
         if name == "last_attempt":
-            return LCS.last_attempt_at
+            return LearnerCourseStats.last_attempt_at
         if name == "failing":
-            return _flag(LCS.quizzes_failing > 0)
+            return _flag(LearnerCourseStats.quizzes_failing > 0)
         if name == "furthest":
-            return LCS.furthest_lesson
+            return LearnerCourseStats.furthest_lesson
         if name == "best_avg":
-            return case((LCS.best_count > 0, LCS.best_sum / LCS.best_count))
+            return case((LearnerCourseStats.best_count > 0, LearnerCourseStats.best_sum / LearnerCourseStats.best_count))
         if name == "completed":
             return _flag(Completion.id.is_not(None))
         if name == "behind":
@@ -142,7 +140,7 @@ class LearnerQuery:
         base = base.join(User, User.id == Enrolment.user_id).where(Enrolment.cohort_id == self.cohort.id)
         if self.ROLLUP & set(raw):
             base = base.outerjoin(
-                LCS, and_(LCS.user_id == Enrolment.user_id, LCS.course_id == self.cm.course_id)
+                LearnerCourseStats, and_(LearnerCourseStats.user_id == Enrolment.user_id, LearnerCourseStats.course_id == self.cm.course_id)
             )
         if "completed" in raw:
             base = base.outerjoin(
@@ -197,35 +195,35 @@ class LearnerQuery:
         return members.where(Enrolment.user_id.in_(user_ids)) if user_ids is not None else members
 
     def _pivot_progress(self, user_ids: list[int] | None):  # noqa: ANN202 - a Subquery
-        done = LP.completed_at.is_not(None)
+        done = LessonProgress.completed_at.is_not(None)
         cols = [
-            func.sum(case((and_(done, in_ranges(LP.lesson_id, self.cm.lesson_runs(ch.lesson_ids))), 1), else_=0)).label(
+            func.sum(case((and_(done, in_ranges(LessonProgress.lesson_id, self.cm.lesson_runs(ch.lesson_ids))), 1), else_=0)).label(
                 f"done_{ch.index}"
             )
             for ch in self.cm.chapters
             if ch.lessons
         ]
         return (
-            select(LP.user_id.label("user_id"), *cols)
-            .where(LP.user_id.in_(self._members(user_ids)), in_ranges(LP.lesson_id, self.cm.lesson_runs()))
-            .group_by(LP.user_id)
+            select(LessonProgress.user_id.label("user_id"), *cols)
+            .where(LessonProgress.user_id.in_(self._members(user_ids)), in_ranges(LessonProgress.lesson_id, self.cm.lesson_runs()))
+            .group_by(LessonProgress.user_id)
             .subquery("pivot_lp")
         )
 
     def _pivot_attempts(self, user_ids: list[int] | None):  # noqa: ANN202 - a Subquery
         cols: list[Any] = []
         for quiz in self.cm.quizzes:
-            this, i = A.quiz_id == quiz.id, quiz.index
+            this, i = Attempt.quiz_id == quiz.id, quiz.index
             cols += [
-                func.max(case((this, A.percent))).label(f"best_{i}"),
-                func.max(case((and_(this, A.passed), 1), else_=0)).label(f"passed_{i}"),
-                func.sum(case((and_(this, not_(A.passed)), 1), else_=0)).label(f"fails_{i}"),
+                func.max(case((this, Attempt.percent))).label(f"best_{i}"),
+                func.max(case((and_(this, Attempt.passed), 1), else_=0)).label(f"passed_{i}"),
+                func.sum(case((and_(this, not_(Attempt.passed)), 1), else_=0)).label(f"fails_{i}"),
                 func.sum(case((this, 1), else_=0)).label(f"attempts_{i}"),
             ]
         return (
-            select(A.user_id.label("user_id"), *cols)
-            .where(A.user_id.in_(self._members(user_ids)), in_ranges(A.quiz_id, self.cm.quiz_runs()))
-            .group_by(A.user_id)
+            select(Attempt.user_id.label("user_id"), *cols)
+            .where(Attempt.user_id.in_(self._members(user_ids)), in_ranges(Attempt.quiz_id, self.cm.quiz_runs()))
+            .group_by(Attempt.user_id)
             .subquery("pivot_at")
         )
 
@@ -281,7 +279,7 @@ class LearnerRow:
 
     @property
     def percent(self) -> int:
-        return min(100, round(100 * self.items_done / self.items_total)) if self.items_total else 0
+        return percent(self.items_done, self.items_total)
 
     @property
     def reasons(self) -> list[str]:
@@ -291,23 +289,23 @@ class LearnerRow:
 
 def to_row(row: Any, cm: CourseMap, now: datetime, pivot: dict[str, Any] | None = None) -> LearnerRow:
     """A LearnerRow from a row of `LearnerQuery.select(ROW_METRICS)` and the learner's `LearnerQuery.pivot()`."""
-    m = {**row._mapping, **(pivot or {})}
+    values = {**row._mapping, **(pivot or {})}
     learner = LearnerRow(
-        user_id=m["user_id"],
-        name=m["name"],
-        email=m["email"],
-        enrolled_at=m["enrolled_at"],
-        extension_days=m["extension_days"] or 0,
+        user_id=values["user_id"],
+        name=values["name"],
+        email=values["email"],
+        enrolled_at=values["enrolled_at"],
+        extension_days=values["extension_days"] or 0,
         items_total=cm.items_total,
-        items_done=m.get("items_done") or 0,
-        lessons_done=m.get("lessons_done") or 0,
-        last_active=m.get("last_active"),
-        started=bool(m.get("started")),
-        completed=bool(m.get("completed")),
-        active=bool(m.get("active")),
-        inactive=bool(m.get("inactive")),
-        failing=bool(m.get("failing")),
-        behind=bool(m.get("behind")),
+        items_done=values.get("items_done") or 0,
+        lessons_done=values.get("lessons_done") or 0,
+        last_active=values.get("last_active"),
+        started=bool(values.get("started")),
+        completed=bool(values.get("completed")),
+        active=bool(values.get("active")),
+        inactive=bool(values.get("inactive")),
+        failing=bool(values.get("failing")),
+        behind=bool(values.get("behind")),
     )
     since = learner.last_active or learner.enrolled_at
     learner.idle_days = max((now - since).days, 0) if since else None
@@ -316,13 +314,13 @@ def to_row(row: Any, cm: CourseMap, now: datetime, pivot: dict[str, Any] | None 
         quiz = chapter.quiz
         cell = ChapterCell(
             chapter=chapter,
-            lessons_done=(m.get(f"done_{chapter.index}") or 0) if chapter.lessons else 0,
-            best=m.get(f"best_{quiz.index}") if quiz else None,
-            passed=bool(m.get(f"passed_{quiz.index}")) if quiz else False,
-            attempts=(m.get(f"attempts_{quiz.index}") or 0) if quiz else 0,
+            lessons_done=(values.get(f"done_{chapter.index}") or 0) if chapter.lessons else 0,
+            best=values.get(f"best_{quiz.index}") if quiz else None,
+            passed=bool(values.get(f"passed_{quiz.index}")) if quiz else False,
+            attempts=(values.get(f"attempts_{quiz.index}") or 0) if quiz else 0,
         )
         learner.cells.append(cell)
-        if quiz and (m.get(f"fails_{quiz.index}") or 0) >= 2 and not cell.passed:
+        if quiz and (values.get(f"fails_{quiz.index}") or 0) >= 2 and not cell.passed:
             learner.failed_quizzes.append(quiz)
         if (
             not chapter.reference

@@ -27,10 +27,11 @@ from typing import Any
 from sqlalchemy import Select, Text, and_, case, cast, func, select
 
 from course.cohorts.models import Cohort, Enrolment
-from course.dashboard.coursemap import QuizInfo
+from course.content.models import Question, QuestionOption
+from course.content.question_types import QUESTION_TYPES, normalise_text
+from course.dashboard.coursemap import CourseMap, QuizInfo, in_ranges
 from course.extensions import db
-from course.quiz.models import Attempt, AttemptAnswer, Question, QuestionOption
-from course.quiz.types import QUESTION_TYPES, normalise_text
+from course.quiz.models import Attempt, AttemptAnswer
 
 MIN_RESPONSES = 5
 TOO_EASY = 0.9
@@ -88,6 +89,18 @@ class QuestionStat:
 
 
 @dataclass
+class ResponseSums:
+    """A question's first-attempt answers summed up for the correlation: x is the question's score (1 or 0), y
+    the score on the rest of the attempt."""
+
+    responses: int = 0
+    correct: int = 0  # Σx (= Σx², x being 0 or 1)
+    rest: float = 0.0  # Σy
+    rest_squared: float = 0.0  # Σy²
+    rest_when_correct: float = 0.0  # Σxy
+
+
+@dataclass
 class QuizStats:
     quiz: QuizInfo
     attempts: int  # first attempts counted
@@ -121,34 +134,43 @@ def quiz_stats(cohort: Cohort, quiz: QuizInfo) -> QuizStats:
     # the response counts give the option counts and the common short answers, the sums of the rest score give
     # the correlation. Grading is all or nothing, so a question's score x is 1 when correct, else 0 (so Σx = Σx²
     # = the number correct, and Σxy = Σy over the correct answers).
-    aa, a = AttemptAnswer, Attempt
-    rest_max = a.max_score - aa.max_points
-    y = case((rest_max > 0, (a.score - aa.points) / rest_max), else_=0.0)
-    response = cast(aa.response, Text)
-    totals = {q.id: [0, 0, 0.0, 0.0, 0.0] for q in questions}  # n, correct, Σy, Σy², Σy over the correct
+    rest_max = Attempt.max_score - AttemptAnswer.max_points
+    rest_score = case((rest_max > 0, (Attempt.score - AttemptAnswer.points) / rest_max), else_=0.0)
+    response = cast(AttemptAnswer.response, Text)
+    sums = {q.id: ResponseSums() for q in questions}
     rows = db.session.execute(
-        first.add_columns(aa.question_id, aa.correct, response, func.count(), func.sum(y), func.sum(y * y))
-        .join(aa, aa.attempt_id == a.id)
-        .group_by(aa.question_id, aa.correct, response)
+        first.add_columns(
+            AttemptAnswer.question_id,
+            AttemptAnswer.correct,
+            response.label("response"),
+            func.count().label("learners"),
+            func.sum(rest_score).label("rest"),
+            func.sum(rest_score * rest_score).label("rest_squared"),
+        )
+        .join(AttemptAnswer, AttemptAnswer.attempt_id == Attempt.id)
+        .group_by(AttemptAnswer.question_id, AttemptAnswer.correct, response)
     ).all()
-    for question_id, correct, raw, n, sy, syy in rows:
-        if question_id not in totals:  # an answer to a question archived since
+    for row in rows:
+        if row.question_id not in sums:  # an answer to a question archived since
             continue
-        t = totals[question_id]
-        t[0] += n
-        t[2] += sy or 0.0
-        t[3] += syy or 0.0
-        if correct:
-            t[1] += n
-            t[4] += sy or 0.0
-        if by_id[question_id].has_options:
-            _count_options(by_id[question_id], raw, n)
+        total = sums[row.question_id]
+        total.responses += row.learners
+        total.rest += row.rest or 0.0
+        total.rest_squared += row.rest_squared or 0.0
+        if row.correct:
+            total.correct += row.learners
+            total.rest_when_correct += row.rest or 0.0
+        question = by_id[row.question_id]
+        if question.has_options:
+            _count_options(question, row.response, row.learners)
         else:
-            _add_text_answer(by_id[question_id], raw, bool(correct), n)
-    for question_id, (n, correct, sy, syy, sxy) in totals.items():
+            _add_text_answer(question, row.response, bool(row.correct), row.learners)
+    for question_id, total in sums.items():
         q = by_id[question_id]
-        q.responses, q.correct = n, correct
-        q.discrimination = pearson(n, correct, sy, correct, syy, sxy)
+        q.responses, q.correct = total.responses, total.correct
+        q.discrimination = pearson(
+            total.responses, total.correct, total.rest, total.correct, total.rest_squared, total.rest_when_correct
+        )
 
     for q in questions:
         _finish(q)
@@ -241,3 +263,66 @@ def _finish(q: QuestionStat) -> None:
         q.flags.append("too_hard")
     if (q.discrimination is not None and q.discrimination < 0) or q.lures:
         q.flags.append("miskeyed")
+
+
+# -- every quiz of the cohort, summed up ------------------------------------------------------------------
+@dataclass
+class QuizSummary:
+    quiz: QuizInfo
+    learners: int  # who attempted it
+    passed: int
+    average_best: float | None
+    average_first: float | None
+    attempts: int
+
+
+def quiz_summaries(cohort: Cohort, cm: CourseMap) -> list[QuizSummary]:
+    """Per quiz: learners who tried it, passed it, their average best and first-attempt scores. One query."""
+    per_learner = (
+        select(
+            Attempt.quiz_id.label("quiz_id"),
+            func.max(Attempt.percent).label("best"),
+            func.max(case((Attempt.number == 1, Attempt.percent))).label("first"),
+            func.max(case((Attempt.passed, 1), else_=0)).label("passed"),
+            func.count().label("attempts"),
+        )
+        .where(
+            Attempt.user_id.in_(select(Enrolment.user_id).where(Enrolment.cohort_id == cohort.id)),
+            in_ranges(Attempt.quiz_id, cm.quiz_runs()),
+        )
+        .group_by(Attempt.user_id, Attempt.quiz_id)
+        .subquery()
+    )
+    learner = per_learner.c
+    rows = db.session.execute(
+        select(
+            learner.quiz_id,
+            func.count().label("learners"),
+            func.sum(learner.passed).label("passed"),
+            func.avg(learner.best).label("average_best"),
+            func.avg(learner.first).label("average_first"),
+            func.sum(learner.attempts).label("attempts"),
+        ).group_by(learner.quiz_id)
+    ).all()
+    found = {row.quiz_id: row for row in rows}
+    summaries = []
+    for quiz in cm.quizzes:
+        row = found.get(quiz.id)
+        if row is None:
+            summaries.append(QuizSummary(quiz, 0, 0, None, None, 0))
+        else:
+            summaries.append(
+                QuizSummary(
+                    quiz,
+                    row.learners,
+                    int(row.passed or 0),
+                    _float(row.average_best),
+                    _float(row.average_first),
+                    int(row.attempts or 0),
+                )
+            )
+    return summaries
+
+
+def _float(value: Any) -> float | None:
+    return float(value) if value is not None else None

@@ -1,28 +1,25 @@
-"""A learner's view of a course: the outline with status and progress at every level.
+"""A learner's view of a course: the course's outline (`course.content.outline`) with the learner's status and
+progress at every level — lessons opened and completed, quizzes tried and passed, chapters their cohort has not
+opened yet.
 
-Built from one query of the learner's rows (progress, attempt summaries, completion, cohort schedule), whatever
-the size of the course, and computed against the current, non-archived outline, so
-percentages never exceed 100 %.
-
-The outline rows themselves (modules, chapters, lessons, quizzes, workbook prompts) come from the process's
-cache of the course's content (`course.content.cache`): a page reads only the learner's own rows.
+Built from the cached outline and one statement of the learner's own rows (`learner_state`), whatever the size
+of the course. Percentages count the current outline's items (lessons and quizzes), so they never exceed 100 %.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import NamedTuple
 
-from sqlalchemy import Cast, Date, Float, Integer, String, bindparam, case, cast, func, literal, null, select, union_all
+from course.cohorts.schedule import LearnerSchedule
+from course.content.models import Chapter, Course, Lesson, Module, Quiz
+from course.content.outline import Outline, course_outline
+from course.progress.learner_state import CompletionRecord, LearnerState, Progress, learner_state
 
-from course.cohorts.models import ChapterRelease, Cohort, Enrolment
-from course.cohorts.services import LearnerSchedule
-from course.content.cache import course_structure
-from course.content.models import Chapter, Course, Lesson, Module, WorkbookPrompt
-from course.extensions import db
-from course.progress.models import Completion, LessonProgress
-from course.quiz.models import Attempt, Quiz
+
+def percent(done: int, total: int) -> int:
+    """Progress as a whole percentage of `total` items, never above 100: the one rule every page shows."""
+    return min(100, round(100 * done / total)) if total else 0
 
 
 @dataclass
@@ -31,7 +28,7 @@ class QuizStatus:
     attempts: int = 0
     best_percent: float | None = None
     passed: bool = False
-    open: bool = True
+    open: bool = True  # the learner may take it: its chapter is open and (with the quiz gate) read
 
     @property
     def attempts_left(self) -> int | None:
@@ -79,7 +76,7 @@ class ChapterStatus:
 
     @property
     def percent(self) -> int:
-        return _percent(self.items_done, self.items_total)
+        return percent(self.items_done, self.items_total)
 
     @property
     def completed(self) -> bool:
@@ -88,6 +85,11 @@ class ChapterStatus:
     @property
     def lessons_left(self) -> list[LessonStatus]:
         return [ls for ls in self.lessons if not ls.completed]
+
+    @property
+    def read(self) -> bool:
+        """Every lesson of the chapter is complete."""
+        return all(ls.completed for ls in self.lessons)
 
 
 class _RollUp:
@@ -106,7 +108,7 @@ class _RollUp:
 
     @property
     def percent(self) -> int:
-        return _percent(self.items_done, self.items_total)
+        return percent(self.items_done, self.items_total)
 
     @property
     def completed(self) -> bool:
@@ -123,8 +125,9 @@ class ModuleStatus(_RollUp):
 
 
 @dataclass
-class CourseOutline(_RollUp):
+class LearnerOutline(_RollUp):
     course: Course
+    outline: Outline
     modules: list[ModuleStatus]
     completion: CompletionRecord | None = None
     last_lesson: LessonStatus | None = None
@@ -169,6 +172,13 @@ class CourseOutline(_RollUp):
                     return chapter, ls
         return None
 
+    def find_lesson_by_id(self, lesson_id: int) -> tuple[ChapterStatus, LessonStatus] | None:
+        for chapter in self.chapters:
+            for ls in chapter.lessons:
+                if ls.lesson.id == lesson_id:
+                    return chapter, ls
+        return None
+
     def find_quiz(self, key: str) -> tuple[ChapterStatus, QuizStatus] | None:
         for chapter in self.chapters:
             if chapter.quiz and chapter.quiz.quiz.key == key:
@@ -180,6 +190,12 @@ class CourseOutline(_RollUp):
         keys = [lesson.key for lesson in order]
         i = keys.index(lesson_key)
         return (order[i - 1] if i > 0 else None, order[i + 1] if i + 1 < len(order) else None)
+
+    def everything_done_but(self, quiz: Quiz) -> bool:
+        """Every lesson complete and every other quiz passed: passing `quiz` would complete the course."""
+        return all(ls.completed for ls in self.lessons) and all(
+            q.passed for q in self.quizzes if q.quiz.id != quiz.id
+        )
 
     def next_step(self) -> tuple[str, object] | None:
         """Where "continue" leads: the lesson the learner was last reading if it is unfinished, else the
@@ -197,164 +213,31 @@ class CourseOutline(_RollUp):
         return None
 
 
-def _percent(done: int, total: int) -> int:
-    return min(100, round(100 * done / total)) if total else 0
-
-
-class Progress(NamedTuple):
-    """The learner's row for a lesson (LessonProgress's columns a page shows)."""
-
-    lesson_id: int
-    first_viewed_at: datetime
-    last_viewed_at: datetime
-    completed_at: datetime | None
-    time_spent_seconds: int
-
-
-class CompletionRecord(NamedTuple):
-    """The learner's completion of the course (Completion's columns a page shows)."""
-
-    id: int
-    started_at: datetime
-    completed_at: datetime
-    time_spent_seconds: int
-    verification_code: str
-
-
-# The learner's rows in one statement built once (a page runs it on every request; building a statement costs
-# more than running it): kind "p", a lesson's progress; "a", a quiz's attempts (count, best %, passed); "c", the
-# completion; "e", their cohort (its last day, their extension); "r", a chapter's release date in that cohort.
-# The first branch gives the columns their types; the others fill the columns they do not use with NULL.
-def _nothing(type_: type) -> Cast:
-    return cast(null(), type_)
-
-
-_LEARNER_ROWS = union_all(
-    select(
-        literal("p").label("kind"),
-        LessonProgress.lesson_id.label("id"),
-        LessonProgress.first_viewed_at.label("t1"),
-        LessonProgress.last_viewed_at.label("t2"),
-        LessonProgress.completed_at.label("t3"),
-        LessonProgress.time_spent_seconds.label("n"),
-        _nothing(Float).label("best"),
-        _nothing(Integer).label("passed"),
-        _nothing(String).label("code"),
-        _nothing(Date).label("day"),
-    ).where(LessonProgress.user_id == bindparam("user_id"), LessonProgress.course_id == bindparam("course_id")),
-    select(
-        literal("a"),
-        Attempt.quiz_id,
-        null(),
-        null(),
-        null(),
-        func.count(Attempt.id),
-        func.max(Attempt.percent),
-        func.max(case((Attempt.passed, 1), else_=0)),
-        null(),
-        null(),
-    )
-    .join(Quiz, Quiz.id == Attempt.quiz_id)
-    .where(Attempt.user_id == bindparam("user_id"), Quiz.course_id == bindparam("course_id"))
-    .group_by(Attempt.quiz_id),
-    select(
-        literal("c"),
-        Completion.id,
-        Completion.started_at,
-        Completion.completed_at,
-        null(),
-        Completion.time_spent_seconds,
-        null(),
-        null(),
-        Completion.verification_code,
-        null(),
-    ).where(Completion.user_id == bindparam("user_id"), Completion.course_id == bindparam("course_id")),
-    select(
-        literal("e"), Cohort.id, null(), null(), null(), Enrolment.extension_days, null(), null(), null(),
-        Cohort.ends_on,
-    )
-    .join(Cohort, Cohort.id == Enrolment.cohort_id)
-    .where(Enrolment.user_id == bindparam("user_id"), Enrolment.course_id == bindparam("course_id")),
-    select(
-        literal("r"), ChapterRelease.chapter_id, null(), null(), null(), null(), null(), null(), null(),
-        ChapterRelease.opens_on,
-    )
-    .join(Enrolment, Enrolment.cohort_id == ChapterRelease.cohort_id)
-    .where(Enrolment.user_id == bindparam("user_id"), Enrolment.course_id == bindparam("course_id")),
-)  # fmt: skip
-
-
-@dataclass
-class LearnerState:
-    progress: dict[int, Progress] = field(default_factory=dict)  # by lesson id
-    attempts: dict[int, tuple[int, float | None, bool]] = field(default_factory=dict)  # quiz id → count, best, passed
-    completion: CompletionRecord | None = None
-    schedule: LearnerSchedule | None = None  # their cohort's, if they are in one
-
-
-def learner_state(user_id: int, course_id: int) -> LearnerState:
-    """Everything of the learner's that an outline shows, in one statement."""
-    found = LearnerState()
-    releases: dict[int, date] = {}
-    rows = db.session.connection().execute(_LEARNER_ROWS, {"user_id": user_id, "course_id": course_id})
-    for kind, row_id, t1, t2, t3, n, best, passed, code, day in rows:
-        if kind == "p":
-            found.progress[row_id] = Progress(row_id, t1, t2, t3, n)
-        elif kind == "a":
-            found.attempts[row_id] = (n, best, bool(passed))
-        elif kind == "c":
-            found.completion = CompletionRecord(row_id, t1, t2, n, code)
-        elif kind == "e":
-            found.schedule = LearnerSchedule(row_id, day, n, releases)
-        elif day is not None:  # "r": a chapter with a release date
-            releases[row_id] = day
-    return found
-
-
-def build_outline(course: Course, user_id: int | None) -> CourseOutline:
-    structure = course_structure(course)
-    modules, chapters, lessons, quizzes = structure.modules, structure.chapters, structure.lessons, structure.quizzes
-
-    progress: dict[int, Progress] = {}
-    attempts: dict[int, tuple[int, float | None, bool]] = {}
-    completion = None
-    schedule = None
-    if user_id is not None:
-        mine = learner_state(user_id, course.id)
-        progress, attempts, completion, schedule = mine.progress, mine.attempts, mine.completion, mine.schedule
-
-    live_modules = {m.id for m in modules}
-    by_chapter: dict[int, ChapterStatus] = {}
-    module_status = {m.id: ModuleStatus(m) for m in modules}
-    for chapter in chapters:
-        if chapter.module_id in live_modules:
-            status = ChapterStatus(chapter)
-            if schedule is not None and not schedule.is_open(chapter.id):
-                status.opens_on = schedule.opens[chapter.id]
-            by_chapter[chapter.id] = status
-            module_status[chapter.module_id].chapters.append(status)
-    for lesson in lessons:
-        if lesson.chapter_id in by_chapter:
-            by_chapter[lesson.chapter_id].lessons.append(LessonStatus(lesson, progress.get(lesson.id)))
-    for quiz in quizzes:
-        if quiz.chapter_id in by_chapter:
-            count, best, passed = attempts.get(quiz.id, (0, None, False))
-            chapter_status = by_chapter[quiz.chapter_id]
-            is_open = not chapter_status.locked and (
-                not course.quiz_gate or all(ls.completed for ls in chapter_status.lessons)
-            )
-            chapter_status.quiz = QuizStatus(quiz, count, best, passed, is_open)
-
-    outline = CourseOutline(course, list(module_status.values()), completion, schedule=schedule)
-    viewed = [ls for ls in outline.lessons if ls.progress]
+def build_outline(course: Course, user_id: int | None) -> LearnerOutline:
+    """The course's outline as `user_id` sees it (an anonymous reader: None, every item not started)."""
+    outline = course_outline(course)
+    mine = learner_state(user_id, course.id) if user_id is not None else LearnerState()
+    schedule = mine.schedule
+    modules = []
+    for module in outline.modules:
+        module_status = ModuleStatus(module.module)
+        for chapter in module.chapters:
+            status = ChapterStatus(chapter.chapter)
+            if schedule is not None and not schedule.is_open(chapter.chapter.id):
+                status.opens_on = schedule.opens[chapter.chapter.id]
+            status.lessons = [LessonStatus(lesson, mine.progress.get(lesson.id)) for lesson in chapter.lessons]
+            if chapter.quiz is not None:
+                results = mine.quizzes.get(chapter.quiz.id)
+                is_open = not status.locked and (not course.quiz_gate or status.read)
+                if results is None:
+                    status.quiz = QuizStatus(chapter.quiz, open=is_open)
+                else:
+                    status.quiz = QuizStatus(chapter.quiz, results.attempts, results.best_percent, results.passed,
+                                             is_open)
+            module_status.chapters.append(status)
+        modules.append(module_status)
+    learner = LearnerOutline(course, outline, modules, mine.completion, schedule=schedule)
+    viewed = [ls for ls in learner.lessons if ls.progress]
     if viewed:
-        outline.last_lesson = max(viewed, key=lambda ls: ls.progress.last_viewed_at)
-    return outline
-
-
-def lesson_prompts(course: Course, lesson: Lesson) -> list[WorkbookPrompt]:
-    return list(course_structure(course).prompts.get(lesson.id, ()))
-
-
-def prompts_by_lesson(course: Course) -> dict[int, list[WorkbookPrompt]]:
-    return {lesson_id: list(prompts) for lesson_id, prompts in course_structure(course).prompts.items()}
+        learner.last_lesson = max(viewed, key=lambda ls: ls.progress.last_viewed_at)
+    return learner

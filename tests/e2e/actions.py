@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from course.content.models import Course
-from course.quiz.models import Question, Quiz
+from course.content.models import Course, Question, Quiz
 
 from .conftest import Account, Site
 

@@ -144,7 +144,7 @@ class Site:
 
     def account(self, role: str = "learner", name: str | None = None) -> Account:
         """A new user in the database (a unique email per call), with the default password."""
-        from course.auth.services import create_user
+        from course.accounts.services import create_user
 
         n = next(self._numbers)
         email = f"{role}{n}-{uuid.uuid4().hex[:6]}@example.com"

@@ -29,13 +29,15 @@ from sqlalchemy import select
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 
 from course import create_app
-from course.auth.models import User
-from course.auth.tokens import RESET_PASSWORD, SET_PASSWORD, make_token
+from course.accounts.models import User
+from course.accounts.tokens import RESET_PASSWORD, SET_PASSWORD, make_token
+from course.clock import today
+from course.cohorts.enrolment import enrol
 from course.cohorts.models import Cohort
-from course.cohorts.services import CohortSettings, create_cohort, enrol, schedule_rows, today
-from course.content.models import Course, Lesson
+from course.cohorts.schedule import schedule_rows
+from course.cohorts.services import CohortSettings, create_cohort
+from course.content.models import Course, Lesson, Quiz
 from course.progress.models import Completion
-from course.quiz.models import Quiz
 
 from .actions import PHONE, axe_violations, csrf_token, describe, expect, login, quiz_answers
 from .conftest import TEST_ROUTES, Account, Site, add_test_routes

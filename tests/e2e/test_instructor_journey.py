@@ -12,7 +12,7 @@ from pathlib import Path
 
 from conftest import DEFAULT_PASSWORD
 
-from course.cohorts.services import today
+from course.clock import today
 
 from .actions import expect, login, register
 

@@ -1,7 +1,8 @@
-"""Keeping the dashboard's per-learner roll-up (course/dashboard/models.py) up to date.
+"""Keeping the dashboard's per-learner roll-up (`LearnerCourseStats`, `LearnerChapterDone` in
+course/progress/models.py) up to date.
 
 The write paths call one function each, in the same transaction as the write (services flush, the view
-commits):
+commits); the writes of lower layers reach it through signals (`course.signals`), connected at the bottom:
 
 - a lesson opened again: `lesson_viewed` moves `last_viewed_at` (one UPDATE by primary key);
 - a lesson opened for the first time, a lesson completed, a quiz passed for the first time: `refresh_learner`
@@ -20,17 +21,15 @@ plain SQL shared by SQLite and PostgreSQL; migration 0006 backfills with the sam
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import Any
 
 from sqlalchemy import or_, select, text, update
 
-from course.auth.models import User
+from course import signals
+from course.accounts.models import User
 from course.content.models import Course
-from course.dashboard.models import LearnerCourseStats
 from course.extensions import db
-
-if TYPE_CHECKING:
-    from course.content.loader import Plan
+from course.progress.models import LearnerCourseStats
 
 # The quizzes of the current outline of :course_id (the quizzes of chapters and modules not archived).
 QUIZZES = """
@@ -40,12 +39,12 @@ QUIZZES = """
       AND q.archived_at IS NULL AND c.archived_at IS NULL AND m.archived_at IS NULL
 """
 
-# The current outline of :course_id, as the dashboard's course map reads it: lessons numbered in course order
-# from 0 (modules, chapters, lessons by position), and its quizzes.
+# The current outline of :course_id (course.content.outline, restated in SQL; tests/test_outline.py checks that
+# they agree): lessons numbered in course order from 0, and its quizzes.
 _OUTLINE_OF = """
 lessons AS (
     SELECT l.id AS lesson_id, l.chapter_id AS chapter_id,
-           ROW_NUMBER() OVER (ORDER BY m.position, c.position, c.id, l.position, l.id) - 1 AS pos
+           ROW_NUMBER() OVER (ORDER BY m.position, m.id, c.position, c.id, l.position, l.id) - 1 AS pos
     FROM lesson l JOIN chapter c ON c.id = l.chapter_id JOIN module m ON m.id = c.module_id
     WHERE l.course_id = :course_id AND c.course_id = :course_id
       AND l.archived_at IS NULL AND c.archived_at IS NULL AND m.archived_at IS NULL
@@ -224,9 +223,20 @@ OUTLINE_KINDS = ("module", "chapter", "lesson", "quiz")
 OUTLINE_ACTIONS = ("added", "moved", "archived", "restored")
 
 
-def refresh_after_load(plan: Plan) -> None:
-    """After a content load (`plan`: the loader's Plan): recompute every course's roll-up if the load added,
+def refresh_after_load(plan: Any) -> None:
+    """After a content load (`plan`: the load's `LoadPlan`): recompute every course's roll-up if the load added,
     moved, archived or restored a module, chapter, lesson or quiz; a load that only changed texts costs nothing."""
     if any(plan.count(kind, action) for kind in OUTLINE_KINDS for action in OUTLINE_ACTIONS):
         for course_id in db.session.scalars(select(Course.id).order_by(Course.id)).all():
             refresh_course(course_id)
+
+
+# -- what the lower layers report ---------------------------------------------------------------------------
+@signals.content_loaded.connect
+def _content_loaded(_sender: object, plan: Any) -> None:
+    refresh_after_load(plan)
+
+
+@signals.attempt_recorded.connect
+def _attempt_recorded(_sender: object, user_id: int, course_id: int, first_pass: bool) -> None:
+    attempt_recorded(user_id, course_id, first_pass=first_pass)

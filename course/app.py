@@ -1,56 +1,66 @@
-"""The small named steps `create_app` is built from."""
+"""The app factory and the small named steps it is built from: extensions, URL converters, blueprints, error
+pages, the CLI, template globals, request handling and security headers. Nothing here does I/O."""
 
 from __future__ import annotations
 
 import ctypes
 import logging
 import platform
+from typing import Any
 
-import click
-from flask import Flask, has_request_context, render_template, request, session
-from flask.cli import with_appcontext
-from flask_babel import force_locale, format_date, format_datetime
+from flask import Flask, render_template, request
+from flask_babel import format_date, format_datetime
 from flask_babel import gettext as _
-from flask_login import current_user
 from flask_wtf.csrf import CSRFError
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter, Map
 
-import course.sql  # noqa: F401 - how transactions begin (an engine event)
+from config import CONFIGS, Config, config_name
 from course.extensions import babel, csrf, db, limiter, login_manager
+from course.i18n import select_locale, select_timezone
 
 log = logging.getLogger(__name__)
 
 
-def select_locale() -> str:
-    """The signed-in user's language, else this browser's choice (the switch), else its Accept-Language."""
-    from flask import current_app
+def create_app(config: dict[str, Any] | type[Config] | str | None = None, *, cli: bool = True) -> Flask:
+    """Build the app: configuration, extensions, blueprints, error handlers, CLI, template globals.
 
-    languages = current_app.config["LANGUAGES"]
-    if not has_request_context():  # work outside a request (the CLI forces English: `speak_english`)
-        return current_app.config["BABEL_DEFAULT_LOCALE"]
-    if current_user.is_authenticated and current_user.language in languages:
-        return current_user.language
-    chosen = session.get("lang")
-    if chosen in languages:
-        return chosen
-    best = request.accept_languages.best_match(["zh", "zh_Hans", "zh-CN", "en"])
-    if best and best.startswith("en"):
-        return "en"
-    return current_app.config["BABEL_DEFAULT_LOCALE"]
+    `config` is a config name (`"testing"`), a config class, or a mapping of overrides applied on top of
+    the environment's config. The factory does no I/O: no schema creation, no content load.
 
+    `cli=False` leaves out the command-line tools (`flask db` through Flask-Migrate and Alembic, `content`,
+    `users`, `demo`): what a web worker serving requests does not need to hold in memory (`course.wsgi`).
+    """
+    cfg_class: type[Config]
+    overrides: dict[str, Any] = {}
+    if isinstance(config, str):
+        cfg_class = CONFIGS[config]
+    elif isinstance(config, type):
+        cfg_class = config
+    else:
+        cfg_class = CONFIGS[config_name()]
+        overrides = dict(config or {})
+        if "TESTING" in overrides and overrides["TESTING"]:
+            cfg_class = CONFIGS["testing"]
 
-def select_timezone() -> str:
-    """The signed-in user's time zone, else the site's (BABEL_DEFAULT_TIMEZONE). Dates are stored in UTC."""
-    from flask import current_app
+    app = Flask("course", template_folder=cfg_class.TEMPLATES_DIR, instance_relative_config=False)
+    app.config.from_object(cfg_class)
+    app.config.update(cfg_class.from_env())
+    app.config.update(overrides)
 
-    from course.auth.services import is_time_zone
+    tune_allocator()
+    register_extensions(app)
+    register_url_converters(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    if cli:
+        from course.cli import register_cli  # the CLI's modules (Alembic, the content pipeline) only when asked
 
-    if has_request_context() and current_user.is_authenticated and is_time_zone(current_user.time_zone):
-        return current_user.time_zone
-    return current_app.config["BABEL_DEFAULT_TIMEZONE"]
+        register_cli(app)
+    register_template_globals(app)
+    register_request_handling(app)
+    register_security_headers(app)
+    return app
 
 
 def tune_allocator() -> None:
@@ -71,45 +81,19 @@ M_MMAP_THRESHOLD = -3  # glibc's malloc.h
 
 
 def register_extensions(app: Flask) -> None:
+    import course.ratelimit  # noqa: F401 - registers the fcsql:// storage before the limiter starts
+    import course.sql  # noqa: F401 - connection settings and how transactions begin (engine events)
+    from course.accounts.services import load_user
+
     db.init_app(app)
     csrf.init_app(app)
-    import course.ratelimit  # noqa: F401 - registers the fcsql:// storage before the limiter starts
-
     limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
     login_manager.session_protection = "basic"
-
-    from course.auth.services import load_user
-
     login_manager.user_loader(load_user)
-
-
-def _migrations_dir() -> str:
-    from pathlib import Path
-
-    return str(Path(__file__).resolve().parent.parent / "migrations")
-
-
-@event.listens_for(Engine, "connect")
-def _sqlite_pragmas(dbapi_connection, connection_record) -> None:  # noqa: ANN001
-    """SQLite: enforce foreign keys, wait for locks instead of failing, WAL for concurrent readers."""
-    module = type(dbapi_connection).__module__
-    if not module.startswith("sqlite3"):
-        return
-    # Let SQLAlchemy, not pysqlite, decide when transactions begin, so SAVEPOINTs work (SQLAlchemy docs,
-    # "Serializable isolation / Savepoints / Transactional DDL").
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    # In WAL mode NORMAL never corrupts the database and survives an application crash; only a power loss
-    # can lose the last commits. It is SQLite's recommended setting for WAL (and Rails' default).
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
 
 
 ID_MAX = 2**31 - 1  # PostgreSQL `integer`, the type of every id column and of an attempt's number
@@ -134,13 +118,14 @@ def register_url_converters(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from course.admin.routes import bp as admin_bp
+    from course.auth import account  # noqa: F401 - the account pages, on the auth blueprint
     from course.auth.routes import bp as auth_bp
     from course.cohorts.routes import bp as cohorts_bp
     from course.dashboard.routes import bp as dashboard_bp
-    from course.learn.routes import bp as learn_bp
+    from course.learn.lessons import bp as learn_bp
+    from course.learn.quizzes import bp as quiz_bp
+    from course.learn.summary import bp as progress_bp
     from course.ops.routes import bp as ops_bp
-    from course.progress.routes import bp as progress_bp
-    from course.quiz.routes import bp as quiz_bp
 
     for bp in (auth_bp, learn_bp, quiz_bp, progress_bp, cohorts_bp, dashboard_bp, ops_bp, admin_bp):
         app.register_blueprint(bp)
@@ -181,29 +166,6 @@ def register_error_handlers(app: Flask) -> None:
         return render_error(500, "")
 
 
-@with_appcontext
-def speak_english() -> None:
-    """The callback of every `flask` command group of the app: its commands speak English.
-
-    A terminal has no request to choose a language from, so messages the services translate (a password
-    problem, a cohort error) would come out in the default language, Chinese, among the commands' own English.
-    The app context is pushed here, for the group, so the locale stays forced until its command returns."""
-    click.get_current_context().with_resource(force_locale("en"))
-
-
-def register_cli(app: Flask) -> None:
-    from flask_migrate import Migrate
-
-    from course.auth.cli import demo_cli, users_cli
-    from course.content.cli import content_cli
-
-    Migrate(app, db, directory=str(app.config.get("MIGRATIONS_DIR") or _migrations_dir()))  # `flask db …`
-
-    app.cli.add_command(content_cli)
-    app.cli.add_command(users_cli)
-    app.cli.add_command(demo_cli)
-
-
 def register_template_globals(app: Flask) -> None:
     from course.content.i18n import tr_for_request
     from course.content.mermaid_asset import mermaid_available
@@ -236,7 +198,7 @@ def register_request_handling(app: Flask) -> None:
     """Proxy headers (behind a load balancer), structured request logs, session timeouts."""
     from werkzeug.middleware.proxy_fix import ProxyFix
 
-    from course.auth.sessions import init_session_timeouts
+    from course.accounts.sessions import init_session_timeouts
     from course.ops.logging import init_request_logging
 
     proxies = app.config.get("TRUSTED_PROXIES", 0)

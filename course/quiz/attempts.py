@@ -1,67 +1,30 @@
-"""Grading and recording quiz attempts."""
+"""Recording a learner's graded attempts at a quiz, and reading them back.
+
+`record` applies a submission once however often it is sent (its key), never gives two attempts the same number
+and never writes one beyond the quiz's limit — the database's unique constraints decide under races. Services
+flush, never commit.
+"""
 
 from __future__ import annotations
-
-from dataclasses import dataclass, field
-from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import bindparam, case, func, insert, select
 from sqlalchemy.exc import IntegrityError
-from werkzeug.datastructures import MultiDict
+from sqlalchemy.orm import selectinload
 
-from course.auth.models import User
-from course.dashboard import rollup
+from course import signals
+from course.accounts.models import User
+from course.content.models import Question, Quiz
 from course.db_types import utcnow
 from course.extensions import db
-from course.quiz.models import Attempt, AttemptAnswer, Question, Quiz
-from course.quiz.types import ResponseError, question_type
+from course.quiz.grading import Submission, grade
+from course.quiz.models import Attempt, AttemptAnswer
 
-RESERVED_FIELDS = {"csrf_token", "submission_key"}
 MAX_KEY_LENGTH = 64
 
 
 class SubmissionError(ValueError):
     """The submission as a whole is refused; nothing was recorded."""
-
-
-@dataclass
-class Submission:
-    """Answers read from a form, with per-question errors; `ok` when every question has a valid answer."""
-
-    responses: dict[int, Any] = field(default_factory=dict)
-    errors: dict[str, str] = field(default_factory=dict)  # question key → message
-    general: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors and not self.general
-
-
-def read_submission(quiz: Quiz, form: MultiDict) -> Submission:
-    sub = Submission()
-    questions = quiz.questions
-    known = {q.key for q in questions}
-    foreign = [name for name in form if name not in known and name not in RESERVED_FIELDS]
-    if foreign:
-        sub.general.append(
-            _(
-                "This quiz has changed since the page was opened, or the form was altered: please review your "
-                "answers and submit again."
-            )
-        )
-    for question in questions:
-        values = [v for v in form.getlist(question.key)]
-        try:
-            response = question_type(question.type).read(question, values)
-        except ResponseError as exc:
-            sub.errors[question.key] = str(exc)
-            continue
-        if not response:
-            sub.errors[question.key] = _("Please answer this question.")
-            continue
-        sub.responses[question.id] = response
-    return sub
 
 
 # Run on every submission: built once.
@@ -82,33 +45,12 @@ def attempts_so_far(user_id: int, quiz: Quiz) -> tuple[int, bool]:
 
 
 def find_by_key(user_id: int, key: str) -> Attempt | None:
+    """The attempt a submission with this key made, if one did."""
     return db.session.scalar(_BY_KEY, {"user_id": user_id, "key": key})
 
 
-def grade(quiz: Quiz, responses: dict[int, Any]) -> tuple[list[dict[str, Any]], float, float]:
-    """Each answer's row (question, position, response, correctness, points), the score and the maximum."""
-    answers, score, maximum = [], 0.0, 0.0
-    for position, question in enumerate(quiz.questions, start=1):
-        response = responses[question.id]
-        correct = question_type(question.type).is_correct(question, response)
-        points = float(question.points) if correct else 0.0
-        answers.append(
-            {
-                "question_id": question.id,
-                "position": position,
-                "response": response,
-                "correct": correct,
-                "points": points,
-                "max_points": float(question.points),
-            }
-        )
-        score += points
-        maximum += question.points
-    return answers, score, maximum
-
-
-def submit(user_id: int, quiz: Quiz, submission: Submission, key: str) -> tuple[Attempt, bool]:
-    """Record one graded attempt. Returns (attempt, created); a created attempt is returned as the values
+def record(user_id: int, quiz: Quiz, submission: Submission, key: str) -> tuple[Attempt, bool]:
+    """Grade and record one attempt. Returns (attempt, created); a created attempt is returned as the values
     written (not a row of the session: load it to read its answers).
 
     The same submission key returns the attempt it already made (a double click or a retried request is
@@ -127,8 +69,7 @@ def submit(user_id: int, quiz: Quiz, submission: Submission, key: str) -> tuple[
         return existing, False
     if not submission.ok:
         raise SubmissionError(_("Some answers are missing or not valid."))
-    answers, score, maximum = grade(quiz, submission.responses)
-    percent = round(100 * score / maximum, 2) if maximum else 0.0
+    graded = grade(quiz, submission.responses)
     for _try in range(5):
         used, passed_before = attempts_so_far(user_id, quiz)
         if quiz.max_attempts is not None and used >= quiz.max_attempts:
@@ -139,11 +80,11 @@ def submit(user_id: int, quiz: Quiz, submission: Submission, key: str) -> tuple[
             "number": used + 1,
             "submission_key": key,
             "submitted_at": utcnow(),
-            "score": score,
-            "max_score": maximum,
-            "percent": percent,
+            "score": graded.score,
+            "max_score": graded.maximum,
+            "percent": graded.percent,
             "pass_mark": quiz.pass_mark,
-            "passed": percent >= quiz.pass_mark,
+            "passed": graded.percent >= quiz.pass_mark,
             "content_version": quiz.version,
         }
         # Two statements, not the ORM's unit of work: a submission is the busiest write of the app.
@@ -151,7 +92,7 @@ def submit(user_id: int, quiz: Quiz, submission: Submission, key: str) -> tuple[
         try:
             rows = db.session.connection()
             attempt_id = rows.execute(_INSERT_ATTEMPT, values).scalar_one()
-            rows.execute(_INSERT_ANSWERS, [{"attempt_id": attempt_id, **answer} for answer in answers])
+            rows.execute(_INSERT_ANSWERS, [{"attempt_id": attempt_id, **answer} for answer in graded.answers])
             savepoint.commit()
         except IntegrityError:
             savepoint.rollback()
@@ -159,7 +100,8 @@ def submit(user_id: int, quiz: Quiz, submission: Submission, key: str) -> tuple[
             if existing is not None:
                 return existing, False
             continue  # another attempt took this number: count again
-        rollup.attempt_recorded(user_id, quiz.course_id, first_pass=values["passed"] and not passed_before)
+        first_pass = values["passed"] and not passed_before
+        signals.attempt_recorded.send(Attempt, user_id=user_id, course_id=quiz.course_id, first_pass=first_pass)
         return Attempt(id=attempt_id, **values), True
     raise SubmissionError(_("Too many submissions at once; please try again."))
 
@@ -173,8 +115,11 @@ def history(user_id: int, quiz: Quiz) -> list[Attempt]:
 
 
 def get_attempt(user_id: int, quiz: Quiz, number: int) -> Attempt | None:
+    """The learner's attempt `number` at the quiz, with its answers."""
     return db.session.scalar(
-        select(Attempt).where(Attempt.user_id == user_id, Attempt.quiz_id == quiz.id, Attempt.number == number)
+        select(Attempt)
+        .options(selectinload(Attempt.answers))
+        .where(Attempt.user_id == user_id, Attempt.quiz_id == quiz.id, Attempt.number == number)
     )
 
 
@@ -188,6 +133,8 @@ def reveal_level(quiz: Quiz, has_passed: bool) -> str:
 
 
 def questions_by_id(ids: list[int]) -> dict[int, Question]:
+    """The questions an attempt answered (archived ones too), with their options."""
     if not ids:
         return {}
-    return {q.id: q for q in db.session.scalars(select(Question).where(Question.id.in_(ids)))}
+    query = select(Question).options(selectinload(Question.options)).where(Question.id.in_(ids))
+    return {q.id: q for q in db.session.scalars(query)}

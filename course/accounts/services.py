@@ -1,27 +1,29 @@
-"""Accounts: creating users, checking passwords, loading the user of a session."""
+"""Accounts: creating users, checking and changing passwords, names, emails, roles and preferences, and
+loading the user of a session. Services flush, never commit."""
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-import pytz
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
-from course.auth.models import Role, User, new_session_token
+from course import signals
+from course.accounts.models import Role, User, new_session_token
 from course.db_types import utcnow
 from course.extensions import db
-from course.progress.models import Completion
+from course.i18n import is_time_zone
 
 # Verifying against this keeps a login for an unknown email as slow as one for a known email.
 _DUMMY_HASH_PASSWORD = "not-a-real-password"  # noqa: S105
 
 
 class AccountError(ValueError):
-    pass
+    """A refused account change; the message says why and nothing was changed."""
 
 
 def _hasher() -> PasswordHasher:
@@ -109,13 +111,11 @@ def change_password(user: User, password: str) -> bool:
 
 
 def rename(user: User, name: str) -> None:
-    """A new display name, also in the snapshots of the user's completions (what the public verification
-    page shows): a learner who corrects their name expects their certificate to carry it."""
+    """A new display name. Receivers of `user_renamed` follow it (the user's completion certificates: a learner
+    who corrects their name expects their certificate to carry it)."""
     user.name = name.strip()
-    for completion in db.session.scalars(select(Completion).where(Completion.user_id == user.id)):
-        if completion.snapshot.get("name") != user.name:
-            completion.snapshot = {**completion.snapshot, "name": user.name}  # a new dict: JSON is not mutable
     db.session.flush()
+    signals.user_renamed.send(user.__class__, user=user)
 
 
 def change_email(user: User, email: str) -> str:
@@ -135,32 +135,6 @@ def change_email(user: User, email: str) -> str:
 
 
 # -- the user's language and time zone -------------------------------------------------------------------------
-LANGUAGE_NAMES = {"zh_Hans": "简体中文", "en": "English"}  # each in its own language, as a switch shows them
-# Offered first on the account page: where the course's learners mostly are, then the big hubs.
-COMMON_TIME_ZONES = (
-    "Asia/Shanghai",
-    "Asia/Hong_Kong",
-    "Asia/Taipei",
-    "Asia/Singapore",
-    "Asia/Tokyo",
-    "Asia/Seoul",
-    "Asia/Kolkata",
-    "Asia/Dubai",
-    "Europe/London",
-    "Europe/Berlin",
-    "America/New_York",
-    "America/Los_Angeles",
-    "Australia/Sydney",
-    "UTC",
-)
-TIME_ZONES = tuple(pytz.common_timezones)  # the IANA names Flask-Babel (pytz) knows, without the old aliases
-
-
-def is_time_zone(name: str | None) -> bool:
-    """A zone Flask-Babel can show dates in (any IANA name pytz knows, so a zone stored once stays usable)."""
-    return bool(name) and name in pytz.all_timezones_set
-
-
 def set_language(user: User, language: str) -> None:
     """The language of the user's pages, on every device (the caller checked it is one of LANGUAGES)."""
     user.language = language
@@ -178,6 +152,24 @@ def set_preferences(user: User, language: str, time_zone: str | None) -> None:
         raise ValueError(f"unknown time zone {time_zone!r}")
     user.language = language
     user.time_zone = time_zone
+
+
+# -- what an admin does -------------------------------------------------------------------------------------------
+def change_role(admin: User, user: User, role: Role | str) -> None:
+    """Give `user` another role; their sessions end, so the new role applies from a fresh login. An admin
+    cannot change their own role (nobody could then undo a mistake)."""
+    if user.id == admin.id:
+        raise AccountError(_("You cannot change your own role or disable your own account."))
+    user.role = Role(role)
+    end_all_sessions(user)
+
+
+def set_active(admin: User, user: User, active: bool) -> None:
+    """Disable (every session ends at its next request) or enable an account; an admin never disables their own."""
+    if user.id == admin.id and not active:
+        raise AccountError(_("You cannot change your own role or disable your own account."))
+    user.active = active
+    end_all_sessions(user)
 
 
 def end_all_sessions(user: User) -> None:

@@ -1,10 +1,8 @@
-"""Loading course objects from URL ids, with 404 for anything unknown or archived."""
+"""Finding a course by its key in a URL: 404 for anything unknown or archived."""
 
 from __future__ import annotations
 
 from flask import abort
-from flask_babel import format_date
-from flask_babel import gettext as _
 from sqlalchemy import bindparam, select
 
 from course.content.models import Course
@@ -20,7 +18,10 @@ def get_course_or_404(course_key: str) -> Course:
     return course
 
 
-def refuse_if_locked(chapter) -> None:  # noqa: ANN001 - a ChapterStatus
-    """A chapter the learner's cohort has not opened yet: 403 with its opening date."""
-    if chapter.locked:
-        abort(403, description=_("This chapter opens on %(date)s.", date=format_date(chapter.opens_on, "long")))
+def live_courses() -> list[Course]:
+    """Every course not archived, by title: the catalogue."""
+    return list(db.session.scalars(select(Course).where(Course.archived_at.is_(None)).order_by(Course.title)))
+
+
+def course_key_of(course_id: int) -> str:
+    return db.session.scalar(select(Course.key).where(Course.id == course_id))

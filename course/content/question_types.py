@@ -1,7 +1,8 @@
 """Question types as a registry of classes keyed by their `type`.
 
-Each type knows how to check its definition in a content file, which options the learner sees, how to
-read a response from a submitted form and how to grade it. Nothing else in the code branches on the type.
+A question's type is part of the content: each type knows how to check its definition in a content file (the
+parser asks), which options the learner sees (the quiz page), how to read a response from a submitted form and
+how to grade it (`course.quiz.grading`). Nothing else in the code branches on the type.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
 from flask_babel import lazy_gettext as _l
+
+from course.content.i18n import tr
 
 
 class ResponseError(ValueError):
@@ -48,8 +51,6 @@ class QuestionType:
 
     # -- what the learner sees
     def shown_options(self, question: Any) -> Sequence[ShownOption]:
-        from course.content.i18n import tr
-
         return [ShownOption(o.key, tr(o, "text")) for o in question.options]
 
     def correct_response(self, question: Any) -> list[str] | str:

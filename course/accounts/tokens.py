@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from course.auth.models import User
+from course.accounts.models import User
 from course.extensions import db
 
 SET_PASSWORD = "set-password"  # noqa: S105 - a token purpose, not a password

@@ -1,0 +1,25 @@
+"""The `flask` command groups of the app: `db` (Alembic through Flask-Migrate), `content`, `users`, `demo`.
+
+Loaded only by an app built with its CLI (`create_app(cli=True)`, what `flask --app course` does): a web worker
+does not hold Alembic or the content pipeline in memory (`course.wsgi`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+from flask_migrate import Migrate
+
+from course.accounts.cli import users_cli
+from course.content.cli import content_cli
+from course.demo.cli import demo_cli
+from course.extensions import db
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def register_cli(app: Flask) -> None:
+    Migrate(app, db, directory=str(app.config.get("MIGRATIONS_DIR") or MIGRATIONS))  # `flask db …`
+    app.cli.add_command(content_cli)
+    app.cli.add_command(users_cli)
+    app.cli.add_command(demo_cli)

@@ -1,0 +1,87 @@
+"""A cohort's release schedule: the date each chapter opens, and the schedule as a learner's pages see it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import NamedTuple
+
+from flask_babel import gettext as _
+from sqlalchemy import delete, select
+
+from course.clock import today
+from course.cohorts.errors import CohortError
+from course.cohorts.models import ChapterRelease, Cohort
+from course.content.models import Chapter, Course, Module
+from course.content.outline import course_outline
+from course.extensions import db
+
+
+def default_schedule(course: Course, starts_on: date) -> dict[int, date]:
+    """One chapter a week from the start; reference chapters (the appendix) open on day one."""
+    schedule: dict[int, date] = {}
+    week = 0
+    for chapter in course_outline(course).chapters:
+        if chapter.reference:
+            schedule[chapter.chapter.id] = starts_on
+        else:
+            schedule[chapter.chapter.id] = starts_on + timedelta(weeks=week)
+            week += 1
+    return schedule
+
+
+class ScheduleRow(NamedTuple):
+    module: Module
+    chapter: Chapter
+    opens_on: date | None  # None: the schedule does not name the chapter (it opens with the cohort)
+
+
+def release_dates(cohort: Cohort) -> dict[int, date]:
+    """Chapter id → the date it opens for the cohort (the chapters its schedule names)."""
+    rows = db.session.execute(
+        select(ChapterRelease.chapter_id, ChapterRelease.opens_on).where(ChapterRelease.cohort_id == cohort.id)
+    )
+    return dict(rows.all())
+
+
+def schedule_rows(cohort: Cohort) -> list[ScheduleRow]:
+    """The cohort's course, chapter by chapter in course order, with each chapter's release date."""
+    releases = release_dates(cohort)
+    outline = course_outline(db.session.get(Course, cohort.course_id))
+    return [ScheduleRow(c.module, c.chapter, releases.get(c.chapter.id)) for c in outline.chapters]
+
+
+def set_schedule(cohort: Cohort, dates: dict[int, date]) -> None:
+    """Replace the release dates. Every date falls within the cohort's dates; unknown chapters are refused."""
+    known = {row.chapter.id for row in schedule_rows(cohort)}
+    if set(dates) - known:
+        raise CohortError(_("The schedule names a chapter that is not in this course."))
+    for opens_on in dates.values():
+        if opens_on < cohort.starts_on or opens_on > cohort.ends_on:
+            raise CohortError(_("Every chapter must open between the cohort's start and end dates."))
+    db.session.execute(delete(ChapterRelease).where(ChapterRelease.cohort_id == cohort.id))
+    for chapter_id, opens_on in dates.items():
+        db.session.add(ChapterRelease(cohort_id=cohort.id, chapter_id=chapter_id, opens_on=opens_on))
+    db.session.flush()
+
+
+@dataclass
+class LearnerSchedule:
+    """A learner's cohort as their pages need it (read with their progress: course.progress.learner_state)."""
+
+    cohort_id: int
+    ends_on: date  # the cohort's last day
+    extension_days: int  # the learner's extension
+    opens: dict[int, date]  # chapter id → date it opens
+
+    @property
+    def deadline(self) -> date:
+        """The last day quizzes can be submitted: the cohort's end plus the learner's extension."""
+        return self.ends_on + timedelta(days=self.extension_days)
+
+    def is_open(self, chapter_id: int, on: date | None = None) -> bool:
+        opens_on = self.opens.get(chapter_id)
+        return opens_on is None or (on or today()) >= opens_on
+
+    def closed(self, on: date | None = None) -> bool:
+        return (on or today()) > self.deadline

@@ -1,0 +1,200 @@
+"""Lists of a cohort's learners: a page of the learner × chapter grid (searched, sorted), a page of the
+at-risk list (filtered by reason), full rows for chosen learners, and every learner of either list streamed for
+the CSV exports. Each is a fixed number of statements: the learners are chosen in SQL, then their rows read."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, func, or_, select
+
+from course.accounts.models import User
+from course.cohorts.models import Cohort, Enrolment
+from course.dashboard.coursemap import CourseMap
+from course.dashboard.learners import DEFAULT_INACTIVE_DAYS, ROW_METRICS, LearnerQuery, LearnerRow, to_row
+from course.extensions import db
+from course.forms import positive_int
+
+PAGE_SIZE = 50
+
+
+# -- paging and query parameters ------------------------------------------------------------------------------
+
+
+@dataclass
+class Page:
+    rows: list[LearnerRow]
+    total: int
+    page: int
+    pages: int
+
+    @property
+    def first_number(self) -> int:
+        return (self.page - 1) * PAGE_SIZE + 1 if self.total else 0
+
+    @property
+    def last_number(self) -> int:
+        return min(self.page * PAGE_SIZE, self.total)
+
+
+def _pages(total: int) -> int:
+    return max(1, -(-total // PAGE_SIZE))
+
+
+def learner_rows(
+    cohort: Cohort, cm: CourseMap, now: datetime, user_ids: list[int], inactive_days: int = DEFAULT_INACTIVE_DAYS
+) -> list[LearnerRow]:
+    """Full rows (numbers and chapter cells) for the given learners, in the given order. Three statements (the
+    numbers, then the chapter and quiz pivot), even for an empty list."""
+    ids = user_ids or [-1]
+    query = LearnerQuery(cohort, cm, now, inactive_days)
+    rows = db.session.execute(query.select(ROW_METRICS, user_ids=ids)).all()
+    pivot = query.pivot(ids)
+    found = {r.user_id: to_row(r, cm, now, pivot.get(r.user_id)) for r in rows}
+    return [found[uid] for uid in user_ids if uid in found]
+
+
+# -- the grid -----------------------------------------------------------------------------------------------
+
+SORTS = ("name", "email", "progress", "last_active")
+
+
+@dataclass(frozen=True)
+class GridParams:
+    sort: str = "name"
+    direction: str = "asc"
+    q: str = ""
+    page: int = 1
+
+    @classmethod
+    def from_args(cls, args: Any) -> GridParams:
+        """?sort=&dir=&q=&page=; anything unexpected falls back to the default."""
+        sort, direction = args.get("sort", "name"), args.get("dir", "asc")
+        return cls(
+            sort=sort if sort in SORTS else "name",
+            direction=direction if direction in ("asc", "desc") else "asc",
+            q=(args.get("q") or "").strip()[:100],
+            page=positive_int(args.get("page"), 1, 1_000_000),
+        )
+
+    def args(self, **changes: Any) -> dict[str, Any]:
+        """Query arguments for a link to this view with some parameters changed (defaults left out)."""
+        values = {"sort": self.sort, "dir": self.direction, "q": self.q, "page": self.page, **changes}
+        defaults = {"sort": "name", "dir": "asc", "q": "", "page": 1}
+        return {k: v for k, v in values.items() if v != defaults[k]}
+
+
+def _search(stmt: Select, q: str, name: Any = User.name, email: Any = User.email) -> Select:
+    if not q:
+        return stmt
+    return stmt.where(or_(name.icontains(q, autoescape=True), email.icontains(q, autoescape=True)))
+
+
+def grid(cohort: Cohort, cm: CourseMap, now: datetime, params: GridParams) -> Page:
+    """One page of the learner × chapter grid: count, then the page's learners chosen in SQL (searched, sorted,
+    paginated), then one query for those learners' numbers. Three statements."""
+    members = _search(
+        select(Enrolment.user_id).join(User, User.id == Enrolment.user_id).where(Enrolment.cohort_id == cohort.id),
+        params.q,
+    )
+    total = db.session.scalar(select(func.count()).select_from(members.subquery())) or 0
+    pages = _pages(total)
+    page = min(params.page, pages)
+    desc = params.direction == "desc"
+    if params.sort in ("name", "email"):
+        column = User.name if params.sort == "name" else User.email
+        stmt = members.order_by(column.desc() if desc else column.asc(), Enrolment.user_id)
+    else:
+        metric = "items_done" if params.sort == "progress" else "last_active"
+        narrow = LearnerQuery(cohort, cm, now).select((metric,)).subquery("narrow")
+        key = narrow.c[metric]
+        stmt = _search(select(narrow.c.user_id), params.q, narrow.c.name, narrow.c.email).order_by(
+            key.desc().nulls_last() if desc else key.asc().nulls_first(), narrow.c.name, narrow.c.user_id
+        )
+    ids = list(db.session.scalars(stmt.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)))
+    return Page(learner_rows(cohort, cm, now, ids), total, page, pages)
+
+
+# -- at risk ------------------------------------------------------------------------------------------------
+
+REASONS = ("inactive", "quiz", "schedule")
+AT_RISK_METRICS = ("reasons", "inactive", "failing", "behind", "last_active")
+
+
+@dataclass(frozen=True)
+class AtRiskParams:
+    days: int = DEFAULT_INACTIVE_DAYS
+    reason: str = ""
+    page: int = 1
+
+    @classmethod
+    def from_args(cls, args: Any) -> AtRiskParams:
+        """?days=&reason=&page=; anything unexpected falls back to the default."""
+        reason = args.get("reason", "")
+        return cls(
+            days=positive_int(args.get("days"), DEFAULT_INACTIVE_DAYS, 365),
+            reason=reason if reason in REASONS else "",
+            page=positive_int(args.get("page"), 1, 1_000_000),
+        )
+
+    def args(self, **changes: Any) -> dict[str, Any]:
+        values = {"days": self.days, "reason": self.reason, "page": self.page, **changes}
+        defaults = {"days": DEFAULT_INACTIVE_DAYS, "reason": "", "page": 1}
+        return {k: v for k, v in values.items() if v != defaults[k]}
+
+
+def _at_risk_select(cohort: Cohort, cm: CourseMap, now: datetime, params: AtRiskParams, full: bool = False):  # noqa: ANN202
+    query = LearnerQuery(cohort, cm, now, inactive_days=params.days)
+    learners = query.select(ROW_METRICS + ("reasons",) if full else AT_RISK_METRICS).subquery("l")
+    c = learners.c
+    condition = {"": c.reasons > 0, "inactive": c.inactive == 1, "quiz": c.failing == 1, "schedule": c.behind == 1}
+    order = (c.reasons.desc(), c.last_active.asc().nulls_first(), c.name, c.user_id)
+    return learners, condition[params.reason], order
+
+
+def at_risk(cohort: Cohort, cm: CourseMap, now: datetime, params: AtRiskParams) -> Page:
+    """Learners with at least one reason (or the chosen one), most reasons first, then the longest idle.
+    Two statements: the page's learners with the total (a window count), then their details."""
+    learners, condition, order = _at_risk_select(cohort, cm, now, params)
+    ranked = select(learners.c.user_id, func.count().over().label("total")).where(condition).order_by(*order)
+    rows = db.session.execute(ranked.limit(PAGE_SIZE).offset((params.page - 1) * PAGE_SIZE)).all()
+    if not rows and params.page > 1:  # past the end (a stale link): show the first page
+        return at_risk(cohort, cm, now, AtRiskParams(params.days, params.reason, 1))
+    total = rows[0].total if rows else 0
+    ids = [r.user_id for r in rows]
+    return Page(learner_rows(cohort, cm, now, ids, params.days), total, params.page if rows else 1, _pages(total))
+
+
+# -- exports: every learner, streamed -----------------------------------------------------------------------
+
+
+def all_learner_rows(cohort: Cohort, cm: CourseMap, now: datetime) -> Iterator[LearnerRow]:
+    """Every learner of the cohort with their chapter cells, by name. Three statements: the chapter and quiz
+    numbers of everyone (a few integers a learner, held in memory), then the learners, read in batches."""
+    query = LearnerQuery(cohort, cm, now)
+    pivot = query.pivot()
+    learners = query.select(ROW_METRICS).subquery("l")
+    stmt = select(learners).order_by(learners.c.name, learners.c.user_id)
+    yield from _streamed(stmt, cm, now, pivot)
+
+
+def all_at_risk_rows(cohort: Cohort, cm: CourseMap, now: datetime, params: AtRiskParams) -> Iterator[LearnerRow]:
+    """Every at-risk learner (as on the at-risk page, without paging), with their details. Three statements."""
+    pivot = LearnerQuery(cohort, cm, now, inactive_days=params.days).pivot()
+    learners, condition, order = _at_risk_select(cohort, cm, now, params, full=True)
+    stmt = select(learners).where(condition).order_by(*order)
+    yield from _streamed(stmt, cm, now, pivot)
+
+
+def _streamed(stmt: Select, cm: CourseMap, now: datetime, pivot: dict[int, dict]) -> Iterator[LearnerRow]:
+    """Rows read in batches (a server-side cursor on PostgreSQL), closed even when the download is abandoned
+    half-way (the generator is closed, and with it the cursor)."""
+    result = db.session.execute(stmt.execution_options(yield_per=500))
+    try:
+        for row in result:
+            yield to_row(row, cm, now, pivot.get(row.user_id))
+    finally:
+        result.close()

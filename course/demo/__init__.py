@@ -1,0 +1,1 @@
+"""Demo data for development and benchmarks: the demo accounts and generated cohorts (`flask demo …`)."""

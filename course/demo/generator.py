@@ -1,0 +1,193 @@
+"""`flask demo generate`: realistic cohorts for demos and benchmarks.
+
+The learners are simulated (`course.demo.simulation`) against the course's outline (`course.content.outline`)
+and graded by the real grader; completions carry the snapshot the real service writes. Rows go in with bulk
+inserts (`session.execute(insert(Model), rows)`) in batches; every demo learner shares one password hash,
+computed once; the dashboard's roll-up is computed once at the end. The whole run is one transaction.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import click
+from sqlalchemy import func, insert, select, update
+
+from course.accounts.models import Role, User
+from course.accounts.services import hash_password
+from course.cohorts.models import Cohort, Enrolment
+from course.cohorts.schedule import release_dates
+from course.cohorts.services import CohortSettings, create_cohort
+from course.content.cache import quiz_with_questions
+from course.content.models import Course, Question
+from course.content.outline import course_outline
+from course.db_types import utcnow
+from course.demo.simulation import VAGUE_TEXT_ANSWERS, ChapterSim, QuestionSim, QuizSim, SimulatedLearner, Simulator
+from course.extensions import db
+from course.progress import rollup
+from course.progress.completion import snapshot
+from course.progress.models import Completion, LessonProgress, WorkbookAnswer
+from course.quiz.models import Attempt, AttemptAnswer
+
+DEMO_PASSWORD = "demo-learner-pass"  # noqa: S105 - printed by the command; demo data only
+BATCH = 250  # learners simulated and inserted per batch
+
+
+@dataclass
+class Batch:
+    """The rows of one batch of learners, ready for bulk inserts."""
+
+    users: list[dict[str, Any]] = field(default_factory=list)
+    learners: list[SimulatedLearner] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.users)
+
+
+def _course_sims(course: Course, rng: random.Random) -> list[ChapterSim]:
+    """The course's chapters in course order, as the simulation needs them."""
+    outline = course_outline(course)
+    short_answers = [
+        q.accepted[0]
+        for q in db.session.scalars(
+            select(Question).where(Question.course_id == course.id, Question.type == "short_text")
+        )
+        if q.accepted
+    ]
+    sims = []
+    for chapter in outline.chapters:
+        lessons = [(lesson.id, [p.id for p in outline.prompts_of(lesson)]) for lesson in chapter.lessons]
+        quiz_sim = None
+        if chapter.quiz is not None:
+            quiz = quiz_with_questions(course, chapter.quiz)
+            questions = []
+            for q in quiz.questions:
+                options = [o.key for o in q.options]
+                keyed = sorted(o.key for o in q.options if o.correct) if q.type != "short_text" else list(q.accepted[:1])
+                distractors = [o for o in options if o not in keyed]
+                others = [a for a in short_answers if a not in q.accepted]
+                questions.append(QuestionSim(
+                    id=q.id, type=q.type, keyed=keyed, options=options,
+                    difficulty=rng.gauss(-0.7, 0.9),
+                    lure=rng.choice(distractors) if distractors else None,
+                    wrong_texts=rng.sample(others, min(2, len(others))) + VAGUE_TEXT_ANSWERS[:1],
+                ))
+            if questions:  # one tricky question: most learners fall for its lure
+                tricky = rng.choice([q for q in questions if q.lure] or questions)
+                tricky.difficulty = 1.8
+            quiz_sim = QuizSim(quiz, questions)
+        sims.append(ChapterSim(chapter.chapter.id, chapter.reference, lessons, quiz_sim, datetime.min))
+    return sims
+
+
+def _pick_course(course_key: str | None) -> Course:
+    query = select(Course).where(Course.archived_at.is_(None)).order_by(Course.id)
+    if course_key:
+        query = query.where(Course.key == course_key)
+    courses = db.session.scalars(query).all()
+    if not courses:
+        raise click.ClickException(
+            "no such course: load the content first (flask --app course content load)"
+            if not course_key
+            else f"no course with the key {course_key!r}"
+        )
+    return courses[0]
+
+
+def _chunks(items: list, size: int):  # noqa: ANN202
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _insert_batch(batch: Batch, cohort: Cohort, course: Course) -> int:
+    user_ids = list(db.session.scalars(
+        insert(User).returning(User.id, sort_by_parameter_order=True), batch.users
+    ))
+    db.session.execute(insert(Enrolment), [
+        {"cohort_id": cohort.id, "user_id": uid, "course_id": cohort.course_id, "enrolled_at": sim.enrolled_at,
+         "source": "demo", "extension_days": 0, "extension_note": ""}
+        for uid, sim in zip(user_ids, batch.learners, strict=True)
+    ])
+    progress, workbook, completions, attempts, answers = [], [], [], [], []
+    for uid, user, sim in zip(user_ids, batch.users, batch.learners, strict=True):
+        progress.extend({**row, "user_id": uid} for row in sim.progress)
+        workbook.extend({**row, "user_id": uid} for row in sim.workbook)
+        if sim.completion:
+            frozen = snapshot(user["name"], course, sim.quiz_results)
+            completions.append({**sim.completion, "user_id": uid, "snapshot": frozen})
+        for attempt, attempt_answers in sim.attempts:
+            attempts.append({**attempt, "user_id": uid})
+            answers.append(attempt_answers)
+    for rows in _chunks(progress, 5000):
+        db.session.execute(insert(LessonProgress), rows)
+    for rows in _chunks(workbook, 5000):
+        db.session.execute(insert(WorkbookAnswer), rows)
+    if completions:
+        db.session.execute(insert(Completion), completions)
+    for start in range(0, len(attempts), 2000):
+        ids = list(db.session.scalars(
+            insert(Attempt).returning(Attempt.id, sort_by_parameter_order=True), attempts[start : start + 2000]
+        ))
+        rows = [
+            {**answer, "attempt_id": attempt_id}
+            for attempt_id, attempt_answers in zip(ids, answers[start : start + 2000], strict=True)
+            for answer in attempt_answers
+        ]
+        for chunk in _chunks(rows, 5000):
+            db.session.execute(insert(AttemptAnswer), chunk)
+    return len(progress)
+
+
+def generate(learners: int, cohorts: int, course_key: str | None, seed: int, retention: float,
+             instructor_email: str, weeks_ago: int | None = None) -> dict[str, Any]:
+    rng = random.Random(seed)  # noqa: S311 - reproducible demo data, not secrets
+    course = _pick_course(course_key)
+    now = utcnow()
+    instructor = db.session.scalar(select(User).where(User.email == instructor_email))
+    instructor_ids = [instructor.id] if instructor is not None and instructor.is_instructor else []
+    base_sims = _course_sims(course, rng)
+    password_hash = hash_password(DEMO_PASSWORD)  # once, shared by every demo learner
+    tag = (db.session.scalar(select(func.max(User.id))) or 0) + 1
+    made = []
+    counts = {"learners": 0, "progress": 0}
+    per_cohort = [learners // cohorts + (1 if k < learners % cohorts else 0) for k in range(cohorts)]
+    with click.progressbar(length=learners, label="Generating learners", show_pos=True) as bar:
+        for k, size in enumerate(per_cohort):
+            started = weeks_ago if weeks_ago is not None else [10, 6, 3, 12, 8][k % 5]
+            starts_on: date = now.date() - timedelta(weeks=started)
+            cohort = create_cohort(
+                course,
+                CohortSettings(name=f"Demo cohort {tag}-{k + 1}", starts_on=starts_on,
+                               ends_on=starts_on + timedelta(weeks=14)),
+                instructor_ids,
+            )
+            opens = release_dates(cohort)
+            sims = [
+                ChapterSim(c.id, c.reference, c.lessons, c.quiz,
+                           datetime.combine(opens.get(c.id, starts_on), datetime.min.time(), tzinfo=now.tzinfo))
+                for c in base_sims
+            ]
+            sim = Simulator(rng, course, sims, now, retention)
+            cohort_start = datetime.combine(starts_on, datetime.min.time(), tzinfo=now.tzinfo)
+            for first in range(0, size, BATCH):
+                batch = Batch()
+                for i in range(first, min(first + BATCH, size)):
+                    name = sim.name()
+                    batch.users.append({
+                        "email": f"demo{tag}-{k + 1}-{i + 1:05d}@example.com", "name": name,
+                        "password_hash": password_hash, "role": Role.LEARNER, "active": True,
+                        "session_token": uuid.uuid4().hex, "created_at": now,
+                    })
+                    batch.learners.append(sim.learner(cohort_start))
+                counts["progress"] += _insert_batch(batch, cohort, course)
+                counts["learners"] += len(batch)
+                bar.update(len(batch))
+            db.session.execute(update(Cohort).where(Cohort.id == cohort.id).values(enrolled_count=size))
+            made.append(cohort)
+    rollup.refresh_course(course.id)  # rows went in around the services: compute the dashboard's roll-up once
+    db.session.commit()
+    return {"cohorts": [(c.id, c.name) for c in made], "instructor": instructor_ids, **counts}

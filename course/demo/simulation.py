@@ -1,0 +1,219 @@
+"""Simulated learners for the demo data: each has an ability and a pace, and works through the course in order.
+
+A learner never reads before a chapter opens and never after now; each chapter start (the first ones most) and
+each lesson may be where they drop out, so the funnel narrows unevenly and the ones who stopped weeks ago show
+up as inactive. A learner who completes a chapter's lessons takes its quiz: each answer is right with a
+probability from the learner's ability and the question's difficulty; wrong answers go mostly to one plausible
+distractor per question; the answers are graded by the real grader (`course.quiz.grading`). Some retry after
+failing (a little better each time), some give up after two failures. The few who finish every lesson and pass
+every quiz complete the course.
+
+Nothing here touches the database: the generator (`course.demo.generator`) reads the course and writes the rows.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from course.content.models import Course, Quiz
+from course.progress.completion import QuizResult
+from course.quiz.grading import grade
+
+FAMILY = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林高罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁沈任姚卢"
+GIVEN = (
+    "伟 芳 娜 敏 静 丽 强 磊 洋 艳 勇 军 杰 娟 涛 明 超 秀英 华 慧 建华 子涵 雨桐 浩然 思远 一鸣 欣怡 嘉怡 "
+    "志强 晓东 海燕 俊杰 文博 宇航 梓萱 佳琪 子轩 天宇 若曦 晨阳"
+).split()
+ENGLISH = "Alex Emily Kevin Grace Jason Vivian Eric Cindy Leo Sophia Ryan Iris Daniel Chloe Max Nina".split()
+WORKBOOK_TEXTS = [
+    "先在新加坡注册主体，六个月内完成东南亚三个市场的试点。",
+    "目标客户：北美中型 SaaS 企业；切入点是多语言客服。",
+    "团队需要补一位懂当地法规的合规负责人。",
+    "融资计划：种子轮 300 万美元，用于模型微调和海外销售。",
+    "风险：数据跨境合规；对策：本地部署 + 数据脱敏。",
+    "First market: Japan, through a reseller partner; pricing per seat.",
+]
+VAGUE_TEXT_ANSWERS = ["不知道", "不确定", "模型"]
+
+
+@dataclass
+class QuestionSim:
+    id: int
+    type: str
+    keyed: list[str]  # the right response's option keys (or the first accepted short answer)
+    options: list[str]
+    difficulty: float
+    lure: str | None  # the distractor most wrong answers go to
+    wrong_texts: list[str] = field(default_factory=list)
+
+
+@dataclass
+class QuizSim:
+    quiz: Quiz  # with its questions and their options: what the grader reads
+    questions: list[QuestionSim]
+
+
+@dataclass
+class ChapterSim:
+    id: int
+    reference: bool
+    lessons: list[tuple[int, list[int]]]  # (lesson id, workbook prompt ids)
+    quiz: QuizSim | None
+    opens: datetime
+
+
+@dataclass
+class SimulatedLearner:
+    """What one learner did, as rows ready for bulk inserts (without their user id)."""
+
+    enrolled_at: datetime
+    progress: list[dict[str, Any]] = field(default_factory=list)
+    attempts: list[tuple[dict[str, Any], list[dict[str, Any]]]] = field(default_factory=list)
+    workbook: list[dict[str, Any]] = field(default_factory=list)
+    completion: dict[str, Any] | None = None  # without its snapshot, which needs the learner's name
+    quiz_results: list[QuizResult] = field(default_factory=list)  # for the completion's snapshot
+
+
+def _sigmoid(x: float) -> float:
+    return 1 / (1 + math.exp(-x))
+
+
+class Simulator:
+    def __init__(self, rng: random.Random, course: Course, chapters: list[ChapterSim], now: datetime,
+                 retention: float) -> None:
+        self.rng = rng
+        self.course = course
+        self.chapters = chapters
+        self.now = now
+        # Per-chapter chance of dropping out at a chapter's start, for an average learner.
+        self.base_hazard = max(0.002, min(0.5, 0.25 * (1 - retention)))
+        self.total_lessons = sum(len(c.lessons) for c in chapters)
+
+    def name(self) -> str:
+        if self.rng.random() < 0.15:
+            return f"{self.rng.choice(ENGLISH)} {self.rng.choice(FAMILY)}"
+        return self.rng.choice(FAMILY) + self.rng.choice(GIVEN)
+
+    def learner(self, cohort_start: datetime) -> SimulatedLearner:
+        rng = self.rng
+        enrolled = min(cohort_start - timedelta(days=rng.uniform(0, 14)), self.now - timedelta(hours=1))
+        sim = SimulatedLearner(enrolled_at=enrolled)
+        if rng.random() < 0.06:  # enrolled, never opened a lesson
+            return sim
+        ability = rng.gauss(0.6, 0.9)
+        motivation = rng.gauss(0.0, 1.0)
+        hazard = self.base_hazard * math.exp(-0.9 * motivation - 0.4)  # mean factor 1
+        pace_days = rng.lognormvariate(math.log(1.3), 0.4)  # days between lessons
+        t = max(enrolled, cohort_start) + timedelta(hours=rng.uniform(2, 72))
+        all_done, time_spent, first_view = True, 0, None
+        results: list[QuizResult] = []
+        passed_all = True
+        for n, chapter in enumerate(self.chapters):
+            if not chapter.reference:
+                weight = 1.8 if n == 0 else 1.4 if n == 1 else 1.0
+                if n > 0 and rng.random() < hazard * weight:
+                    return sim
+            chapter_complete = True
+            for lesson_id, prompts in chapter.lessons:
+                t = max(t + timedelta(days=rng.expovariate(1 / pace_days)), chapter.opens)
+                if t >= self.now:
+                    return sim
+                if rng.random() < hazard * 0.25:
+                    return sim
+                spent = int(min(rng.lognormvariate(math.log(540), 0.5), 1800))
+                completed = rng.random() < ((0.998 if motivation > 0 else 0.985) if not chapter.reference else 0.85)
+                last_view = t + timedelta(seconds=spent)
+                if rng.random() < 0.15:  # came back to it later
+                    last_view = min(t + timedelta(days=rng.uniform(0.5, 10)), self.now)
+                first_view = first_view or t
+                sim.progress.append({
+                    "lesson_id": lesson_id,
+                    "course_id": self.course.id,
+                    "first_viewed_at": t,
+                    "last_viewed_at": last_view,
+                    "completed_at": t + timedelta(seconds=spent) if completed else None,
+                    "time_spent_seconds": spent if completed else 0,
+                })
+                time_spent += spent if completed else 0
+                chapter_complete = chapter_complete and completed
+                if completed and prompts and rng.random() < 0.35:
+                    for prompt_id in prompts:
+                        sim.workbook.append({"prompt_id": prompt_id, "text": rng.choice(WORKBOOK_TEXTS),
+                                             "created_at": t, "updated_at": t})
+            all_done = all_done and chapter_complete
+            if chapter.quiz is None:
+                continue
+            if not chapter_complete:
+                passed_all = False
+                continue
+            tries = len(sim.attempts)
+            t, best, passed, ability = self._take_quiz(sim, chapter.quiz, t, ability)
+            if best is not None:
+                results.append(QuizResult(chapter.quiz.quiz, best, len(sim.attempts) - tries))
+            passed_all = passed_all and passed
+            if t >= self.now:
+                return sim
+        if all_done and passed_all and sim.progress:
+            finished = max(p["completed_at"] for p in sim.progress if p["completed_at"])
+            finished = max([finished] + [a["submitted_at"] for a, _ in sim.attempts])
+            sim.completion = {
+                "course_id": self.course.id,
+                "started_at": first_view,
+                "completed_at": finished,
+                "time_spent_seconds": time_spent,
+                "verification_code": uuid.uuid4().hex,
+            }
+            sim.quiz_results = results
+        return sim
+
+    def _take_quiz(self, sim: SimulatedLearner, quiz: QuizSim, t: datetime, ability: float):  # noqa: ANN202
+        rng = self.rng
+        number, best, passed, failures = 0, None, False, 0
+        limit = quiz.quiz.max_attempts or 4
+        while number < limit:
+            t = t + timedelta(hours=rng.uniform(0.2, 30))
+            if t >= self.now:
+                break
+            number += 1
+            responses = {}
+            for q in quiz.questions:
+                right = rng.random() < _sigmoid(1.7 * (ability - q.difficulty))
+                keyed = q.keyed if q.type != "short_text" else (q.keyed[0] if q.keyed else "")
+                responses[q.id] = keyed if right else self._wrong(q)
+            graded = grade(quiz.quiz, responses)
+            percent = graded.percent
+            passed = percent >= quiz.quiz.pass_mark
+            sim.attempts.append(({
+                "quiz_id": quiz.quiz.id, "number": number, "submission_key": uuid.uuid4().hex, "submitted_at": t,
+                "score": graded.score, "max_score": graded.maximum, "percent": percent,
+                "pass_mark": quiz.quiz.pass_mark, "passed": passed, "content_version": quiz.quiz.version,
+            }, graded.answers))
+            best = percent if best is None else max(best, percent)
+            if passed:
+                break
+            failures += 1
+            ability += rng.uniform(0.2, 0.6)  # they re-read the chapter
+            if rng.random() > (0.9 if failures == 1 else 0.5):
+                break  # gave up for now
+        return t, best, passed, ability
+
+    def _wrong(self, q: QuestionSim) -> Any:
+        rng = self.rng
+        if q.type == "short_text":
+            return rng.choice(q.wrong_texts) if q.wrong_texts else rng.choice(VAGUE_TEXT_ANSWERS)
+        distractors = [o for o in q.options if o not in q.keyed]
+        if q.type == "multiple":
+            if len(q.keyed) > 1 and rng.random() < 0.6:
+                dropped = rng.choice(q.keyed)
+                return sorted(k for k in q.keyed if k != dropped)
+            return sorted(set(q.keyed) | {q.lure or rng.choice(distractors)}) if distractors else []
+        if not distractors:
+            return []
+        if q.lure and rng.random() < 0.7:
+            return [q.lure]
+        return [rng.choice(distractors)]

@@ -1,0 +1,61 @@
+"""Loading what a learner's URL names — course → the learner's outline → the lesson or quiz → 404 if it is not
+there, 403 if their cohort has not opened its chapter — in one place for every learner page."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from flask import abort
+from flask_login import current_user
+
+from course.content.cache import quiz_with_questions
+from course.content.lookup import get_course_or_404
+from course.content.models import Course
+from course.progress.journey import chapter_refusal
+from course.progress.outline import ChapterStatus, LearnerOutline, LessonStatus, QuizStatus, build_outline
+
+
+class LoadedLesson(NamedTuple):
+    course: Course
+    outline: LearnerOutline
+    chapter: ChapterStatus
+    status: LessonStatus
+
+
+class LoadedQuiz(NamedTuple):
+    course: Course
+    outline: LearnerOutline
+    chapter: ChapterStatus
+    status: QuizStatus  # its quiz with its questions and their options
+
+
+def learner_outline(course_key: str) -> LearnerOutline:
+    """The signed-in learner's outline of the course (anonymous readers see it with nothing started)."""
+    course = get_course_or_404(course_key)
+    return build_outline(course, current_user.id if current_user.is_authenticated else None)
+
+
+def refuse_if_locked(chapter: ChapterStatus) -> None:
+    """A chapter the learner's cohort has not opened yet: 403 with its opening date."""
+    if refusal := chapter_refusal(chapter):
+        abort(refusal.status, description=refusal.message)
+
+
+def load_lesson_or_404(course_key: str, lesson_key: str) -> LoadedLesson:
+    outline = learner_outline(course_key)
+    found = outline.find_lesson(lesson_key)
+    if found is None:
+        abort(404)
+    refuse_if_locked(found[0])
+    return LoadedLesson(outline.course, outline, *found)
+
+
+def load_quiz_or_404(course_key: str, quiz_key: str) -> LoadedQuiz:
+    outline = learner_outline(course_key)
+    found = outline.find_quiz(quiz_key)
+    if found is None:
+        abort(404)
+    chapter, status = found
+    refuse_if_locked(chapter)
+    status.quiz = quiz_with_questions(outline.course, status.quiz)
+    return LoadedQuiz(outline.course, outline, chapter, status)

@@ -1,0 +1,113 @@
+"""End-of-chapter quizzes: take, submit, see the result, see the history."""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from course.content.question_types import QUESTION_TYPES
+from course.forms import EmptyForm
+from course.learn.loading import LoadedQuiz, load_quiz_or_404
+from course.progress import journey
+from course.quiz import attempts
+from course.ratelimit import limit, user_or_address
+from course.sql import reads_first, writing
+
+bp = Blueprint("quiz", __name__)
+
+
+def _render_quiz(loaded: LoadedQuiz, submission=None, form_values=None, status_code=200):  # noqa: ANN001, ANN202
+    course, outline, chapter, status = loaded
+    return render_template(
+        "quiz/quiz.html",
+        course=course,
+        outline=outline,
+        chapter=chapter,
+        status=status,
+        quiz=status.quiz,
+        types=QUESTION_TYPES,
+        submission=submission,
+        values=form_values,
+        submission_key=secrets.token_urlsafe(16),
+        form=EmptyForm(),
+    ), status_code
+
+
+def _result(loaded: LoadedQuiz, number: int):  # noqa: ANN202
+    return redirect(url_for("quiz.attempt", course_key=loaded.course.key, quiz_key=loaded.status.quiz.key, number=number))
+
+
+@bp.route("/courses/<course_key>/quizzes/<quiz_key>", methods=["GET"])
+@login_required
+def quiz(course_key: str, quiz_key: str):
+    return _render_quiz(load_quiz_or_404(course_key, quiz_key))
+
+
+@bp.route("/courses/<course_key>/quizzes/<quiz_key>", methods=["POST"])
+@login_required
+@limit("quiz", key_func=user_or_address)
+@reads_first
+def submit(course_key: str, quiz_key: str):
+    loaded = load_quiz_or_404(course_key, quiz_key)
+    course, outline, _chapter, status = loaded
+    checked = journey.check_submission(current_user.id, outline, status, request.form)
+    if checked.earlier is not None:
+        flash(_("This attempt was already submitted; here is its result."), "info")
+        return _result(loaded, checked.earlier.number)
+    if checked.refusal is not None:
+        flash(checked.refusal.message, "error")
+        return _render_quiz(loaded, status_code=checked.refusal.status)
+    if not checked.ready:
+        return _render_quiz(loaded, checked.submission, request.form, status_code=400)
+    # Graded from reads without SQLite's write lock; the write checks the key and the attempt count again.
+    key = request.form.get("submission_key", "")
+    try:
+        with writing():
+            recorded = journey.record_submission(current_user.id, course, outline, status, checked.submission, key)
+    except attempts.SubmissionError as exc:
+        flash(str(exc), "error")
+        return _render_quiz(loaded, checked.submission, request.form, status_code=409)
+    if not recorded.created:
+        flash(_("This attempt was already submitted; here is its result."), "info")
+    elif recorded.completed_course:
+        flash(_("Congratulations — you have completed the course!"), "success")
+    return _result(loaded, recorded.attempt.number)
+
+
+@bp.route("/courses/<course_key>/quizzes/<quiz_key>/attempts")
+@login_required
+def history(course_key: str, quiz_key: str):
+    course, _outline, chapter, status = load_quiz_or_404(course_key, quiz_key)
+    return render_template(
+        "quiz/history.html",
+        course=course,
+        chapter=chapter,
+        status=status,
+        quiz=status.quiz,
+        attempts=attempts.history(current_user.id, status.quiz),
+    )
+
+
+@bp.route("/courses/<course_key>/quizzes/<quiz_key>/attempts/<int:number>")
+@login_required
+def attempt(course_key: str, quiz_key: str, number: int):
+    course, outline, chapter, status = load_quiz_or_404(course_key, quiz_key)
+    found = attempts.get_attempt(current_user.id, status.quiz, number)
+    if found is None:
+        abort(404)
+    return render_template(
+        "quiz/result.html",
+        course=course,
+        outline=outline,
+        chapter=chapter,
+        status=status,
+        quiz=status.quiz,
+        attempt=found,
+        level=attempts.reveal_level(status.quiz, status.passed),
+        questions=attempts.questions_by_id([a.question_id for a in found.answers]),
+        types=QUESTION_TYPES,
+        next_step=outline.next_step(),
+    )

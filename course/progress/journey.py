@@ -1,0 +1,138 @@
+"""What a learner does in a course, as services a test can call without a request: complete a lesson, save a
+workbook answer, submit a quiz — and the rules that decide whether they may, read from their outline (is the
+chapter open, is the quiz open, has their cohort ended, are attempts left).
+
+They flush, never commit; the view commits (a quiz submission reads first and writes in a block of its own:
+see `course.sql`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from flask_babel import format_date
+from flask_babel import gettext as _
+from werkzeug.datastructures import MultiDict
+
+from course.content.models import Course, Lesson, Quiz, WorkbookPrompt
+from course.progress.completion import maybe_complete_course
+from course.progress.outline import ChapterStatus, LearnerOutline, LessonStatus, QuizStatus
+from course.progress.reading import mark_complete
+from course.quiz import attempts
+from course.quiz.grading import Submission, read_submission
+from course.quiz.models import Attempt
+
+
+class Refusal(NamedTuple):
+    """Why the learner may not do something now: a message for them, and the HTTP status it deserves."""
+
+    message: str
+    status: int
+
+
+def chapter_refusal(chapter: ChapterStatus) -> Refusal | None:
+    """A chapter the learner's cohort has not opened yet."""
+    if chapter.locked:
+        return Refusal(_("This chapter opens on %(date)s.", date=format_date(chapter.opens_on, "long")), 403)
+    return None
+
+
+# -- lessons --------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LessonCompleted:
+    completed_course: bool  # this completed the course (it was not complete before)
+    quiz_opened: Quiz | None  # the chapter's quiz, now open: every lesson of the chapter is complete
+    following: Lesson | None  # the next lesson in course order
+
+
+def complete_lesson(user_id: int, outline: LearnerOutline, chapter: ChapterStatus, status: LessonStatus) -> LessonCompleted:
+    """Mark the lesson complete (again is harmless), and issue the course's completion if that was the last
+    thing left. `outline` is the learner's, as read before."""
+    mark_complete(user_id, status.lesson)
+    completion = maybe_complete_course(user_id, outline.course)
+    chapter_read = all(ls.completed or ls.lesson.id == status.lesson.id for ls in chapter.lessons)
+    quiz = chapter.quiz
+    _previous, following = outline.neighbours(status.lesson.key)
+    return LessonCompleted(
+        completed_course=completion is not None and outline.completion is None,
+        quiz_opened=quiz.quiz if quiz and chapter_read and not quiz.passed else None,
+        following=following,
+    )
+
+
+def find_prompt(
+    outline: LearnerOutline, prompt_key: str
+) -> tuple[ChapterStatus, LessonStatus, WorkbookPrompt] | None:
+    """A live workbook prompt of the course, with the lesson it belongs to."""
+    for lesson_id, prompts in outline.outline.prompts.items():
+        for prompt in prompts:
+            if prompt.key == prompt_key:
+                found = outline.find_lesson_by_id(lesson_id)
+                return (*found, prompt) if found else None
+    return None
+
+
+# -- quizzes --------------------------------------------------------------------------------------------------
+def submission_refusal(outline: LearnerOutline, status: QuizStatus) -> Refusal | None:
+    """Why the learner may not submit this quiz now, if they may not: their cohort ended (plus their extension),
+    the chapter's lessons are not all complete (the quiz gate), or they used every attempt."""
+    if outline.schedule is not None and outline.schedule.closed():
+        message = _(
+            "Your cohort ended on %(date)s: quizzes are closed. Ask your instructor for an extension.",
+            date=format_date(outline.schedule.deadline, "long"),
+        )
+        return Refusal(message, 403)
+    if not status.open:
+        return Refusal(_("Finish the chapter's lessons first: the quiz opens when they are complete."), 403)
+    if status.attempts_left == 0:
+        return Refusal(_("You have used all %(n)d attempts for this quiz.", n=status.quiz.max_attempts), 409)
+    return None
+
+
+@dataclass(frozen=True)
+class CheckedSubmission:
+    """A quiz form read against the rules and the questions, before anything is written."""
+
+    refusal: Refusal | None = None
+    submission: Submission | None = None  # the answers read (None when refused)
+    earlier: Attempt | None = None  # the attempt this same submission made already (a retried request)
+
+    @property
+    def ready(self) -> bool:
+        """Nothing stands in the way of recording it."""
+        return self.refusal is None and self.submission is not None and self.submission.ok
+
+
+def check_submission(user_id: int, outline: LearnerOutline, status: QuizStatus, form: MultiDict) -> CheckedSubmission:
+    """Read a quiz form (`status.quiz` with its questions) without writing. A submission that is refused or
+    incomplete but was sent before (the same key: a retry after its answer was lost) names the attempt it made,
+    so its result can be shown, even when that attempt is what now closes the quiz or the quiz changed since.
+    (A twin of a submission that would be accepted is found by `record_submission`, under the write lock.)"""
+    refusal = submission_refusal(outline, status)
+    submission = read_submission(status.quiz, form) if refusal is None else None
+    key = form.get("submission_key", "")
+    earlier = None
+    if (refusal is not None or not submission.ok) and key:
+        earlier = attempts.find_by_key(user_id, key)
+    return CheckedSubmission(refusal, submission, earlier)
+
+
+@dataclass(frozen=True)
+class RecordedSubmission:
+    attempt: Attempt
+    created: bool  # False: the same submission was recorded before (a double click, a retry)
+    completed_course: bool  # this attempt completed the course
+
+
+def record_submission(
+    user_id: int, course: Course, outline: LearnerOutline, status: QuizStatus, submission: Submission, key: str
+) -> RecordedSubmission:
+    """Grade and record a checked submission; issue the course's completion if it passed the last quiz left.
+    Raises `attempts.SubmissionError` when it is refused as a whole (the limit reached meanwhile)."""
+    everything_else_done = outline.everything_done_but(status.quiz)
+    attempt, created = attempts.record(user_id, status.quiz, submission, key)
+    completion = None
+    if created and attempt.passed and everything_else_done:
+        completion = maybe_complete_course(user_id, course)
+    return RecordedSubmission(attempt, created, completion is not None and outline.completion is None)
