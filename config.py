@@ -50,7 +50,7 @@ class Config:
     MAIL_PORT = 587
     MAIL_USE_TLS = True
     MAIL_USERNAME = ""
-    MAIL_PASSWORD = ""  # noqa: S105 - set from the environment
+    MAIL_PASSWORD = ""
     MAIL_FROM = "Founder Course <no-reply@localhost>"
     PASSWORD_RESET_MAX_AGE = 3600  # seconds a reset link stays valid
 

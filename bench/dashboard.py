@@ -100,7 +100,7 @@ def build(database_url: str, learners: int, seed: int) -> tuple:
     return app, cohort_id, quiz_key, user_id, counts, seconds
 
 
-def measure(app, cohort_id: int, quiz_key: str, user_id: int, runs: int) -> list[Row]:  # noqa: ANN001
+def measure(app, cohort_id: int, quiz_key: str, user_id: int, runs: int) -> list[Row]:
     client = app.test_client()
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
     response = client.post("/login", data={"email": INSTRUCTOR[0], "password": INSTRUCTOR[1]})
@@ -148,8 +148,10 @@ def machine() -> str:
     except OSError:
         pass
     load = f", load average {os.getloadavg()[0]:.1f} when the run started" if hasattr(os, "getloadavg") else ""
-    return (f"{os.cpu_count()} CPU ({cpu}), Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, "
-            f"{platform.system()} {platform.release()}{load}")
+    return (
+        f"{os.cpu_count()} CPU ({cpu}), Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, "
+        f"{platform.system()} {platform.release()}{load}"
+    )
 
 
 START, END = "<!-- bench/dashboard.py: start -->", "<!-- bench/dashboard.py: end -->"
@@ -162,7 +164,7 @@ def write_docs(sections: list[str]) -> None:
     body = path.read_text(encoding="utf-8") if path.exists() else "# Performance\n"
     results = START + "\n\n" + "\n\n".join(sections).strip() + "\n\n" + END
     if START in body and END in body:
-        body = body[: body.index(START)] + results + body[body.index(END) + len(END):]
+        body = body[: body.index(START)] + results + body[body.index(END) + len(END) :]
     elif "## Instructor dashboard" in body:
         head, _sep, tail = body.partition("## Instructor dashboard\n")
         body = head + "## Instructor dashboard\n\n" + results + "\n" + tail
@@ -211,7 +213,8 @@ def main() -> None:
             f"Data: one cohort, {', '.join(f'{v:,} {k}' for k, v in counts.items())} "
             f"(generated in {seconds:.1f} s{analyzed}). Median and 90th percentile of {args.runs} requests after "
             f"one warm-up, through the Flask test client (rendering included, no network).\n\n"
-            + table(rows) + f"\n\n{verdict}"
+            + table(rows)
+            + f"\n\n{verdict}"
         )
     if args.write_docs:
         write_docs(sections)

@@ -70,13 +70,13 @@ def say(message: str) -> None:
     print(message, flush=True)
 
 
-def dispose(app) -> None:  # noqa: ANN001
+def dispose(app) -> None:
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
 
 
-def timed_load(app, root: Path) -> float:  # noqa: ANN001
+def timed_load(app, root: Path) -> float:
     from course.content.services import load_content
 
     with app.app_context():
@@ -98,7 +98,7 @@ class Site:
     real_reload: float = 0.0
 
 
-def prepare(app) -> Site:  # noqa: ANN001
+def prepare(app) -> Site:
     """Load the real course (timed), make the learners, open the first quiz for them (lessons complete)."""
     from course.accounts.services import create_user
     from course.content.models import Chapter, Course, Lesson, Quiz
@@ -358,7 +358,7 @@ def pss_kib(pid: int) -> int:
     raise ValueError(f"no Pss for {pid}")
 
 
-def count_attempts(app, nonce: str) -> tuple[int, int]:  # noqa: ANN001
+def count_attempts(app, nonce: str) -> tuple[int, int]:
     """Attempt rows of this run's submissions, and how many distinct (learner, key) they carry."""
     from course.quiz.models import Attempt
 
@@ -523,7 +523,7 @@ def code_version() -> str:
             cwd=ROOT,
             capture_output=True,
             text=True,
-            check=True,  # noqa: S607
+            check=True,
         ).stdout.strip()
 
     try:

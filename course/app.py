@@ -81,7 +81,7 @@ M_MMAP_THRESHOLD = -3  # glibc's malloc.h
 
 
 def register_extensions(app: Flask) -> None:
-    import course.ratelimit  # noqa: F401 - registers the fcsql:// storage before the limiter starts
+    import course.ratelimit
     import course.sql  # noqa: F401 - connection settings and how transactions begin (engine events)
     from course.accounts.services import load_user
 
@@ -136,17 +136,17 @@ def register_error_handlers(app: Flask) -> None:
     code's own template (`errors/<code>.html`), else the page of its class (`errors/400.html` for a 4xx,
     `errors/500.html` for a 5xx), which shows the code. Never Werkzeug's English page."""
 
-    def render_error(code: int, message: str, headers: list[tuple[str, str]] | None = None):  # noqa: ANN202
+    def render_error(code: int, message: str, headers: list[tuple[str, str]] | None = None):
         generic = "errors/500.html" if code >= 500 else "errors/400.html"
         return render_template([f"errors/{code}.html", generic], code=code, message=message), code, headers or []
 
     @app.errorhandler(CSRFError)
-    def csrf_error(error: CSRFError):  # noqa: ANN202
+    def csrf_error(error: CSRFError):
         db.session.rollback()
         return render_error(400, _("This form has expired or was not sent from this site. Please try again."))
 
     @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException):  # noqa: ANN202
+    def http_error(error: HTTPException):
         db.session.rollback()
         code = error.code or 500
         if code < 400:  # not an error (Flask answers routing redirects itself, before any handler)
@@ -160,7 +160,7 @@ def register_error_handlers(app: Flask) -> None:
         return render_error(code, message, headers)
 
     @app.errorhandler(Exception)
-    def server_error(error: Exception):  # noqa: ANN202
+    def server_error(error: Exception):
         db.session.rollback()
         log.exception("unhandled error on %s %s", request.method, request.path)
         return render_error(500, "")
@@ -215,7 +215,7 @@ def register_security_headers(app: Flask) -> None:
     )
 
     @app.after_request
-    def headers(response):  # noqa: ANN001, ANN202
+    def headers(response):
         response.headers.setdefault("Content-Security-Policy", csp)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")

@@ -19,8 +19,12 @@ def send_mail(to: str, subject: str, body: str) -> None:
     message["Subject"] = subject
     message.set_content(body)
     if not cfg.get("MAIL_SERVER"):
-        log.warning("MAIL_SERVER is not set; logging the message instead of sending it.\nTo: %s\nSubject: %s\n\n%s",
-                    to, subject, body)
+        log.warning(
+            "MAIL_SERVER is not set; logging the message instead of sending it.\nTo: %s\nSubject: %s\n\n%s",
+            to,
+            subject,
+            body,
+        )
         return
     with smtplib.SMTP(cfg["MAIL_SERVER"], cfg["MAIL_PORT"], timeout=10) as smtp:
         if cfg.get("MAIL_USE_TLS"):

@@ -47,7 +47,7 @@ class SQLStorage(Storage):
         return SQLAlchemyError
 
     @staticmethod
-    def _engine():  # noqa: ANN205
+    def _engine():
         engine = db.engine
         if engine.dialect.name == "sqlite":
             _release_request_transaction()
@@ -133,7 +133,7 @@ def user_or_address() -> str:
     return f"addr:{request.remote_addr}"
 
 
-def limit(name: str, key_func=None):  # noqa: ANN001, ANN201
+def limit(name: str, key_func=None):
     """A route decorator whose limit string is read from config (`RATELIMIT_<NAME>`), so tests and
     deployments can tune it."""
     return limiter.limit(

@@ -16,7 +16,7 @@ from course.extensions import db
 
 
 @event.listens_for(Engine, "connect")
-def _sqlite_pragmas(dbapi_connection, connection_record) -> None:  # noqa: ANN001
+def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
     """SQLite: enforce foreign keys, wait for locks instead of failing, WAL for concurrent readers."""
     module = type(dbapi_connection).__module__
     if not module.startswith("sqlite3"):

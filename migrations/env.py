@@ -25,7 +25,7 @@ def run_migrations_offline() -> None:
 
 
 def run_migrations_online() -> None:
-    def skip_empty(ctx, revision, directives):  # noqa: ANN001
+    def skip_empty(ctx, revision, directives):
         if getattr(config.cmd_opts, "autogenerate", False) and directives[0].upgrade_ops.is_empty():
             directives[:] = []
             logging.getLogger("alembic.env").info("No changes in schema detected.")
@@ -38,7 +38,9 @@ def run_migrations_online() -> None:
             # any transaction, where the pragma takes effect) and check every key afterwards.
             connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
         context.configure(
-            connection=connection, target_metadata=target_metadata, process_revision_directives=skip_empty,
+            connection=connection,
+            target_metadata=target_metadata,
+            process_revision_directives=skip_empty,
             **OPTIONS,
         )
         with context.begin_transaction():

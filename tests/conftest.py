@@ -40,7 +40,7 @@ FIXTURE_CONTENT = TESTS / "fixtures" / "content"
 FIXTURE_COURSE = "mini-course"
 REAL_CONTENT = ROOT / "content"
 REAL_COURSE = "ai-founder-global"
-DEFAULT_PASSWORD = "correct horse battery"  # noqa: S105
+DEFAULT_PASSWORD = "correct horse battery"
 
 
 # -- the database server -------------------------------------------------------------------------
@@ -69,7 +69,7 @@ def fresh_database(prefix: str, tmp_dir: Path, server: str | None = "env") -> It
         admin.dispose()
 
 
-def build_app(database_url: str, **config) -> Flask:  # noqa: ANN003
+def build_app(database_url: str, **config) -> Flask:
     """`create_app("testing")` against `database_url` (TestingConfig reads it from TEST_DATABASE_URL)."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("TEST_DATABASE_URL", database_url)
@@ -156,7 +156,7 @@ def make_user(app: Flask) -> Callable:
     return make
 
 
-def do_login(client: FlaskClient, email: str, password: str = DEFAULT_PASSWORD, **extra):  # noqa: ANN003, ANN201
+def do_login(client: FlaskClient, email: str, password: str = DEFAULT_PASSWORD, **extra):
     return client.post("/login", data={"email": email, "password": password, **extra})
 
 
@@ -167,7 +167,7 @@ def login() -> Callable:
 
 
 @pytest.fixture
-def learner(make_user: Callable, client: FlaskClient):  # noqa: ANN201
+def learner(make_user: Callable, client: FlaskClient):
     """A learner, logged in on `client`."""
     user = make_user(email="founder@example.com", name="Ada Founder")
     response = do_login(client, user.email)
@@ -238,5 +238,5 @@ def complete_lessons(client: FlaskClient, *lessons: str) -> None:
         assert response.status_code == 302, (lesson, response.status_code)
 
 
-def submit_quiz(client: FlaskClient, quiz: str, answers: dict, key: str | None = None):  # noqa: ANN201
+def submit_quiz(client: FlaskClient, quiz: str, answers: dict, key: str | None = None):
     return client.post(quiz_url(quiz), data={**answers, "submission_key": key or uuid.uuid4().hex})

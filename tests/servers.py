@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-SECRET_KEY = "concurrency-tests-secret-key-0123456789abcdef"  # noqa: S105 - a test server's key
+SECRET_KEY = "concurrency-tests-secret-key-0123456789abcdef"
 NO_LIMITS = {
     "RATELIMIT_LOGIN": "100000 per minute",
     "RATELIMIT_REGISTER": "100000 per minute",
@@ -118,7 +118,7 @@ class Gunicorn:
         env.update(PRODUCTION_ENV)
         env.update(self.env)
         with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+            self.process = subprocess.Popen(
                 self.command(), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
         return self

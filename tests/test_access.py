@@ -146,13 +146,33 @@ def post_urls(ids) -> list[str]:
     c = f"/courses/{FIXTURE_COURSE}"
     a, learner = ids["a"], ids["learner"]
     return [
-        "/login", "/register", "/logout", "/logout/everywhere", "/language", "/password/forgot",
-        "/account/name", "/account/email", "/account/password", "/account/preferences",
-        "/password/reset/x", "/password/set/x", f"{c}/lessons/welcome/complete", f"{c}/quizzes/intro-quiz",
-        f"{c}/workbook/wb-welcome", "/cohorts/new", f"/cohorts/{a}/edit", f"/cohorts/{a}/schedule",
-        f"/cohorts/{a}/invite/rotate", f"/cohorts/{a}/invite/disable", f"/cohorts/{a}/invite/enable",
-        f"/cohorts/{a}/enrol/csv", f"/cohorts/{a}/learners/{learner}/unenrol", f"/cohorts/{a}/learners/{learner}/move",
-        f"/cohorts/{a}/learners/{learner}/extension", f"/join/{ids['code_a']}", f"/admin/users/{learner}",
+        "/login",
+        "/register",
+        "/logout",
+        "/logout/everywhere",
+        "/language",
+        "/password/forgot",
+        "/account/name",
+        "/account/email",
+        "/account/password",
+        "/account/preferences",
+        "/password/reset/x",
+        "/password/set/x",
+        f"{c}/lessons/welcome/complete",
+        f"{c}/quizzes/intro-quiz",
+        f"{c}/workbook/wb-welcome",
+        "/cohorts/new",
+        f"/cohorts/{a}/edit",
+        f"/cohorts/{a}/schedule",
+        f"/cohorts/{a}/invite/rotate",
+        f"/cohorts/{a}/invite/disable",
+        f"/cohorts/{a}/invite/enable",
+        f"/cohorts/{a}/enrol/csv",
+        f"/cohorts/{a}/learners/{learner}/unenrol",
+        f"/cohorts/{a}/learners/{learner}/move",
+        f"/cohorts/{a}/learners/{learner}/extension",
+        f"/join/{ids['code_a']}",
+        f"/admin/users/{learner}",
     ]
 
 
@@ -173,8 +193,9 @@ def test_every_post_needs_a_csrf_token(app, world, database_url):
         for url in urls:
             response = admin.post(url, data={"name": "x"})
             assert response.status_code == 400, (url, response.status_code)
-            assert "not sent from this site" in response.get_data(as_text=True) or "expired" in \
-                response.get_data(as_text=True), url
+            assert "not sent from this site" in response.get_data(as_text=True) or "expired" in response.get_data(
+                as_text=True
+            ), url
     finally:
         dispose(strict)
 

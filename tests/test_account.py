@@ -21,31 +21,33 @@ from course.accounts.models import User
 from course.extensions import db as _db
 from course.progress.models import Completion
 
-NEW_PASSWORD = "a brand new passphrase"  # noqa: S105
+NEW_PASSWORD = "a brand new passphrase"
 
 
-def logged_in(client) -> bool:  # noqa: ANN001
+def logged_in(client) -> bool:
     return "Log out" in client.get("/courses").get_data(as_text=True)
 
 
-def user_row(app, user_id: int) -> User:  # noqa: ANN001
+def user_row(app, user_id: int) -> User:
     with app.app_context():
         user = _db.session.get(User, user_id)
         _db.session.expunge(user)
         return user
 
 
-def change_name(client, name: str, **extra):  # noqa: ANN001, ANN003, ANN201
+def change_name(client, name: str, **extra):
     return client.post("/account/name", data={"profile-name": name, **extra})
 
 
-def change_email(client, email: str, password: str = DEFAULT_PASSWORD):  # noqa: ANN001, ANN201
+def change_email(client, email: str, password: str = DEFAULT_PASSWORD):
     return client.post("/account/email", data={"email-email": email, "email-password": password})
 
 
-def change_password(client, current: str = DEFAULT_PASSWORD, new: str = NEW_PASSWORD, confirm: str | None = None):  # noqa: ANN001, ANN201
-    return client.post("/account/password", data={
-        "pw-current": current, "pw-password": new, "pw-confirm": new if confirm is None else confirm})
+def change_password(client, current: str = DEFAULT_PASSWORD, new: str = NEW_PASSWORD, confirm: str | None = None):
+    return client.post(
+        "/account/password",
+        data={"pw-current": current, "pw-password": new, "pw-confirm": new if confirm is None else confirm},
+    )
 
 
 # -- the page ------------------------------------------------------------------------------------------------
@@ -168,10 +170,15 @@ def test_without_the_password_an_email_in_use_is_not_revealed(app, client, learn
     assert user_row(app, learner.id).email == "founder@example.com"
 
 
-@pytest.mark.parametrize("email, password", [
-    ("not-an-email", DEFAULT_PASSWORD), ("", DEFAULT_PASSWORD), ("a@example.com", ""),
-    ("x" * 250 + "@example.com", DEFAULT_PASSWORD),
-])
+@pytest.mark.parametrize(
+    "email, password",
+    [
+        ("not-an-email", DEFAULT_PASSWORD),
+        ("", DEFAULT_PASSWORD),
+        ("a@example.com", ""),
+        ("x" * 250 + "@example.com", DEFAULT_PASSWORD),
+    ],
+)
 def test_bad_email_input_is_refused(app, client, learner, email, password):
     response = change_email(client, email, password)
     assert response.status_code == 400
@@ -232,14 +239,17 @@ def test_a_stale_session_token_does_not_change_the_password(app, learner):
     assert do_login(new_client(app), learner.email, NEW_PASSWORD).status_code == 302
 
 
-@pytest.mark.parametrize("current, new, confirm, message", [
-    ("not my password", NEW_PASSWORD, None, "This is not your current password."),
-    ("", NEW_PASSWORD, None, "This field is required."),
-    (DEFAULT_PASSWORD, "password1", None, "one of the most common"),
-    (DEFAULT_PASSWORD, "short", None, "Use 8 to 128 characters."),
-    (DEFAULT_PASSWORD, "x" * 129, None, "Use 8 to 128 characters."),
-    (DEFAULT_PASSWORD, NEW_PASSWORD, "something else", "The passwords do not match."),
-])
+@pytest.mark.parametrize(
+    "current, new, confirm, message",
+    [
+        ("not my password", NEW_PASSWORD, None, "This is not your current password."),
+        ("", NEW_PASSWORD, None, "This field is required."),
+        (DEFAULT_PASSWORD, "password1", None, "one of the most common"),
+        (DEFAULT_PASSWORD, "short", None, "Use 8 to 128 characters."),
+        (DEFAULT_PASSWORD, "x" * 129, None, "Use 8 to 128 characters."),
+        (DEFAULT_PASSWORD, NEW_PASSWORD, "something else", "The passwords do not match."),
+    ],
+)
 def test_a_refused_password_change_changes_nothing(app, client, learner, current, new, confirm, message):
     other_device = new_client(app)
     do_login(other_device, learner.email)
@@ -274,8 +284,18 @@ def test_the_forms_change_only_the_logged_in_user(app, client, learner, make_use
         if rule.endpoint.startswith("auth.account"):
             assert not rule.arguments, rule  # no user id in the URLs
     assert change_name(client, "Renamed", user_id=other.id, id=other.id).status_code == 303
-    assert client.post("/account/email", data={"email-email": "moved@example.com", "email-password": DEFAULT_PASSWORD,
-                                               "user_id": other.id, "email": other.email}).status_code == 303
+    assert (
+        client.post(
+            "/account/email",
+            data={
+                "email-email": "moved@example.com",
+                "email-password": DEFAULT_PASSWORD,
+                "user_id": other.id,
+                "email": other.email,
+            },
+        ).status_code
+        == 303
+    )
     them = user_row(app, other.id)
     assert (them.name, them.email) == ("Other Learner", "other@example.com")
     me = user_row(app, learner.id)

@@ -14,14 +14,14 @@ from course.progress.models import LessonProgress
 from course.quiz.models import Attempt
 
 
-def users(app) -> list[User]:  # noqa: ANN001
+def users(app) -> list[User]:
     with app.app_context():
         rows = _db.session.scalars(select(User).order_by(User.id)).all()
         _db.session.expunge_all()
         return rows
 
 
-def register(client, email="new@example.com", password="long enough pass", confirm=None, **extra):  # noqa: ANN001, ANN003, ANN201
+def register(client, email="new@example.com", password="long enough pass", confirm=None, **extra):
     data = {
         "name": "New Founder",
         "email": email,
@@ -32,7 +32,7 @@ def register(client, email="new@example.com", password="long enough pass", confi
     return client.post("/register", data=data)
 
 
-def logged_in(client) -> bool:  # noqa: ANN001
+def logged_in(client) -> bool:
     """Whether the client's session is logged in (lesson pages need a login)."""
     return "Log out" in client.get("/courses").get_data(as_text=True)
 
@@ -248,7 +248,7 @@ def test_users_create_refuses_a_used_email(app, make_user):
 
 
 # -- CSRF ----------------------------------------------------------------------------------------------------
-def token_from(client, path: str) -> str:  # noqa: ANN001
+def token_from(client, path: str) -> str:
     page = client.get(path).get_data(as_text=True)
     match = re.search(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"', page) or re.search(
         r'<input[^>]*value="([^"]+)"[^>]*name="csrf_token"', page
@@ -258,7 +258,7 @@ def token_from(client, path: str) -> str:  # noqa: ANN001
 
 
 @pytest.fixture
-def csrf_on(app):  # noqa: ANN201
+def csrf_on(app):
     app.config["WTF_CSRF_ENABLED"] = True
     return app
 

@@ -30,8 +30,9 @@ def make_cohort(app, name="Spring", start=None, end=None, capacity=None, instruc
         course = _db.session.scalar(select(Course).where(Course.key == FIXTURE_COURSE))
         cohort = services.create_cohort(
             course,
-            services.CohortSettings(name=name, starts_on=start, ends_on=end or start + timedelta(weeks=8),
-                                    capacity=capacity, **extra),
+            services.CohortSettings(
+                name=name, starts_on=start, ends_on=end or start + timedelta(weeks=8), capacity=capacity, **extra
+            ),
             [u.id for u in instructors],
         )
         _db.session.commit()
@@ -64,16 +65,24 @@ def staff_client(app, instructor):
 
 def test_instructor_creates_a_cohort_with_a_weekly_schedule(app, loaded_course, staff_client, instructor):
     start = TODAY + timedelta(days=3)
-    response = staff_client.post("/cohorts/new", data={
-        "course": _course_id(app), "name": "Autumn founders", "starts_on": start.isoformat(),
-        "ends_on": (start + timedelta(weeks=6)).isoformat(), "capacity": "30",
-    })
+    response = staff_client.post(
+        "/cohorts/new",
+        data={
+            "course": _course_id(app),
+            "name": "Autumn founders",
+            "starts_on": start.isoformat(),
+            "ends_on": (start + timedelta(weeks=6)).isoformat(),
+            "capacity": "30",
+        },
+    )
     assert response.status_code == 302, response.get_data(as_text=True)
     with app.app_context():
         cohort = _db.session.scalar(select(Cohort).where(Cohort.name == "Autumn founders"))
         releases = _db.session.execute(
-            select(Chapter.key, ChapterRelease.opens_on).join(Chapter, Chapter.id == ChapterRelease.chapter_id)
-            .where(ChapterRelease.cohort_id == cohort.id).order_by(ChapterRelease.opens_on)
+            select(Chapter.key, ChapterRelease.opens_on)
+            .join(Chapter, Chapter.id == ChapterRelease.chapter_id)
+            .where(ChapterRelease.cohort_id == cohort.id)
+            .order_by(ChapterRelease.opens_on)
         ).all()
         assert [i.user_id for i in cohort.instructors] == [instructor.id]
     assert [d for _k, d in releases] == [start, start + timedelta(weeks=1), start + timedelta(weeks=2)]
@@ -86,15 +95,28 @@ def _course_id(app) -> int:
         return _db.session.scalar(select(Course.id).where(Course.key == FIXTURE_COURSE))
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"ends_on": (TODAY - timedelta(days=30)).isoformat()}, "end date must be on or after"),
-    ({"capacity": "0"}, "Number must be"),
-    ({"enrol_opens_on": (TODAY + timedelta(days=5)).isoformat(),
-      "enrol_closes_on": (TODAY + timedelta(days=1)).isoformat()}, "Enrolment must close"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"ends_on": (TODAY - timedelta(days=30)).isoformat()}, "end date must be on or after"),
+        ({"capacity": "0"}, "Number must be"),
+        (
+            {
+                "enrol_opens_on": (TODAY + timedelta(days=5)).isoformat(),
+                "enrol_closes_on": (TODAY + timedelta(days=1)).isoformat(),
+            },
+            "Enrolment must close",
+        ),
+    ],
+)
 def test_bad_cohort_settings_are_refused_with_a_message(app, loaded_course, staff_client, change, message):
-    data = {"course": _course_id(app), "name": "Bad", "starts_on": TODAY.isoformat(),
-            "ends_on": (TODAY + timedelta(weeks=4)).isoformat(), **change}
+    data = {
+        "course": _course_id(app),
+        "name": "Bad",
+        "starts_on": TODAY.isoformat(),
+        "ends_on": (TODAY + timedelta(weeks=4)).isoformat(),
+        **change,
+    }
     response = staff_client.post("/cohorts/new", data=data)
     assert response.status_code == 400
     assert message in response.get_data(as_text=True)
@@ -106,10 +128,16 @@ def test_capacity_cannot_drop_below_the_enrolled(app, loaded_course, staff_clien
     for i in range(3):
         _enrol(app, cohort_id, make_user(email=f"l{i}@example.com"))
     cohort = cohort_row(app, cohort_id)
-    response = staff_client.post(f"/cohorts/{cohort_id}/edit", data={
-        "course": cohort.course_id, "name": cohort.name, "starts_on": cohort.starts_on.isoformat(),
-        "ends_on": cohort.ends_on.isoformat(), "capacity": "2",
-    })
+    response = staff_client.post(
+        f"/cohorts/{cohort_id}/edit",
+        data={
+            "course": cohort.course_id,
+            "name": cohort.name,
+            "starts_on": cohort.starts_on.isoformat(),
+            "ends_on": cohort.ends_on.isoformat(),
+            "capacity": "2",
+        },
+    )
     assert response.status_code == 400
     assert "below the 3 learners already enrolled" in response.get_data(as_text=True)
     assert cohort_row(app, cohort_id).capacity is None
@@ -139,8 +167,9 @@ def test_self_paced_learners_have_no_locks(app, loaded_course, client, learner):
     assert client.get(lesson_url("data")).status_code == 200
 
 
-def test_quizzes_close_after_the_cohort_ends_unless_extended(app, loaded_course, client, learner, instructor,
-                                                             staff_client):
+def test_quizzes_close_after_the_cohort_ends_unless_extended(
+    app, loaded_course, client, learner, instructor, staff_client
+):
     start = TODAY - timedelta(weeks=6)
     cohort_id = make_cohort(app, start=start, end=TODAY - timedelta(days=2), instructors=[instructor])
     _enrol(app, cohort_id, learner)
@@ -170,9 +199,16 @@ def test_a_new_visitor_registers_from_the_invite_and_lands_in_the_cohort(app, lo
     visitor = new_client(app)
     page = visitor.get(f"/join/{code}").get_data(as_text=True)
     assert f"/register?next=/join/{code}" in page
-    response = visitor.post("/register", data={"name": "Newcomer", "email": "new@example.com",
-                                                "password": "a long passphrase", "confirm": "a long passphrase",
-                                                "next": f"/join/{code}"})
+    response = visitor.post(
+        "/register",
+        data={
+            "name": "Newcomer",
+            "email": "new@example.com",
+            "password": "a long passphrase",
+            "confirm": "a long passphrase",
+            "next": f"/join/{code}",
+        },
+    )
     assert response.status_code == 302 and response.location.endswith(f"/courses/{FIXTURE_COURSE}")
     assert count(app, Enrolment, Enrolment.cohort_id == cohort_id) == 1
 
@@ -196,8 +232,9 @@ def test_capacity_and_window_hold(app, loaded_course, make_user, instructor):
     _enrol(app, full_id, first)
     with pytest.raises(CohortError):  # "This cohort is full."
         _enrol(app, full_id, second)
-    later_id = make_cohort(app, name="Later", start=TODAY + timedelta(days=30),
-                           enrol_opens_on=TODAY + timedelta(days=10))
+    later_id = make_cohort(
+        app, name="Later", start=TODAY + timedelta(days=30), enrol_opens_on=TODAY + timedelta(days=10)
+    )
     with pytest.raises(CohortError):  # "Enrolment opens on …"
         _enrol(app, later_id, second, check_window=True)
     assert count(app, Enrolment) == 1
@@ -242,16 +279,18 @@ def _csv(text: str) -> dict:
     return {"file": (io.BytesIO(text.encode("utf-8")), "learners.csv")}
 
 
-def test_csv_with_any_bad_row_enrols_no_one_and_reports_each_line(app, loaded_course, staff_client, instructor,
-                                                                   make_user):
+def test_csv_with_any_bad_row_enrols_no_one_and_reports_each_line(
+    app, loaded_course, staff_client, instructor, make_user
+):
     cohort_id = make_cohort(app, instructors=[instructor])
-    body = ("email,name\n"
-            "good@example.com,Good One\n"
-            "not-an-email,Bad Email\n"
-            "good@example.com,Duplicate\n"
-            "other@example.com,\n")
-    response = staff_client.post(f"/cohorts/{cohort_id}/enrol/csv", data=_csv(body),
-                                 content_type="multipart/form-data")
+    body = (
+        "email,name\n"
+        "good@example.com,Good One\n"
+        "not-an-email,Bad Email\n"
+        "good@example.com,Duplicate\n"
+        "other@example.com,\n"
+    )
+    response = staff_client.post(f"/cohorts/{cohort_id}/enrol/csv", data=_csv(body), content_type="multipart/form-data")
     page = response.get_data(as_text=True)
     assert response.status_code == 400
     assert re.search(r"<th scope=\"row\">3</th><td>.*not a valid email", page)
@@ -261,15 +300,17 @@ def test_csv_with_any_bad_row_enrols_no_one_and_reports_each_line(app, loaded_co
     assert count(app, User, User.email == "good@example.com") == 0
 
 
-@pytest.mark.parametrize("body, message", [
-    ("mail,name\na@example.com,A\n", "missing column(s): email"),
-    ("email,name,cohort\na@example.com,A,No Such Cohort\n", "No cohort named"),
-    ("email,name\n", "no learners"),
-])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ("mail,name\na@example.com,A\n", "missing column(s): email"),
+        ("email,name,cohort\na@example.com,A,No Such Cohort\n", "No cohort named"),
+        ("email,name\n", "no learners"),
+    ],
+)
 def test_csv_header_and_cohort_problems(app, loaded_course, staff_client, instructor, body, message):
     cohort_id = make_cohort(app, instructors=[instructor])
-    response = staff_client.post(f"/cohorts/{cohort_id}/enrol/csv", data=_csv(body),
-                                 content_type="multipart/form-data")
+    response = staff_client.post(f"/cohorts/{cohort_id}/enrol/csv", data=_csv(body), content_type="multipart/form-data")
     assert response.status_code == 400
     assert message in response.get_data(as_text=True)
     assert count(app, Enrolment) == 0
@@ -286,15 +327,13 @@ def test_csv_that_is_not_utf8_is_refused(app, loaded_course, staff_client, instr
 def test_csv_over_capacity_enrols_no_one(app, loaded_course, staff_client, instructor):
     cohort_id = make_cohort(app, capacity=2, instructors=[instructor])
     body = "email,name\na@example.com,A\nb@example.com,B\nc@example.com,C\n"
-    response = staff_client.post(f"/cohorts/{cohort_id}/enrol/csv", data=_csv(body),
-                                 content_type="multipart/form-data")
+    response = staff_client.post(f"/cohorts/{cohort_id}/enrol/csv", data=_csv(body), content_type="multipart/form-data")
     assert response.status_code == 400
     assert "over its capacity of 2" in response.get_data(as_text=True)
     assert count(app, Enrolment) == 0 and count(app, User, User.email == "a@example.com") == 0
 
 
-def test_a_good_csv_creates_accounts_enrols_and_is_idempotent(app, loaded_course, staff_client, instructor,
-                                                              make_user):
+def test_a_good_csv_creates_accounts_enrols_and_is_idempotent(app, loaded_course, staff_client, instructor, make_user):
     cohort_id = make_cohort(app, instructors=[instructor])
     make_user(email="existing@example.com")
     body = "\ufeffEmail,Name\nExisting@Example.com,Old Hand\nfresh@example.com,张三\n"
@@ -327,11 +366,13 @@ def test_unenrol_and_move_keep_progress(app, loaded_course, client, learner, ins
     assert removed.status_code == 302
     assert count(app, Enrolment) == 0
     from course.progress.models import LessonProgress
+
     assert count(app, LessonProgress, LessonProgress.completed_at.is_not(None)) == 1
 
 
-def test_instructors_only_see_their_own_cohorts(app, loaded_course, make_user, instructor, staff_client, client,
-                                                learner):
+def test_instructors_only_see_their_own_cohorts(
+    app, loaded_course, make_user, instructor, staff_client, client, learner
+):
     other = make_user(email="other-teacher@example.com", role="instructor")
     mine = make_cohort(app, name="Mine", instructors=[instructor])
     theirs = make_cohort(app, name="Theirs", instructors=[other])
@@ -344,8 +385,9 @@ def test_instructors_only_see_their_own_cohorts(app, loaded_course, make_user, i
     assert client.get(f"/cohorts/{mine}").status_code == 404
 
 
-def test_a_learner_cannot_be_moved_into_another_instructors_cohort(app, loaded_course, make_user, instructor,
-                                                                   staff_client, learner):
+def test_a_learner_cannot_be_moved_into_another_instructors_cohort(
+    app, loaded_course, make_user, instructor, staff_client, learner
+):
     other = make_user(email="other-teacher@example.com", role="instructor")
     mine = make_cohort(app, name="Mine", instructors=[instructor])
     theirs = make_cohort(app, name="Theirs", instructors=[other])
@@ -358,12 +400,20 @@ def test_a_learner_cannot_be_moved_into_another_instructors_cohort(app, loaded_c
 def test_bad_schedule_dates_change_nothing(app, loaded_course, staff_client, instructor):
     cohort_id = make_cohort(app, instructors=[instructor])
     before = count(app, ChapterRelease, ChapterRelease.cohort_id == cohort_id)
-    response = staff_client.post(f"/cohorts/{cohort_id}/schedule", data={
-        "chapter-intro": "not a date", "chapter-training": "2020-01-01", "chapter-launch": TODAY.isoformat()})
+    response = staff_client.post(
+        f"/cohorts/{cohort_id}/schedule",
+        data={"chapter-intro": "not a date", "chapter-training": "2020-01-01", "chapter-launch": TODAY.isoformat()},
+    )
     assert response.status_code == 400
     assert "enter a date as YYYY-MM-DD" in response.get_data(as_text=True)
-    response = staff_client.post(f"/cohorts/{cohort_id}/schedule", data={
-        "chapter-intro": TODAY.isoformat(), "chapter-training": "2020-01-01", "chapter-launch": TODAY.isoformat()})
+    response = staff_client.post(
+        f"/cohorts/{cohort_id}/schedule",
+        data={
+            "chapter-intro": TODAY.isoformat(),
+            "chapter-training": "2020-01-01",
+            "chapter-launch": TODAY.isoformat(),
+        },
+    )
     assert response.status_code == 400
     assert "between the cohort&#39;s start and end" in response.get_data(as_text=True)
     assert count(app, ChapterRelease, ChapterRelease.cohort_id == cohort_id) == before

@@ -112,7 +112,7 @@ class Learner:
     browser: Browser
 
 
-def make_learners(site: Site, prefix: str, count: int, completed: tuple[str, ...] = (), passed: tuple[str, ...] = ()):  # noqa: ANN201
+def make_learners(site: Site, prefix: str, count: int, completed: tuple[str, ...] = (), passed: tuple[str, ...] = ()):
     """`count` learners with `completed` lessons and `passed` quizzes, logged in (CSRF token at hand)."""
     app = site.app
     ids = []
@@ -152,7 +152,7 @@ def at_once(calls: list[Callable[[], Any]]) -> list[Any]:
         try:
             barrier.wait(timeout=60)
             results[i] = call()
-        except BaseException as exc:  # noqa: BLE001 - reported by the caller
+        except BaseException as exc:
             results[i] = exc
 
     threads = [threading.Thread(target=run, args=(i, call), daemon=True) for i, call in enumerate(calls)]
@@ -308,7 +308,7 @@ def test_parallel_completes_of_the_last_lesson_make_one_completion(pg_site: Site
     assert_one_completion(pg_site, learner)
 
 
-def lock_waiters(engine, database: str) -> int:  # noqa: ANN001
+def lock_waiters(engine, database: str) -> int:
     with engine.connect() as conn:
         return conn.execute(
             text("SELECT count(*) FROM pg_stat_activity WHERE datname = :db AND wait_event_type = 'Lock'"),

@@ -38,7 +38,7 @@ def edit(root: Path, rel: str, old: str, new: str) -> None:
     path.write_text(text.replace(old, new), encoding="utf-8")
 
 
-def snapshot(app) -> dict[str, list[tuple]]:  # noqa: ANN001
+def snapshot(app) -> dict[str, list[tuple]]:
     """Every row of every table, for "nothing changed" assertions."""
     with app.app_context():
         return {
@@ -411,7 +411,7 @@ def test_dry_run_of_an_edit_leaves_the_loaded_course_as_it_was(app, loaded_cours
 
 
 # -- reloads keep learners' records --------------------------------------------------------------------
-def record_everything(app, user_id: int) -> None:  # noqa: ANN001
+def record_everything(app, user_id: int) -> None:
     """The learner completes every lesson, answers every prompt and passes every quiz."""
     with app.test_request_context(method="POST"):  # grading needs a request; POST: it writes
         course = _db.session.scalar(select(Course).where(Course.key == FIXTURE_COURSE))
@@ -435,7 +435,7 @@ def record_everything(app, user_id: int) -> None:  # noqa: ANN001
         _db.session.commit()
 
 
-def learner_records(app) -> dict[str, list[tuple]]:  # noqa: ANN001
+def learner_records(app) -> dict[str, list[tuple]]:
     with app.app_context():
         s = _db.session
         return {
@@ -475,7 +475,7 @@ def learner_records(app) -> dict[str, list[tuple]]:  # noqa: ANN001
         }
 
 
-def outline_for(app, user_id: int):  # noqa: ANN001, ANN201
+def outline_for(app, user_id: int):
     with app.app_context():
         course = _db.session.scalar(select(Course).where(Course.key == FIXTURE_COURSE))
         outline = build_outline(course, user_id)

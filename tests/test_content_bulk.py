@@ -26,7 +26,7 @@ def edit(root: Path, rel: str, old: str, new: str) -> None:
     path.write_text(text.replace(old, new), encoding="utf-8")
 
 
-def rows(app, model: type) -> dict[int, dict]:  # noqa: ANN001
+def rows(app, model: type) -> dict[int, dict]:
     """Every row of a content table with all its columns, by id."""
     table = model.__table__
     with app.app_context():

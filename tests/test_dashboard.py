@@ -36,12 +36,12 @@ from course.progress import rollup
 
 
 @pytest.fixture
-def instructor(make_user):  # noqa: ANN001, ANN201
+def instructor(make_user):
     return make_user(email="teacher@example.com", role="instructor", name="Teacher")
 
 
 @pytest.fixture
-def staff(app, instructor):  # noqa: ANN001, ANN201
+def staff(app, instructor):
     client = new_client(app)
     assert do_login(client, instructor.email).status_code == 302
     return client
@@ -54,14 +54,21 @@ class Story:
 
 
 @pytest.fixture
-def story(app, loaded_course, instructor) -> Story:  # noqa: ANN001
+def story(app, loaded_course, instructor) -> Story:
     """Six learners with known numbers. Chapters open 20 (intro), 10 (training) and 3 (launch) days ago, so
     intro and training are due (opened more than 7 days ago), launch is not."""
     now = utcnow()
     today = now.date()
-    cohort_id = make_cohort(app, [instructor.id], name="Story cohort",
-                            opens={"intro": today - timedelta(days=20), "training": today - timedelta(days=10),
-                                   "launch": today - timedelta(days=3)})
+    cohort_id = make_cohort(
+        app,
+        [instructor.id],
+        name="Story cohort",
+        opens={
+            "intro": today - timedelta(days=20),
+            "training": today - timedelta(days=10),
+            "launch": today - timedelta(days=3),
+        },
+    )
     ago = lambda **kw: now - timedelta(**kw)  # noqa: E731
     ids = {name: add_learner(app, cohort_id, name, enrolled_at=ago(days=25)) for name in ("Ada", "Bob", "Cy", "Eve")}
     ids["Di"] = add_learner(app, cohort_id, "Di", enrolled_at=ago(days=40))
@@ -87,8 +94,13 @@ def story(app, loaded_course, instructor) -> Story:  # noqa: ANN001
     view(app, ids["Eve"], "welcome", ago(days=12))
     view(app, ids["Eve"], "models", ago(days=12))
     attempt(app, ids["Eve"], "intro-quiz", {**WRONG_ANSWERS["intro-quiz"], "intro-q1": "a"}, ago(days=2))
-    attempt(app, ids["Eve"], "intro-quiz", {**WRONG_ANSWERS["intro-quiz"], "intro-q1": "a", "intro-q3": "false"},
-            ago(days=1))
+    attempt(
+        app,
+        ids["Eve"],
+        "intro-quiz",
+        {**WRONG_ANSWERS["intro-quiz"], "intro-q1": "a", "intro-q3": "false"},
+        ago(days=1),
+    )
     # Fay: chapter 1 done and passed; has a 5-day extension, so training is not due for her yet
     view(app, ids["Fay"], "welcome", ago(days=9))
     view(app, ids["Fay"], "models", ago(days=9))
@@ -97,7 +109,7 @@ def story(app, loaded_course, instructor) -> Story:  # noqa: ANN001
     return Story(cohort_id, ids)
 
 
-def _touch(app, user_id, lesson, at) -> None:  # noqa: ANN001
+def _touch(app, user_id, lesson, at) -> None:
     """Move a progress row's last view to `at` (the learner opened the lesson again)."""
     from sqlalchemy import update
 
@@ -106,14 +118,16 @@ def _touch(app, user_id, lesson, at) -> None:  # noqa: ANN001
 
     with app.app_context():
         lesson_id = _db.session.scalar(select(Lesson.id).where(Lesson.key == lesson))
-        _db.session.execute(update(LessonProgress).where(LessonProgress.user_id == user_id,
-                                                         LessonProgress.lesson_id == lesson_id)
-                            .values(last_viewed_at=at))
+        _db.session.execute(
+            update(LessonProgress)
+            .where(LessonProgress.user_id == user_id, LessonProgress.lesson_id == lesson_id)
+            .values(last_viewed_at=at)
+        )
         rollup.refresh_learner(user_id, _db.session.scalar(select(Lesson.course_id).where(Lesson.id == lesson_id)))
         _db.session.commit()
 
 
-def _with_cohort(app, cohort_id, fn):  # noqa: ANN001, ANN202
+def _with_cohort(app, cohort_id, fn):
     with app.test_request_context(method="POST"):  # POST: a request that writes (see course.sql)
         cohort = _db.session.get(Cohort, cohort_id)
         cm = load_course_map(cohort)
@@ -139,7 +153,12 @@ def test_overview_numbers_on_a_known_cohort(app, story):
     # best score per quiz, averaged per learner: Ada 100, Bob 100, Eve 50, Fay 100
     assert numbers.average_best == pytest.approx(87.5) and numbers.quiz_takers == 4
     assert [(s.lesson.key, s.reached, s.stopped) for s in numbers.funnel] == [
-        ("welcome", 5, 1), ("models", 4, 2), ("data", 2, 1), ("tuning", 1, 0), ("pricing", 1, 0), ("growth", 1, 1),
+        ("welcome", 5, 1),
+        ("models", 4, 2),
+        ("data", 2, 1),
+        ("tuning", 1, 0),
+        ("pricing", 1, 0),
+        ("growth", 1, 1),
     ]
     assert [c.key for c in numbers.due_chapters] == ["intro", "training"]
     # most reasons first, then the longest idle (never active first)
@@ -161,25 +180,35 @@ def test_an_empty_cohort_has_an_overview(app, loaded_course, instructor, staff):
     numbers = _with_cohort(app, cohort_id, overview.overview)
     assert (numbers.enrolled, numbers.median_percent, numbers.average_best, numbers.top_at_risk) == (0, None, None, [])
     assert staff.get(f"/cohorts/{cohort_id}/dashboard").status_code == 200
-    for path in ("dashboard/learners", "dashboard/at-risk", "dashboard/quizzes", "dashboard/quizzes/intro-quiz",
-                 "export/grid.csv", "export/at-risk.csv", "export/quizzes/intro-quiz.csv"):
+    for path in (
+        "dashboard/learners",
+        "dashboard/at-risk",
+        "dashboard/quizzes",
+        "dashboard/quizzes/intro-quiz",
+        "export/grid.csv",
+        "export/at-risk.csv",
+        "export/quizzes/intro-quiz.csv",
+    ):
         assert staff.get(f"/cohorts/{cohort_id}/{path}").status_code == 200, path
 
 
 # -- the grid -----------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("query, expected", [
-    ("", ["Ada", "Bob", "Cy", "Di", "Eve", "Fay"]),
-    ("?sort=name&dir=desc", ["Fay", "Eve", "Di", "Cy", "Bob", "Ada"]),
-    ("?sort=progress&dir=desc", ["Ada", "Bob", "Fay", "Eve", "Cy", "Di"]),
-    ("?sort=progress", ["Di", "Cy", "Eve", "Bob", "Fay", "Ada"]),
-    ("?sort=last_active&dir=desc", ["Fay", "Eve", "Ada", "Bob", "Cy", "Di"]),
-    ("?sort=last_active", ["Di", "Cy", "Bob", "Ada", "Eve", "Fay"]),
-    ("?sort=email", ["Ada", "Bob", "Cy", "Di", "Eve", "Fay"]),
-    ("?q=ev", ["Eve"]),
-    ("?q=EXAMPLE.COM&sort=name&dir=desc", ["Fay", "Eve", "Di", "Cy", "Bob", "Ada"]),
-    ("?q=%25", []),  # a LIKE wildcard is searched for literally
-    ("?sort=bogus&dir=sideways&page=-3", ["Ada", "Bob", "Cy", "Di", "Eve", "Fay"]),
-])
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("", ["Ada", "Bob", "Cy", "Di", "Eve", "Fay"]),
+        ("?sort=name&dir=desc", ["Fay", "Eve", "Di", "Cy", "Bob", "Ada"]),
+        ("?sort=progress&dir=desc", ["Ada", "Bob", "Fay", "Eve", "Cy", "Di"]),
+        ("?sort=progress", ["Di", "Cy", "Eve", "Bob", "Fay", "Ada"]),
+        ("?sort=last_active&dir=desc", ["Fay", "Eve", "Ada", "Bob", "Cy", "Di"]),
+        ("?sort=last_active", ["Di", "Cy", "Bob", "Ada", "Eve", "Fay"]),
+        ("?sort=email", ["Ada", "Bob", "Cy", "Di", "Eve", "Fay"]),
+        ("?q=ev", ["Eve"]),
+        ("?q=EXAMPLE.COM&sort=name&dir=desc", ["Fay", "Eve", "Di", "Cy", "Bob", "Ada"]),
+        ("?q=%25", []),  # a LIKE wildcard is searched for literally
+        ("?sort=bogus&dir=sideways&page=-3", ["Ada", "Bob", "Cy", "Di", "Eve", "Fay"]),
+    ],
+)
 def test_grid_sorts_and_searches(app, story, staff, query, expected):
     response = staff.get(f"/cohorts/{story.cohort_id}/dashboard/learners{query}")
     assert response.status_code == 200
@@ -207,13 +236,14 @@ def test_grid_is_paginated_in_sql_and_bad_pages_fall_back(app, loaded_course, in
     assert len(names_in(last)) == 20 and "Page 3 of 3" in last
     assert names_in(staff.get(f"{base}?page=99").get_data(as_text=True)) == names_in(last)  # clamped
     assert names_in(staff.get(f"{base}?page=abc").get_data(as_text=True)) == first
-    assert names_in(staff.get(f"{base}?q=Bulk%200011").get_data(as_text=True)) == [f"Bulk {i:05d}" for i in
-                                                                                   range(110, 120)]
+    assert names_in(staff.get(f"{base}?q=Bulk%200011").get_data(as_text=True)) == [
+        f"Bulk {i:05d}" for i in range(110, 120)
+    ]
 
 
 # -- at risk ------------------------------------------------------------------------------------------------
 def test_at_risk_reasons(app, story):
-    def at_risk(params):  # noqa: ANN001, ANN202
+    def at_risk(params):
         page = _with_cohort(app, story.cohort_id, lambda c, cm, now: lists.at_risk(c, cm, now, params))
         return {r.name: r for r in page.rows}, page
 
@@ -234,8 +264,10 @@ def test_at_risk_reasons(app, story):
     assert list(rows) == ["Eve"]
 
 
-@pytest.mark.parametrize("query", ["?days=0", "?days=abc", "?days=99999", "?reason=bogus", "?page=0", "?page=50",
-                                   "?days=30&reason=inactive&page=2"])
+@pytest.mark.parametrize(
+    "query",
+    ["?days=0", "?days=abc", "?days=99999", "?reason=bogus", "?page=0", "?page=50", "?days=30&reason=inactive&page=2"],
+)
 def test_at_risk_page_never_fails_on_bad_parameters(app, story, staff, query):
     response = staff.get(f"/cohorts/{story.cohort_id}/dashboard/at-risk{query}")
     assert response.status_code == 200
@@ -293,8 +325,10 @@ def test_quiz_statistics_flag_a_miskeyed_question(app, loaded_course, instructor
     assert q3.flags == ["too_easy"]
     assert q2.flags == [] and q4.flags == []
     assert q2.discrimination > 0 and q4.discrimination > 0
-    assert {(a.text.lower(), a.count, a.correct) for a in q4.answers} == {("pre-training", 5, False),
-                                                                         ("fine-tuning", 5, True)}
+    assert {(a.text.lower(), a.count, a.correct) for a in q4.answers} == {
+        ("pre-training", 5, False),
+        ("fine-tuning", 5, True),
+    }
 
     html = staff.get(f"/cohorts/{cohort_id}/dashboard/quizzes/intro-quiz").get_data(as_text=True)
     assert "possibly miskeyed" in html and "too easy" in html and "first attempt" in html
@@ -339,7 +373,7 @@ def test_drill_down_of_someone_not_in_the_cohort_is_404(app, story, instructor, 
 
 
 # -- CSV exports --------------------------------------------------------------------------------------------
-def _csv(response) -> list[list[str]]:  # noqa: ANN001
+def _csv(response) -> list[list[str]]:
     body = response.get_data()
     assert body.startswith("\ufeff".encode())  # Excel reads the BOM as "this is UTF-8"
     return list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
@@ -456,5 +490,7 @@ def test_course_map_counts_only_the_current_outline(app, story):
         _db.session.commit()
     numbers = _with_cohort(app, story.cohort_id, overview.overview)
     assert [q.key for q in _with_cohort(app, story.cohort_id, lambda c, cm, now: cm.quizzes)] == [
-        "intro-quiz", "training-quiz"]
+        "intro-quiz",
+        "training-quiz",
+    ]
     assert dict(numbers.histogram)[100] == 1  # Ada: 8 of 8 items, still 100 %, never more

@@ -39,7 +39,7 @@ def counting(app: Flask) -> Iterator[list[str]]:
         engine = _db.engine
     statements: list[str] = []
 
-    def before(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
+    def before(conn, cursor, statement, parameters, context, executemany) -> None:
         statements.append(statement)
 
     event.listen(engine, "before_cursor_execute", before)
@@ -49,7 +49,7 @@ def counting(app: Flask) -> Iterator[list[str]]:
         event.remove(engine, "before_cursor_execute", before)
 
 
-def statements_for(app: Flask, client, url: str) -> list[str]:  # noqa: ANN001
+def statements_for(app: Flask, client, url: str) -> list[str]:
     with counting(app) as statements:
         response = client.get(url)
         response.get_data()  # a streamed CSV runs its query while it is read
@@ -59,7 +59,7 @@ def statements_for(app: Flask, client, url: str) -> list[str]:  # noqa: ANN001
 
 
 @pytest.fixture
-def cohorts(app, loaded_course, make_user):  # noqa: ANN001, ANN201
+def cohorts(app, loaded_course, make_user):
     teacher = make_user(email="teacher@example.com", role="instructor")
     small = bulk_cohort(app, 10, [teacher.id], name="Small")
     large = bulk_cohort(app, 1000, [teacher.id], name="Large")

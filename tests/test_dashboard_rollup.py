@@ -97,8 +97,16 @@ def recomputed(cohort_id: int) -> tuple[dict[int, dict], set[tuple[int, int]]]:
 
 
 def stored(course_id: int) -> tuple[dict[int, dict], set[tuple[int, int]]]:
-    columns = ("lessons_done", "quizzes_passed", "quizzes_failing", "best_count", "best_sum", "furthest_lesson",
-               "last_viewed_at", "last_attempt_at")
+    columns = (
+        "lessons_done",
+        "quizzes_passed",
+        "quizzes_failing",
+        "best_count",
+        "best_sum",
+        "furthest_lesson",
+        "last_viewed_at",
+        "last_attempt_at",
+    )
     rows = _db.session.scalars(select(LearnerCourseStats).where(LearnerCourseStats.course_id == course_id))
     stats = {r.user_id: {c: getattr(r, c) for c in columns} for r in rows}
     done = _db.session.execute(
@@ -136,8 +144,13 @@ def test_the_rollup_equals_a_recomputation_after_random_operations(app, loaded_c
             elif operation == "attempt" and quizzes:
                 quiz = rng.choice(quizzes)
                 answers = (RIGHT_ANSWERS if rng.random() < 0.4 else WRONG_ANSWERS)[quiz.key]
-                form = MultiDict([(k, v) for k, values in answers.items()
-                                  for v in (values if isinstance(values, list) else [values])])
+                form = MultiDict(
+                    [
+                        (k, v)
+                        for k, values in answers.items()
+                        for v in (values if isinstance(values, list) else [values])
+                    ]
+                )
                 with contextlib.suppress(SubmissionError):  # no attempts left: nothing recorded
                     submit(user, quiz, read_submission(quiz, form), uuid.uuid4().hex)
             elif operation == "move":
@@ -172,10 +185,12 @@ def test_parallel_requests_of_the_same_learners_keep_the_rollup_whole(pg_site): 
                 lambda lr=learner, s=server: lr.browser.get(lesson_url("data"), server=s),
                 lambda lr=learner, s=server: lr.browser.post(f"{lesson_url('welcome')}/complete", server=s),
                 lambda lr=learner, s=server: lr.browser.post(f"{lesson_url('models')}/complete", server=s),
-                lambda lr=learner, s=server: submit_form(lr, "intro-quiz", RIGHT_ANSWERS["intro-quiz"],
-                                                         uuid.uuid4().hex, s),
-                lambda lr=learner, s=server: submit_form(lr, "intro-quiz", WRONG_ANSWERS["intro-quiz"],
-                                                         uuid.uuid4().hex, s),
+                lambda lr=learner, s=server: submit_form(
+                    lr, "intro-quiz", RIGHT_ANSWERS["intro-quiz"], uuid.uuid4().hex, s
+                ),
+                lambda lr=learner, s=server: submit_form(
+                    lr, "intro-quiz", WRONG_ANSWERS["intro-quiz"], uuid.uuid4().hex, s
+                ),
             ]
     outcomes = at_once(calls)
     # 403: the quiz opens once the chapter's lessons are complete; 409: no attempts left

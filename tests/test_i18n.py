@@ -26,19 +26,19 @@ ZH_MO = ZH_PO.with_suffix(".mo")
 NOT_COMPILED = "no compiled zh_Hans catalog: run `make setup` (it compiles course/translations)"
 
 
-def read_catalog(path: Path, locale: str | None = None):  # noqa: ANN201
+def read_catalog(path: Path, locale: str | None = None):
     with path.open("rb") as f:
         return read_po(f, locale=locale)
 
 
 @pytest.fixture
-def browser(app):  # noqa: ANN001, ANN201
+def browser(app):
     """A test client that sends no Accept-Language unless a test says so (the suite's `client` asks for
     English)."""
     return app.test_client()
 
 
-def h1(response) -> str:  # noqa: ANN001
+def h1(response) -> str:
     match = re.search(r"<h1>(.*?)</h1>", response.get_data(as_text=True), re.S)
     assert match, response.get_data(as_text=True)
     return match.group(1).strip()

@@ -30,7 +30,7 @@ def workbook_url(prompt: str) -> str:
     return f"{OUTLINE}/workbook/{prompt}"
 
 
-def text_of(response) -> str:  # noqa: ANN001
+def text_of(response) -> str:
     return response.get_data(as_text=True)
 
 

@@ -27,7 +27,7 @@ ENGINES = ["sqlite"] + (["postgresql"] if server_url() else [])
 
 
 @pytest.fixture(params=ENGINES)
-def empty_app(request, tmp_path: Path):  # noqa: ANN201
+def empty_app(request, tmp_path: Path):
     server = server_url() if request.param == "postgresql" else None
     with fresh_database("fc_migrations", tmp_path, server=server) as url:
         app = build_app(url)
@@ -35,13 +35,13 @@ def empty_app(request, tmp_path: Path):  # noqa: ANN201
         dispose(app)
 
 
-def schema_diffs(app) -> list:  # noqa: ANN001
+def schema_diffs(app) -> list:
     with app.app_context(), _db.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         return compare_metadata(context, _db.metadata)
 
 
-def table_names(app) -> set[str]:  # noqa: ANN001
+def table_names(app) -> set[str]:
     with app.app_context():
         return set(inspect(_db.engine).get_table_names())
 

@@ -41,7 +41,7 @@ from course.progress.models import LessonProgress
 class Statements:
     """Every SQL statement the app's engine runs inside the block."""
 
-    def __init__(self, app) -> None:  # noqa: ANN001
+    def __init__(self, app) -> None:
         with app.app_context():
             self.engine = _db.engine
         self.sql: list[str] = []
@@ -53,7 +53,7 @@ class Statements:
     def __exit__(self, *exc: object) -> None:
         event.remove(self.engine, "before_cursor_execute", self._record)
 
-    def _record(self, conn, cursor, statement, *args) -> None:  # noqa: ANN001, ANN002
+    def _record(self, conn, cursor, statement, *args) -> None:
         self.sql.append(" ".join(statement.split()))
 
     def tables(self) -> list[str]:
@@ -69,13 +69,13 @@ class Statements:
         return out
 
 
-def sqlite_only(app) -> None:  # noqa: ANN001
+def sqlite_only(app) -> None:
     with app.app_context():
         if _db.engine.dialect.name != "sqlite":
             pytest.skip("SQLite's transaction modes")
 
 
-def lesson_title(client, lesson: str) -> str:  # noqa: ANN001
+def lesson_title(client, lesson: str) -> str:
     html = client.get(lesson_url(lesson)).get_data(as_text=True)
     return html.split("<h1>", 1)[1].split("</h1>", 1)[0]
 
@@ -166,7 +166,7 @@ def test_a_rolled_back_request_leaves_the_shared_copies_usable(app, loaded_cours
 
 
 # -- a lesson page --------------------------------------------------------------------------------------
-def enrol_in_a_cohort_with_a_schedule(app, learner) -> None:  # noqa: ANN001
+def enrol_in_a_cohort_with_a_schedule(app, learner) -> None:
     """The learner in a cohort that began a month ago, where the chapter of lesson "pricing" opens next week."""
     from course.accounts.models import User
     from course.cohorts import services as cohorts
@@ -295,9 +295,7 @@ def test_rate_limit_headers_come_from_the_counter_just_written(app, loaded_cours
 # -- memory ---------------------------------------------------------------------------------------------
 def _run(code: str) -> str:
     env = {**os.environ, "DATABASE_URL": "sqlite://", "FOUNDER_COURSE_ENV": "development"}
-    done = subprocess.run(  # noqa: S603
-        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
-    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
 
@@ -335,7 +333,7 @@ def test_postgresql_reads_outside_transactions_and_writes_inside_them(app, loade
     client.get(lesson_url("welcome"))
     seen: list[tuple[str, str]] = []
 
-    def after(conn, cursor, statement, *args) -> None:  # noqa: ANN001, ANN002
+    def after(conn, cursor, statement, *args) -> None:
         seen.append((statement.split()[0].upper(), cursor.connection.info.transaction_status.name))
 
     event.listen(engine, "after_cursor_execute", after)

@@ -27,13 +27,13 @@ from course.progress.outline import build_outline
 OUTLINE = f"/courses/{FIXTURE_COURSE}"
 
 
-def outline_of(app, user_id: int | None):  # noqa: ANN001, ANN201
+def outline_of(app, user_id: int | None):
     with app.app_context():
         course = _db.session.scalar(select(Course).where(Course.key == FIXTURE_COURSE))
         return build_outline(course, user_id)
 
 
-def finish_everything(client) -> None:  # noqa: ANN001
+def finish_everything(client) -> None:
     for lessons in CHAPTER_LESSONS.values():
         complete_lessons(client, *lessons)
     for quiz, answers in RIGHT_ANSWERS.items():
@@ -146,23 +146,23 @@ def test_a_lesson_added_after_completion_does_not_take_the_completion_away(app, 
 
 # -- what a page costs ------------------------------------------------------------------------------------
 class QueryCounter:
-    def __init__(self, app):  # noqa: ANN001
+    def __init__(self, app):
         with app.app_context():
             self.engine = _db.engine
         self.count = 0
 
-    def __enter__(self):  # noqa: ANN204
+    def __enter__(self):
         event.listen(self.engine, "before_cursor_execute", self._count)
         return self
 
-    def __exit__(self, *exc):  # noqa: ANN002, ANN204
+    def __exit__(self, *exc):
         event.remove(self.engine, "before_cursor_execute", self._count)
 
-    def _count(self, *args):  # noqa: ANN002, ANN202
+    def _count(self, *args):
         self.count += 1
 
 
-def add_learners(app, n: int) -> None:  # noqa: ANN001
+def add_learners(app, n: int) -> None:
     """`n` other learners with progress on every lesson."""
     from course.accounts.models import User
 

@@ -25,12 +25,12 @@ from course.quiz.models import Attempt, AttemptAnswer
 
 
 # -- grading, per question type ------------------------------------------------------------------------
-def choice_question(kind: str, correct: set[str], keys: str = "abcd"):  # noqa: ANN201
+def choice_question(kind: str, correct: set[str], keys: str = "abcd"):
     options = [SimpleNamespace(key=k, text=f"option {k}", correct=k in correct) for k in keys]
     return SimpleNamespace(type=kind, options=options, accepted=[])
 
 
-def grade(question, values: list[str]) -> bool:  # noqa: ANN001
+def grade(question, values: list[str]) -> bool:
     kind = QUESTION_TYPES[question.type]
     return kind.is_correct(question, kind.read(question, values))
 
@@ -118,7 +118,7 @@ TRAINING = "training-quiz"
 LAUNCH = "launch-quiz"
 
 
-def attempts(app, quiz_key: str | None = None) -> list[Attempt]:  # noqa: ANN001
+def attempts(app, quiz_key: str | None = None) -> list[Attempt]:
     from course.content.models import Quiz
 
     with app.app_context():
@@ -130,13 +130,13 @@ def attempts(app, quiz_key: str | None = None) -> list[Attempt]:  # noqa: ANN001
         return rows
 
 
-def count_rows(app, model) -> int:  # noqa: ANN001
+def count_rows(app, model) -> int:
     with app.app_context():
         return _db.session.scalar(select(func.count()).select_from(model))
 
 
 @pytest.fixture
-def ready(loaded_course, client, learner):  # noqa: ANN201
+def ready(loaded_course, client, learner):
     """A logged-in learner who has read every lesson, so every quiz is open."""
     for lessons in CHAPTER_LESSONS.values():
         complete_lessons(client, *lessons)
@@ -252,9 +252,15 @@ def test_a_retry_after_the_quiz_changed_shows_its_result(app, ready, loaded_cour
     """A question added after the first send: the retry (with the old answers) gets its result, not a 400."""
     first = submit_quiz(ready, INTRO, RIGHT_ANSWERS[INTRO], key="before-the-change")
     quiz_file = loaded_course.root / "mini-course/01-basics/01-intro/quiz.yaml"
-    quiz_file.write_text(quiz_file.read_text().replace("- id: intro-q4", "- id: intro-q4b\n    type: true_false\n"
-                                                       "    prompt: A new question.\n    answer: true\n"
-                                                       "    explanation: EXPLAIN-NEW\n  - id: intro-q4", 1))
+    quiz_file.write_text(
+        quiz_file.read_text().replace(
+            "- id: intro-q4",
+            "- id: intro-q4b\n    type: true_false\n"
+            "    prompt: A new question.\n    answer: true\n"
+            "    explanation: EXPLAIN-NEW\n  - id: intro-q4",
+            1,
+        )
+    )
     assert load(app, loaded_course.root).applied
     again = submit_quiz(ready, INTRO, RIGHT_ANSWERS[INTRO], key="before-the-change")
     assert again.status_code == 302 and again.headers["Location"] == first.headers["Location"]
@@ -376,7 +382,7 @@ def test_quiz_pages_need_a_login(loaded_course, client):
 
 
 # -- double submits and parallel tabs ------------------------------------------------------------------------
-def in_parallel(app, user, n: int, request) -> list[int]:  # noqa: ANN001
+def in_parallel(app, user, n: int, request) -> list[int]:
     """Run `request(client, i)` from `n` logged-in clients of `user` at the same moment; the status codes."""
     import threading
 

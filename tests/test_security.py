@@ -154,12 +154,21 @@ def test_registration_is_limited_per_address(app):
     client = new_client(app)
     for i in range(2):
         client.post("/logout")
-        response = client.post("/register", data={"name": "N", "email": f"r{i}@example.com",
-                                                  "password": "a fine passphrase", "confirm": "a fine passphrase"})
+        response = client.post(
+            "/register",
+            data={
+                "name": "N",
+                "email": f"r{i}@example.com",
+                "password": "a fine passphrase",
+                "confirm": "a fine passphrase",
+            },
+        )
         assert response.status_code == 302
         client.post("/logout")
-    third = client.post("/register", data={"name": "N", "email": "r3@example.com",
-                                           "password": "a fine passphrase", "confirm": "a fine passphrase"})
+    third = client.post(
+        "/register",
+        data={"name": "N", "email": "r3@example.com", "password": "a fine passphrase", "confirm": "a fine passphrase"},
+    )
     assert third.status_code == 429
     with app.app_context():
         assert _db.session.scalar(select(func.count(User.id))) == 2
@@ -172,9 +181,14 @@ def test_limits_can_live_in_redis(database_url, extra_apps):
     except redis.exceptions.ConnectionError:
         pytest.skip("no Redis server on 127.0.0.1:6379")
     redis.Redis.from_url("redis://127.0.0.1:6379/15").flushdb()
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url,
-                      "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/15",
-                      "RATELIMIT_LOGIN_FAILURES": "2 per 15 minutes"})
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/15",
+            "RATELIMIT_LOGIN_FAILURES": "2 per 15 minutes",
+        }
+    )
     extra_apps.append(app)
     client = new_client(app)
     statuses = [do_login(client, "x@example.com", "wrong password").status_code for _ in range(3)]
@@ -182,14 +196,24 @@ def test_limits_can_live_in_redis(database_url, extra_apps):
     assert redis.Redis.from_url("redis://127.0.0.1:6379/15").dbsize() > 0
 
 
-@pytest.mark.parametrize("password, ok", [
-    ("1234567", False), ("password1", False), ("iloveyou", False), ("Qwerty123", False),
-    ("a" * 128, True), ("a" * 129, False), ("月亮代表我的心啊", True), ("correct horse battery", True),
-])
+@pytest.mark.parametrize(
+    "password, ok",
+    [
+        ("1234567", False),
+        ("password1", False),
+        ("iloveyou", False),
+        ("Qwerty123", False),
+        ("a" * 128, True),
+        ("a" * 129, False),
+        ("月亮代表我的心啊", True),
+        ("correct horse battery", True),
+    ],
+)
 def test_password_policy(app, password, ok):
     client = new_client(app)
-    response = client.post("/register", data={"name": "P", "email": "p@example.com",
-                                              "password": password, "confirm": password})
+    response = client.post(
+        "/register", data={"name": "P", "email": "p@example.com", "password": password, "confirm": password}
+    )
     assert (response.status_code == 302) is ok, response.get_data(as_text=True)[:200]
 
 
@@ -205,8 +229,10 @@ def test_password_reset_sends_a_single_use_link_and_does_not_reveal_accounts(app
     assert "stranger@example.com" not in logged
     link = re.search(r"http://localhost(/password/reset/[\w.-]+)", logged).group(1)
     assert client.get(link).status_code == 200
-    assert client.post(link, data={"password": "brand new passphrase",
-                                   "confirm": "brand new passphrase"}).status_code == 302
+    assert (
+        client.post(link, data={"password": "brand new passphrase", "confirm": "brand new passphrase"}).status_code
+        == 302
+    )
     assert new_client(app).get(link).status_code == 404  # used once
     assert do_login(new_client(app), user.email, "brand new passphrase").status_code == 302
 

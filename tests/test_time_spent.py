@@ -23,7 +23,7 @@ from course.progress.outline import build_outline
 SLACK = 3  # seconds: the requests themselves take some time
 
 
-def wait(app, minutes: float) -> None:  # noqa: ANN001
+def wait(app, minutes: float) -> None:
     """Let `minutes` pass: every progress timestamp moves that far into the past."""
     delta = timedelta(minutes=minutes)
     with app.app_context():
@@ -37,7 +37,7 @@ def wait(app, minutes: float) -> None:  # noqa: ANN001
         _db.session.commit()
 
 
-def spent(app) -> dict[str, int]:  # noqa: ANN001
+def spent(app) -> dict[str, int]:
     """Seconds credited per lesson key."""
     with app.app_context():
         rows = _db.session.execute(
@@ -50,7 +50,7 @@ def about(seconds: int) -> object:
     return pytest.approx(seconds, abs=SLACK)
 
 
-def save_answer(client, text: str):  # noqa: ANN001, ANN201
+def save_answer(client, text: str):
     return client.post(f"/courses/{FIXTURE_COURSE}/workbook/wb-goal", data={"wb-wb-goal-answer": text})
 
 

@@ -92,23 +92,46 @@ def test_a_complete_bilingual_course_checks_clean(tmp_path):
     assert problems_of(write_course(tmp_path)) == []
 
 
-@pytest.mark.parametrize("change, expected", [
-    (("01-part/01-ch/01-intro.en.md", None), "bilingual/01-part/01-ch/01-intro.md:1: no `en` translation: "
-                                             "expected 01-intro.en.md"),
-    (("01-part/01-ch/quiz.en.yaml", None), "bilingual/01-part/01-ch/quiz.yaml:1: no `en` translation"),
-    (("01-part/module.yaml", "id: part-one\ntitle: 第一部分\n"), "bilingual/01-part/module.yaml:1: missing `i18n: en"),
-    (("01-part/01-ch/01-intro.en.md", COURSE["01-part/01-ch/01-intro.en.md"].replace("wb-plan", "wb-other")),
-     "bilingual/01-part/01-ch/01-intro.en.md:5: workbook prompt ids ['wb-other'] differ"),
-    (("01-part/01-ch/quiz.en.yaml", COURSE["01-part/01-ch/quiz.en.yaml"].replace("{id: b, text: Its colour}",
-                                                                               "{id: c, text: Its colour}")),
-     "bilingual/01-part/01-ch/quiz.en.yaml:6: question q-scale: option ids must be ['a', 'b']"),
-    (("01-part/01-ch/quiz.en.yaml", COURSE["01-part/01-ch/quiz.en.yaml"].replace("    accepted: [fine-tuning]\n", "")),
-     "bilingual/01-part/01-ch/quiz.en.yaml:10: question q-term: list the answers accepted in `en`"),
-    (("01-part/01-ch/01-intro.de.md", COURSE["01-part/01-ch/01-intro.en.md"]),
-     "bilingual/01-part/01-ch/01-intro.de.md:1: `de` is not among the course's translations"),
-    (("01-part/01-ch/02-ghost.en.md", COURSE["01-part/01-ch/01-intro.en.md"]),
-     "bilingual/01-part/01-ch/02-ghost.en.md:1: a translation of `02-ghost.md`, which does not exist"),
-])
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        (
+            ("01-part/01-ch/01-intro.en.md", None),
+            "bilingual/01-part/01-ch/01-intro.md:1: no `en` translation: expected 01-intro.en.md",
+        ),
+        (("01-part/01-ch/quiz.en.yaml", None), "bilingual/01-part/01-ch/quiz.yaml:1: no `en` translation"),
+        (
+            ("01-part/module.yaml", "id: part-one\ntitle: 第一部分\n"),
+            "bilingual/01-part/module.yaml:1: missing `i18n: en",
+        ),
+        (
+            ("01-part/01-ch/01-intro.en.md", COURSE["01-part/01-ch/01-intro.en.md"].replace("wb-plan", "wb-other")),
+            "bilingual/01-part/01-ch/01-intro.en.md:5: workbook prompt ids ['wb-other'] differ",
+        ),
+        (
+            (
+                "01-part/01-ch/quiz.en.yaml",
+                COURSE["01-part/01-ch/quiz.en.yaml"].replace("{id: b, text: Its colour}", "{id: c, text: Its colour}"),
+            ),
+            "bilingual/01-part/01-ch/quiz.en.yaml:6: question q-scale: option ids must be ['a', 'b']",
+        ),
+        (
+            (
+                "01-part/01-ch/quiz.en.yaml",
+                COURSE["01-part/01-ch/quiz.en.yaml"].replace("    accepted: [fine-tuning]\n", ""),
+            ),
+            "bilingual/01-part/01-ch/quiz.en.yaml:10: question q-term: list the answers accepted in `en`",
+        ),
+        (
+            ("01-part/01-ch/01-intro.de.md", COURSE["01-part/01-ch/01-intro.en.md"]),
+            "bilingual/01-part/01-ch/01-intro.de.md:1: `de` is not among the course's translations",
+        ),
+        (
+            ("01-part/01-ch/02-ghost.en.md", COURSE["01-part/01-ch/01-intro.en.md"]),
+            "bilingual/01-part/01-ch/02-ghost.en.md:1: a translation of `02-ghost.md`, which does not exist",
+        ),
+    ],
+)
 def test_missing_or_mismatched_translations_are_reported(tmp_path, change, expected):
     files = dict(COURSE)
     rel, text = change
@@ -152,8 +175,9 @@ def test_progress_and_attempts_are_shared_across_languages(app, bilingual, make_
         do_login(client, user.email)
     english.post("/courses/bilingual/lessons/intro/complete")
     # an answer typed in English is right in either language
-    response = chinese.post("/courses/bilingual/quizzes/ch-one-quiz",
-                            data={"q-scale": "a", "q-term": "Fine-Tuning", "submission_key": "k1"})
+    response = chinese.post(
+        "/courses/bilingual/quizzes/ch-one-quiz", data={"q-scale": "a", "q-term": "Fine-Tuning", "submission_key": "k1"}
+    )
     assert response.status_code == 302
     result = english.get(response.location).get_data(as_text=True)
     assert "100%" in result and "See 1.1." in result
@@ -176,14 +200,18 @@ def test_the_real_course_is_complete_in_english(app, real_course):
             english = {**lesson.i18n["en"], **lesson.i18n_body["en"]}
             assert english["title"] and english["body_html"], lesson.key
             assert len(english["takeaways"]) == len(lesson.takeaways), lesson.key
-            assert english["body_html"].count("<pre class=\"mermaid\"") == lesson.body_html.count(
-                "<pre class=\"mermaid\""), lesson.key
+            assert english["body_html"].count('<pre class="mermaid"') == lesson.body_html.count(
+                '<pre class="mermaid"'
+            ), lesson.key
         for prompt in db.session.scalars(select(WorkbookPrompt).where(WorkbookPrompt.course_id == course.id)):
             assert prompt.i18n["en"]["prompt"], prompt.key
         for question in db.session.scalars(select(Question).where(Question.course_id == course.id)):
             assert question.i18n["en"]["prompt"] and question.i18n["en"]["explanation"], question.key
             if question.type == "short_text":
                 assert question.i18n["en"]["accepted"], question.key
-        options = db.session.scalars(select(QuestionOption).join(Question).where(
-            Question.course_id == course.id, Question.type.in_(["single", "multiple"]))).all()
+        options = db.session.scalars(
+            select(QuestionOption)
+            .join(Question)
+            .where(Question.course_id == course.id, Question.type.in_(["single", "multiple"]))
+        ).all()
         assert options and all(option.i18n["en"]["text"] for option in options)

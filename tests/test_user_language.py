@@ -35,26 +35,26 @@ from course.quiz.models import Attempt
 MOMENT = datetime(2026, 11, 22, 21, 52, 23, tzinfo=UTC)  # 05:52:23 the next day in Shanghai
 
 
-def stored(app, user_id: int) -> tuple[str | None, str | None]:  # noqa: ANN001
+def stored(app, user_id: int) -> tuple[str | None, str | None]:
     with app.app_context():
         user = _db.session.get(User, user_id)
         return user.language, user.time_zone
 
 
-def h1(client, url: str = "/courses") -> str:  # noqa: ANN001
+def h1(client, url: str = "/courses") -> str:
     html = client.get(url).get_data(as_text=True)
     return re.search(r"<h1>(.*?)</h1>", html, re.S).group(1).strip()
 
 
-def speaks_chinese(client) -> bool:  # noqa: ANN001
+def speaks_chinese(client) -> bool:
     return re.search(r'<html lang="([^"]+)"', client.get("/courses").get_data(as_text=True)).group(1) == "zh-Hans"
 
 
-def set_preferences(client, language: str = "en", time_zone: str = ""):  # noqa: ANN001, ANN201
+def set_preferences(client, language: str = "en", time_zone: str = ""):
     return client.post("/account/preferences", data={"prefs-language": language, "prefs-time_zone": time_zone})
 
 
-def logout(client) -> None:  # noqa: ANN001
+def logout(client) -> None:
     assert client.post("/logout").status_code == 302
 
 
@@ -211,7 +211,7 @@ def test_the_preferences_form_needs_a_csrf_token(app, make_user):
 
 # -- time zones --------------------------------------------------------------------------------------------
 @pytest.fixture
-def attempt_page(app, loaded_course, client, learner):  # noqa: ANN001, ANN201
+def attempt_page(app, loaded_course, client, learner):
     """The result page of the learner's first attempt, submitted at MOMENT (UTC)."""
     complete_lessons(client, "welcome", "models")
     assert submit_quiz(client, "intro-quiz", RIGHT_ANSWERS["intro-quiz"]).status_code == 302
@@ -221,7 +221,7 @@ def attempt_page(app, loaded_course, client, learner):  # noqa: ANN001, ANN201
     return f"{quiz_url('intro-quiz')}/attempts/1"
 
 
-def submitted(client, url: str) -> str:  # noqa: ANN001
+def submitted(client, url: str) -> str:
     html = client.get(url).get_data(as_text=True)
     text = re.search(r'<p class="meta">(Submitted [^<]*|提交于[^<]*)</p>', html).group(1)
     return " ".join(text.replace("\u202f", " ").split())
@@ -331,7 +331,7 @@ def test_the_migration_adds_and_removes_the_two_columns(tmp_path):
     import sqlalchemy as sa
     from conftest import build_app, dispose, fresh_database
 
-    def columns(app) -> set[str]:  # noqa: ANN001
+    def columns(app) -> set[str]:
         with app.app_context():
             return {c["name"] for c in sa.inspect(_db.engine).get_columns("user_account")}
 

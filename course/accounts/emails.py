@@ -23,9 +23,12 @@ def send_password_reset(user: User) -> None:
     send_mail(
         user.email,
         _("Reset your Founder Course password"),
-        _("Hello %(name)s,\n\nOpen this link within an hour to choose a new password:\n%(link)s\n\n"
-          "If you did not ask for it, ignore this email; your password stays as it is.",
-          name=user.name, link=link),
+        _(
+            "Hello %(name)s,\n\nOpen this link within an hour to choose a new password:\n%(link)s\n\n"
+            "If you did not ask for it, ignore this email; your password stays as it is.",
+            name=user.name,
+            link=link,
+        ),
     )
 
 
@@ -34,10 +37,14 @@ def notify_email_changed(user: User, old: str) -> None:
     _send_notice(
         old,
         _("Your Founder Course email was changed"),
-        _("Hello %(name)s,\n\nThe email address of your Founder Course account was changed from %(old)s to "
-          "%(new)s. From now on, log in with the new address.\n\n"
-          "If you did not make this change, tell the course's administrators at once.",
-          name=user.name, old=old, new=user.email),
+        _(
+            "Hello %(name)s,\n\nThe email address of your Founder Course account was changed from %(old)s to "
+            "%(new)s. From now on, log in with the new address.\n\n"
+            "If you did not make this change, tell the course's administrators at once.",
+            name=user.name,
+            old=old,
+            new=user.email,
+        ),
     )
 
 
@@ -45,10 +52,13 @@ def notify_password_changed(user: User) -> None:
     _send_notice(
         user.email,
         _("Your Founder Course password was changed"),
-        _("Hello %(name)s,\n\nThe password of your Founder Course account was changed, and every other "
-          "session of the account was logged out.\n\n"
-          "If you did not make this change, reset your password at once:\n%(link)s",
-          name=user.name, link=url_for("auth.forgot_password", _external=True)),
+        _(
+            "Hello %(name)s,\n\nThe password of your Founder Course account was changed, and every other "
+            "session of the account was logged out.\n\n"
+            "If you did not make this change, reset your password at once:\n%(link)s",
+            name=user.name,
+            link=url_for("auth.forgot_password", _external=True),
+        ),
     )
 
 

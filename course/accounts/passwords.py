@@ -43,6 +43,6 @@ def password_problem(password: str) -> str | None:
 class StrongPassword:
     """WTForms validator for the policy above."""
 
-    def __call__(self, form, field) -> None:  # noqa: ANN001
+    def __call__(self, form, field) -> None:
         if field.data and (problem := password_problem(field.data)):
             raise ValidationError(problem)

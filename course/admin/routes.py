@@ -8,7 +8,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 
 from course.accounts.models import Role, User
 from course.accounts.services import AccountError, change_role, set_active
@@ -22,10 +22,10 @@ MAX_PAGE = 100_000
 MAX_QUERY = 100
 
 
-def admin_required(view):  # noqa: ANN001, ANN201
+def admin_required(view):
     @wraps(view)
     @login_required
-    def wrapper(*args, **kwargs):  # noqa: ANN202
+    def wrapper(*args, **kwargs):
         if not current_user.is_admin:
             abort(403)
         return view(*args, **kwargs)
@@ -33,7 +33,7 @@ def admin_required(view):  # noqa: ANN001, ANN201
     return wrapper
 
 
-def _search(q: str):  # noqa: ANN202 - a Select
+def _search(q: str) -> Select:
     """Users whose name or email contains `q` (its % and _ are plain characters), newest first."""
     query = select(User).order_by(User.created_at.desc(), User.id.desc())
     if q:

@@ -11,6 +11,7 @@ from flask_babel import get_locale, refresh
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, logout_user
+from wtforms import PasswordField
 
 from course.accounts.emails import notify_email_changed, notify_password_changed
 from course.accounts.models import Role, User
@@ -30,13 +31,13 @@ from course.ratelimit import limit, login_blocked, record_login_failure, user_or
 ROLE_NAMES = {Role.LEARNER: _l("Learner"), Role.INSTRUCTOR: _l("Instructor"), Role.ADMIN: _l("Admin")}
 
 
-def account_post(view):  # noqa: ANN001, ANN201
+def account_post(view):
     """login_required for the account forms, except that a logged-out request (e.g. the second of a double
     submit whose first changed the password, and so the session token) is sent to the account page, not back
     to a POST-only URL after logging in."""
 
     @wraps(view)
-    def wrapper(*args, **kwargs):  # noqa: ANN202
+    def wrapper(*args, **kwargs):
         if not current_user.is_authenticated:
             return redirect(url_for("auth.login", next=url_for("auth.account")))
         return view(*args, **kwargs)
@@ -44,7 +45,7 @@ def account_post(view):  # noqa: ANN001, ANN201
     return wrapper
 
 
-def account_page(status: int = 200, **forms):  # noqa: ANN003, ANN202
+def account_page(status: int = 200, **forms):
     user = current_user._get_current_object()
     forms.setdefault("name_form", NameForm(formdata=None, prefix="profile", name=user.name))
     forms.setdefault("email_form", EmailForm(formdata=None, prefix="email"))
@@ -58,7 +59,7 @@ def account_page(status: int = 200, **forms):  # noqa: ANN003, ANN202
     return render_template("auth/account.html", user=user, role=ROLE_NAMES[user.role], **forms), status
 
 
-def password_refused(user: User, field) -> int | None:  # noqa: ANN001 - a PasswordField
+def password_refused(user: User, field: PasswordField) -> int | None:
     """Check the current password typed in `field`, throttled like logins (the same per-account counter: a
     wrong password here counts as a failed login). The status to answer with if it is refused, else None."""
     if login_blocked(user.email):

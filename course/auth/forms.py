@@ -56,7 +56,7 @@ def _strip(value: str | None) -> str | None:
     return value.strip() if isinstance(value, str) else value
 
 
-def _one_line(form, field) -> None:  # noqa: ANN001
+def _one_line(form, field) -> None:
     """No control characters or line breaks (a name is shown on one line, in pages and emails)."""
     if field.data and any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in field.data):
         raise ValidationError(_l("Use letters, digits, spaces and punctuation only."))
@@ -98,7 +98,7 @@ class PreferencesForm(FlaskForm):
         description=_l("Dates and times on your pages are shown in this time zone."),
     )
 
-    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+    def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.language.choices = [(code, LANGUAGE_NAMES.get(code, code)) for code in current_app.config["LANGUAGES"]]
         default = _l("The site’s time zone (%(zone)s)", zone=current_app.config["BABEL_DEFAULT_TIMEZONE"])

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
 from werkzeug.exceptions import BadRequest
 
 from course.accounts.emails import send_password_reset
@@ -44,7 +45,7 @@ def start_session(user: User) -> None:
     mark_login()
 
 
-def form_status(form) -> int:  # noqa: ANN001 - a FlaskForm
+def form_status(form: FlaskForm) -> int:
     """400 for a submitted form with errors, else 200."""
     return 400 if form.is_submitted() and form.errors else 200
 
@@ -143,7 +144,7 @@ def reset_password(token: str):
     return _password_from_link(token, RESET_PASSWORD)
 
 
-def _password_from_link(token: str, purpose: str):  # noqa: ANN202
+def _password_from_link(token: str, purpose: str):
     user = user_for_token(token, purpose)
     if user is None:
         abort(404, description=_("This link has expired or was already used. Ask for a new one."))
@@ -168,7 +169,12 @@ def forgot_password():
         user = find_user(form.email.data)
         if user is not None and user.active:
             send_password_reset(user)
-        flash(_("If an account exists for %(email)s, we have sent it a link to reset the password.",
-                email=form.email.data), "info")
+        flash(
+            _(
+                "If an account exists for %(email)s, we have sent it a link to reset the password.",
+                email=form.email.data,
+            ),
+            "info",
+        )
         return redirect(url_for("auth.login"))
     return render_template("auth/forgot_password.html", form=form), form_status(form)

@@ -33,10 +33,10 @@ from course.ratelimit import limit, user_or_address
 bp = Blueprint("cohorts", __name__)
 
 
-def staff_required(view):  # noqa: ANN001, ANN201
+def staff_required(view):
     @wraps(view)
     @login_required
-    def wrapper(*args, **kwargs):  # noqa: ANN202
+    def wrapper(*args, **kwargs):
         if not current_user.is_instructor:
             abort(403)
         return view(*args, **kwargs)
@@ -109,7 +109,7 @@ def detail(cohort_id: int):
     return _render_detail(_cohort(cohort_id))
 
 
-def _render_detail(cohort: Cohort, status: int = 200, errors: list[str] | None = None):  # noqa: ANN202
+def _render_detail(cohort: Cohort, status: int = 200, errors: list[str] | None = None):
     """The cohort page; with `errors` (a refused action) it is re-rendered with a 400 and the messages."""
     others = [c for c in services.visible_cohorts(current_user, cohort.course_id) if c.id != cohort.id]
     return render_template(
@@ -192,7 +192,7 @@ def schedule(cohort_id: int):
 # -- the invite link -----------------------------------------------------------------------------------------
 
 
-def _invite_changed(cohort: Cohort, message: str):  # noqa: ANN202
+def _invite_changed(cohort: Cohort, message: str):
     db.session.commit()
     flash(message, "success")
     return redirect(url_for("cohorts.detail", cohort_id=cohort.id) + "#invite")
@@ -245,13 +245,13 @@ def enrol_csv(cohort_id: int):
     return render_template("cohorts/import_report.html", cohort=cohort, report=report, links=links)
 
 
-def _learner_changed(cohort: Cohort, message: str):  # noqa: ANN202
+def _learner_changed(cohort: Cohort, message: str):
     db.session.commit()
     flash(message, "success")
     return redirect(url_for("cohorts.detail", cohort_id=cohort.id) + "#learners")
 
 
-def _refused(cohort: Cohort, error: CohortError):  # noqa: ANN202
+def _refused(cohort: Cohort, error: CohortError):
     db.session.rollback()
     return _render_detail(cohort, 400, [str(error)])
 

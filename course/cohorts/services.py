@@ -155,9 +155,7 @@ def possible_instructors() -> list[User]:
     """Active instructors and admins, by name: who may teach a cohort."""
     return list(
         db.session.scalars(
-            select(User)
-            .where(User.role.in_([Role.INSTRUCTOR, Role.ADMIN]), User.active.is_(True))
-            .order_by(User.name)
+            select(User).where(User.role.in_([Role.INSTRUCTOR, Role.ADMIN]), User.active.is_(True)).order_by(User.name)
         )
     )
 

@@ -83,8 +83,8 @@ def quiz_with_questions(course: Course, quiz: Quiz) -> Quiz:
 
 
 # The rendered texts only: the Markdown source (`body_md`) is for loads and checks, not for readers.
-_LESSON_WITH_BODY = select(Lesson).options(undefer(Lesson.body_html), undefer(Lesson.i18n_body)).where(
-    Lesson.id == bindparam("row_id")
+_LESSON_WITH_BODY = (
+    select(Lesson).options(undefer(Lesson.body_html), undefer(Lesson.i18n_body)).where(Lesson.id == bindparam("row_id"))
 )
 
 

@@ -22,6 +22,7 @@ def _root(directory: str | None) -> Path:
 def check_command(directory: str | None) -> None:
     """Validate every content file; print each problem as file:line: message."""
     from course.content.parser import read_content  # the content pipeline is loaded by the CLI, not by web workers
+
     courses, problems, files = read_content(_root(directory))
     for problem in problems:
         click.echo(str(problem), err=True)
@@ -46,6 +47,7 @@ def check_command(directory: str | None) -> None:
 def load_command(directory: str | None, dry_run: bool) -> None:
     """Sync the content files into the database in one transaction and print the plan."""
     from course.content.services import load_content
+
     result = load_content(_root(directory), dry_run=dry_run, report=lambda line: click.echo(f"… {line}"))
     if result.problems:
         for problem in result.problems:

@@ -530,7 +530,7 @@ def _check_translations(reader: _Reader, course: CourseDoc) -> None:
                 reader.problem(doc.path, 1, f"`{lang}` is not among the course's translations (course.yaml)")
     for module in course.modules:
         for chapter in module.chapters:
-            for lang, doc in (chapter.quiz.translations.items() if chapter.quiz else []):
+            for lang, doc in chapter.quiz.translations.items() if chapter.quiz else []:
                 if lang not in langs:
                     reader.problem(doc.path, 1, f"`{lang}` is not among the course's translations (course.yaml)")
 
@@ -545,12 +545,18 @@ def _check_lesson_translation(reader: _Reader, lesson: LessonDoc, lang: str) -> 
     if None not in (spec.id, own.id) and spec.id != own.id:
         reader.problem(doc.path, line_for(doc.lines, ("id",)), f"the id must be `{own.id}`, as in the lesson")
     if readable(spec, "takeaways") and readable(own, "takeaways") and len(spec.takeaways) != len(own.takeaways):
-        reader.problem(doc.path, line_for(doc.lines, ("takeaways",)),
-                       f"{len(spec.takeaways)} takeaways; the lesson has {len(own.takeaways)}")
+        reader.problem(
+            doc.path,
+            line_for(doc.lines, ("takeaways",)),
+            f"{len(spec.takeaways)} takeaways; the lesson has {len(own.takeaways)}",
+        )
     ids, translated = [w.id for w in own.workbook], [w.id for w in spec.workbook]
     if readable(spec, "workbook") and readable(own, "workbook") and ids != translated:
-        reader.problem(doc.path, line_for(doc.lines, ("workbook",)),
-                       f"workbook prompt ids {translated} differ from the lesson's {ids}")
+        reader.problem(
+            doc.path,
+            line_for(doc.lines, ("workbook",)),
+            f"workbook prompt ids {translated} differ from the lesson's {ids}",
+        )
 
 
 def _check_quiz_translation(reader: _Reader, quiz: QuizDoc, lang: str) -> None:
@@ -578,16 +584,25 @@ def _check_quiz_translation(reader: _Reader, quiz: QuizDoc, lang: str) -> None:
             and readable(doc.spec, "questions", i, "options")
             and [o.id for o in tq.options] != option_ids
         ):
-            reader.problem(doc.path, line_for(doc.lines, ("questions", i, "options")),
-                           f"question {question.id}: option ids must be {option_ids}, in that order")
+            reader.problem(
+                doc.path,
+                line_for(doc.lines, ("questions", i, "options")),
+                f"question {question.id}: option ids must be {option_ids}, in that order",
+            )
         if question.type is None or not readable(doc.spec, "questions", i, "accepted"):
             continue
         if question.type == "short_text" and not tq.accepted:
-            reader.problem(doc.path, line_for(doc.lines, ("questions", i)),
-                           f"question {question.id}: list the answers accepted in `{lang}`")
+            reader.problem(
+                doc.path,
+                line_for(doc.lines, ("questions", i)),
+                f"question {question.id}: list the answers accepted in `{lang}`",
+            )
         if question.type != "short_text" and tq.accepted:
-            reader.problem(doc.path, line_for(doc.lines, ("questions", i, "accepted")),
-                           f"question {question.id}: `accepted` is only for short_text questions")
+            reader.problem(
+                doc.path,
+                line_for(doc.lines, ("questions", i, "accepted")),
+                f"question {question.id}: `accepted` is only for short_text questions",
+            )
     if None not in (q.id for q in quiz.spec.questions):
         for key, (i, _q) in translated.items():
             reader.problem(doc.path, line_for(doc.lines, ("questions", i)), f"quiz.yaml has no question {key}")

@@ -57,7 +57,7 @@ def diagram_alt(source: str) -> str:
     return " → ".join(dict.fromkeys(names.values()))
 
 
-def _fence(self, tokens, idx, options, env) -> str:  # noqa: ANN001 - markdown-it renderer signature
+def _fence(self, tokens, idx, options, env) -> str:  # markdown-it's renderer rule signature
     token = tokens[idx]
     info = token.info.strip().split()[0].lower() if token.info.strip() else ""
     if info == "mermaid":

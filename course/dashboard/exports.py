@@ -90,8 +90,16 @@ class Export(NamedTuple):
 
 def grid_export(cohort: Cohort, cm: CourseMap, now: datetime) -> Export:
     """Every learner of the cohort: their numbers, then per chapter the lessons done and the best quiz score."""
-    header = [_("Full name"), _("Email"), _("Enrolled on"), _("Progress %"), _("Lessons done"), _("Last active"),
-              _("Completed"), _("Extension days")]
+    header = [
+        _("Full name"),
+        _("Email"),
+        _("Enrolled on"),
+        _("Progress %"),
+        _("Lessons done"),
+        _("Last active"),
+        _("Completed"),
+        _("Extension days"),
+    ]
     for chapter in cm.chapters:
         if chapter.lessons:
             header.append(_("%(chapter)s: lessons done (of %(n)d)", chapter=chapter.title, n=len(chapter.lessons)))
@@ -100,8 +108,16 @@ def grid_export(cohort: Cohort, cm: CourseMap, now: datetime) -> Export:
 
     def rows() -> Iterator[list[Any]]:
         for learner in lists.all_learner_rows(cohort, cm, now):
-            line = [learner.name, learner.email, learner.enrolled_at, learner.percent, learner.lessons_done,
-                    learner.last_active, learner.completed, learner.extension_days]
+            line = [
+                learner.name,
+                learner.email,
+                learner.enrolled_at,
+                learner.percent,
+                learner.lessons_done,
+                learner.last_active,
+                learner.completed,
+                learner.extension_days,
+            ]
             for cell in learner.cells:
                 if cell.chapter.lessons:
                     line.append(cell.lessons_done)
@@ -114,31 +130,66 @@ def grid_export(cohort: Cohort, cm: CourseMap, now: datetime) -> Export:
 
 def at_risk_export(cohort: Cohort, cm: CourseMap, now: datetime, params: lists.AtRiskParams) -> Export:
     """Every learner of the at-risk list (as the page filters it), with their reasons."""
-    header = [_("Full name"), _("Email"), _("Reasons"), _("Days since last activity"), _("Quizzes failed twice"),
-              _("Chapters overdue"), _("Progress %"), _("Last active"), _("Extension days")]
+    header = [
+        _("Full name"),
+        _("Email"),
+        _("Reasons"),
+        _("Days since last activity"),
+        _("Quizzes failed twice"),
+        _("Chapters overdue"),
+        _("Progress %"),
+        _("Last active"),
+        _("Extension days"),
+    ]
 
     def rows() -> Iterator[list[Any]]:
         for learner in lists.all_at_risk_rows(cohort, cm, now, params):
             reasons = "; ".join(reason_label(reason, params.days) for reason in learner.reasons)
-            yield [learner.name, learner.email, reasons, learner.idle_days,
-                   "; ".join(q.title for q in learner.failed_quizzes), "; ".join(c.title for c in learner.overdue),
-                   learner.percent, learner.last_active, learner.extension_days]
+            yield [
+                learner.name,
+                learner.email,
+                reasons,
+                learner.idle_days,
+                "; ".join(q.title for q in learner.failed_quizzes),
+                "; ".join(c.title for c in learner.overdue),
+                learner.percent,
+                learner.last_active,
+                learner.extension_days,
+            ]
 
     return Export(header, rows())
 
 
 def quiz_export(stats: QuizStats) -> Export:
     """One row per question and option (or common typed answer): tidy data for a spreadsheet."""
-    header = [_("Question"), _("Question id"), _("Prompt"), _("Type"), _("Responses"), _("Facility"),
-              _("Discrimination"), _("Flags"), _("Answer"), _("Answer id"), _("Correct answer"), _("Chosen"),
-              _("Share")]
+    header = [
+        _("Question"),
+        _("Question id"),
+        _("Prompt"),
+        _("Type"),
+        _("Responses"),
+        _("Facility"),
+        _("Discrimination"),
+        _("Flags"),
+        _("Answer"),
+        _("Answer id"),
+        _("Correct answer"),
+        _("Chosen"),
+        _("Share"),
+    ]
 
     def rows() -> Iterator[list[Any]]:
         for q in stats.questions:
-            head = [q.position, q.key, q.prompt, str(q.label), q.responses,
-                    round(q.facility, 3) if q.facility is not None else None,
-                    round(q.discrimination, 3) if q.discrimination is not None else None,
-                    "; ".join(flag_label(f) for f in q.flags)]
+            head = [
+                q.position,
+                q.key,
+                q.prompt,
+                str(q.label),
+                q.responses,
+                round(q.facility, 3) if q.facility is not None else None,
+                round(q.discrimination, 3) if q.discrimination is not None else None,
+                "; ".join(flag_label(f) for f in q.flags),
+            ]
             if q.has_options:
                 for option in q.options:
                     yield head + [option.text, option.key, option.keyed, option.chosen, round(option.share, 3)]

@@ -29,6 +29,7 @@ from typing import Any
 
 from sqlalchemy import Integer, Select, and_, case, func, literal, not_, or_, select
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import Subquery
 
 from course.accounts.models import User
 from course.clock import school_date
@@ -113,7 +114,9 @@ class LearnerQuery:
         if name == "furthest":
             return LearnerCourseStats.furthest_lesson
         if name == "best_avg":
-            return case((LearnerCourseStats.best_count > 0, LearnerCourseStats.best_sum / LearnerCourseStats.best_count))
+            return case(
+                (LearnerCourseStats.best_count > 0, LearnerCourseStats.best_sum / LearnerCourseStats.best_count)
+            )
         if name == "completed":
             return _flag(Completion.id.is_not(None))
         if name == "behind":
@@ -140,7 +143,10 @@ class LearnerQuery:
         base = base.join(User, User.id == Enrolment.user_id).where(Enrolment.cohort_id == self.cohort.id)
         if self.ROLLUP & set(raw):
             base = base.outerjoin(
-                LearnerCourseStats, and_(LearnerCourseStats.user_id == Enrolment.user_id, LearnerCourseStats.course_id == self.cm.course_id)
+                LearnerCourseStats,
+                and_(
+                    LearnerCourseStats.user_id == Enrolment.user_id, LearnerCourseStats.course_id == self.cm.course_id
+                ),
             )
         if "completed" in raw:
             base = base.outerjoin(
@@ -151,7 +157,11 @@ class LearnerQuery:
         b = base.cte("learner_base").prefix_with("MATERIALIZED")
         derived = self._derived(b.c)
         stmt = select(
-            b.c.user_id, b.c.name, b.c.email, b.c.enrolled_at, b.c.extension_days,
+            b.c.user_id,
+            b.c.name,
+            b.c.email,
+            b.c.enrolled_at,
+            b.c.extension_days,
             *[(derived[name] if name in derived else b.c[name]).label(name) for name in metrics],
         )
         return stmt
@@ -194,23 +204,26 @@ class LearnerQuery:
         members = select(Enrolment.user_id).where(Enrolment.cohort_id == self.cohort.id)
         return members.where(Enrolment.user_id.in_(user_ids)) if user_ids is not None else members
 
-    def _pivot_progress(self, user_ids: list[int] | None):  # noqa: ANN202 - a Subquery
+    def _pivot_progress(self, user_ids: list[int] | None) -> Subquery:
         done = LessonProgress.completed_at.is_not(None)
         cols = [
-            func.sum(case((and_(done, in_ranges(LessonProgress.lesson_id, self.cm.lesson_runs(ch.lesson_ids))), 1), else_=0)).label(
-                f"done_{ch.index}"
-            )
+            func.sum(
+                case((and_(done, in_ranges(LessonProgress.lesson_id, self.cm.lesson_runs(ch.lesson_ids))), 1), else_=0)
+            ).label(f"done_{ch.index}")
             for ch in self.cm.chapters
             if ch.lessons
         ]
         return (
             select(LessonProgress.user_id.label("user_id"), *cols)
-            .where(LessonProgress.user_id.in_(self._members(user_ids)), in_ranges(LessonProgress.lesson_id, self.cm.lesson_runs()))
+            .where(
+                LessonProgress.user_id.in_(self._members(user_ids)),
+                in_ranges(LessonProgress.lesson_id, self.cm.lesson_runs()),
+            )
             .group_by(LessonProgress.user_id)
             .subquery("pivot_lp")
         )
 
-    def _pivot_attempts(self, user_ids: list[int] | None):  # noqa: ANN202 - a Subquery
+    def _pivot_attempts(self, user_ids: list[int] | None) -> Subquery:
         cols: list[Any] = []
         for quiz in self.cm.quizzes:
             this, i = Attempt.quiz_id == quiz.id, quiz.index
@@ -238,8 +251,17 @@ def _zero() -> ColumnElement:
 
 # -- rows as Python objects ---------------------------------------------------------------------------------
 
-ROW_METRICS = ("items_done", "lessons_done", "last_active", "started", "completed", "active", "inactive",
-               "failing", "behind")
+ROW_METRICS = (
+    "items_done",
+    "lessons_done",
+    "last_active",
+    "started",
+    "completed",
+    "active",
+    "inactive",
+    "failing",
+    "behind",
+)
 
 
 @dataclass
@@ -283,8 +305,9 @@ class LearnerRow:
 
     @property
     def reasons(self) -> list[str]:
-        return [name for name, on in (("inactive", self.inactive), ("quiz", self.failing), ("schedule", self.behind))
-                if on]
+        return [
+            name for name, on in (("inactive", self.inactive), ("quiz", self.failing), ("schedule", self.behind)) if on
+        ]
 
 
 def to_row(row: Any, cm: CourseMap, now: datetime, pivot: dict[str, Any] | None = None) -> LearnerRow:

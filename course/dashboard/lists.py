@@ -146,7 +146,7 @@ class AtRiskParams:
         return {k: v for k, v in values.items() if v != defaults[k]}
 
 
-def _at_risk_select(cohort: Cohort, cm: CourseMap, now: datetime, params: AtRiskParams, full: bool = False):  # noqa: ANN202
+def _at_risk_select(cohort: Cohort, cm: CourseMap, now: datetime, params: AtRiskParams, full: bool = False):
     query = LearnerQuery(cohort, cm, now, inactive_days=params.days)
     learners = query.select(ROW_METRICS + ("reasons",) if full else AT_RISK_METRICS).subquery("l")
     c = learners.c

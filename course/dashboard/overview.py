@@ -59,8 +59,17 @@ class Overview:
         return self.on_schedule / self.enrolled if self.enrolled else None
 
 
-OVERVIEW_METRICS = ("items_done", "furthest", "started", "completed", "active", "behind", "reasons", "last_active",
-                    "best_avg")
+OVERVIEW_METRICS = (
+    "items_done",
+    "furthest",
+    "started",
+    "completed",
+    "active",
+    "behind",
+    "reasons",
+    "last_active",
+    "best_avg",
+)
 
 
 def overview(cohort: Cohort, cm: CourseMap, now: datetime) -> Overview:

@@ -203,8 +203,14 @@ def _questions(quiz: QuizInfo) -> list[QuestionStat]:
     """The quiz's current questions in order, with their current options: one statement."""
     rows = db.session.execute(
         select(
-            Question.id, Question.key, Question.type, Question.prompt, Question.position,
-            QuestionOption.key, QuestionOption.text, QuestionOption.correct,
+            Question.id,
+            Question.key,
+            Question.type,
+            Question.prompt,
+            Question.position,
+            QuestionOption.key,
+            QuestionOption.text,
+            QuestionOption.correct,
         )
         .outerjoin(
             QuestionOption,

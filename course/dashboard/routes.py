@@ -139,7 +139,7 @@ def learner(cohort_id: int, user_id: int):
 # -- CSV exports --------------------------------------------------------------------------------------------
 
 
-def _download(cohort: Cohort, what: str, export: exports.Export):  # noqa: ANN202
+def _download(cohort: Cohort, what: str, export: exports.Export):
     filename = exports.export_name(cohort.name, cohort.id, what, utcnow().date())
     return exports.csv_response(filename, export.header, export.rows)
 

@@ -48,19 +48,45 @@ def demo_accounts_command(cohort: bool) -> None:
 
 
 @demo_cli.command("generate")
-@click.option("--learners", type=click.IntRange(1, 200_000), default=200, show_default=True,
-              help="Learners in all, spread evenly over the cohorts.")
+@click.option(
+    "--learners",
+    type=click.IntRange(1, 200_000),
+    default=200,
+    show_default=True,
+    help="Learners in all, spread evenly over the cohorts.",
+)
 @click.option("--cohorts", type=click.IntRange(1, 100), default=1, show_default=True)
 @click.option("--course", "course_key", default=None, help="Course key (default: the first loaded course).")
 @click.option("--seed", type=int, default=1, show_default=True, help="Random seed: the same seed, the same data.")
-@click.option("--retention", type=click.FloatRange(0.0, 1.0), default=0.6, show_default=True,
-              help="How many learners keep going (1.0: almost nobody drops out).")
-@click.option("--weeks-ago", type=click.IntRange(0, 52), default=None,
-              help="Start every cohort this many weeks ago (default: staggered, 3 to 12 weeks ago).")
-@click.option("--instructor", "instructor_email", default="instructor@example.com", show_default=True,
-              help="Instructor who teaches the demo cohorts (if the account exists).")
-def generate_command(learners: int, cohorts: int, course_key: str | None, seed: int, retention: float,
-                     weeks_ago: int | None, instructor_email: str) -> None:
+@click.option(
+    "--retention",
+    type=click.FloatRange(0.0, 1.0),
+    default=0.6,
+    show_default=True,
+    help="How many learners keep going (1.0: almost nobody drops out).",
+)
+@click.option(
+    "--weeks-ago",
+    type=click.IntRange(0, 52),
+    default=None,
+    help="Start every cohort this many weeks ago (default: staggered, 3 to 12 weeks ago).",
+)
+@click.option(
+    "--instructor",
+    "instructor_email",
+    default="instructor@example.com",
+    show_default=True,
+    help="Instructor who teaches the demo cohorts (if the account exists).",
+)
+def generate_command(
+    learners: int,
+    cohorts: int,
+    course_key: str | None,
+    seed: int,
+    retention: float,
+    weeks_ago: int | None,
+    instructor_email: str,
+) -> None:
     """Generate demo cohorts with learners, progress, quiz attempts and workbook answers."""
     _refuse_in_production("demo data is not generated in production")
     if cohorts > learners:

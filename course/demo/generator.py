@@ -67,15 +67,22 @@ def _course_sims(course: Course, rng: random.Random) -> list[ChapterSim]:
             questions = []
             for q in quiz.questions:
                 options = [o.key for o in q.options]
-                keyed = sorted(o.key for o in q.options if o.correct) if q.type != "short_text" else list(q.accepted[:1])
+                keyed = (
+                    sorted(o.key for o in q.options if o.correct) if q.type != "short_text" else list(q.accepted[:1])
+                )
                 distractors = [o for o in options if o not in keyed]
                 others = [a for a in short_answers if a not in q.accepted]
-                questions.append(QuestionSim(
-                    id=q.id, type=q.type, keyed=keyed, options=options,
-                    difficulty=rng.gauss(-0.7, 0.9),
-                    lure=rng.choice(distractors) if distractors else None,
-                    wrong_texts=rng.sample(others, min(2, len(others))) + VAGUE_TEXT_ANSWERS[:1],
-                ))
+                questions.append(
+                    QuestionSim(
+                        id=q.id,
+                        type=q.type,
+                        keyed=keyed,
+                        options=options,
+                        difficulty=rng.gauss(-0.7, 0.9),
+                        lure=rng.choice(distractors) if distractors else None,
+                        wrong_texts=rng.sample(others, min(2, len(others))) + VAGUE_TEXT_ANSWERS[:1],
+                    )
+                )
             if questions:  # one tricky question: most learners fall for its lure
                 tricky = rng.choice([q for q in questions if q.lure] or questions)
                 tricky.difficulty = 1.8
@@ -98,20 +105,28 @@ def _pick_course(course_key: str | None) -> Course:
     return courses[0]
 
 
-def _chunks(items: list, size: int):  # noqa: ANN202
+def _chunks(items: list, size: int):
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
 
 def _insert_batch(batch: Batch, cohort: Cohort, course: Course) -> int:
-    user_ids = list(db.session.scalars(
-        insert(User).returning(User.id, sort_by_parameter_order=True), batch.users
-    ))
-    db.session.execute(insert(Enrolment), [
-        {"cohort_id": cohort.id, "user_id": uid, "course_id": cohort.course_id, "enrolled_at": sim.enrolled_at,
-         "source": "demo", "extension_days": 0, "extension_note": ""}
-        for uid, sim in zip(user_ids, batch.learners, strict=True)
-    ])
+    user_ids = list(db.session.scalars(insert(User).returning(User.id, sort_by_parameter_order=True), batch.users))
+    db.session.execute(
+        insert(Enrolment),
+        [
+            {
+                "cohort_id": cohort.id,
+                "user_id": uid,
+                "course_id": cohort.course_id,
+                "enrolled_at": sim.enrolled_at,
+                "source": "demo",
+                "extension_days": 0,
+                "extension_note": "",
+            }
+            for uid, sim in zip(user_ids, batch.learners, strict=True)
+        ],
+    )
     progress, workbook, completions, attempts, answers = [], [], [], [], []
     for uid, user, sim in zip(user_ids, batch.users, batch.learners, strict=True):
         progress.extend({**row, "user_id": uid} for row in sim.progress)
@@ -129,9 +144,11 @@ def _insert_batch(batch: Batch, cohort: Cohort, course: Course) -> int:
     if completions:
         db.session.execute(insert(Completion), completions)
     for start in range(0, len(attempts), 2000):
-        ids = list(db.session.scalars(
-            insert(Attempt).returning(Attempt.id, sort_by_parameter_order=True), attempts[start : start + 2000]
-        ))
+        ids = list(
+            db.session.scalars(
+                insert(Attempt).returning(Attempt.id, sort_by_parameter_order=True), attempts[start : start + 2000]
+            )
+        )
         rows = [
             {**answer, "attempt_id": attempt_id}
             for attempt_id, attempt_answers in zip(ids, answers[start : start + 2000], strict=True)
@@ -142,8 +159,15 @@ def _insert_batch(batch: Batch, cohort: Cohort, course: Course) -> int:
     return len(progress)
 
 
-def generate(learners: int, cohorts: int, course_key: str | None, seed: int, retention: float,
-             instructor_email: str, weeks_ago: int | None = None) -> dict[str, Any]:
+def generate(
+    learners: int,
+    cohorts: int,
+    course_key: str | None,
+    seed: int,
+    retention: float,
+    instructor_email: str,
+    weeks_ago: int | None = None,
+) -> dict[str, Any]:
     rng = random.Random(seed)  # noqa: S311 - reproducible demo data, not secrets
     course = _pick_course(course_key)
     now = utcnow()
@@ -161,14 +185,20 @@ def generate(learners: int, cohorts: int, course_key: str | None, seed: int, ret
             starts_on: date = now.date() - timedelta(weeks=started)
             cohort = create_cohort(
                 course,
-                CohortSettings(name=f"Demo cohort {tag}-{k + 1}", starts_on=starts_on,
-                               ends_on=starts_on + timedelta(weeks=14)),
+                CohortSettings(
+                    name=f"Demo cohort {tag}-{k + 1}", starts_on=starts_on, ends_on=starts_on + timedelta(weeks=14)
+                ),
                 instructor_ids,
             )
             opens = release_dates(cohort)
             sims = [
-                ChapterSim(c.id, c.reference, c.lessons, c.quiz,
-                           datetime.combine(opens.get(c.id, starts_on), datetime.min.time(), tzinfo=now.tzinfo))
+                ChapterSim(
+                    c.id,
+                    c.reference,
+                    c.lessons,
+                    c.quiz,
+                    datetime.combine(opens.get(c.id, starts_on), datetime.min.time(), tzinfo=now.tzinfo),
+                )
                 for c in base_sims
             ]
             sim = Simulator(rng, course, sims, now, retention)
@@ -177,11 +207,17 @@ def generate(learners: int, cohorts: int, course_key: str | None, seed: int, ret
                 batch = Batch()
                 for i in range(first, min(first + BATCH, size)):
                     name = sim.name()
-                    batch.users.append({
-                        "email": f"demo{tag}-{k + 1}-{i + 1:05d}@example.com", "name": name,
-                        "password_hash": password_hash, "role": Role.LEARNER, "active": True,
-                        "session_token": uuid.uuid4().hex, "created_at": now,
-                    })
+                    batch.users.append(
+                        {
+                            "email": f"demo{tag}-{k + 1}-{i + 1:05d}@example.com",
+                            "name": name,
+                            "password_hash": password_hash,
+                            "role": Role.LEARNER,
+                            "active": True,
+                            "session_token": uuid.uuid4().hex,
+                            "created_at": now,
+                        }
+                    )
                     batch.learners.append(sim.learner(cohort_start))
                 counts["progress"] += _insert_batch(batch, cohort, course)
                 counts["learners"] += len(batch)

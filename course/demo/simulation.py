@@ -84,8 +84,9 @@ def _sigmoid(x: float) -> float:
 
 
 class Simulator:
-    def __init__(self, rng: random.Random, course: Course, chapters: list[ChapterSim], now: datetime,
-                 retention: float) -> None:
+    def __init__(
+        self, rng: random.Random, course: Course, chapters: list[ChapterSim], now: datetime, retention: float
+    ) -> None:
         self.rng = rng
         self.course = course
         self.chapters = chapters
@@ -131,20 +132,28 @@ class Simulator:
                 if rng.random() < 0.15:  # came back to it later
                     last_view = min(t + timedelta(days=rng.uniform(0.5, 10)), self.now)
                 first_view = first_view or t
-                sim.progress.append({
-                    "lesson_id": lesson_id,
-                    "course_id": self.course.id,
-                    "first_viewed_at": t,
-                    "last_viewed_at": last_view,
-                    "completed_at": t + timedelta(seconds=spent) if completed else None,
-                    "time_spent_seconds": spent if completed else 0,
-                })
+                sim.progress.append(
+                    {
+                        "lesson_id": lesson_id,
+                        "course_id": self.course.id,
+                        "first_viewed_at": t,
+                        "last_viewed_at": last_view,
+                        "completed_at": t + timedelta(seconds=spent) if completed else None,
+                        "time_spent_seconds": spent if completed else 0,
+                    }
+                )
                 time_spent += spent if completed else 0
                 chapter_complete = chapter_complete and completed
                 if completed and prompts and rng.random() < 0.35:
                     for prompt_id in prompts:
-                        sim.workbook.append({"prompt_id": prompt_id, "text": rng.choice(WORKBOOK_TEXTS),
-                                             "created_at": t, "updated_at": t})
+                        sim.workbook.append(
+                            {
+                                "prompt_id": prompt_id,
+                                "text": rng.choice(WORKBOOK_TEXTS),
+                                "created_at": t,
+                                "updated_at": t,
+                            }
+                        )
             all_done = all_done and chapter_complete
             if chapter.quiz is None:
                 continue
@@ -171,7 +180,7 @@ class Simulator:
             sim.quiz_results = results
         return sim
 
-    def _take_quiz(self, sim: SimulatedLearner, quiz: QuizSim, t: datetime, ability: float):  # noqa: ANN202
+    def _take_quiz(self, sim: SimulatedLearner, quiz: QuizSim, t: datetime, ability: float):
         rng = self.rng
         number, best, passed, failures = 0, None, False, 0
         limit = quiz.quiz.max_attempts or 4
@@ -188,11 +197,23 @@ class Simulator:
             graded = grade(quiz.quiz, responses)
             percent = graded.percent
             passed = percent >= quiz.quiz.pass_mark
-            sim.attempts.append(({
-                "quiz_id": quiz.quiz.id, "number": number, "submission_key": uuid.uuid4().hex, "submitted_at": t,
-                "score": graded.score, "max_score": graded.maximum, "percent": percent,
-                "pass_mark": quiz.quiz.pass_mark, "passed": passed, "content_version": quiz.quiz.version,
-            }, graded.answers))
+            sim.attempts.append(
+                (
+                    {
+                        "quiz_id": quiz.quiz.id,
+                        "number": number,
+                        "submission_key": uuid.uuid4().hex,
+                        "submitted_at": t,
+                        "score": graded.score,
+                        "max_score": graded.maximum,
+                        "percent": percent,
+                        "pass_mark": quiz.quiz.pass_mark,
+                        "passed": passed,
+                        "content_version": quiz.quiz.version,
+                    },
+                    graded.answers,
+                )
+            )
             best = percent if best is None else max(best, percent)
             if passed:
                 break

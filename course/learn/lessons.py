@@ -41,7 +41,7 @@ def outline(course_key: str):
     return render_template("learn/outline.html", course=outline.course, outline=outline, next_step=outline.next_step())
 
 
-def _render_lesson(loaded: LoadedLesson, rejected: tuple[int, WorkbookForm] | None = None, status_code: int = 200):  # noqa: ANN202
+def _render_lesson(loaded: LoadedLesson, rejected: tuple[int, WorkbookForm] | None = None, status_code: int = 200):
     course, outline, chapter, status = loaded
     status.lesson = lesson_with_body(course, status.lesson)
     prompts = outline.outline.prompts_of(status.lesson)

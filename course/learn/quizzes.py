@@ -19,7 +19,7 @@ from course.sql import reads_first, writing
 bp = Blueprint("quiz", __name__)
 
 
-def _render_quiz(loaded: LoadedQuiz, submission=None, form_values=None, status_code=200):  # noqa: ANN001, ANN202
+def _render_quiz(loaded: LoadedQuiz, submission=None, form_values=None, status_code=200):
     course, outline, chapter, status = loaded
     return render_template(
         "quiz/quiz.html",
@@ -36,8 +36,10 @@ def _render_quiz(loaded: LoadedQuiz, submission=None, form_values=None, status_c
     ), status_code
 
 
-def _result(loaded: LoadedQuiz, number: int):  # noqa: ANN202
-    return redirect(url_for("quiz.attempt", course_key=loaded.course.key, quiz_key=loaded.status.quiz.key, number=number))
+def _result(loaded: LoadedQuiz, number: int):
+    return redirect(
+        url_for("quiz.attempt", course_key=loaded.course.key, quiz_key=loaded.status.quiz.key, number=number)
+    )
 
 
 @bp.route("/courses/<course_key>/quizzes/<quiz_key>", methods=["GET"])

@@ -43,7 +43,7 @@ def init_request_logging(app: Flask) -> None:
         g.request_id = incoming if 0 < len(incoming) <= 64 and incoming.isascii() else secrets.token_hex(8)
 
     @app.after_request
-    def log_request(response):  # noqa: ANN001, ANN202
+    def log_request(response):
         started = g.pop("request_started", None)
         response.headers["X-Request-ID"] = g.get("request_id", "")
         if started is not None and app.config.get("REQUEST_LOG"):

@@ -46,7 +46,9 @@ class LessonCompleted:
     following: Lesson | None  # the next lesson in course order
 
 
-def complete_lesson(user_id: int, outline: LearnerOutline, chapter: ChapterStatus, status: LessonStatus) -> LessonCompleted:
+def complete_lesson(
+    user_id: int, outline: LearnerOutline, chapter: ChapterStatus, status: LessonStatus
+) -> LessonCompleted:
     """Mark the lesson complete (again is harmless), and issue the course's completion if that was the last
     thing left. `outline` is the learner's, as read before."""
     mark_complete(user_id, status.lesson)
@@ -61,9 +63,7 @@ def complete_lesson(user_id: int, outline: LearnerOutline, chapter: ChapterStatu
     )
 
 
-def find_prompt(
-    outline: LearnerOutline, prompt_key: str
-) -> tuple[ChapterStatus, LessonStatus, WorkbookPrompt] | None:
+def find_prompt(outline: LearnerOutline, prompt_key: str) -> tuple[ChapterStatus, LessonStatus, WorkbookPrompt] | None:
     """A live workbook prompt of the course, with the lesson it belongs to."""
     for lesson_id, prompts in outline.outline.prompts.items():
         for prompt in prompts:

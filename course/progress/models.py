@@ -72,10 +72,15 @@ class Completion(db.Model):
 
 # Covering indexes the dashboard's per-learner subqueries read (migration 0003): a seek to the learner, then a
 # short range of their rows, without touching the table.
-Index("ix_lesson_progress_user_course_viewed", LessonProgress.user_id, LessonProgress.course_id,
-      LessonProgress.last_viewed_at)  # last lesson view in a course (a max: one seek)
-Index("ix_lesson_progress_user_lesson_done", LessonProgress.user_id, LessonProgress.lesson_id,
-      LessonProgress.completed_at)  # lessons completed within a range of lesson ids
+Index(
+    "ix_lesson_progress_user_course_viewed",
+    LessonProgress.user_id,
+    LessonProgress.course_id,
+    LessonProgress.last_viewed_at,
+)  # last lesson view in a course (a max: one seek)
+Index(
+    "ix_lesson_progress_user_lesson_done", LessonProgress.user_id, LessonProgress.lesson_id, LessonProgress.completed_at
+)  # lessons completed within a range of lesson ids
 
 
 class LearnerCourseStats(db.Model):

@@ -193,9 +193,7 @@ class LearnerOutline(_RollUp):
 
     def everything_done_but(self, quiz: Quiz) -> bool:
         """Every lesson complete and every other quiz passed: passing `quiz` would complete the course."""
-        return all(ls.completed for ls in self.lessons) and all(
-            q.passed for q in self.quizzes if q.quiz.id != quiz.id
-        )
+        return all(ls.completed for ls in self.lessons) and all(q.passed for q in self.quizzes if q.quiz.id != quiz.id)
 
     def next_step(self) -> tuple[str, object] | None:
         """Where "continue" leads: the lesson the learner was last reading if it is unfinished, else the
@@ -232,8 +230,9 @@ def build_outline(course: Course, user_id: int | None) -> LearnerOutline:
                 if results is None:
                     status.quiz = QuizStatus(chapter.quiz, open=is_open)
                 else:
-                    status.quiz = QuizStatus(chapter.quiz, results.attempts, results.best_percent, results.passed,
-                                             is_open)
+                    status.quiz = QuizStatus(
+                        chapter.quiz, results.attempts, results.best_percent, results.passed, is_open
+                    )
             module_status.chapters.append(status)
         modules.append(module_status)
     learner = LearnerOutline(course, outline, modules, mine.completion, schedule=schedule)

@@ -63,5 +63,12 @@ class AttemptAnswer(db.Model):
 
 # quizzes passed, best and first-attempt scores, failures, last attempt: the dashboard's per-learner numbers read
 # from the index alone (migration 0003)
-Index("ix_quiz_attempt_user_quiz_result", Attempt.user_id, Attempt.quiz_id, Attempt.number, Attempt.passed,
-      Attempt.percent, Attempt.submitted_at)
+Index(
+    "ix_quiz_attempt_user_quiz_result",
+    Attempt.user_id,
+    Attempt.quiz_id,
+    Attempt.number,
+    Attempt.passed,
+    Attempt.percent,
+    Attempt.submitted_at,
+)

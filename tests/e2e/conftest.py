@@ -105,11 +105,11 @@ def add_test_routes(app: Flask) -> None:
     bp = Blueprint("e2e", __name__, url_prefix=TEST_ROUTES)
 
     @bp.route("/abort/<int:code>")
-    def error(code: int):  # noqa: ANN202
+    def error(code: int):
         abort(code)
 
     @bp.route("/crash")
-    def crash():  # noqa: ANN202
+    def crash():
         raise RuntimeError("a crash the browser tests asked for")
 
     app.register_blueprint(bp)

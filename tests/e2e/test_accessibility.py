@@ -96,7 +96,7 @@ class World:
     set_token: str
 
 
-def post(context, path: str, token: str, pairs: list[tuple[str, str]]) -> None:  # noqa: ANN001
+def post(context, path: str, token: str, pairs: list[tuple[str, str]]) -> None:
     """POST a form as the browser would (repeated names for checkboxes), without opening the page."""
     body = urlencode([*pairs, ("csrf_token", token)])
     response = context.request.post(
@@ -105,13 +105,13 @@ def post(context, path: str, token: str, pairs: list[tuple[str, str]]) -> None: 
     assert response.status in (302, 303), (path, response.status, response.text()[:300])
 
 
-def log_in(context, account: Account) -> str:  # noqa: ANN001
+def log_in(context, account: Account) -> str:
     """Log the context in without opening a page; returns a CSRF token for its next forms."""
     post(context, "/login", csrf_token(context, "/login"), [("email", account.email), ("password", account.password)])
     return csrf_token(context, "/courses")
 
 
-def finish_the_mini_course(site: Site, context, learner: Account) -> None:  # noqa: ANN001
+def finish_the_mini_course(site: Site, context, learner: Account) -> None:
     token = log_in(context, learner)
     base = f"/courses/{FIXTURE_COURSE}"
     post(context, f"{base}/workbook/wb-goal", token, [("wb-wb-goal-answer", "A tutor for first-time founders.")])
@@ -133,7 +133,7 @@ def finish_the_mini_course(site: Site, context, learner: Account) -> None:  # no
 
 
 @pytest.fixture(scope="module")
-def world(site: Site, browser) -> World:  # noqa: ANN001
+def world(site: Site, browser) -> World:
     learner = site.account(name="Lin Learner")
     latecomer = site.account(name="Lou Latecomer")
     instructor = site.account("instructor", name="Ian Instructor")
@@ -301,20 +301,20 @@ def pages_for(role: str, w: World) -> list[str]:
 
 
 # -- what a person does on a page before it is checked -----------------------------------------------------
-def submit(page) -> None:  # noqa: ANN001
+def submit(page) -> None:
     page.locator("main form[method=post] [type=submit]").last.click()
 
 
-def expect_alert(page) -> None:  # noqa: ANN001
+def expect_alert(page) -> None:
     expect(page.locator("[role=alert]").first).to_be_visible()
 
 
-def upload(page, csv: str) -> None:  # noqa: ANN001
+def upload(page, csv: str) -> None:
     page.set_input_files("#file", files=[{"name": "learners.csv", "mimeType": "text/csv", "buffer": csv.encode()}])
     page.locator("#enrol [type=submit]").click()
 
 
-def answer_anything(page) -> None:  # noqa: ANN001
+def answer_anything(page) -> None:
     for question in page.locator("fieldset.question").all():
         text = question.locator("input[type=text]")
         if text.count():
@@ -342,7 +342,7 @@ ACTIONS: dict[str, Callable[[Any], None]] = {
 }
 
 
-def open_page(page, path: str) -> None:  # noqa: ANN001
+def open_page(page, path: str) -> None:
     target, _, action = path.partition("#")
     page.goto(target)
     if action:
@@ -353,7 +353,7 @@ def open_page(page, path: str) -> None:  # noqa: ANN001
 
 @pytest.mark.parametrize("look", LOOKS, ids=lambda look: str(look).replace(" ", "-"))
 @pytest.mark.parametrize("role", ROLES)
-def test_no_wcag_violations_on_any_page(axe_js: Path, role: str, look: Look, world: World, new_context) -> None:  # noqa: ANN001
+def test_no_wcag_violations_on_any_page(axe_js: Path, role: str, look: Look, world: World, new_context) -> None:
     screen = {"viewport": PHONE, "is_mobile": True, "has_touch": True} if look.phone else {}
     page = new_context(locale=look.locale, color_scheme=look.scheme, bypass_csp=True, **screen).new_page()
     if role != "visitor":
@@ -411,11 +411,11 @@ def test_the_page_list_opens_every_page_of_the_app() -> None:
 
 
 # -- the keyboard alone ----------------------------------------------------------------------------------------
-def focused(page, selector: str) -> bool:  # noqa: ANN001
+def focused(page, selector: str) -> bool:
     return page.evaluate("s => document.activeElement && document.activeElement.matches(s)", selector)
 
 
-def tab_to(page, selector: str, limit: int = 60) -> None:  # noqa: ANN001
+def tab_to(page, selector: str, limit: int = 60) -> None:
     for _ in range(limit):
         page.keyboard.press("Tab")
         if focused(page, selector):
@@ -423,7 +423,7 @@ def tab_to(page, selector: str, limit: int = 60) -> None:  # noqa: ANN001
     raise AssertionError(f"Tab never reached {selector}")
 
 
-def outline_shown(page) -> bool:  # noqa: ANN001
+def outline_shown(page) -> bool:
     return page.evaluate("getComputedStyle(document.activeElement).outlineStyle !== 'none'")
 
 
@@ -442,7 +442,7 @@ FOCUS_RING_CONTRAST = """() => {
 }"""
 
 
-def test_a_learner_reads_and_passes_a_quiz_with_the_keyboard_alone(site, new_context) -> None:  # noqa: ANN001
+def test_a_learner_reads_and_passes_a_quiz_with_the_keyboard_alone(site, new_context) -> None:
     page = new_context().new_page()
     login(page, site.account())
     page.goto(f"/courses/{FIXTURE_COURSE}/lessons/welcome")
@@ -497,7 +497,7 @@ def test_a_learner_reads_and_passes_a_quiz_with_the_keyboard_alone(site, new_con
     expect(page.locator(".verdict")).to_contain_text("Passed")
 
 
-def test_the_language_switch_works_from_the_keyboard(new_context) -> None:  # noqa: ANN001
+def test_the_language_switch_works_from_the_keyboard(new_context) -> None:
     page = new_context(locale="zh-CN").new_page()
     page.goto("/courses")
     assert page.locator("html").get_attribute("lang") == "zh-Hans"
@@ -511,7 +511,7 @@ def test_the_language_switch_works_from_the_keyboard(new_context) -> None:  # no
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_the_focus_ring_stands_out_in_both_themes(scheme: str, new_context) -> None:  # noqa: ANN001
+def test_the_focus_ring_stands_out_in_both_themes(scheme: str, new_context) -> None:
     """WCAG 1.4.11: a focus indicator has 3:1 contrast with what surrounds it (the header, the page)."""
     page = new_context(color_scheme=scheme).new_page()
     page.goto(f"/courses/{FIXTURE_COURSE}")
@@ -538,7 +538,7 @@ PRINTED = """() => {
 
 
 @pytest.mark.parametrize("view", ["summary", "summary/print"])
-def test_a_page_prints_black_on_white_without_the_site_around_it(view: str, world: World, new_context) -> None:  # noqa: ANN001
+def test_a_page_prints_black_on_white_without_the_site_around_it(view: str, world: World, new_context) -> None:
     """Printed from a dark-themed browser: no header, footer, buttons or forms; dark text on a white page."""
     page = new_context(color_scheme="dark").new_page()
     login(page, world.learner)

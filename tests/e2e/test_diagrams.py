@@ -17,7 +17,7 @@ ALL_DRAWN = """() => {
 }"""
 
 
-def lessons_with_diagrams(site) -> list[tuple[str, str]]:  # noqa: ANN001
+def lessons_with_diagrams(site) -> list[tuple[str, str]]:
     """(chapter key, lesson key) of every lesson of the real course whose text has a diagram, in course order."""
     with site.session() as session:
         rows = session.execute(
@@ -30,7 +30,7 @@ def lessons_with_diagrams(site) -> list[tuple[str, str]]:  # noqa: ANN001
     return [(chapter, lesson) for chapter, lesson, html in rows if 'class="mermaid"' in html]
 
 
-def test_every_diagram_of_the_real_course_is_drawn_as_an_svg_image(site, new_context, screenshot) -> None:  # noqa: ANN001
+def test_every_diagram_of_the_real_course_is_drawn_as_an_svg_image(site, new_context, screenshot) -> None:
     lessons = lessons_with_diagrams(site)
     assert len(lessons) >= 37, lessons
     chapters = {chapter for chapter, _lesson in lessons}
@@ -43,7 +43,7 @@ def test_every_diagram_of_the_real_course_is_drawn_as_an_svg_image(site, new_con
         page.goto(f"/courses/{REAL_COURSE}/lessons/{lesson}")
         try:
             page.wait_for_function(ALL_DRAWN, timeout=10_000)
-        except Exception as exc:  # noqa: BLE001 - collect every lesson that fails, then report them together
+        except Exception as exc:
             failed.append(f"{lesson}: {type(exc).__name__}")
             continue
         image = page.locator("img.diagram-image").first

@@ -39,7 +39,7 @@ def app() -> Iterator[Flask]:
     yield app
 
 
-def get(client: FlaskClient, path: str, language: str):  # noqa: ANN201
+def get(client: FlaskClient, path: str, language: str):
     return client.get(path, headers={"Accept-Language": language})
 
 

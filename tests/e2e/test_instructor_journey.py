@@ -28,7 +28,7 @@ GRID_COLUMNS = [
 ]
 
 
-def test_an_instructor_runs_a_cohort_from_creation_to_the_csv_export(site, new_context, screenshot) -> None:  # noqa: ANN001
+def test_an_instructor_runs_a_cohort_from_creation_to_the_csv_export(site, new_context, screenshot) -> None:
     instructor = site.account("instructor", name="Grace Instructor")
     page = new_context().new_page()
     login(page, instructor)

@@ -20,11 +20,11 @@ PLAN = "Build a study assistant for founders in Shenzhen."
 SECONDS = re.compile(r"\d:\d\d:\d\d")  # a time of day to the second: "6:05:01 PM"
 
 
-def mark_complete(page) -> None:  # noqa: ANN001
+def mark_complete(page) -> None:
     page.get_by_role("button", name="Mark complete and continue").click()
 
 
-def submit_quiz(page, site, quiz: str, right: bool) -> None:  # noqa: ANN001
+def submit_quiz(page, site, quiz: str, right: bool) -> None:
     expect(page.locator("h1")).to_be_visible()
     assert page.url.endswith(f"/quizzes/{quiz}"), page.url
     fill_quiz(page, quiz_answers(site, FIXTURE_COURSE, quiz, right=right))
@@ -34,7 +34,7 @@ def submit_quiz(page, site, quiz: str, right: bool) -> None:  # noqa: ANN001
     expect(verdict).to_contain_text("Passed" if right else "Not passed yet")
 
 
-def test_a_learner_goes_from_registration_to_a_verified_completion(site, new_context, screenshot) -> None:  # noqa: ANN001
+def test_a_learner_goes_from_registration_to_a_verified_completion(site, new_context, screenshot) -> None:
     page = new_context().new_page()
     name = "Ada Founder"
     email = f"ada-{uuid.uuid4().hex[:8]}@example.com"
@@ -105,7 +105,7 @@ def test_a_learner_goes_from_registration_to_a_verified_completion(site, new_con
     screenshot(stranger, "08-verification")
 
 
-def no_horizontal_scroll(page) -> bool:  # noqa: ANN001
+def no_horizontal_scroll(page) -> bool:
     return page.evaluate(f"document.documentElement.scrollWidth <= Math.min(window.innerWidth, {PHONE['width']})")
 
 
@@ -116,7 +116,7 @@ LEGENDS_INSIDE = """() => [...document.querySelectorAll('fieldset.question')].fi
 }).map(set => set.id)"""
 
 
-def fully_visible_across(page, locator) -> None:  # noqa: ANN001
+def fully_visible_across(page, locator) -> None:
     """On screen once scrolled to, and not cut off at either side."""
     locator.scroll_into_view_if_needed()
     expect(locator).to_be_in_viewport()
@@ -124,7 +124,7 @@ def fully_visible_across(page, locator) -> None:  # noqa: ANN001
     assert box and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], box
 
 
-def test_lesson_and_quiz_fit_a_phone_screen(site, new_context, screenshot) -> None:  # noqa: ANN001
+def test_lesson_and_quiz_fit_a_phone_screen(site, new_context, screenshot) -> None:
     learner = site.account()
     page = new_context(viewport=PHONE, is_mobile=True, has_touch=True).new_page()
     login(page, learner)
