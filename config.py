@@ -44,6 +44,9 @@ class Config:
     ARGON2_PARALLELISM = 1
 
     HSTS = False  # Strict-Transport-Security (production sets it: the site is served over HTTPS)
+    # The largest request body accepted (a CSV upload is at most 1 MB): Werkzeug refuses a larger one with a
+    # 413 from its Content-Length, before reading it.
+    MAX_CONTENT_LENGTH = 2 * 1024 * 1024
 
     # Email (password reset). Without MAIL_SERVER, messages are written to the log.
     MAIL_SERVER = ""

@@ -59,3 +59,29 @@ def test_only_admins_manage_users(app, make_user):
     assert client.get("/admin/users").status_code == 403
     assert client.post(f"/admin/users/{instructor.id}", data={"action": "role", "role": "admin"}).status_code == 403
     assert _user(app, instructor.id).role == Role.INSTRUCTOR
+
+
+def test_a_page_number_that_is_not_a_plain_number_or_is_out_of_range_shows_a_page(app, make_user):
+    """`²` passes str.isdigit() but not int(); a huge page was an unbounded OFFSET (bigint out of range on
+    PostgreSQL, OverflowError on SQLite)."""
+    admin = make_user(email="root@example.com", role="admin")
+    client = new_client(app)
+    do_login(client, admin.email)
+    for page in ["²", "99999999999999999999999", "0", "-1", "1e3", " 2", "٣"]:
+        response = client.get("/admin/users", query_string={"page": page})
+        assert response.status_code == 200, page
+        assert "root@example.com" in response.get_data(as_text=True), page
+
+
+def test_the_user_search_takes_percent_and_underscore_literally(app, make_user):
+    admin = make_user(email="root@example.com", role="admin")
+    make_user(email="a_b@example.com")
+    make_user(email="axb@example.com")
+    make_user(email="100%sure@example.com")
+    make_user(email="100xsure@example.com")
+    client = new_client(app)
+    do_login(client, admin.email)
+    page = client.get("/admin/users?q=a_b").get_data(as_text=True)
+    assert "a_b@example.com" in page and "axb@example.com" not in page
+    page = client.get("/admin/users?q=100%25sure").get_data(as_text=True)
+    assert "100%sure@example.com" in page and "100xsure@example.com" not in page

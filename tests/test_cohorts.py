@@ -431,3 +431,32 @@ def test_the_schedule_follows_the_schools_time_zone(app):
         behind = today()
     assert ahead > behind  # 25 hours apart: never the same date
     assert behind <= utc_today <= ahead
+
+
+def test_an_extension_can_be_set_back_to_0_days(app, loaded_course, learner, instructor, staff_client):
+    cohort_id = make_cohort(app, instructors=[instructor])
+    _enrol(app, cohort_id, learner)
+    url = f"/cohorts/{cohort_id}/learners/{learner.id}/extension"
+    assert staff_client.post(url, data={"days": "7"}).status_code == 302
+    assert staff_client.post(url, data={"days": "0"}).status_code == 302
+    with app.app_context():
+        assert _db.session.scalar(select(Enrolment.extension_days).where(Enrolment.user_id == learner.id)) == 0
+    refused = staff_client.post(url, data={"days": ""})
+    assert refused.status_code == 400 and "between 0 and 365" in refused.get_data(as_text=True)
+
+
+def test_an_upload_over_the_request_limit_is_refused_before_it_is_read(app, loaded_course, staff_client, instructor):
+    """MAX_CONTENT_LENGTH: Werkzeug refuses the request from its Content-Length, before spooling the body."""
+    cohort_id = make_cohort(app, instructors=[instructor])
+    huge = b"email,name\n" + b"x@example.com,X\n" * (app.config["MAX_CONTENT_LENGTH"] // 16 + 1)
+    body = (
+        b'--b\r\nContent-Disposition: form-data; name="file"; filename="big.csv"\r\nContent-Type: text/csv\r\n\r\n'
+        + huge
+        + b"\r\n--b--\r\n"
+    )  # written out, so that the test client holds it in memory rather than in a temporary file
+    response = staff_client.post(
+        f"/cohorts/{cohort_id}/enrol/csv", data=body, content_type="multipart/form-data; boundary=b"
+    )
+    assert response.status_code == 413
+    assert "<html" in response.get_data(as_text=True)  # the app's error page
+    assert count(app, Enrolment) == 0

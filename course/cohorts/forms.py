@@ -4,7 +4,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import DateField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 
 class CohortForm(FlaskForm):
@@ -41,5 +41,6 @@ class MoveForm(FlaskForm):
 
 
 class ExtensionForm(FlaskForm):
-    days = IntegerField(_l("Extra days"), validators=[DataRequired(), NumberRange(min=0, max=365)])
+    # InputRequired, not DataRequired: 0 days (taking an extension back) is a value, not a missing one.
+    days = IntegerField(_l("Extra days"), validators=[InputRequired(), NumberRange(min=0, max=365)])
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=500)])
