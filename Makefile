@@ -73,8 +73,11 @@ run: setup
 test: setup
 	$(BIN)/pytest -q
 
+# ruff's lint rules and format, and the layers of course/ (import-linter: see docs/ARCHITECTURE.md).
 lint: setup
-	$(BIN)/ruff check course tests config.py
+	$(BIN)/ruff check course tests config.py bench migrations
+	$(BIN)/ruff format --check course tests config.py bench migrations
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) .cache course/static/vendor tests/e2e/vendor instance $(MO_FILES)
