@@ -20,6 +20,7 @@ from datetime import timedelta
 import pytest
 from conftest import (
     RIGHT_ANSWERS,
+    WRONG_ANSWERS,
     ROOT,
     complete_lessons,
     lesson_url,
@@ -205,6 +206,49 @@ def test_a_lesson_page_runs_a_fixed_list_of_statements(app, loaded_course, clien
             expected.insert(0, "BEGIN")  # deferred: a read-only transaction
     assert seen.tables() == expected
     assert "BEGIN IMMEDIATE" not in seen.sql
+
+
+QUIZ_PAGE = [
+    "SELECT user_account",  # the session's user
+    "SELECT course",  # the course, with its content version
+    "SELECT lesson_progress",  # the learner's progress, quiz results, completion, cohort (the UNION)
+]
+
+
+def _reads(app, seen: Statements) -> list[str]:
+    with app.app_context():
+        sqlite = _db.engine.dialect.name == "sqlite"
+    return [t for t in seen.tables() if not (sqlite and t == "BEGIN")]
+
+
+def test_a_quiz_result_page_runs_a_fixed_list_of_statements(app, loaded_course, client, learner):
+    """Whatever the number of questions: the attempt with its answers, then the questions with their options
+    (before, the page loaded each choice question's options from the template, one query a question)."""
+    complete_lessons(client, "welcome", "models")
+    assert submit_quiz(client, "intro-quiz", RIGHT_ANSWERS["intro-quiz"]).status_code == 302
+    url = f"{quiz_url('intro-quiz')}/attempts/1"
+    client.get(url)  # the quiz and its questions cached
+    with Statements(app) as seen:
+        page = client.get(url)
+    assert page.status_code == 200 and "What defines a large model?" in page.get_data(as_text=True)
+    assert _reads(app, seen) == [
+        *QUIZ_PAGE,
+        "SELECT quiz_attempt",  # the attempt
+        "SELECT attempt_answer",  # its answers (selectinload)
+        "SELECT question",  # the questions answered
+        "SELECT question",  # their options (selectinload: FROM question JOIN question_option)
+    ]
+
+
+def test_a_quiz_history_page_runs_a_fixed_list_of_statements(app, loaded_course, client, learner):
+    complete_lessons(client, "welcome", "models")
+    for _ in range(3):
+        assert submit_quiz(client, "intro-quiz", WRONG_ANSWERS["intro-quiz"]).status_code == 302
+    url = f"{quiz_url('intro-quiz')}/attempts"
+    client.get(url)
+    with Statements(app) as seen:
+        assert client.get(url).status_code == 200
+    assert _reads(app, seen) == [*QUIZ_PAGE, "SELECT quiz_attempt"]
 
 
 def test_a_lesson_view_is_recorded_to_the_minute(app, loaded_course, client, learner):
