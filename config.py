@@ -48,7 +48,10 @@ class Config:
     # 413 from its Content-Length, before reading it.
     MAX_CONTENT_LENGTH = 2 * 1024 * 1024
 
-    # Email (password reset). Without MAIL_SERVER, messages are written to the log.
+    # Email (password reset, account notices). Production refuses to start without MAIL_SERVER. Without one,
+    # development prints each message to its console (MAIL_TO_CONSOLE); elsewhere a mail is only reported as not
+    # sent, never with its body (it may hold a password-reset link).
+    MAIL_TO_CONSOLE = False
     MAIL_SERVER = ""
     MAIL_PORT = 587
     MAIL_USE_TLS = True
@@ -117,6 +120,7 @@ def _time_zone(name: str) -> str:
 
 class DevelopmentConfig(Config):
     DEBUG = False
+    MAIL_TO_CONSOLE = True  # the reset links of a development machine, on its console
 
 
 class TestingConfig(Config):
@@ -124,6 +128,7 @@ class TestingConfig(Config):
     SECRET_KEY = "testing-secret"  # noqa: S105
     SQLALCHEMY_DATABASE_URI = "sqlite://"
     WTF_CSRF_ENABLED = False
+    MAIL_TO_CONSOLE = True  # the tests read the messages from the log
     RATELIMIT_REGISTER = "1000 per hour"  # tests register many accounts from one address
     RATELIMIT_LOGIN = "1000 per minute"
     # Cheaper hashing keeps the suite fast; the algorithm (argon2id) stays the same.
@@ -151,6 +156,8 @@ class ProductionConfig(Config):
         secret = values.get("SECRET_KEY", "")
         if not secret or secret == _DEV_SECRET or len(secret) < 32:
             raise RuntimeError("ProductionConfig needs SECRET_KEY set to a random value of 32+ characters")
+        if not values.get("MAIL_SERVER"):
+            raise RuntimeError("ProductionConfig needs MAIL_SERVER: password-reset links are sent by email")
         return values
 
 
@@ -161,5 +168,7 @@ CONFIGS = {
 }
 
 
-def config_name() -> str:
-    return _env("FOUNDER_COURSE_ENV", "development") or "development"
+def config_name(default: str = "development") -> str:
+    """The environment's config (FOUNDER_COURSE_ENV), else `default`: development for `flask --app course`,
+    production for the WSGI entry point (course/wsgi.py)."""
+    return _env("FOUNDER_COURSE_ENV", default) or default

@@ -294,7 +294,12 @@ def bench_engine(engine: str, postgres: str | None, duration: float, mixed_count
         app = migrated_app(url)
         site = prepare(app)
         say(f"  real course loaded in {site.real_load:.3f} s (again, no changes: {site.real_reload:.3f} s)")
-        server = Gunicorn(url, workers=2, overrides=dict(NO_LIMITS), env={"FOUNDER_COURSE_ENV": "production"})
+        server = Gunicorn(
+            url,
+            workers=2,
+            overrides=dict(NO_LIMITS),
+            env={"FOUNDER_COURSE_ENV": "production", "MAIL_SERVER": "localhost"},
+        )
         with server:
             load_before = os.getloadavg()[0]
             rss_booted = [rss_kib(pid) / 1024 for pid in server.worker_pids()]

@@ -3,9 +3,7 @@ pages, the CLI, template globals, request handling and security headers. Nothing
 
 from __future__ import annotations
 
-import ctypes
 import logging
-import platform
 from typing import Any
 
 from flask import Flask, render_template, request
@@ -48,7 +46,6 @@ def create_app(config: dict[str, Any] | type[Config] | str | None = None, *, cli
     app.config.update(cfg_class.from_env())
     app.config.update(overrides)
 
-    tune_allocator()
     register_extensions(app)
     register_url_converters(app)
     register_blueprints(app)
@@ -61,23 +58,6 @@ def create_app(config: dict[str, Any] | type[Config] | str | None = None, *, cli
     register_request_handling(app)
     register_security_headers(app)
     return app
-
-
-def tune_allocator() -> None:
-    """Keep glibc's malloc from holding on to password hashing's memory.
-
-    argon2id hashes with 19 MiB of working memory. glibc serves such a block with mmap and returns it when
-    freed, but it also raises its mmap threshold to the size of the last freed block: from then on the 19 MiB
-    come from the heap and stay resident, about 20 MB more in every worker that has handled a login. Fixing
-    the threshold at 128 KiB (its default starting value) keeps large blocks mapped and given back. Other C
-    libraries are left alone."""
-    if platform.libc_ver()[0] != "glibc":
-        return
-    libc = ctypes.CDLL(None)
-    libc.mallopt(M_MMAP_THRESHOLD, 128 * 1024)
-
-
-M_MMAP_THRESHOLD = -3  # glibc's malloc.h
 
 
 def register_extensions(app: Flask) -> None:

@@ -44,8 +44,9 @@ NO_LIMITS = {
 }
 CHEAP_HASHING = {"ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 1024}  # what TestingConfig hashes with
 # How the README runs gunicorn in production: without docstrings and asserts (PYTHONOPTIMIZE=2, about 4 MB less
-# in every worker). Every server started here runs that way, so the tests that use them check it works.
-PRODUCTION_ENV = {"PYTHONOPTIMIZE": "2"}
+# in every worker), with glibc's mmap threshold fixed so that password hashing's memory is given back. Every
+# server started here runs that way, so the tests that use them check it works.
+PRODUCTION_ENV = {"PYTHONOPTIMIZE": "2", "MALLOC_MMAP_THRESHOLD_": "131072"}
 NO_RESPONSE = (OSError, http.client.HTTPException)  # a connection reset, refused or closed before an answer
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -104,6 +105,18 @@ def test_chinese_plurals_use_the_single_form(app):
 
 
 # -- the catalogs ---------------------------------------------------------------------------------
+def test_the_test_setup_compiles_the_catalogues_a_fresh_clone_lacks(tmp_path):
+    """The .mo files are build output (not committed): `pytest` without `make` compiles them first."""
+    from babel.support import Translations
+    from conftest import compile_catalogues
+
+    copy = tmp_path / "translations"
+    shutil.copytree(TRANSLATIONS, copy, ignore=shutil.ignore_patterns("*.mo"))
+    assert compile_catalogues(copy) == [copy / "zh_Hans" / "LC_MESSAGES" / "messages.mo"]
+    assert Translations.load(str(copy), ["zh_Hans"]).gettext("Log in") == "登录"
+    assert compile_catalogues(copy) == []  # up to date: nothing written again
+
+
 def test_every_message_has_a_chinese_translation():
     """An empty or fuzzy entry is shown in English (pybabel compile leaves fuzzy entries out)."""
     template = read_catalog(POT)

@@ -4,12 +4,16 @@ change on GET."""
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import re
+import subprocess
+import sys
 import time
 
 import pytest
-from conftest import FIXTURE_COURSE, build_app, dispose, do_login, lesson_url, new_client
+from conftest import FIXTURE_COURSE, ROOT, build_app, dispose, do_login, lesson_url, new_client
 from sqlalchemy import func, select
 
 from config import ProductionConfig
@@ -61,6 +65,7 @@ def test_production_refuses_to_start_without_a_real_secret_key(monkeypatch, secr
 
 def test_production_sets_secure_cookies_hsts_and_request_logs(monkeypatch, tmp_path, extra_apps):
     monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("MAIL_SERVER", "smtp.example.com")
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'prod.db'}")
     monkeypatch.setenv("TRUSTED_PROXIES", "1")
     app = create_app(ProductionConfig)
@@ -69,6 +74,41 @@ def test_production_sets_secure_cookies_hsts_and_request_logs(monkeypatch, tmp_p
     assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
     response = app.test_client().get("/login", headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": "10.1.2.3"})
     assert "max-age=" in response.headers["Strict-Transport-Security"]
+
+
+def test_production_refuses_to_start_without_a_mail_server(monkeypatch):
+    """Password-reset links go by email: without a server they would only reach a log."""
+    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    monkeypatch.delenv("MAIL_SERVER", raising=False)
+    with pytest.raises(RuntimeError, match="MAIL_SERVER"):
+        create_app(ProductionConfig)
+
+
+def test_a_mail_that_is_not_sent_is_logged_without_its_secret_link(app, make_user, caplog):
+    """Outside development (which prints messages to its console), a mail without a server to send it through
+    is reported as not sent — never with its body, which may hold a password-reset link."""
+    app.config["MAIL_TO_CONSOLE"] = False
+    user = make_user(email="reset@example.com")
+    with caplog.at_level(logging.DEBUG, logger="course.mail"):
+        assert new_client(app).post("/password/forgot", data={"email": user.email}).status_code == 302
+    assert "not sent" in caplog.text and "reset@example.com" in caplog.text
+    assert "/password/reset/" not in caplog.text and "Open this link" not in caplog.text
+
+
+def test_the_wsgi_entry_point_refuses_the_development_secret():
+    """`gunicorn course.wsgi:app` is the production entry point: without FOUNDER_COURSE_ENV it is production,
+    and production refuses the public development SECRET_KEY (development must be asked for)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("FOUNDER_COURSE_ENV", "SECRET_KEY", "MAIL_SERVER")}
+    env["DATABASE_URL"] = "sqlite://"
+    done = subprocess.run(
+        [sys.executable, "-c", "import course.wsgi"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode != 0 and "SECRET_KEY" in done.stderr
+    env["FOUNDER_COURSE_ENV"] = "development"
+    done = subprocess.run(
+        [sys.executable, "-c", "import course.wsgi"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
 
 
 def test_healthz_reports_the_database_and_content_version(client, loaded_course):
@@ -235,6 +275,42 @@ def test_password_reset_sends_a_single_use_link_and_does_not_reveal_accounts(app
     )
     assert new_client(app).get(link).status_code == 404  # used once
     assert do_login(new_client(app), user.email, "brand new passphrase").status_code == 302
+
+
+def test_password_links_do_not_carry_the_session_token(app, make_user):
+    """A link's payload is signed, not secret: it names the user and a digest of their session token (which
+    the login cookie carries), never the token itself. Setting the password rotates it: the link works once."""
+    from itsdangerous import URLSafeTimedSerializer
+
+    from course.accounts.tokens import RESET_PASSWORD, SET_PASSWORD, make_token, user_for_token
+
+    user = make_user(email="link@example.com")
+    with app.test_request_context():
+        user = _db.session.get(User, user.id)
+        for purpose in (SET_PASSWORD, RESET_PASSWORD):
+            token = make_token(user, purpose)
+            _valid, payload = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt=purpose).loads_unsafe(token)
+            assert user.session_token not in json.dumps(payload)
+            assert user_for_token(token, purpose) is user
+
+
+def test_the_common_passwords_ship_with_the_app(monkeypatch):
+    """The 10,000 most common passwords are a data file of the app, not a regex over another package's source."""
+    import importlib.util
+
+    from course.accounts import passwords
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name.startswith("zxcvbn") else real_find_spec(name, *a)
+    )
+    passwords.common_passwords.cache_clear()
+    try:
+        common = passwords.common_passwords()
+    finally:
+        passwords.common_passwords.cache_clear()
+    assert len(common) == 10_000
+    assert {"password", "123456", "qwerty", "iloveyou", "password1"} <= common
 
 
 def test_reset_links_expire(app, make_user, caplog):

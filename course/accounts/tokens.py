@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
@@ -22,9 +25,14 @@ def _serializer(purpose: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=purpose)
 
 
+def _session_digest(user: User) -> str:
+    """What a link holds of the user's session token: a digest, for the payload is signed, not secret, and the
+    token itself is what the login cookie carries. Setting the password rotates the token: the link works once."""
+    return hashlib.sha256(user.session_token.encode()).hexdigest()[:32]
+
+
 def make_token(user: User, purpose: str = SET_PASSWORD) -> str:
-    # The session token is part of the link: setting the password rotates it, so the link works once.
-    return _serializer(purpose).dumps({"u": user.id, "t": user.session_token})
+    return _serializer(purpose).dumps({"u": user.id, "s": _session_digest(user)})
 
 
 def make_set_password_token(user: User) -> str:
@@ -39,6 +47,6 @@ def user_for_token(token: str, purpose: str = SET_PASSWORD) -> User | None:
     if not isinstance(data, dict):
         return None
     user = db.session.get(User, data.get("u"))
-    if user is None or not user.active or user.session_token != data.get("t"):
+    if user is None or not user.active or not hmac.compare_digest(_session_digest(user), str(data.get("s", ""))):
         return None
     return user
