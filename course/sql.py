@@ -49,17 +49,9 @@ def insert_ignore(model: type, values: dict[str, Any], conflict: list[str]) -> b
 
 
 # -- how a request's transactions begin ----------------------------------------------------------------
-# SQLite has one writer at a time. A transaction that may write begins IMMEDIATE, taking the write lock at
-# its start: one that read first and then wrote would fail ("database is locked") when another connection
-# committed in between, instead of waiting its turn through the busy timeout. Requests that only read (GET,
-# HEAD, OPTIONS) begin deferred transactions, which in WAL mode never wait. A view that reads a lot before
-# a short write (grading a quiz) is marked `reads_first`: its reads run without the lock too, and it calls
-# writes in a `writing()` block.
-#
-# PostgreSQL: the same reads run in autocommit mode, each statement on its own. Under READ COMMITTED, the
-# default, every statement of a transaction sees the latest commits anyway, so reads see exactly what they
-# would in a transaction, without the BEGIN and ROLLBACK round trips. Writes, and reads that need a transaction
-# (SET LOCAL, a server-side cursor: see `begin_transaction`), run in transactions as usual.
+# A request that may write takes SQLite's write lock when its transaction begins (BEGIN IMMEDIATE), so it waits
+# its turn instead of failing; reading requests (and `reads_first` views until their `writing()` block) begin
+# deferred, and on PostgreSQL run in autocommit. Why, and what it saves: docs/PERFORMANCE.md, "Transactions".
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _READS_FIRST = "_reads_first"
 

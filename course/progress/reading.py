@@ -35,13 +35,10 @@ def _ensure_progress_row(user_id: int, lesson: Lesson, now: datetime) -> bool:
 
 
 # -- reading time ------------------------------------------------------------------------------------------
-# The time from one recorded view of a lesson to the learner's next action in the same course (a view of a
-# lesson that is recorded, marking a lesson complete, saving a workbook answer) is credited to the lesson they
-# were reading: the one they viewed last. A quiz submission is not such an action (it is the busiest write, and
-# the time spent on a quiz is credited to the lesson read before it, when the next action comes). Each credit
-# is capped (LESSON_TIME_CAP_SECONDS: a longer gap means they left) and moves the lesson's
-# `time_credited_until`, so no interval counts twice, however often a request is sent. Views are recorded to
-# the minute, so a lesson opened again within its minute does not become the one being read.
+# The time from a recorded view to the learner's next action in the course (a recorded view, a lesson marked
+# complete, a workbook answer saved; not a quiz submission) is credited to the lesson viewed last, capped at
+# LESSON_TIME_CAP_SECONDS, and moves its `time_credited_until`: no interval counts twice (README, "How progress
+# and completion work").
 
 _READING = (
     select(
