@@ -51,8 +51,23 @@ class LessonStatus:
         return self.progress is not None
 
 
+class _Counted:
+    """Progress over a number of items (lessons and quizzes): a chapter's own, or totalled over parts."""
+
+    items_total: int
+    items_done: int
+
+    @property
+    def percent(self) -> int:
+        return percent(self.items_done, self.items_total)
+
+    @property
+    def completed(self) -> bool:
+        return self.items_total > 0 and self.items_done == self.items_total
+
+
 @dataclass
-class ChapterStatus:
+class ChapterStatus(_Counted):
     chapter: Chapter
     lessons: list[LessonStatus] = field(default_factory=list)
     quiz: QuizStatus | None = None
@@ -75,14 +90,6 @@ class ChapterStatus:
         return self.lessons_done + (1 if self.quiz and self.quiz.passed else 0)
 
     @property
-    def percent(self) -> int:
-        return percent(self.items_done, self.items_total)
-
-    @property
-    def completed(self) -> bool:
-        return self.items_total > 0 and self.items_done == self.items_total
-
-    @property
     def lessons_left(self) -> list[LessonStatus]:
         return [ls for ls in self.lessons if not ls.completed]
 
@@ -92,7 +99,7 @@ class ChapterStatus:
         return all(ls.completed for ls in self.lessons)
 
 
-class _RollUp:
+class _RollUp(_Counted):
     """Items (lessons and quizzes) totalled over the parts below: a module's chapters, a course's modules."""
 
     def _parts(self) -> list:
@@ -105,14 +112,6 @@ class _RollUp:
     @property
     def items_done(self) -> int:
         return sum(part.items_done for part in self._parts())
-
-    @property
-    def percent(self) -> int:
-        return percent(self.items_done, self.items_total)
-
-    @property
-    def completed(self) -> bool:
-        return self.items_total > 0 and self.items_done == self.items_total
 
 
 @dataclass
