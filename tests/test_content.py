@@ -353,6 +353,28 @@ def test_markdown_renders_diagrams_as_pre_mermaid_and_strips_raw_html():
     assert 'href="javascript' not in html
 
 
+def test_lesson_checks_see_the_blocks_the_renderer_sees(content_dir):
+    # A title underlined with `===`; a diagram in a list item; in a longer fence, a `#` line and a shorter marker
+    # are code, not a heading nor its end; a stray token is quoted in code but not in text; a fence never closed.
+    body = (
+        "Welcome\n=======\n\n"
+        "1. A diagram in a list item:\n\n    ```mermaid\n    graph TD\n        A --> B[Open\n    ```\n\n"
+        "````markdown\n# not a heading <|im_end|>\n```\n````\n\n"
+        "Text with a stray token.<|endoftext|>\n\n    an indented code block <|im_end|>\n\n"
+        "~~~\nthe end\n"
+    )
+    lesson = f"{INTRO}/01-welcome.md"
+    text = (content_dir / FIXTURE_COURSE / lesson).read_text(encoding="utf-8")
+    edit(content_dir, lesson, text[text.index("Welcome to the course.") :], body)
+    _, problems, _ = read_content(content_dir)
+    assert [(p.line, p.message) for p in problems] == [
+        (11, "use `##` and below in a lesson: the title is the page heading"),
+        (18, "mermaid diagram: a node shape opened at '[Open' is never closed"),
+        (26, "stray token '<|endoftext|>'"),
+        (30, "this code block is never closed"),
+    ]
+
+
 # -- `flask content load` ------------------------------------------------------------------------------
 def test_content_check_of_the_fixture_course(app, content_dir):
     result = app.test_cli_runner().invoke(args=["content", "check", str(content_dir)])

@@ -1,6 +1,6 @@
 """Content loads written in bulk (one kind of row at a time): every level linked to the right parent, rows
-found again by their ids from the files, only the changed rows rewritten; and the YAML reader's two ways
-(plain files in one pass over the parser's events, anything else composed by PyYAML) agreeing."""
+found again by their ids from the files, only the changed rows rewritten; and the YAML reader (one pass over the
+parser's events) reading anchors, aliases, tags and merge keys as PyYAML does, with the same lines."""
 
 from __future__ import annotations
 
@@ -231,8 +231,8 @@ questions:
     answer: false
     explanation: Scale.
 """
-# The same quiz, line for line, with an anchor and an alias, a tag and a merge key: read by PyYAML's composer.
-GENERAL = """id: intro-quiz
+# The same quiz, line for line, with an anchor and an alias, a tag and a merge key.
+UNUSUAL = """id: intro-quiz
 title: !!str Chapter 1 quiz
 pass_mark: 75
 questions:
@@ -263,11 +263,11 @@ def quiz_file(content_dir):
     return write
 
 
-def test_plain_and_general_yaml_read_the_same_quiz(quiz_file):
-    assert quiz_file(PLAIN) == quiz_file(GENERAL)
+def test_anchors_aliases_tags_and_merge_keys_read_as_plain_yaml_does(quiz_file):
+    assert quiz_file(PLAIN) == quiz_file(UNUSUAL)
 
 
-@pytest.mark.parametrize("text", [PLAIN, GENERAL], ids=["plain", "general"])
+@pytest.mark.parametrize("text", [PLAIN, UNUSUAL], ids=["plain", "unusual"])
 def test_yaml_problems_have_the_same_lines_either_way(quiz_file, text):
     where = f"content/{FIXTURE_COURSE}/{INTRO_QUIZ}"
     broken = text.replace("pass_mark: 75\n", "pass_mark: 75\npass_mark: 80\n").replace(
@@ -287,10 +287,62 @@ def test_a_stray_token_written_with_an_escape_is_found(quiz_file):
     assert quiz_file(text) == [f"content/{FIXTURE_COURSE}/{INTRO_QUIZ}:11: stray token '<|im_end|>'"]
 
 
+# The second question takes the first one's fields (`<<: *first`) but those it has itself; of a list of merged
+# mappings, the first one to have a field wins.
+MERGED = """id: intro-quiz
+title: Chapter 1 quiz
+questions:
+  - &first
+    id: intro-q1
+    type: single
+    prompt: What defines a large model?
+    options:
+      - {id: a, text: Its scale, correct: true}
+      - {id: b, text: Its colour, correct: false}
+    explanation: Scale.
+  - <<: [{prompt: What does a large model need?}, *first]
+    id: intro-q2
+"""
+WRITTEN_OUT = """id: intro-quiz
+title: Chapter 1 quiz
+questions:
+  - id: intro-q1
+    type: single
+    prompt: What defines a large model?
+    options:
+      - {id: a, text: Its scale, correct: true}
+      - {id: b, text: Its colour, correct: false}
+    explanation: Scale.
+  - id: intro-q2
+    type: single
+    prompt: What does a large model need?
+    options:
+      - {id: a, text: Its scale, correct: true}
+      - {id: b, text: Its colour, correct: false}
+    explanation: Scale.
+"""
+
+
+def test_merge_keys_read_as_the_fields_written_out(quiz_file):
+    assert quiz_file(MERGED) == quiz_file(WRITTEN_OUT)
+
+
+def test_a_problem_in_merged_fields_is_reported_where_they_are_written(quiz_file):
+    where = f"content/{FIXTURE_COURSE}/{INTRO_QUIZ}"
+    broken = MERGED.replace("    explanation: Scale.\n", "    explanation: Scale.\n    hint: no\n")
+    assert quiz_file(broken) == [
+        f"{where}:12: unknown field `questions[0].hint`",
+        f"{where}:12: unknown field `questions[1].hint`",
+    ]
+
+
 @pytest.mark.parametrize(
     ("text", "problem"),
     [
-        (PLAIN + "---\nid: other\n", "17: invalid YAML: but found another document"),
+        (
+            PLAIN + "---\nid: other\n",
+            "17: invalid YAML: expected a single document in the stream, but found another document",
+        ),
         (
             PLAIN.replace("title: Chapter 1 quiz", "title: [Chapter"),
             "3: invalid YAML: did not find expected ',' or ']'",
@@ -299,8 +351,35 @@ def test_a_stray_token_written_with_an_escape_is_found(quiz_file):
             PLAIN.replace("explanation: Scale.\n  - id: intro-q2", "explanation: *x\n  - id: intro-q2"),
             "11: invalid YAML: found undefined alias",
         ),
+        (
+            PLAIN.replace("title: Chapter 1 quiz", "title: !markdown Chapter 1 quiz"),
+            "2: invalid YAML: could not determine a constructor for the tag '!markdown'",
+        ),
+        (
+            PLAIN.replace("pass_mark: 75", "pass_mark: !!int seventy-five"),
+            "3: invalid YAML: cannot read 'seventy-five' as tag:yaml.org,2002:int: "
+            "invalid literal for int() with base 10: 'seventy-five'",
+        ),
+        (
+            PLAIN.replace("  - id: intro-q2\n", "  - <<: intro-q2\n"),
+            "12: invalid YAML: expected a mapping or list of mappings for merging, but found a scalar",
+        ),
+        (
+            PLAIN.replace("explanation: Scale.\n  - id", "explanation: &x Scale.\n  - id").replace(
+                "answer: false", "answer: &x false"
+            ),
+            "15: invalid YAML: found duplicate anchor 'x'",
+        ),
     ],
-    ids=["two-documents", "unclosed-flow", "unknown-alias"],
+    ids=[
+        "two-documents",
+        "unclosed-flow",
+        "unknown-alias",
+        "unknown-tag",
+        "wrong-tagged",
+        "merge-scalar",
+        "anchor-twice",
+    ],
 )
-def test_what_the_plain_reader_leaves_to_pyyaml_is_reported_by_it(quiz_file, text, problem):
+def test_a_text_that_is_not_yaml_is_reported_at_its_line_alone(quiz_file, text, problem):
     assert quiz_file(text) == [f"content/{FIXTURE_COURSE}/{INTRO_QUIZ}:{problem}"]

@@ -56,7 +56,14 @@ def test_the_roll_ups_sql_orders_and_counts_as_the_outline(app, loaded_course):
         assert_sql_agrees(course)
         outline = course_outline(course)
         assert [c.chapter.key for c in outline.chapters] == ["intro", "training", "launch"]
-        assert [lesson.key for lesson in outline.lessons] == ["welcome", "models", "data", "tuning", "pricing", "growth"]
+        assert [lesson.key for lesson in outline.lessons] == [
+            "welcome",
+            "models",
+            "data",
+            "tuning",
+            "pricing",
+            "growth",
+        ]
 
 
 def test_they_agree_with_ties_in_positions_and_archived_items(app, loaded_course):

@@ -43,11 +43,16 @@ class QuestionType:
     type: ClassVar[str]
     label: ClassVar[Any]
     input_kind: ClassVar[str]  # "radio", "checkbox" or "text": how the form renders it
+    takes_accepted_answers: ClassVar[bool] = False  # graded against `accepted` texts (in every language)
     max_text_length: ClassVar[int] = 500
 
     # -- content validation: yields (location within the question, message)
     def check(self, spec: Any) -> Iterable[tuple[tuple, str]]:
         return ()
+
+    # -- loading: the option rows a question's definition (a QuestionSpec) becomes, as (key, text, correct)
+    def stored_options(self, spec: Any) -> list[tuple[str, str, bool]]:
+        return [(option.id, option.text, option.correct) for option in spec.options]
 
     # -- what the learner sees
     def shown_options(self, question: Any) -> Sequence[ShownOption]:
@@ -119,6 +124,9 @@ class TrueFalse(_ChoiceType):
         if spec.accepted:
             yield ("accepted",), "`accepted` is only for short_text questions"
 
+    def stored_options(self, spec: Any) -> list[tuple[str, str, bool]]:
+        return [("true", "true", spec.answer is True), ("false", "false", spec.answer is False)]
+
     def shown_options(self, question: Any) -> Sequence[ShownOption]:
         return [ShownOption("true", str(_l("True"))), ShownOption("false", str(_l("False")))]
 
@@ -136,6 +144,7 @@ class ShortText(QuestionType):
     type = "short_text"
     label = _l("Short answer")
     input_kind = "text"
+    takes_accepted_answers = True
 
     def check(self, spec: Any) -> Iterable[tuple[tuple, str]]:
         if spec.options:

@@ -7,6 +7,9 @@ from html import escape
 
 import nh3
 from markdown_it import MarkdownIt
+from markdown_it.rules_core import inline
+from markdown_it.rules_core.state_core import StateCore
+from markdown_it.token import Token
 
 ALLOWED_TAGS = {
     "a",
@@ -57,9 +60,15 @@ def diagram_alt(source: str) -> str:
     return " → ".join(dict.fromkeys(names.values()))
 
 
+def fence_language(token: Token) -> str:
+    """The language a fenced code block names (the first word of its info string), lowercased: `mermaid`, …"""
+    words = token.info.split()
+    return words[0].lower() if words else ""
+
+
 def _fence(self, tokens, idx, options, env) -> str:  # markdown-it's renderer rule signature
     token = tokens[idx]
-    info = token.info.strip().split()[0].lower() if token.info.strip() else ""
+    info = fence_language(token)
     if info == "mermaid":
         # Mermaid renders `pre.mermaid` in the browser; without scripts the source stays readable.
         alt = escape(diagram_alt(token.content))
@@ -75,6 +84,18 @@ def _markdown() -> MarkdownIt:
 
 
 _MD = _markdown()
+
+
+def block_tokens(text: str) -> list[Token]:
+    """The block tokens the renderer sees in `text` (fences, code blocks, headings, paragraphs, lists, tables),
+    each with its `map` of lines; the text inside them is not parsed into inline tokens, which is most of the
+    cost of a full parse, and which the lesson checks do not need."""
+    state = StateCore(text, _MD, {})
+    for rule in _MD.core.ruler.getRules(""):
+        if rule is inline:
+            break
+        rule(state)
+    return state.tokens
 
 
 def render_markdown(text: str) -> str:

@@ -182,7 +182,7 @@ def readable(spec: BaseModel, *place: str | int, inside: bool = True) -> bool:
     """Whether the part of `spec` at `place` was read as written: no schema error at it or around it, nor
     (with `inside`) anywhere inside it. A rule that needs a part with an error waits until it is fixed."""
     for wrong in getattr(spec, "_unread", ()):
-        n = min(len(wrong), len(place))
-        if wrong[:n] == place[:n] and (inside or len(wrong) <= len(place)):
+        common = min(len(wrong), len(place))  # one place is inside the other if they agree this far
+        if wrong[:common] == place[:common] and (inside or len(wrong) <= len(place)):
             return False
     return True
