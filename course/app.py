@@ -63,7 +63,7 @@ def create_app(config: dict[str, Any] | type[Config] | str | None = None, *, cli
 def register_extensions(app: Flask) -> None:
     import course.ratelimit
     import course.sql  # noqa: F401 - connection settings and how transactions begin (engine events)
-    from course.accounts.services import load_user
+    from course.accounts.sessions import load_user
 
     db.init_app(app)
     csrf.init_app(app)

@@ -139,6 +139,15 @@ def app(database_url: str) -> Iterator[Flask]:
     dispose(app)
 
 
+@pytest.fixture
+def extra_apps():
+    """Apps a test builds besides `app` (a second instance, another config); their connections are closed."""
+    apps = []
+    yield apps
+    for extra in apps:
+        dispose(extra)
+
+
 def new_client(app: Flask) -> FlaskClient:
     """A test client whose browser asks for English, so assertions can name the English messages."""
     client = app.test_client()

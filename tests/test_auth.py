@@ -125,6 +125,27 @@ def test_logout_logs_out(client, make_user):
     assert not logged_in(client)
 
 
+def test_logout_ends_the_session_on_the_server(app, client, make_user, database_url, extra_apps):
+    """A copy of the session cookie kept from before the logout is refused, on this instance and another; the
+    user's other devices stay signed in."""
+    from conftest import build_app
+
+    user = make_user()
+    other_device = new_client(app)
+    do_login(client, user.email)
+    do_login(other_device, user.email)
+    copy = client.get_cookie("session").value
+    assert client.post("/logout").status_code == 302
+    other_instance = build_app(database_url)
+    extra_apps.append(other_instance)
+    for instance in (app, other_instance):
+        replay = new_client(instance)
+        replay.set_cookie("session", copy)
+        response = replay.get("/account")
+        assert response.status_code == 302 and "/login" in response.headers["Location"]
+    assert logged_in(other_device)
+
+
 def test_logout_is_post_only(client, make_user):
     user = make_user()
     do_login(client, user.email)

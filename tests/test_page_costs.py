@@ -196,7 +196,7 @@ def test_a_lesson_page_runs_a_fixed_list_of_statements(app, loaded_course, clien
     if in_a_cohort:  # the schedule was read with the rest: the chapter of "pricing" opens next week
         assert client.get(lesson_url("pricing")).status_code == 403
     expected = [
-        "SELECT user_account",  # the session's user (flask-login, by session token)
+        "SELECT user_account",  # the session's user, through its login session (flask-login)
         "SELECT course",  # the course, with its content version
         "SELECT lesson_progress",  # the learner's progress, quiz results, completion, cohort and its schedule (a UNION)
         "SELECT workbook_answer",  # the learner's answers to the lesson's workbook prompts

@@ -13,22 +13,13 @@ import sys
 import time
 
 import pytest
-from conftest import FIXTURE_COURSE, ROOT, build_app, dispose, do_login, lesson_url, new_client
+from conftest import FIXTURE_COURSE, ROOT, build_app, do_login, lesson_url, new_client
 from sqlalchemy import func, select
 
 from config import ProductionConfig
 from course import create_app
 from course.accounts.models import User
 from course.extensions import db as _db
-
-
-@pytest.fixture
-def extra_apps():
-    """Apps a test builds besides `app` (a second instance, another config); their connections are closed."""
-    apps = []
-    yield apps
-    for extra in apps:
-        dispose(extra)
 
 
 def test_every_response_carries_the_security_headers(app, client, loaded_course):

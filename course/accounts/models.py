@@ -7,7 +7,7 @@ import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, Enum, String
+from sqlalchemy import Boolean, Enum, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from course.db_types import UTCDateTime, utcnow
@@ -44,8 +44,12 @@ class User(UserMixin, db.Model):
     language: Mapped[str | None] = mapped_column(String(16))  # one of the config's LANGUAGES, e.g. "zh_Hans"
     time_zone: Mapped[str | None] = mapped_column(String(64))  # an IANA name, e.g. "Asia/Shanghai"
 
-    def get_id(self) -> str:
-        return self.session_token
+    # The secret of the login session this object was loaded or logged in for (not a column): what the session
+    # cookie carries, and so what flask-login's get_id() answers.
+    login_secret = None
+
+    def get_id(self) -> str | None:
+        return self.login_secret
 
     def get_id_number(self) -> int:
         return self.id
@@ -64,3 +68,16 @@ class User(UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email} {self.role}>"
+
+
+class LoginSession(db.Model):
+    """One signed-in browser: the session cookie carries a random secret, this row a digest of it. Logging out
+    deletes the row, so a copy of the cookie stops working at once, on every instance; the user's other
+    sessions stay. Logging out everywhere, a password change or a disabled account deletes all of them."""
+
+    __tablename__ = "login_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    secret_digest: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 of the cookie's secret, hex
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from course import signals
 from course.accounts.models import Role, User, new_session_token
+from course.accounts.sessions import close_all_sessions
 from course.db_types import utcnow
 from course.extensions import db
 from course.i18n import is_time_zone
@@ -107,7 +108,10 @@ def change_password(user: User, password: str) -> bool:
         .values(password_hash=hash_password(password), session_token=new_session_token())
         .execution_options(synchronize_session="fetch")
     )
-    return changed.rowcount == 1
+    if changed.rowcount != 1:
+        return False
+    close_all_sessions(user)
+    return True
 
 
 def rename(user: User, name: str) -> None:
@@ -173,16 +177,10 @@ def set_active(admin: User, user: User, active: bool) -> None:
 
 
 def end_all_sessions(user: User) -> None:
-    """Rotate the session token: every cookie that carries the old one stops working, on every instance."""
+    """End every login session of the user, on every instance, and every password link made before (they
+    carry a digest of the session token, rotated here)."""
     user.session_token = new_session_token()
-
-
-_BY_SESSION_TOKEN = select(User).where(User.session_token == bindparam("token"))  # every request: built once
-
-
-def load_user(token: str) -> User | None:
-    user = db.session.scalar(_BY_SESSION_TOKEN, {"token": token})
-    return user if user is not None and user.active else None
+    close_all_sessions(user)
 
 
 def is_safe_next(target: str | None) -> bool:

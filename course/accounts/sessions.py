@@ -1,18 +1,74 @@
-"""Session lifetime: an idle timeout and an absolute timeout, checked on every request.
+"""Login sessions: one row per signed-in browser (`LoginSession`), whose secret the session cookie carries,
+and the session's lifetime — an idle timeout and an absolute timeout, checked on every request.
 
-The session cookie also carries the user's session token (see User.get_id), so a logout everywhere, a
-disabled account or a password change ends the session on every instance at its next request.
+Every request loads its user through its login session's row (`load_user`), so deleting the row ends that
+session at its next request, on every instance: logging out ends this browser's, logging out everywhere, a
+password change or a disabled account ends all of the user's.
 """
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 import time
+from datetime import timedelta
 
 from flask import Flask, current_app, flash, session
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
+from sqlalchemy import bindparam, delete, select
+
+from course.accounts.models import LoginSession, User
+from course.db_types import utcnow
+from course.extensions import db
 
 SEEN_REFRESH_SECONDS = 60  # rewrite the cookie at most once a minute
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def open_session(user: User) -> str:
+    """A new login session for `user`; returns its secret (what the cookie will carry). Sessions of the user
+    past the absolute lifetime are cleared away on the way."""
+    oldest = utcnow() - timedelta(hours=current_app.config["SESSION_MAX_HOURS"])
+    db.session.execute(delete(LoginSession).where(LoginSession.user_id == user.id, LoginSession.created_at < oldest))
+    secret = secrets.token_urlsafe(32)
+    db.session.add(LoginSession(user_id=user.id, secret_digest=_digest(secret)))
+    db.session.flush()
+    user.login_secret = secret
+    return secret
+
+
+def close_session(secret: str | None) -> None:
+    """End one login session (this browser's logout)."""
+    if secret:
+        db.session.execute(delete(LoginSession).where(LoginSession.secret_digest == _digest(secret)))
+
+
+def close_all_sessions(user: User) -> None:
+    """End every login session of `user`, on every device and instance."""
+    db.session.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
+
+
+# Every request: built once.
+_BY_SECRET = (
+    select(User)
+    .join(LoginSession, LoginSession.user_id == User.id)
+    .where(LoginSession.secret_digest == bindparam("digest"), LoginSession.created_at >= bindparam("oldest"))
+)
+
+
+def load_user(secret: str) -> User | None:
+    """The active user of the login session whose secret the cookie carries (flask-login's user loader); None
+    when the session was ended, is past the absolute lifetime, or the account is disabled."""
+    oldest = utcnow() - timedelta(hours=current_app.config["SESSION_MAX_HOURS"])
+    user = db.session.scalar(_BY_SECRET, {"digest": _digest(secret), "oldest": oldest})
+    if user is None or not user.active:
+        return None
+    user.login_secret = secret
+    return user
 
 
 def mark_login() -> None:

@@ -22,7 +22,7 @@ from course.accounts.services import (
     set_language,
     set_password,
 )
-from course.accounts.sessions import clear_session, mark_login
+from course.accounts.sessions import clear_session, close_session, mark_login, open_session
 from course.accounts.tokens import RESET_PASSWORD, SET_PASSWORD, user_for_token
 from course.auth.forms import ForgotPasswordForm, LoginForm, RegisterForm, SetPasswordForm
 from course.cohorts.invites import join_through_invite_link
@@ -39,10 +39,21 @@ def next_url(form_value: str | None = None) -> str:
 
 
 def start_session(user: User) -> None:
-    """A fresh session at login: nothing from before carries over but this device's language choice."""
+    """A fresh session at login: a new login session's secret in the cookie, and nothing from before but this
+    device's language choice. Commits the new login session."""
+    open_session(user)
+    db.session.commit()
     clear_session()
     login_user(user)
     mark_login()
+
+
+def end_session() -> None:
+    """Log this browser out: its login session ends on the server too (a copy of the cookie is refused)."""
+    close_session(current_user.get_id() if current_user.is_authenticated else None)
+    db.session.commit()
+    logout_user()
+    clear_session()
 
 
 def form_status(form: FlaskForm) -> int:
@@ -102,8 +113,7 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    logout_user()
-    clear_session()
+    end_session()
     flash(_("You are logged out."), "info")
     return redirect(url_for("learn.catalogue"))
 
