@@ -81,6 +81,7 @@ def timed_load(app, root: Path) -> float:
 
     with app.app_context():
         result = load_content(root)
+        db.session.commit()
     assert result.applied and not result.problems, result.problems[:5]
     return result.seconds
 

@@ -218,7 +218,9 @@ class LoadedCourse:
 
 def load(app: Flask, root: Path, dry_run: bool = False) -> LoadResult:
     with app.app_context():
-        return load_content(root, dry_run=dry_run)
+        result = load_content(root, dry_run=dry_run)
+        _db.session.commit()
+        return result
 
 
 @pytest.fixture

@@ -21,6 +21,19 @@ def test_packages_keep_their_layers_and_have_no_cycles():
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+def test_a_built_app_receives_every_signal():
+    """In a fresh process, as a web worker or the CLI starts: every signal a lower layer sends has a receiver."""
+    code = (
+        "from course import create_app, signals\n"
+        "create_app('testing', cli=False)\n"
+        "names = ('content_loaded', 'attempt_recorded', 'user_renamed')\n"
+        "print(' '.join(str(len(getattr(signals, name).receivers)) for name in names))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert all(int(count) >= 1 for count in done.stdout.split()), done.stdout
+
+
 @pytest.mark.parametrize("path", sorted((ROOT / "course").rglob("*.py")), ids=lambda p: str(p.relative_to(ROOT)))
 def test_no_module_is_over_400_lines(path: Path):
     lines = len(path.read_text(encoding="utf-8").splitlines())

@@ -213,6 +213,30 @@ def test_a_new_visitor_registers_from_the_invite_and_lands_in_the_cohort(app, lo
     assert count(app, Enrolment, Enrolment.cohort_id == cohort_id) == 1
 
 
+def test_a_visitor_who_registers_from_the_invite_of_a_full_cohort_is_told_why(
+    app, loaded_course, instructor, make_user
+):
+    """The account is made and signed in; the cohort's refusal is shown, not lost with the old session."""
+    cohort_id = make_cohort(app, capacity=1, instructors=[instructor])
+    _enrol(app, cohort_id, make_user(email="first@example.com"))
+    code = cohort_row(app, cohort_id).invite_code
+    visitor = new_client(app)
+    response = visitor.post(
+        "/register",
+        data={
+            "name": "Late",
+            "email": "late@example.com",
+            "password": "a long passphrase",
+            "confirm": "a long passphrase",
+            "next": f"/join/{code}",
+        },
+        follow_redirects=True,
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "Welcome, Late!" in page and "This cohort is full." in page
+    assert count(app, Enrolment, Enrolment.cohort_id == cohort_id) == 1
+
+
 def test_rotated_or_disabled_invites_stop_working(app, loaded_course, staff_client, client, learner, instructor):
     cohort_id = make_cohort(app, instructors=[instructor])
     old = cohort_row(app, cohort_id).invite_code

@@ -9,7 +9,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURE_COURSE, load
+from conftest import FIXTURE_COURSE, ROOT, load
 from sqlalchemy import select
 
 from course.content.models import Chapter, Course, Lesson, Module, Question, QuestionOption, Quiz, WorkbookPrompt
@@ -383,3 +383,29 @@ def test_a_problem_in_merged_fields_is_reported_where_they_are_written(quiz_file
 )
 def test_a_text_that_is_not_yaml_is_reported_at_its_line_alone(quiz_file, text, problem):
     assert quiz_file(text) == [f"content/{FIXTURE_COURSE}/{INTRO_QUIZ}:{problem}"]
+
+
+def test_the_reader_gives_what_pyyaml_gives_for_every_content_file():
+    """The YAML reader composes what it needs itself; for every YAML text of the real and fixture courses (and
+    every lesson's front matter) its data is PyYAML's safe loader's."""
+    import yaml
+
+    from course.content.yaml_reader import YamlReader
+
+    texts = []
+    for root in (ROOT / "content", ROOT / "tests" / "fixtures"):
+        for path in sorted(root.rglob("*")):
+            if path.suffix == ".yaml":
+                texts.append((path, path.read_text(encoding="utf-8")))
+            elif path.suffix == ".md" and path.read_text(encoding="utf-8").startswith("---\n"):
+                front = path.read_text(encoding="utf-8").split("---\n", 2)[1]
+                texts.append((path, front))
+    assert len(texts) > 100
+    reader = YamlReader()
+    for path, text in texts:
+        read = reader.read(text)
+        if not read.readable:  # a fixture that is not YAML on purpose: PyYAML refuses it too
+            with pytest.raises(yaml.YAMLError):
+                yaml.safe_load(text)
+            continue
+        assert read.data == yaml.safe_load(text), path

@@ -1,4 +1,4 @@
-"""The dashboard's per-learner roll-up (course/dashboard/rollup.py) always equals a recomputation from the raw
+"""The dashboard's per-learner roll-up (course/progress/rollup.py) always equals a recomputation from the raw
 progress and attempt rows: after a random sequence of lesson views, completions, quiz attempts (passed and
 failed), cohort moves and content reloads that archive, move and restore lessons and a quiz. Runs on the
 engine the suite runs on (SQLite, or PostgreSQL with TEST_DATABASE_URL); on PostgreSQL, also with one

@@ -19,6 +19,7 @@ def test_demo_attempts_are_graded_by_the_grader_and_completions_verify(app, real
     make_user(email="instructor@example.com", role="instructor")
     with app.test_request_context(method="POST", headers={"Accept-Language": "en"}):
         result = generate(80, 1, None, 3, 0.95, "instructor@example.com", weeks_ago=16)
+        _db.session.commit()
         assert result["learners"] == 80 and result["instructor"]
 
         course = _db.session.scalar(select(Course))

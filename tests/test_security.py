@@ -102,6 +102,26 @@ def test_the_wsgi_entry_point_refuses_the_development_secret():
     assert done.returncode == 0, done.stderr
 
 
+def test_the_request_log_leaves_secret_url_parts_out(app, client):
+    """A password link's token and an invite code are keys: the request log names them instead."""
+    app.config["REQUEST_LOG"] = True
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logger = logging.getLogger("course.request")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        client.get("/password/reset/a-secret.token-value")
+        client.get("/join/an-invite-code")
+        client.get("/courses")
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    assert [r.fields["path"] for r in records] == ["/password/reset/<token>", "/join/<code>", "/courses"]
+
+
 def test_healthz_reports_the_database_and_content_version(client, loaded_course):
     body = client.get("/healthz").get_json()
     assert body["status"] == "ok" and body["database"] == "ok"
@@ -283,6 +303,23 @@ def test_password_links_do_not_carry_the_session_token(app, make_user):
             _valid, payload = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt=purpose).loads_unsafe(token)
             assert user.session_token not in json.dumps(payload)
             assert user_for_token(token, purpose) is user
+
+
+def test_a_password_link_made_before_the_digest_still_works_once(app, make_user):
+    """Links sent before the change carry the session token itself; they keep working until they expire."""
+    from itsdangerous import URLSafeTimedSerializer
+
+    from course.accounts.tokens import SET_PASSWORD, user_for_token
+
+    user = make_user(email="old-link@example.com")
+    with app.test_request_context():
+        user = _db.session.get(User, user.id)
+        legacy = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt=SET_PASSWORD).dumps(
+            {"u": user.id, "t": user.session_token}
+        )
+        assert user_for_token(legacy, SET_PASSWORD) is user
+        forged = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt=SET_PASSWORD).dumps({"u": user.id, "t": "x"})
+        assert user_for_token(forged, SET_PASSWORD) is None
 
 
 def test_the_common_passwords_ship_with_the_app(monkeypatch):

@@ -47,6 +47,13 @@ def user_for_token(token: str, purpose: str = SET_PASSWORD) -> User | None:
     if not isinstance(data, dict):
         return None
     user = db.session.get(User, data.get("u"))
-    if user is None or not user.active or not hmac.compare_digest(_session_digest(user), str(data.get("s", ""))):
+    if user is None or not user.active or not _same_session(user, data):
         return None
     return user
+
+
+def _same_session(user: User, data: dict) -> bool:
+    if "s" in data:
+        return hmac.compare_digest(_session_digest(user), str(data["s"]))
+    # A link made before 2026-12-04 carries the token itself ("t"); such links expire within seven days of it.
+    return hmac.compare_digest(user.session_token, str(data.get("t", "")))

@@ -151,9 +151,9 @@ def edit(cohort_id: int):
         form.course.data = cohort.course_id
         form.instructors.data = [i.user_id for i in cohort.instructors]
     if form.validate_on_submit():
-        instructors = form.instructors.data if current_user.is_admin else None
+        user = current_user._get_current_object()
         try:
-            services.update_cohort(cohort, _settings(form), instructors)
+            services.update_cohort(cohort, _settings(form), form.instructors.data or [], changed_by=user)
         except CohortError as exc:
             db.session.rollback()
             form.form_errors.append(str(exc))

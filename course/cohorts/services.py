@@ -114,14 +114,15 @@ def create_cohort(
     return cohort
 
 
-def update_cohort(cohort: Cohort, settings: CohortSettings, instructor_ids: list[int] | None = None) -> None:
-    """New settings; new instructors too, when given (only an admin changes who teaches a cohort)."""
+def update_cohort(cohort: Cohort, settings: CohortSettings, instructor_ids: list[int], changed_by: User) -> None:
+    """New settings, by `changed_by`; new instructors too when an admin changes them (an instructor does not
+    choose who teaches a cohort: their list is left as it was)."""
     _check_settings(settings, enrolled=cohort.enrolled_count)
     cohort.name = settings.name.strip()
     cohort.starts_on, cohort.ends_on = settings.starts_on, settings.ends_on
     cohort.capacity = settings.capacity
     cohort.enrol_opens_on, cohort.enrol_closes_on = settings.enrol_opens_on, settings.enrol_closes_on
-    if instructor_ids is not None:
+    if changed_by.is_admin:
         set_instructors(cohort, instructor_ids)
     db.session.flush()
 

@@ -8,6 +8,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from course.extensions import db
 from course.i18n import speak_english
 
 content_cli = AppGroup("content", help="Check and load the course content files.", callback=speak_english)
@@ -49,6 +50,8 @@ def load_command(directory: str | None, dry_run: bool) -> None:
     from course.content.services import load_content
 
     result = load_content(_root(directory), dry_run=dry_run, report=lambda line: click.echo(f"… {line}"))
+    if result.applied:
+        db.session.commit()
     if result.problems:
         for problem in result.problems:
             click.echo(str(problem), err=True)

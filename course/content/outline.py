@@ -77,9 +77,6 @@ class Outline:
         """Lessons plus quizzes: what a learner's progress in the course counts (it never exceeds 100 %)."""
         return sum(chapter.items_total for chapter in self.chapters)
 
-    def chapter(self, chapter_id: int) -> OutlineChapter | None:
-        return next((c for c in self.chapters if c.chapter.id == chapter_id), None)
-
     def prompts_of(self, lesson: Lesson) -> tuple[WorkbookPrompt, ...]:
         return self.prompts.get(lesson.id, ())
 

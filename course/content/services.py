@@ -25,9 +25,9 @@ class LoadResult:
 
 
 def load_content(root: Path, dry_run: bool = False, report: Callable[[str], None] = lambda _: None) -> LoadResult:
-    """Validate `root` and, if it has no problems, sync it into the database in one transaction.
+    """Validate `root` and, if it has no problems, sync it into the database (flushed: the caller commits).
 
-    Commits unless `dry_run`; on any problem or error nothing is changed.
+    A dry run, a problem or an error leaves nothing changed (`applied` False for the first two).
     """
     started = time.perf_counter()
     courses, problems, files = read_content(root)
@@ -43,7 +43,7 @@ def load_content(root: Path, dry_run: bool = False, report: Callable[[str], None
         if dry_run:
             db.session.rollback()
         else:
-            db.session.commit()
+            db.session.flush()
             content_cache.clear()  # this process's copy; other processes see the new content version
     except Exception:
         db.session.rollback()

@@ -139,9 +139,6 @@ class CourseMap:
     def quiz_by_key(self, key: str) -> QuizInfo | None:
         return next((quiz for quiz in self.quizzes if quiz.key == key), None)
 
-    def chapter(self, chapter_id: int) -> ChapterInfo:
-        return next(chapter for chapter in self.chapters if chapter.id == chapter_id)
-
     def due_chapters(self, today: date) -> list[ChapterInfo]:
         """Scheduled (non-reference) chapters that opened more than GRACE_DAYS ago: due for a learner without
         an extension."""

@@ -118,11 +118,11 @@ def grid_export(cohort: Cohort, cm: CourseMap, now: datetime) -> Export:
                 learner.completed,
                 learner.extension_days,
             ]
-            for cell in learner.cells:
-                if cell.chapter.lessons:
-                    line.append(cell.lessons_done)
-                if cell.chapter.quiz:
-                    line.append(cell.best)
+            for chapter_cell in learner.cells:
+                if chapter_cell.chapter.lessons:
+                    line.append(chapter_cell.lessons_done)
+                if chapter_cell.chapter.quiz:
+                    line.append(chapter_cell.best)
             yield line
 
     return Export(header, rows())

@@ -1,7 +1,7 @@
 """One row per learner of a cohort, computed in SQL: the SELECT every dashboard page builds on.
 
-The numbers come from the learner's roll-up row (course/dashboard/models.py, kept up to date by the write
-paths: course/dashboard/rollup.py), joined by primary key, and, for the schedule, a count of the learner's
+The numbers come from the learner's roll-up row (course/progress/models.py, kept up to date by the write
+paths: course/progress/rollup.py), joined by primary key, and, for the schedule, a count of the learner's
 complete chapters among those due (one index seek and their few rows). Nothing is computed from the ~40
 progress rows and ~10 attempts of every learner on a request, and there is never a query per learner from
 Python. Only the numbers a page asks for are read. The chapter cells of a page of learners (`pivot`) are

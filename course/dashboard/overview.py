@@ -81,18 +81,21 @@ def overview(cohort: Cohort, cm: CourseMap, now: datetime) -> Overview:
     """
     learners = LearnerQuery(cohort, cm, now).select(OVERVIEW_METRICS).cte("learners")
     c = learners.c
+    totals = {
+        "items_done": c.items_done,
+        "furthest": c.furthest,
+        "n": func.count(),
+        "started": func.sum(c.started),
+        "completed": func.sum(c.completed),
+        "active": func.sum(c.active),
+        "behind": func.sum(c.behind),
+        "at_risk": func.sum(case((c.reasons > 0, 1), else_=0)),
+        "best_sum": func.sum(c.best_avg),
+        "best_n": func.count(c.best_avg),
+    }
     groups = select(
         literal("group").label("kind"),
-        c.items_done,
-        c.furthest,
-        func.count().label("n"),
-        func.sum(c.started).label("started"),
-        func.sum(c.completed).label("completed"),
-        func.sum(c.active).label("active"),
-        func.sum(c.behind).label("behind"),
-        func.sum(case((c.reasons > 0, 1), else_=0)).label("at_risk"),
-        func.sum(c.best_avg).label("best_sum"),
-        func.count(c.best_avg).label("best_n"),
+        *(value.label(name) for name, value in totals.items()),
         literal(None, Integer).label("user_id"),
     ).group_by(c.items_done, c.furthest)
     top = (
@@ -102,8 +105,8 @@ def overview(cohort: Cohort, cm: CourseMap, now: datetime) -> Overview:
         .limit(AT_RISK_TOP)
         .subquery("top")
     )
-    nothing = literal(None, Integer)
-    risky = select(literal("risk"), *[nothing] * 10, top.c.user_id)
+    # the same columns: the totals' are NULL in a row of the top learners
+    risky = select(literal("risk"), *(literal(None, Integer) for _name in totals), top.c.user_id)
     rows = db.session.execute(union_all(groups, risky)).all()
     groups = [r for r in rows if r.kind == "group"]
     top_ids = [r.user_id for r in rows if r.kind == "risk"]

@@ -40,6 +40,7 @@ def demo_accounts_command(cohort: bool) -> None:
     db.session.commit()
     if cohort and db.session.scalar(select(func.count(Cohort.id))) == 0:
         result = generate(60, 1, None, 1, 0.6, "instructor@example.com")
+        db.session.commit()
         for cohort_id, name in result["cohorts"]:
             click.echo(f"Demo cohort “{name}” with 60 learners: /cohorts/{cohort_id}/dashboard")
     click.echo("Demo accounts (development only):")
@@ -93,6 +94,7 @@ def generate_command(
         raise click.ClickException("--cohorts cannot exceed --learners")
     started = utcnow()
     result = generate(learners, cohorts, course_key, seed, retention, instructor_email, weeks_ago)
+    db.session.commit()
     seconds = (utcnow() - started).total_seconds()
     click.echo(f"{result['learners']} learners, {result['progress']} lesson progress rows in {seconds:.1f}s")
     for cohort_id, name in result["cohorts"]:

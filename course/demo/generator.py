@@ -3,7 +3,8 @@
 The learners are simulated (`course.demo.simulation`) against the course's outline (`course.content.outline`)
 and graded by the real grader; completions carry the snapshot the real service writes. Rows go in with bulk
 inserts (`session.execute(insert(Model), rows)`) in batches; every demo learner shares one password hash,
-computed once; the dashboard's roll-up is computed once at the end. The whole run is one transaction.
+computed once; the dashboard's roll-up is computed once at the end. The whole run is one transaction, which
+the caller commits.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from course.cohorts.services import CohortSettings, create_cohort
 from course.content.cache import quiz_with_questions
 from course.content.models import Course, Question
 from course.content.outline import course_outline
+from course.content.question_types import question_type
 from course.db_types import utcnow
 from course.demo.simulation import VAGUE_TEXT_ANSWERS, ChapterSim, QuestionSim, QuizSim, SimulatedLearner, Simulator
 from course.extensions import db
@@ -51,12 +53,11 @@ class Batch:
 def _course_sims(course: Course, rng: random.Random) -> list[ChapterSim]:
     """The course's chapters in course order, as the simulation needs them."""
     outline = course_outline(course)
+    # the first accepted answer of every question graded by accepted texts: wrong answers to the others
     short_answers = [
         q.accepted[0]
-        for q in db.session.scalars(
-            select(Question).where(Question.course_id == course.id, Question.type == "short_text")
-        )
-        if q.accepted
+        for q in db.session.scalars(select(Question).where(Question.course_id == course.id))
+        if question_type(q.type).takes_accepted_answers and q.accepted
     ]
     sims = []
     for chapter in outline.chapters:
@@ -66,16 +67,15 @@ def _course_sims(course: Course, rng: random.Random) -> list[ChapterSim]:
             quiz = quiz_with_questions(course, chapter.quiz)
             questions = []
             for q in quiz.questions:
+                kind = question_type(q.type)
                 options = [o.key for o in q.options]
-                keyed = (
-                    sorted(o.key for o in q.options if o.correct) if q.type != "short_text" else list(q.accepted[:1])
-                )
+                keyed = list(q.accepted[:1]) if kind.takes_accepted_answers else sorted(kind.correct_response(q))
                 distractors = [o for o in options if o not in keyed]
                 others = [a for a in short_answers if a not in q.accepted]
                 questions.append(
                     QuestionSim(
                         id=q.id,
-                        type=q.type,
+                        input_kind=kind.input_kind,
                         keyed=keyed,
                         options=options,
                         difficulty=rng.gauss(-0.7, 0.9),
@@ -225,5 +225,4 @@ def generate(
             db.session.execute(update(Cohort).where(Cohort.id == cohort.id).values(enrolled_count=size))
             made.append(cohort)
     rollup.refresh_course(course.id)  # rows went in around the services: compute the dashboard's roll-up once
-    db.session.commit()
     return {"cohorts": [(c.id, c.name) for c in made], "instructor": instructor_ids, **counts}

@@ -44,7 +44,7 @@ VAGUE_TEXT_ANSWERS = ["不知道", "不确定", "模型"]
 @dataclass
 class QuestionSim:
     id: int
-    type: str
+    input_kind: str  # how it is answered (its question type's): "text", or picking options ("radio", "checkbox")
     keyed: list[str]  # the right response's option keys (or the first accepted short answer)
     options: list[str]
     difficulty: float
@@ -192,7 +192,7 @@ class Simulator:
             responses = {}
             for q in quiz.questions:
                 right = rng.random() < _sigmoid(1.7 * (ability - q.difficulty))
-                keyed = q.keyed if q.type != "short_text" else (q.keyed[0] if q.keyed else "")
+                keyed = (q.keyed[0] if q.keyed else "") if q.input_kind == "text" else q.keyed
                 responses[q.id] = keyed if right else self._wrong(q)
             graded = grade(quiz.quiz, responses)
             percent = graded.percent
@@ -225,10 +225,10 @@ class Simulator:
 
     def _wrong(self, q: QuestionSim) -> Any:
         rng = self.rng
-        if q.type == "short_text":
+        if q.input_kind == "text":
             return rng.choice(q.wrong_texts) if q.wrong_texts else rng.choice(VAGUE_TEXT_ANSWERS)
         distractors = [o for o in q.options if o not in q.keyed]
-        if q.type == "multiple":
+        if q.input_kind == "checkbox":  # several options: drop a right one or add a lure
             if len(q.keyed) > 1 and rng.random() < 0.6:
                 dropped = rng.choice(q.keyed)
                 return sorted(k for k in q.keyed if k != dropped)

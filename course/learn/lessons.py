@@ -44,7 +44,7 @@ def outline(course_key: str):
 def _render_lesson(loaded: LoadedLesson, rejected: tuple[int, WorkbookForm] | None = None, status_code: int = 200):
     course, outline, chapter, status = loaded
     status.lesson = lesson_with_body(course, status.lesson)
-    prompts = outline.outline.prompts_of(status.lesson)
+    prompts = outline.prompts_of(status.lesson)
     answers = workbook_answers(current_user.id, [p.id for p in prompts])
     # Shown, not validated: the page writes the CSRF token itself (the one `csrf_token()` made for this request)
     # under the name the form's own field would have, which is what a save is checked against.

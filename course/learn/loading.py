@@ -11,7 +11,7 @@ from flask_login import current_user
 from course.content.cache import quiz_with_questions
 from course.content.lookup import get_course_or_404
 from course.content.models import Course
-from course.progress.journey import chapter_refusal
+from course.progress.journey import Refusal, Refused, chapter_refusal
 from course.progress.outline import ChapterStatus, LearnerOutline, LessonStatus, QuizStatus, build_outline
 
 
@@ -35,10 +35,18 @@ def learner_outline(course_key: str) -> LearnerOutline:
     return build_outline(course, current_user.id if current_user.is_authenticated else None)
 
 
+# What each refusal answers: forbidden for now, or in conflict with what the learner already did.
+REFUSAL_STATUS = {Refused.LOCKED: 403, Refused.ENDED: 403, Refused.NOT_OPEN: 403, Refused.USED_UP: 409}
+
+
+def status_of(refusal: Refusal) -> int:
+    return REFUSAL_STATUS[refusal.reason]
+
+
 def refuse_if_locked(chapter: ChapterStatus) -> None:
     """A chapter the learner's cohort has not opened yet: 403 with its opening date."""
     if refusal := chapter_refusal(chapter):
-        abort(refusal.status, description=refusal.message)
+        abort(status_of(refusal), description=refusal.message)
 
 
 def load_lesson_or_404(course_key: str, lesson_key: str) -> LoadedLesson:

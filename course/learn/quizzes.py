@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 
 from course.content.question_types import QUESTION_TYPES
 from course.forms import EmptyForm
-from course.learn.loading import LoadedQuiz, load_quiz_or_404
+from course.learn.loading import LoadedQuiz, load_quiz_or_404, status_of
 from course.progress import journey
 from course.quiz import attempts
 from course.ratelimit import limit, user_or_address
@@ -61,7 +61,7 @@ def submit(course_key: str, quiz_key: str):
         return _result(loaded, checked.earlier.number)
     if checked.refusal is not None:
         flash(checked.refusal.message, "error")
-        return _render_quiz(loaded, status_code=checked.refusal.status)
+        return _render_quiz(loaded, status_code=status_of(checked.refusal))
     if not checked.ready:
         return _render_quiz(loaded, checked.submission, request.form, status_code=400)
     # Graded from reads without SQLite's write lock; the write checks the key and the attempt count again.

@@ -28,6 +28,19 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(payload, ensure_ascii=False)
 
 
+# URL parts that work as a key (a password link's token, an invite code): a log line names the route instead.
+SECRET_PARTS = frozenset({"token", "code"})
+
+
+def logged_path() -> str:
+    """The request's path, with the values of secret URL parts replaced by their names (`<token>`)."""
+    path = request.path
+    for name, value in (request.view_args or {}).items():
+        if name in SECRET_PARTS and value:
+            path = path.replace(str(value), f"<{name}>")
+    return path
+
+
 def init_request_logging(app: Flask) -> None:
     if app.config.get("REQUEST_LOG") and not log.handlers:
         handler = logging.StreamHandler(sys.stderr)
@@ -54,7 +67,7 @@ def init_request_logging(app: Flask) -> None:
                     "fields": {
                         "request_id": g.get("request_id"),
                         "method": request.method,
-                        "path": request.path,
+                        "path": logged_path(),
                         "status": response.status_code,
                         "ms": round((time.perf_counter() - started) * 1000, 1),
                         "user_id": user_id,

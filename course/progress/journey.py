@@ -9,6 +9,7 @@ see `course.sql`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 from typing import NamedTuple
 
 from flask_babel import format_date
@@ -24,17 +25,24 @@ from course.quiz.grading import Submission, read_submission
 from course.quiz.models import Attempt
 
 
-class Refusal(NamedTuple):
-    """Why the learner may not do something now: a message for them, and the HTTP status it deserves."""
+class Refused(Enum):
+    LOCKED = "locked"  # the learner's cohort has not opened the chapter yet
+    ENDED = "ended"  # their cohort ended (and their extension with it)
+    NOT_OPEN = "not open"  # the quiz opens when the chapter's lessons are complete
+    USED_UP = "used up"  # every attempt the quiz allows is used
 
+
+class Refusal(NamedTuple):
+    """Why the learner may not do something now: the reason, and a message for them."""
+
+    reason: Refused
     message: str
-    status: int
 
 
 def chapter_refusal(chapter: ChapterStatus) -> Refusal | None:
     """A chapter the learner's cohort has not opened yet."""
     if chapter.locked:
-        return Refusal(_("This chapter opens on %(date)s.", date=format_date(chapter.opens_on, "long")), 403)
+        return Refusal(Refused.LOCKED, _("This chapter opens on %(date)s.", date=format_date(chapter.opens_on, "long")))
     return None
 
 
@@ -65,7 +73,7 @@ def complete_lesson(
 
 def find_prompt(outline: LearnerOutline, prompt_key: str) -> tuple[ChapterStatus, LessonStatus, WorkbookPrompt] | None:
     """A live workbook prompt of the course, with the lesson it belongs to."""
-    for lesson_id, prompts in outline.outline.prompts.items():
+    for lesson_id, prompts in outline.prompts.items():
         for prompt in prompts:
             if prompt.key == prompt_key:
                 found = outline.find_lesson_by_id(lesson_id)
@@ -82,11 +90,15 @@ def submission_refusal(outline: LearnerOutline, status: QuizStatus) -> Refusal |
             "Your cohort ended on %(date)s: quizzes are closed. Ask your instructor for an extension.",
             date=format_date(outline.schedule.deadline, "long"),
         )
-        return Refusal(message, 403)
+        return Refusal(Refused.ENDED, message)
     if not status.open:
-        return Refusal(_("Finish the chapter's lessons first: the quiz opens when they are complete."), 403)
+        return Refusal(
+            Refused.NOT_OPEN, _("Finish the chapter's lessons first: the quiz opens when they are complete.")
+        )
     if status.attempts_left == 0:
-        return Refusal(_("You have used all %(n)d attempts for this quiz.", n=status.quiz.max_attempts), 409)
+        return Refusal(
+            Refused.USED_UP, _("You have used all %(n)d attempts for this quiz.", n=status.quiz.max_attempts)
+        )
     return None
 
 

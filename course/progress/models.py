@@ -32,7 +32,7 @@ class LessonProgress(db.Model):
     last_viewed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     time_spent_seconds: Mapped[int] = mapped_column(Integer, default=0)
-    # Reading time is credited up to here (course/progress/services.py, `credit_reading`); None: nothing since
+    # Reading time is credited up to here (course/progress/reading.py, `credit_reading`); None: nothing since
     # the last view, so the next credit counts from `last_viewed_at`.
     time_credited_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

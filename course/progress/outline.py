@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from course.cohorts.schedule import LearnerSchedule
-from course.content.models import Chapter, Course, Lesson, Module, Quiz
+from course.content.models import Chapter, Course, Lesson, Module, Quiz, WorkbookPrompt
 from course.content.outline import Outline, course_outline
 from course.progress.learner_state import CompletionRecord, LearnerState, Progress, learner_state
 
@@ -163,6 +163,14 @@ class LearnerOutline(_RollUp):
     def started_at(self) -> datetime | None:
         times = [ls.progress.first_viewed_at for ls in self.lessons if ls.progress]
         return min(times) if times else None
+
+    @property
+    def prompts(self) -> dict[int, tuple[WorkbookPrompt, ...]]:
+        """Lesson id → its live workbook prompts, in order."""
+        return self.outline.prompts
+
+    def prompts_of(self, lesson: Lesson) -> tuple[WorkbookPrompt, ...]:
+        return self.outline.prompts_of(lesson)
 
     def find_lesson(self, key: str) -> tuple[ChapterStatus, LessonStatus] | None:
         for chapter in self.chapters:

@@ -74,7 +74,7 @@ def workbook_plan(outline: LearnerOutline, user_id: int) -> list[PlanEntry]:
     """The learner's workbook answers gathered into one plan, lesson by lesson in course order (lessons they
     answered nothing in are left out). One statement."""
     lessons = [ls.lesson for ls in outline.lessons]
-    prompts = {lesson.id: outline.outline.prompts_of(lesson) for lesson in lessons}
+    prompts = {lesson.id: outline.prompts_of(lesson) for lesson in lessons}
     answers = workbook_answers(user_id, [p.id for ps in prompts.values() for p in ps])
     plan = [
         PlanEntry(lesson, [(p, answers[p.id]) for p in prompts[lesson.id] if p.id in answers]) for lesson in lessons

@@ -166,6 +166,7 @@ def load_courses(app: Flask, target: Path) -> None:
                 shutil.copytree(folder, target / folder.name)
     with app.app_context():
         result = load_content(target)
+        db.session.commit()
     assert result.applied and not result.problems, result.problems[:10]
 
 
