@@ -2,8 +2,8 @@
 app's own database (the `fcsql://` storage below) — never in one process's memory.
 
 Limits (config): login and registration per client address, quiz submissions and CSV uploads per user, and
-failed logins per account (checked by hand in the login view, keyed by the email typed, so an unknown email
-is throttled exactly like a known one).
+failed logins per account (reserved before each password check and given back when it was right, keyed by the
+email typed, so an unknown email is throttled exactly like a known one).
 """
 
 from __future__ import annotations
@@ -102,13 +102,14 @@ def _increment(dialect: str) -> Insert:
     table = RateLimitCounter.__table__
     amount, expires_at = bindparam("amount", type_=Integer), bindparam("expires_at", type_=Float)
     expired = table.c.expires_at <= bindparam("now", type_=Float)
+    start = case((amount < 0, 0), else_=amount)  # a window starts at 0 when the first change gives one back
     return (
         insert(table)
-        .values(key=bindparam("key", type_=String), count=amount, expires_at=expires_at)
+        .values(key=bindparam("key", type_=String), count=start, expires_at=expires_at)
         .on_conflict_do_update(
             index_elements=["key"],
             set_={
-                "count": case((expired, amount), else_=table.c["count"] + amount),
+                "count": case((expired, start), else_=table.c["count"] + amount),
                 "expires_at": case((expired, expires_at), else_=table.c.expires_at),
             },
         )
@@ -155,12 +156,17 @@ def _release_request_transaction() -> None:
     session.commit()
 
 
-def login_blocked(email: str) -> bool:
-    """True when this account (by the email typed) has too many recent failed logins."""
+# Failed logins per account (by the email typed, so an unknown email is throttled like a known one). An attempt
+# is counted before its password is checked and given back when the password was right: parallel requests
+# each take a place first, so no more than the limit are ever checked.
+def reserve_login_attempt(email: str) -> bool:
+    """Count an attempt at this account's password; False (nothing to check) when the limit is reached."""
     item = parse(current_app.config["RATELIMIT_LOGIN_FAILURES"])
-    return not limiter.limiter.test(item, "login-failures", email.strip().lower())
+    return limiter.limiter.hit(item, "login-failures", email.strip().lower())
 
 
-def record_login_failure(email: str) -> None:
+def release_login_attempt(email: str) -> None:
+    """The password was right: its attempt does not count against the account."""
     item = parse(current_app.config["RATELIMIT_LOGIN_FAILURES"])
-    limiter.limiter.hit(item, "login-failures", email.strip().lower())
+    key = item.key_for("login-failures", email.strip().lower())
+    limiter.limiter.storage.incr(key, item.get_expiry(), amount=-1)

@@ -193,6 +193,47 @@ def test_failed_logins_are_limited_per_account_across_instances(app, make_user, 
     assert do_login(clients[1], user.email).status_code == 429
 
 
+def test_the_failed_login_limit_holds_under_parallel_attempts(app, make_user, database_url, extra_apps):
+    """24 wrong passwords at once for one account, over two instances: no more than the limit (10) are
+    checked — each attempt is counted before its slow hash check, so parallel requests cannot all pass it."""
+    import threading
+
+    user = make_user(email="parallel@example.com")
+    slow_hashing = {"ARGON2_TIME_COST": 2, "ARGON2_MEMORY_COST": 19 * 1024}  # production's cost: a real window
+    instances = [app, build_app(database_url)]
+    extra_apps.append(instances[1])
+    for instance in instances:
+        instance.config.update(slow_hashing)
+    clients = [new_client(instances[i % 2]) for i in range(24)]
+    start = threading.Barrier(len(clients))
+    statuses: list[int] = []
+
+    def attempt(client) -> None:
+        start.wait()
+        response = client.post("/login", data={"email": user.email, "password": "wrong password!"})
+        statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=attempt, args=(client,)) for client in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(set(statuses)) == [400, 429]
+    assert statuses.count(400) == 10, statuses  # the wrong passwords checked: exactly the limit
+
+
+def test_a_right_password_gives_its_attempt_back(app, make_user):
+    """An attempt is counted before the check and given back when the password was right: signing in
+    does not use up the account's allowance."""
+    user = make_user(email="often@example.com")
+    for _ in range(12):
+        client = new_client(app)
+        assert do_login(client, user.email).status_code == 302
+    for _ in range(10):
+        assert do_login(new_client(app), user.email, "wrong password!").status_code == 400
+    assert do_login(new_client(app), user.email, "wrong password!").status_code == 429
+
+
 def test_unknown_accounts_are_limited_the_same_way(app):
     client = new_client(app)
     for _ in range(10):

@@ -26,7 +26,7 @@ from course.accounts.services import (
 from course.auth.forms import ChangePasswordForm, EmailForm, NameForm, PreferencesForm
 from course.auth.routes import bp, start_session
 from course.extensions import db
-from course.ratelimit import limit, login_blocked, record_login_failure, user_or_address
+from course.ratelimit import limit, release_login_attempt, reserve_login_attempt, user_or_address
 
 ROLE_NAMES = {Role.LEARNER: _l("Learner"), Role.INSTRUCTOR: _l("Instructor"), Role.ADMIN: _l("Admin")}
 
@@ -62,13 +62,13 @@ def account_page(status: int = 200, **forms):
 def password_refused(user: User, field: PasswordField) -> int | None:
     """Check the current password typed in `field`, throttled like logins (the same per-account counter: a
     wrong password here counts as a failed login). The status to answer with if it is refused, else None."""
-    if login_blocked(user.email):
+    if not reserve_login_attempt(user.email):
         field.errors.append(_("Too many failed attempts for this account. Try again in 15 minutes."))
         return 429
     if not check_password(user, field.data):
-        record_login_failure(user.email)
         field.errors.append(_("This is not your current password."))
         return 400
+    release_login_attempt(user.email)
     return None
 
 

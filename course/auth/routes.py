@@ -28,7 +28,7 @@ from course.auth.forms import ForgotPasswordForm, LoginForm, RegisterForm, SetPa
 from course.cohorts.invites import join_through_invite_link
 from course.content.lookup import course_key_of
 from course.extensions import db
-from course.ratelimit import limit, login_blocked, record_login_failure
+from course.ratelimit import limit, release_login_attempt, reserve_login_attempt
 
 bp = Blueprint("auth", __name__)
 
@@ -95,7 +95,7 @@ def login():
         return redirect(next_url())
     form = LoginForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
-        if login_blocked(form.email.data):
+        if not reserve_login_attempt(form.email.data):
             # Same answer whether or not the account exists: the email typed is what is throttled.
             form.password.errors.append(_("Too many failed attempts for this account. Try again in 15 minutes."))
             return render_template("auth/login.html", form=form), 429
@@ -103,9 +103,9 @@ def login():
         if user is not None:
             adopt_language(user, session.get("lang"))  # chosen before logging in: now on every device
             db.session.commit()
+            release_login_attempt(form.email.data)
             start_session(user)
             return redirect(next_url(form.next.data))
-        record_login_failure(form.email.data)
         form.password.errors.append(_("The email or password is not right."))
     return render_template("auth/login.html", form=form), form_status(form)
 
