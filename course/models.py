@@ -1,6 +1,7 @@
 """Every model, imported in one place for Alembic (migrations/env.py) and the tests."""
 
-from course.accounts.models import Role, User
+from course.accounts.models import LoginSession, Role, User
+from course.audit.models import AuditEntry
 from course.cohorts.models import ChapterRelease, Cohort, CohortInstructor, Enrolment
 from course.content.models import Chapter, Course, Lesson, Module, Question, QuestionOption, Quiz, WorkbookPrompt
 from course.progress.models import (
@@ -15,6 +16,7 @@ from course.ratelimit import RateLimitCounter
 
 __all__ = [
     "Attempt",
+    "AuditEntry",
     "AttemptAnswer",
     "Chapter",
     "ChapterRelease",
@@ -27,6 +29,7 @@ __all__ = [
     "LearnerCourseStats",
     "Lesson",
     "LessonProgress",
+    "LoginSession",
     "Module",
     "Question",
     "QuestionOption",

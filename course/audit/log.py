@@ -1,0 +1,49 @@
+"""Recording an audit entry, in the transaction of the action it records (the caller commits both)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from flask import has_request_context, request
+from flask_login import current_user
+
+from course.audit.models import AuditEntry
+from course.extensions import db
+
+
+class Action(StrEnum):
+    LOGIN = "login"
+    LOGIN_FAILED = "login failed"
+
+
+def record(
+    action: Action,
+    *,
+    actor_id: int | None = None,
+    target_user_id: int | None = None,
+    cohort_id: int | None = None,
+    subject: str | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """Add an entry. The actor is the signed-in user of the request unless `actor_id` names one (None outside
+    a request: the command line); `ip` the request's client address (behind TRUSTED_PROXIES, the forwarded one).
+    Values are ids, roles, counts and dates: no names, emails or free text."""
+    in_request = has_request_context()
+    if actor_id is None and in_request and current_user.is_authenticated:
+        actor_id = current_user.get_id_number()
+    entry = AuditEntry(
+        action=str(action),
+        actor_id=actor_id,
+        ip=request.remote_addr if in_request else None,
+        target_user_id=target_user_id,
+        cohort_id=cohort_id,
+        subject=subject,
+        before=before,
+        after=after,
+        details=details,
+    )
+    db.session.add(entry)
+    return entry
