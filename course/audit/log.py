@@ -13,8 +13,37 @@ from course.extensions import db
 
 
 class Action(StrEnum):
+    """What an entry records. The value is stored: rename a member freely, never its value."""
+
+    # signing in and the account's security
     LOGIN = "login"
     LOGIN_FAILED = "login failed"
+    PASSWORD_RESET_REQUESTED = "password reset requested"  # noqa: S105 - an action's name
+    PASSWORD_SET = "password set"  # noqa: S105 - from a set-password or reset link
+    PASSWORD_CHANGED = "password changed"  # noqa: S105 - on the account page
+    MFA_ENABLED = "mfa enabled"
+    MFA_DISABLED = "mfa disabled"
+    MFA_RESET = "mfa reset"  # by an admin or the command line
+    MFA_FAILED = "mfa failed"
+    RECOVERY_CODES_MADE = "recovery codes made"
+    RECOVERY_CODE_USED = "recovery code used"
+    # what admins do to accounts
+    ROLE_CHANGED = "role changed"
+    ACCOUNT_DISABLED = "account disabled"
+    ACCOUNT_ENABLED = "account enabled"
+    ACCOUNT_DELETED = "account deleted"
+    # cohorts
+    COHORT_CREATED = "cohort created"
+    COHORT_EDITED = "cohort edited"
+    SCHEDULE_CHANGED = "schedule changed"
+    ENROLLED = "enrolled"
+    UNENROLLED = "unenrolled"
+    MOVED = "moved"
+    CSV_IMPORTED = "csv imported"
+    EXTENSION_SET = "extension set"
+    # content and data
+    CONTENT_LOADED = "content loaded"
+    DATA_EXPORTED = "data exported"
 
 
 def record(
