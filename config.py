@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent
 _DEV_SECRET = "dev-only-secret-key-change-me"  # noqa: S105 - refused by ProductionConfig
@@ -35,6 +36,11 @@ class Config:
     PERMANENT_SESSION_LIFETIME = 12 * 3600
 
     # Deployment
+    # The site's public address, e.g. https://course.example.org: links in emails and links to share are built
+    # from it, never from a request's Host header. Production requires it, and then accepts requests only for
+    # its host and any others listed in TRUSTED_HOSTS (Flask's check: 400 for any other Host).
+    PUBLIC_URL = ""
+    TRUSTED_HOSTS: list[str] | None = None
     TRUSTED_PROXIES = 0  # how many proxies (load balancers) set X-Forwarded-* in front of the app
     REQUEST_LOG = False  # one JSON line per request on stderr
 
@@ -60,6 +66,12 @@ class Config:
     MAIL_FROM = "Founder Course <no-reply@localhost>"
     PASSWORD_RESET_MAX_AGE = 3600  # seconds a reset link stays valid
 
+    # Two-step login (TOTP): required for instructors and admins, optional for learners. The secrets are encrypted
+    # with a key derived from SECRET_KEY: changing SECRET_KEY means every user sets up their app again
+    # (`flask users reset-mfa`).
+    MFA_ISSUER = "Founder Course"  # the name authenticator apps show next to the account
+    MFA_PENDING_SECONDS = 300  # how long after the right password the code may be entered
+
     # Rate limits (Flask-Limiter syntax), shared by every instance: Redis when REDIS_URL is set, else the database
     RATELIMIT_STORAGE_URI = "fcsql://"
     RATELIMIT_LOGIN = "30 per minute"  # per client address
@@ -69,6 +81,7 @@ class Config:
     RATELIMIT_UPLOAD = "20 per hour"  # CSV uploads per instructor
     RATELIMIT_RESET = "5 per hour"  # password-reset requests per client address
     RATELIMIT_ACCOUNT = "10 per hour"  # email and password changes per user
+    RATELIMIT_MFA = "5 per 15 minutes"  # wrong two-step login codes per account (given back when right)
 
     # i18n
     BABEL_DEFAULT_LOCALE = "zh_Hans"
@@ -80,6 +93,8 @@ class Config:
     # Limits
     WORKBOOK_MAX_CHARS = 5000
     LESSON_TIME_CAP_SECONDS = 30 * 60  # one visit counts for at most this much reading time
+    # The audit log keeps entries this long; `flask audit prune` (run by an operator, e.g. daily) deletes older ones.
+    AUDIT_RETENTION_DAYS = 730
 
     @classmethod
     def from_env(cls) -> dict:
@@ -100,6 +115,9 @@ class Config:
             values["MAIL_USE_TLS"] = tls.lower() in ("1", "true", "yes")
         if redis_url := _env("REDIS_URL"):
             values["RATELIMIT_STORAGE_URI"] = redis_url
+        if public := _env("PUBLIC_URL"):
+            values["PUBLIC_URL"] = _public_url(public)
+            values["TRUSTED_HOSTS"] = [urlsplit(public).hostname, *_list(_env("TRUSTED_HOSTS", ""))]
         if proxies := _env("TRUSTED_PROXIES"):
             values["TRUSTED_PROXIES"] = int(proxies)
         if (log := _env("REQUEST_LOG")) is not None:
@@ -107,6 +125,18 @@ class Config:
         if zone := _env("BABEL_DEFAULT_TIMEZONE"):
             values["BABEL_DEFAULT_TIMEZONE"] = _time_zone(zone)
         return values
+
+
+def _public_url(url: str) -> str:
+    """An absolute http(s) URL without a query or fragment, checked now rather than at the first email."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise RuntimeError(f"PUBLIC_URL must be the site's address, e.g. https://course.example.org (got {url!r})")
+    return url.rstrip("/")
+
+
+def _list(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
 
 
 def _time_zone(name: str) -> str:
@@ -158,6 +188,8 @@ class ProductionConfig(Config):
             raise RuntimeError("ProductionConfig needs SECRET_KEY set to a random value of 32+ characters")
         if not values.get("MAIL_SERVER"):
             raise RuntimeError("ProductionConfig needs MAIL_SERVER: password-reset links are sent by email")
+        if not values.get("PUBLIC_URL"):
+            raise RuntimeError("ProductionConfig needs PUBLIC_URL: links in emails are built from it")
         return values
 
 

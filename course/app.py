@@ -6,8 +6,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, render_template, request
-from flask_babel import format_date, format_datetime
+from flask import Flask, render_template, request, session
+from flask.globals import request_ctx
+from flask_babel import force_locale, format_date, format_datetime
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -15,7 +16,8 @@ from werkzeug.routing import IntegerConverter, Map
 
 from config import CONFIGS, Config, config_name
 from course.extensions import babel, csrf, db, limiter, login_manager
-from course.i18n import select_locale, select_timezone
+from course.i18n import browser_locale, select_locale, select_timezone
+from course.ops.logging import logged_path
 
 log = logging.getLogger(__name__)
 
@@ -97,8 +99,13 @@ def register_url_converters(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from course.admin import audit  # noqa: F401 - the audit log's pages, on the admin blueprint
     from course.admin.routes import bp as admin_bp
-    from course.auth import account  # noqa: F401 - the account pages, on the auth blueprint
+    from course.auth import (
+        account,  # noqa: F401 - the account pages, on the auth blueprint
+        mfa,  # noqa: F401 - two-step login pages and the staff rule, on the auth blueprint
+        privacy,  # noqa: F401 - the account page's "Your data", on the auth blueprint
+    )
     from course.auth.routes import bp as auth_bp
     from course.cohorts.routes import bp as cohorts_bp
     from course.dashboard.routes import bp as dashboard_bp
@@ -118,16 +125,37 @@ def register_error_handlers(app: Flask) -> None:
 
     def render_error(code: int, message: str, headers: list[tuple[str, str]] | None = None):
         generic = "errors/500.html" if code >= 500 else "errors/400.html"
-        return render_template([f"errors/{code}.html", generic], code=code, message=message), code, headers or []
+        page = None
+        if request_ctx.url_adapter is not None:  # None: the request's host was refused, no URL can be built for it
+            try:
+                page = render_template([f"errors/{code}.html", generic], code=code, message=message)
+            except Exception:  # e.g. the database is down: the usual page needs the signed-in user
+                log.exception("could not render the error page for %s %s", request.method, logged_path())
+        return page or bare_error_page(code, message), code, headers or []
+
+    def bare_error_page(code: int, message: str) -> str:
+        """The error page that needs no database, no signed-in user and no URL building."""
+        lang = browser_locale()
+        with force_locale(lang):
+            template = app.jinja_env.get_template("errors/bare.html")
+            return template.render(
+                code=code, message=message, root=request.script_root, lang="zh-Hans" if lang.startswith("zh") else lang
+            )
+
+    def rollback() -> None:
+        try:
+            db.session.rollback()
+        except Exception:  # a database that is down cannot even roll back: the page is shown without it
+            log.warning("could not roll back the request's transaction", exc_info=True)
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):
-        db.session.rollback()
+        rollback()
         return render_error(400, _("This form has expired or was not sent from this site. Please try again."))
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
-        db.session.rollback()
+        rollback()
         code = error.code or 500
         if code < 400:  # not an error (Flask answers routing redirects itself, before any handler)
             return error
@@ -141,8 +169,8 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def server_error(error: Exception):
-        db.session.rollback()
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        rollback()
+        log.exception("unhandled error on %s %s", request.method, logged_path())
         return render_error(500, "")
 
 
@@ -150,6 +178,7 @@ def register_template_globals(app: Flask) -> None:
     from course.content.i18n import tr_for_request
     from course.content.mermaid_asset import mermaid_available
     from course.i18n import template_functions
+    from course.links import external_url
 
     @app.context_processor
     def inject() -> dict:
@@ -160,6 +189,7 @@ def register_template_globals(app: Flask) -> None:
             "tr": tr_for_request(),
         }
 
+    app.jinja_env.globals["external_url"] = external_url  # links to share: from PUBLIC_URL (course/links.py)
     app.jinja_env.filters["datetime"] = lambda value, fmt="medium": format_datetime(value, fmt) if value else ""
     app.jinja_env.filters["duration"] = _duration
     app.jinja_env.filters["date"] = lambda value, fmt="medium": format_date(value, fmt) if value else ""
@@ -175,20 +205,47 @@ def _duration(seconds: int | float | None) -> str:
 
 
 def register_request_handling(app: Flask) -> None:
-    """Proxy headers (behind a load balancer), structured request logs, session timeouts."""
+    """Proxy headers (behind a load balancer), no control characters in any input, structured request logs,
+    session timeouts."""
     from werkzeug.middleware.proxy_fix import ProxyFix
 
     from course.accounts.sessions import init_session_timeouts
+    from course.edge import refuse_control_characters
     from course.ops.logging import init_request_logging
 
     proxies = app.config.get("TRUSTED_PROXIES", 0)
     if proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_prefix=proxies)
+    if app.config.get("TRUSTED_HOSTS"):
+        app.wsgi_app = HealthCheckAnyHost(app.wsgi_app, app.config["TRUSTED_HOSTS"][0])
+    app.before_request(refuse_control_characters)
     init_request_logging(app)
     init_session_timeouts(app)
 
 
+class HealthCheckAnyHost:
+    """A load balancer's health check reaches /healthz with whatever Host it likes (an instance's address): that
+    one path is answered as for the site's own host, so TRUSTED_HOSTS need not list every address. It builds no
+    links and shows only the content versions."""
+
+    def __init__(self, wsgi_app: Any, host: str) -> None:
+        self.wsgi_app = wsgi_app
+        self.host = host
+
+    def __call__(self, environ: dict, start_response: Any) -> Any:
+        if environ.get("PATH_INFO") == "/healthz":
+            environ = {**environ, "HTTP_HOST": self.host}
+            environ.pop("HTTP_X_FORWARDED_HOST", None)
+        return self.wsgi_app(environ, start_response)
+
+
 def register_security_headers(app: Flask) -> None:
+    from course.accounts.pending_login import PENDING
+    from course.auth.mfa import ENROLMENT
+
+    # A session holding any of these is signed in or on its way (flask-login's user, a login waiting for its code,
+    # a two-step login being set up): its pages are kept in no cache.
+    private_session_keys = frozenset({"_user_id", PENDING, ENROLMENT})
     csp = (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; font-src 'self'; "
         "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
@@ -204,4 +261,6 @@ def register_security_headers(app: Flask) -> None:
         response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         if app.config.get("HSTS"):
             response.headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+        if request.endpoint != "static" and private_session_keys & session.keys():
+            response.headers.setdefault("Cache-Control", "no-store")  # a signed-in page, or one on the way to it
         return response

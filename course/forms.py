@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from wtforms import Field
+from wtforms.validators import ValidationError
 
 
 class EmptyForm(FlaskForm):
@@ -19,3 +23,10 @@ def positive_int(value: Any, default: int, maximum: int) -> int:
         return default
     number = int(text)
     return number if 1 <= number <= maximum else default
+
+
+def one_line(form: FlaskForm, field: Field) -> None:
+    """A WTForms validator: no control characters or line breaks (a name is shown on one line, in pages and
+    emails). The edge refuses other control characters in every form; a name refuses line breaks too."""
+    if field.data and any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in field.data):
+        raise ValidationError(_l("Use letters, digits, spaces and punctuation only."))

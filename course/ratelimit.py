@@ -9,6 +9,8 @@ email typed, so an unknown email is throttled exactly like a known one).
 from __future__ import annotations
 
 import functools
+import hashlib
+import hmac
 import time
 
 from flask import current_app, g, has_request_context, request
@@ -158,15 +160,63 @@ def _release_request_transaction() -> None:
 
 # Failed logins per account (by the email typed, so an unknown email is throttled like a known one). An attempt
 # is counted before its password is checked and given back when the password was right: parallel requests
-# each take a place first, so no more than the limit are ever checked.
+# each take a place first, so no more than the limit are ever checked. The counter's key holds a keyed digest
+# of the email, never the email: no address is stored in the counters, and a deleted account leaves none.
+def account_key(email: str) -> str:
+    normalised = email.strip().lower().encode()
+    return hmac.new(current_app.config["SECRET_KEY"].encode(), normalised, hashlib.sha256).hexdigest()[:32]
+
+
 def reserve_login_attempt(email: str) -> bool:
     """Count an attempt at this account's password; False (nothing to check) when the limit is reached."""
     item = parse(current_app.config["RATELIMIT_LOGIN_FAILURES"])
-    return limiter.limiter.hit(item, "login-failures", email.strip().lower())
+    return limiter.limiter.hit(item, "login-failures", account_key(email))
 
 
 def release_login_attempt(email: str) -> None:
     """The password was right: its attempt does not count against the account."""
     item = parse(current_app.config["RATELIMIT_LOGIN_FAILURES"])
-    key = item.key_for("login-failures", email.strip().lower())
-    limiter.limiter.storage.incr(key, item.get_expiry(), amount=-1)
+    _give_back(item.key_for("login-failures", account_key(email)), item.get_expiry())
+
+
+def _give_back(key: str, expiry: int) -> None:
+    """One attempt less, never below zero (a window that ended between the attempt and now starts at zero)."""
+    storage = limiter.limiter.storage
+    count = storage.incr(key, expiry, amount=-1)
+    if count < 0:
+        storage.incr(key, expiry, amount=-count)
+
+
+def forget_login_attempts(email: str) -> None:
+    """Remove this email's failed-login counters (a deleted account's). In the database, within the caller's
+    transaction, also those of earlier RATELIMIT_LOGIN_FAILURES settings; in Redis (or memory), at once, the
+    current one (the others have expired)."""
+    item = parse(current_app.config["RATELIMIT_LOGIN_FAILURES"])
+    storage = limiter.limiter.storage
+    if isinstance(storage, SQLStorage):
+        prefix = f"{item.namespace}/login-failures/{account_key(email)}/"  # as `key_for` begins, whatever the limit
+        db.session.execute(
+            RateLimitCounter.__table__.delete().where(RateLimitCounter.key.startswith(prefix, autoescape=True))
+        )
+    else:
+        storage.clear(item.key_for("login-failures", account_key(email)))
+
+
+def prune_expired_counters() -> int:
+    """Delete the database's counters whose window has ended (nothing reads them again); returns how many."""
+    table = RateLimitCounter.__table__
+    return db.session.execute(table.delete().where(table.c.expires_at < time.time())).rowcount
+
+
+# Wrong two-step login codes per account, counted like failed logins: reserved before the code is checked and
+# given back when it was right.
+def reserve_mfa_attempt(user_id: int) -> bool:
+    """Count an attempt at this account's second factor; False (nothing to check) when the limit is reached."""
+    item = parse(current_app.config["RATELIMIT_MFA"])
+    return limiter.limiter.hit(item, "mfa-failures", str(user_id))
+
+
+def release_mfa_attempt(user_id: int) -> None:
+    """The code was right: its attempt does not count against the account."""
+    item = parse(current_app.config["RATELIMIT_MFA"])
+    _give_back(item.key_for("mfa-failures", str(user_id)), item.get_expiry())

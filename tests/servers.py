@@ -116,6 +116,7 @@ class Gunicorn:
         env.update(
             FOUNDER_COURSE_ENV="development", SECRET_KEY=SECRET_KEY, DATABASE_URL=self.database_url, REQUEST_LOG="0"
         )
+        env["PUBLIC_URL"] = self.url  # what production requires, and the only host it then accepts
         env.update(PRODUCTION_ENV)
         env.update(self.env)
         with open(self.log_path, "ab") as log:

@@ -85,3 +85,30 @@ def test_the_user_search_takes_percent_and_underscore_literally(app, make_user):
     assert "a_b@example.com" in page and "axb@example.com" not in page
     page = client.get("/admin/users?q=100%25sure").get_data(as_text=True)
     assert "100%sure@example.com" in page and "100xsure@example.com" not in page
+
+
+def test_the_search_carried_back_after_a_change_is_bounded(app, make_user):
+    """The form's `q` goes back into the redirect: a huge one made a 64 KB Location header."""
+    admin = make_user(email="root@example.com", role="admin")
+    target = make_user(email="t@example.com")
+    client = new_client(app)
+    do_login(client, admin.email)
+    response = client.post(f"/admin/users/{target.id}", data={"action": "disable", "q": "x" * 200_000})
+    assert response.status_code == 302
+    assert len(response.headers["Location"]) < 300
+
+
+def test_a_deleted_account_gets_no_role(app, make_user):
+    from course.accounts.models import User as UserRow
+    from course.db_types import utcnow
+
+    admin = make_user(email="root@example.com", role="admin")
+    gone = make_user(email="gone@example.com")
+    with app.app_context():
+        _db.session.get(UserRow, gone.id).deleted_at = utcnow()
+        _db.session.commit()
+    client = new_client(app)
+    do_login(client, admin.email)
+    response = client.post(f"/admin/users/{gone.id}", data={"action": "role", "role": "admin"})
+    assert response.status_code == 303
+    assert _user(app, gone.id).role == Role.LEARNER

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import re
+import time
 from datetime import timedelta
 
 import pytest
@@ -484,3 +485,68 @@ def test_an_upload_over_the_request_limit_is_refused_before_it_is_read(app, load
     assert response.status_code == 413
     assert "<html" in response.get_data(as_text=True)  # the app's error page
     assert count(app, Enrolment) == 0
+
+
+def test_joining_twice_at_once_for_the_last_seat_is_not_told_the_cohort_is_full(
+    app, loaded_course, make_user, instructor, database_url
+):
+    """Two joins by the same learner for the cohort's last seat (PostgreSQL: a second tab, another instance): the
+    first takes the seat; the second, which found no enrolment of theirs and then waited for the seat's row, is
+    given the learner's enrolment — not "This cohort is full.", though the seat is theirs."""
+    import threading
+
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite runs one write at a time: the second join sees the first's enrolment")
+    cohort_id = make_cohort(app, capacity=2, instructors=[instructor])
+    _enrol(app, cohort_id, make_user(email="first@example.com"))
+    learner = make_user(email="twice@example.com")
+    first_has_the_seat, outcomes = threading.Event(), {}
+
+    def join(name: str, hold: bool) -> None:
+        with app.test_request_context(method="POST"):
+            try:
+                cohort = _db.session.get(Cohort, cohort_id)
+                enrolment, created = enrol(cohort, _db.session.get(User, learner.id), check_window=False)
+                if hold:  # the seat taken and the row locked, not yet committed
+                    first_has_the_seat.set()
+                    time.sleep(0.5)  # the second join is waiting for the row meanwhile
+                _db.session.commit()
+                outcomes[name] = ("joined", created, enrolment.cohort_id)
+            except CohortError as exc:
+                outcomes[name] = ("refused", str(exc))
+
+    first = threading.Thread(target=join, args=("first", True))
+    first.start()
+    assert first_has_the_seat.wait(10)
+    second = threading.Thread(target=join, args=("second", False))
+    second.start()
+    first.join()
+    second.join()
+    assert outcomes == {"first": ("joined", True, cohort_id), "second": ("joined", False, cohort_id)}
+    assert count(app, Enrolment, Enrolment.cohort_id == cohort_id) == 2
+    assert cohort_row(app, cohort_id).enrolled_count == 2
+
+
+def test_a_join_that_read_before_its_twin_committed_is_given_the_learners_seat(
+    app, loaded_course, make_user, instructor, monkeypatch
+):
+    """The race above, replayed on either engine: the join looked for the learner's enrolment before a parallel
+    join of theirs committed it (so found none), then found the cohort full — with the seat theirs."""
+    from course.cohorts import enrolment as enrolments
+
+    cohort_id = make_cohort(app, capacity=1, instructors=[instructor])
+    learner = make_user(email="twice@example.com")
+    _enrol(app, cohort_id, learner)  # the parallel join, committed: the last seat is theirs
+    looked = []
+    real_lookup = enrolments.enrolment_for
+
+    def stale_first_lookup(user_id: int, course_id: int):
+        looked.append(user_id)
+        return None if len(looked) == 1 else real_lookup(user_id, course_id)
+
+    monkeypatch.setattr(enrolments, "enrolment_for", stale_first_lookup)
+    with app.test_request_context(method="POST"):
+        cohort = _db.session.get(Cohort, cohort_id)
+        enrolment, created = enrol(cohort, _db.session.get(User, learner.id), check_window=False)
+        assert (enrolment.cohort_id, created) == (cohort_id, False)
+    assert count(app, Enrolment, Enrolment.cohort_id == cohort_id) == 1

@@ -57,6 +57,7 @@ def test_production_refuses_to_start_without_a_real_secret_key(monkeypatch, secr
 def test_production_sets_secure_cookies_hsts_and_request_logs(monkeypatch, tmp_path, extra_apps):
     monkeypatch.setenv("SECRET_KEY", "x" * 40)
     monkeypatch.setenv("MAIL_SERVER", "smtp.example.com")
+    monkeypatch.setenv("PUBLIC_URL", "https://localhost")
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'prod.db'}")
     monkeypatch.setenv("TRUSTED_PROXIES", "1")
     app = create_app(ProductionConfig)
@@ -65,6 +66,63 @@ def test_production_sets_secure_cookies_hsts_and_request_logs(monkeypatch, tmp_p
     assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
     response = app.test_client().get("/login", headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": "10.1.2.3"})
     assert "max-age=" in response.headers["Strict-Transport-Security"]
+
+
+def test_production_refuses_to_start_without_a_public_url(monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("MAIL_SERVER", "smtp.example.com")
+    monkeypatch.delenv("PUBLIC_URL", raising=False)
+    with pytest.raises(RuntimeError, match="PUBLIC_URL"):
+        create_app(ProductionConfig)
+    monkeypatch.setenv("PUBLIC_URL", "course.example.org")  # not an address
+    with pytest.raises(RuntimeError, match="PUBLIC_URL"):
+        create_app(ProductionConfig)
+
+
+def test_reset_links_come_from_the_public_url_never_from_the_request(app, make_user, caplog):
+    """A forged Host or X-Forwarded-Host (behind a trusted proxy) does not reach the link in the email."""
+    app.config.update(PUBLIC_URL="https://course.example.org", TRUSTED_PROXIES=1)
+    user = make_user(email="poison@example.com")
+    client = new_client(app)
+    with caplog.at_level(logging.WARNING, logger="course.mail"):
+        client.post("/password/forgot", data={"email": user.email}, headers={"X-Forwarded-Host": "evil.example.net"})
+        client.post("/password/forgot", data={"email": user.email}, headers={"Host": "evil.example.net"})
+    links = re.findall(r"https?://[^/\s]+/password/reset/", caplog.text)
+    assert links == ["https://course.example.org/password/reset/"] * 2
+
+
+def test_production_refuses_a_host_it_does_not_serve(monkeypatch, tmp_path, extra_apps):
+    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("MAIL_SERVER", "smtp.example.com")
+    monkeypatch.setenv("PUBLIC_URL", "https://course.example.org")
+    monkeypatch.setenv("TRUSTED_HOSTS", "course-internal.example.org")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'prod.db'}")
+    app = create_app(ProductionConfig)
+    extra_apps.append(app)
+    client = app.test_client()
+    assert client.get("/login", headers={"Host": "course.example.org"}).status_code == 200
+    assert client.get("/login", headers={"Host": "course-internal.example.org:8443"}).status_code == 200
+    refused = client.get("/login", headers={"Host": "evil.example.net"})
+    assert refused.status_code == 400 and "<html" in refused.get_data(as_text=True)
+    assert "Content-Security-Policy" in refused.headers
+    # a load balancer's health check may name any host: that one path answers
+    assert client.get("/healthz", headers={"Host": "10.1.2.3:8000"}).status_code in (200, 503)
+
+
+def test_production_refuses_a_forwarded_host_it_does_not_serve(monkeypatch, tmp_path, extra_apps):
+    """Behind a trusted proxy the host comes from X-Forwarded-Host: a forged one is refused the same way."""
+    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("MAIL_SERVER", "smtp.example.com")
+    monkeypatch.setenv("PUBLIC_URL", "https://course.example.org")
+    monkeypatch.setenv("TRUSTED_PROXIES", "1")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'prod.db'}")
+    app = create_app(ProductionConfig)
+    extra_apps.append(app)
+    client = app.test_client()
+    forwarded = {"Host": "10.0.0.7", "X-Forwarded-Host": "course.example.org", "X-Forwarded-Proto": "https"}
+    assert client.get("/login", headers=forwarded).status_code == 200
+    forged = {**forwarded, "X-Forwarded-Host": "evil.example.net"}
+    assert client.get("/login", headers=forged).status_code == 400
 
 
 def test_production_refuses_to_start_without_a_mail_server(monkeypatch):
@@ -102,6 +160,17 @@ def test_the_wsgi_entry_point_refuses_the_development_secret():
     assert done.returncode == 0, done.stderr
 
 
+def test_signed_in_pages_are_kept_in_no_cache(app, client, learner, loaded_course):
+    """ASVS 14.3.2: a page of a signed-in user (the set-up of two-step login, its recovery codes, anything personal)
+    is sent with `Cache-Control: no-store`; the site's static files stay cacheable, and so do public pages."""
+    assert client.get("/account").headers["Cache-Control"] == "no-store"
+    assert client.get(lesson_url("welcome")).headers["Cache-Control"] == "no-store"
+    static = client.get("/static/css/app.css")
+    static.close()
+    assert "no-store" not in static.headers.get("Cache-Control", "")
+    assert "no-store" not in new_client(app).get("/courses").headers.get("Cache-Control", "")
+
+
 def test_the_request_log_leaves_secret_url_parts_out(app, client):
     """A password link's token and an invite code are keys: the request log names them instead."""
     app.config["REQUEST_LOG"] = True
@@ -134,6 +203,25 @@ def test_healthz_is_503_when_the_database_is_unreachable(extra_apps):
     response = app.test_client().get("/healthz")
     assert response.status_code == 503
     assert response.get_json()["database"] == "unreachable"
+
+
+def test_an_error_with_the_database_down_keeps_the_page_and_its_headers(app, make_user, extra_apps):
+    """A signed-in user's request when the database is down: loading the user fails, and so would the usual
+    error page (it shows who is signed in). The app's plain error page is sent instead, with every header."""
+    user = make_user(email="down@example.com")
+    client = new_client(app)
+    assert do_login(client, user.email).status_code == 302
+    cookie = client.get_cookie("session").value
+    down = build_app("postgresql+psycopg://nobody@127.0.0.1:1/none")  # the same secret key, no database
+    extra_apps.append(down)
+    browser = new_client(down)
+    browser.set_cookie("session", cookie)
+    response = browser.get("/account")
+    assert response.status_code == 500
+    page = response.get_data(as_text=True)
+    assert "<html" in page and "Something went wrong" in page
+    for header in ("Content-Security-Policy", "X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy"):
+        assert header in response.headers, header
 
 
 def test_sessions_expire_after_idle_time(app, client, learner, loaded_course):
@@ -232,6 +320,48 @@ def test_a_right_password_gives_its_attempt_back(app, make_user):
     for _ in range(10):
         assert do_login(new_client(app), user.email, "wrong password!").status_code == 400
     assert do_login(new_client(app), user.email, "wrong password!").status_code == 429
+
+
+def test_the_failed_login_counters_hold_no_email(app, make_user):
+    """Counted by a keyed digest of the email typed: the counters store no address, known or unknown."""
+    from course.ratelimit import RateLimitCounter
+
+    user = make_user(email="private@example.com")
+    for email in (user.email, "Someone.Unknown@example.com"):
+        assert do_login(new_client(app), email, "wrong password!").status_code == 400
+    with app.app_context():
+        keys = _db.session.scalars(select(RateLimitCounter.key)).all()
+    assert any("login-failures" in key for key in keys)
+    assert not [key for key in keys if "example.com" in key.lower()]
+
+
+def test_a_give_back_never_counts_below_zero(app):
+    """A right password whose window ended between the count and the check starts the next window at zero."""
+    from limits import parse
+
+    from course.extensions import limiter
+    from course.ratelimit import account_key, release_login_attempt
+
+    with app.test_request_context(method="POST"):
+        release_login_attempt("nobody@example.com")  # nothing was counted in this window
+        item = parse(app.config["RATELIMIT_LOGIN_FAILURES"])
+        key = item.key_for("login-failures", account_key("nobody@example.com"))
+        assert limiter.limiter.storage.get(key) == 0
+
+
+def test_pruning_removes_expired_rate_limit_counters(app):
+    import time as clock
+
+    from course.ratelimit import RateLimitCounter
+
+    with app.app_context():
+        _db.session.add(RateLimitCounter(key="LIMITER/old", count=3, expires_at=clock.time() - 60))
+        _db.session.add(RateLimitCounter(key="LIMITER/live", count=1, expires_at=clock.time() + 600))
+        _db.session.commit()
+    result = app.test_cli_runner().invoke(args=["audit", "prune"])
+    assert result.exit_code == 0 and "deleted 1 expired rate-limit counters" in result.output
+    with app.app_context():
+        assert _db.session.scalars(select(RateLimitCounter.key)).all() == ["LIMITER/live"]
 
 
 def test_unknown_accounts_are_limited_the_same_way(app):

@@ -15,9 +15,11 @@ from sqlalchemy import select
 
 from course.accounts.models import User
 from course.accounts.services import create_user, normalise_email
+from course.audit import log as audit
 from course.cohorts.enrolment import enrol
 from course.cohorts.errors import CohortError
 from course.cohorts.models import Cohort, Enrolment
+from course.edge import has_control_characters
 from course.extensions import db
 
 MAX_BYTES = 1_000_000
@@ -118,6 +120,9 @@ def parse(data: bytes, default: Cohort) -> tuple[list[_Row], list[RowError]]:
         if len(record) != len(header):
             errors.append(RowError(line, _("Expected %(n)d columns, found %(m)d.", n=len(header), m=len(record))))
             continue
+        if any(has_control_characters(cell) for cell in record):
+            errors.append(RowError(line, _("The row contains characters that are not allowed (control characters).")))
+            continue
         values = dict(zip(header, (cell.strip() for cell in record), strict=True))
         try:
             email = normalise_email(validate_email(values["email"], check_deliverability=False).normalized)
@@ -211,7 +216,7 @@ def import_csv(data: bytes, default: Cohort, allowed_cohort_ids: set[int]) -> Im
             user = create_user(row.email, secrets.token_urlsafe(32), name=row.name)
             report.created.append(user)
         try:
-            _enrolment, created = enrol(row.cohort, user, source="csv", check_window=False)
+            _enrolment, created = enrol(row.cohort, user, source="csv", check_window=False, audit=False)
         except CohortError as exc:
             report.errors.append(RowError(row.line, str(exc)))
             continue
@@ -219,4 +224,13 @@ def import_csv(data: bytes, default: Cohort, allowed_cohort_ids: set[int]) -> Im
             report.enrolled += 1
         else:
             report.unchanged += 1
+    if report.ok:  # one entry for the file, with its counts (the caller commits it with the enrolments)
+        details = {
+            "rows": report.rows,
+            "enrolled": report.enrolled,
+            "unchanged": report.unchanged,
+            "accounts_created": len(report.created),
+            "cohort_ids": sorted({row.cohort.id for row in rows}),
+        }
+        audit.record(audit.Action.CSV_IMPORTED, cohort_id=default.id, details=details)
     return report

@@ -11,6 +11,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from course.accounts.models import User
+from course.audit.log import Action, record
 from course.clock import today
 from course.cohorts.errors import CohortError
 from course.cohorts.models import Cohort, Enrolment
@@ -53,8 +54,11 @@ def _free_seat(cohort_id: int) -> None:
     )
 
 
-def enrol(cohort: Cohort, user: User, source: str = "invite", check_window: bool = True) -> tuple[Enrolment, bool]:
-    """Put `user` in `cohort`. Returns (enrolment, created). Idempotent for the same cohort."""
+def enrol(
+    cohort: Cohort, user: User, source: str = "invite", check_window: bool = True, audit: bool = True
+) -> tuple[Enrolment, bool]:
+    """Put `user` in `cohort`. Returns (enrolment, created). Idempotent for the same cohort. Records the
+    enrolment in the audit log unless `audit` is False (a CSV import records itself, once)."""
     existing = enrolment_for(user.id, cohort.course_id)
     if existing is not None:
         if existing.cohort_id == cohort.id:
@@ -71,6 +75,10 @@ def enrol(cohort: Cohort, user: User, source: str = "invite", check_window: bool
         db.session.flush()
     except CohortError:
         savepoint.rollback()
+        # Full — unless the seat is this learner's: a parallel join of theirs took it while this one waited.
+        existing = enrolment_for(user.id, cohort.course_id)
+        if existing is not None and existing.cohort_id == cohort.id:
+            return existing, False
         raise
     except IntegrityError:
         savepoint.rollback()  # a parallel join won: the learner is enrolled once, by it
@@ -80,12 +88,26 @@ def enrol(cohort: Cohort, user: User, source: str = "invite", check_window: bool
         raise CohortError(_("%(email)s is already enrolled in this course.", email=user.email)) from None
     savepoint.commit()
     db.session.expire(cohort, ["enrolled_count"])
+    if audit:
+        record(
+            Action.ENROLLED,
+            actor_id=user.id if source == "invite" else None,  # an invite link: the learner joined themselves
+            target_user_id=user.id,
+            cohort_id=cohort.id,
+            details={"source": source},
+        )
     return enrolment, True
 
 
 def unenrol(enrolment: Enrolment) -> None:
     """Remove the learner from the cohort; their progress and attempts stay (they become self-paced)."""
     cohort_id = enrolment.cohort_id
+    record(
+        Action.UNENROLLED,
+        target_user_id=enrolment.user_id,
+        cohort_id=cohort_id,
+        details={"source": enrolment.source},
+    )
     db.session.delete(enrolment)
     db.session.flush()
     _free_seat(cohort_id)
@@ -98,6 +120,14 @@ def move(enrolment: Enrolment, target: Cohort) -> None:
         raise CohortError(_("The learner is already in that cohort."))
     _take_seat(target)
     _free_seat(enrolment.cohort_id)
+    record(
+        Action.MOVED,
+        target_user_id=enrolment.user_id,
+        cohort_id=enrolment.cohort_id,  # the cohort left; the cohort joined is `after` (both see the entry)
+        before={"cohort_id": enrolment.cohort_id},
+        after={"cohort_id": target.id},
+        details={"source": enrolment.source},
+    )
     enrolment.cohort_id = target.id
     enrolment.source = "move"
     db.session.flush()
@@ -106,6 +136,13 @@ def move(enrolment: Enrolment, target: Cohort) -> None:
 def set_extension(enrolment: Enrolment, days: int, note: str) -> None:
     if not 0 <= days <= 365:
         raise CohortError(_("An extension is between 0 and 365 days."))
+    record(  # the note is free text: not recorded
+        Action.EXTENSION_SET,
+        target_user_id=enrolment.user_id,
+        cohort_id=enrolment.cohort_id,
+        before={"days": enrolment.extension_days},
+        after={"days": days},
+    )
     enrolment.extension_days = days
     enrolment.extension_note = note.strip()[:500]
     db.session.flush()

@@ -9,7 +9,6 @@ import sys
 import time
 
 from flask import Flask, g, request
-from flask_login import current_user
 
 log = logging.getLogger("course.request")
 
@@ -60,7 +59,9 @@ def init_request_logging(app: Flask) -> None:
         started = g.pop("request_started", None)
         response.headers["X-Request-ID"] = g.get("request_id", "")
         if started is not None and app.config.get("REQUEST_LOG"):
-            user_id = current_user.get_id_number() if current_user and current_user.is_authenticated else None
+            # the request's user if it loaded one; none is loaded here (the database may be down)
+            user = g.get("_login_user")
+            user_id = user.get_id_number() if user is not None and user.is_authenticated else None
             log.info(
                 "request",
                 extra={
