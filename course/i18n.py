@@ -61,6 +61,12 @@ def select_locale() -> str:
         return current_app.config["BABEL_DEFAULT_LOCALE"]
     if current_user.is_authenticated and current_user.language in languages:
         return current_user.language
+    return browser_locale()
+
+
+def browser_locale() -> str:
+    """This browser's choice (the switch), else its Accept-Language: a request's language without its user."""
+    languages = current_app.config["LANGUAGES"]
     chosen = session.get("lang")
     if chosen in languages:
         return chosen

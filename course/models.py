@@ -1,6 +1,6 @@
 """Every model, imported in one place for Alembic (migrations/env.py) and the tests."""
 
-from course.accounts.models import LoginSession, Role, User
+from course.accounts.models import LoginSession, RecoveryCode, Role, TotpFactor, User
 from course.audit.models import AuditEntry
 from course.cohorts.models import ChapterRelease, Cohort, CohortInstructor, Enrolment
 from course.content.models import Chapter, Course, Lesson, Module, Question, QuestionOption, Quiz, WorkbookPrompt
@@ -35,7 +35,9 @@ __all__ = [
     "QuestionOption",
     "Quiz",
     "RateLimitCounter",
+    "RecoveryCode",
     "Role",
+    "TotpFactor",
     "User",
     "WorkbookAnswer",
     "WorkbookPrompt",

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
@@ -41,6 +42,7 @@ FIXTURE_COURSE = "mini-course"
 REAL_CONTENT = ROOT / "content"
 REAL_COURSE = "ai-founder-global"
 DEFAULT_PASSWORD = "correct horse battery"
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # the authenticator app of the staff users `make_user` makes
 
 
 # -- the compiled UI catalogues ---------------------------------------------------------------------
@@ -173,15 +175,24 @@ def db(app: Flask) -> Iterator:
 # -- factories and helpers ----------------------------------------------------------------------
 @pytest.fixture
 def make_user(app: Flask) -> Callable:
-    """Create and commit a user; returns it detached, with its columns loaded."""
+    """Create and commit a user; returns it detached, with its columns loaded. Staff (who must use two-step
+    login) get an authenticator app with TOTP_SECRET, unless `mfa=False`; a learner gets one with `mfa=True`."""
     from course.accounts.services import create_user
 
     numbers = itertools.count(1)
 
-    def make(email: str | None = None, role: str = "learner", password: str = DEFAULT_PASSWORD, name: str = ""):
+    def make(
+        email: str | None = None,
+        role: str = "learner",
+        password: str = DEFAULT_PASSWORD,
+        name: str = "",
+        mfa: bool | None = None,
+    ):
         email = email or f"learner{next(numbers)}@example.com"
         with app.app_context():
             user = create_user(email, password, name=name, role=role)
+            if mfa if mfa is not None else user.is_instructor:
+                add_factor(user.id)
             _db.session.commit()
             _db.session.refresh(user)
             _db.session.expunge(user)
@@ -190,8 +201,45 @@ def make_user(app: Flask) -> Callable:
     return make
 
 
+def add_factor(user_id: int, secret: str = TOTP_SECRET) -> None:
+    """Give the user an authenticator app with `secret` (in the caller's app context and transaction)."""
+    from course.accounts.mfa import encrypt_secret
+    from course.accounts.models import TotpFactor
+
+    _db.session.add(TotpFactor(user_id=user_id, secret_encrypted=encrypt_secret(secret)))
+
+
+def fresh_code(app: Flask, email: str) -> str:
+    """A code the app accepts now for the user's authenticator app: the code of this time step, after forgetting
+    the last step accepted (a code works once, and tests log the same user in many times within 30 seconds)."""
+    import pyotp
+    from sqlalchemy import select
+
+    from course.accounts.mfa import decrypt_secret
+    from course.accounts.models import TotpFactor, User
+
+    with app.app_context():
+        factor = _db.session.scalar(
+            select(TotpFactor).join(User, User.id == TotpFactor.user_id).where(User.email == email.strip().lower())
+        )
+        assert factor is not None, f"{email} has no authenticator app"
+        factor.last_used_step = None
+        secret = decrypt_secret(factor.secret_encrypted)
+        _db.session.commit()
+    return pyotp.TOTP(secret).now()
+
+
 def do_login(client: FlaskClient, email: str, password: str = DEFAULT_PASSWORD, **extra):
-    return client.post("/login", data={"email": email, "password": password, **extra})
+    """Log in: the password, then (for an account with two-step login) a fresh code from its app. Returns the last
+    response: a redirect when both were right."""
+    response = client.post("/login", data={"email": email, "password": password, **extra})
+    if response.status_code == 302 and response.headers["Location"].startswith("/login/code"):
+        token = {}
+        if "csrf_token" in extra:  # a new session since the password: the code page's token
+            page = client.get("/login/code").get_data(as_text=True)
+            token["csrf_token"] = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+        response = client.post("/login/code", data={"code": fresh_code(client.application, email), **token})
+    return response
 
 
 @pytest.fixture

@@ -197,9 +197,11 @@ def test_login_ignores_a_next_that_leaves_the_site(client, make_user, target):
     response = client.post(
         "/login", query_string={"next": target}, data={"email": user.email, "password": DEFAULT_PASSWORD}
     )
-    assert response.status_code == 302
-    assert response.headers["Location"] == "/courses"
-    # The same from the form's hidden field.
+    if "\t" in target:  # a control character in the query: refused before any view (tests/test_edge.py)
+        assert response.status_code == 400 and "Location" not in response.headers
+    else:
+        assert response.status_code == 302 and response.headers["Location"] == "/courses"
+    # The same from the form's hidden field (where a tab may stand: a form value may hold one).
     client.post("/logout")
     response = do_login(client, user.email, next=target)
     assert response.headers["Location"] == "/courses"

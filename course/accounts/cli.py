@@ -1,4 +1,4 @@
-"""`flask users create`."""
+"""`flask users create` and `flask users reset-mfa`."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ import sys
 import click
 from flask.cli import AppGroup
 
+from course.accounts import mfa
+from course.accounts.emails import notify_two_step_login
 from course.accounts.models import Role
 from course.accounts.passwords import password_problem
-from course.accounts.services import AccountError, create_user
+from course.accounts.services import AccountError, create_user, find_user
 from course.extensions import db
 from course.i18n import speak_english
 
@@ -34,3 +36,19 @@ def create_user_command(email: str, role: str, name: str) -> None:
         raise click.ClickException(str(exc)) from exc
     db.session.commit()
     click.echo(f"created {user.email} ({user.role.value})")
+
+
+@users_cli.command("reset-mfa")
+@click.argument("email")
+def reset_mfa_command(email: str) -> None:
+    """Remove the account's two-step login (its authenticator app and recovery codes) and end its sessions: for
+    someone who lost their phone. Staff set it up again at their next login."""
+    user = find_user(email)
+    if user is None:
+        raise click.ClickException(f"no account with the email {email}")
+    if not mfa.reset(user):
+        click.echo(f"{user.email} has no two-step login: nothing to reset")
+        return
+    db.session.commit()
+    notify_two_step_login(user, "reset")
+    click.echo(f"two-step login of {user.email} reset: they set it up again at their next login")

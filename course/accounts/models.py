@@ -43,6 +43,8 @@ class User(UserMixin, db.Model):
     # The user's own choices, on every device; None: the browser's language, the site's time zone.
     language: Mapped[str | None] = mapped_column(String(16))  # one of the config's LANGUAGES, e.g. "zh_Hans"
     time_zone: Mapped[str | None] = mapped_column(String(64))  # an IANA name, e.g. "Asia/Shanghai"
+    # When the account was deleted: the row stays, anonymised, so the cohorts' statistics stay whole (course/privacy).
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     # The secret of the login session this object was loaded or logged in for (not a column): what the session
     # cookie carries, and so what flask-login's get_id() answers.
@@ -80,4 +82,30 @@ class LoginSession(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
     secret_digest: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 of the cookie's secret, hex
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class TotpFactor(db.Model):
+    """A user's authenticator app (TOTP, RFC 6238): its secret, encrypted with a key derived from SECRET_KEY
+    (`course/accounts/mfa.py`), and the last time step a code was accepted for, so that a code works once."""
+
+    __tablename__ = "totp_factor"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), unique=True)  # one factor per user
+    secret_encrypted: Mapped[str] = mapped_column(String(255))  # a Fernet token, never the secret itself
+    last_used_step: Mapped[int | None] = mapped_column()  # unix time // 30 of the last code accepted
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class RecoveryCode(db.Model):
+    """A one-time recovery code, for a login without the authenticator app: only its SHA-256 digest is kept
+    (a random code of 80 bits needs no slow hash). `used_at` is set when it is used; it never works again."""
+
+    __tablename__ = "recovery_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    code_digest: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 of the normalised code, hex
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from course import signals
 from course.accounts.models import Role, User, new_session_token
 from course.accounts.sessions import close_all_sessions
+from course.audit.log import Action, record
 from course.db_types import utcnow
 from course.extensions import db
 from course.i18n import is_time_zone
@@ -69,20 +70,38 @@ def create_user(email: str, password: str, name: str = "", role: Role | str = Ro
 
 
 def authenticate(email: str, password: str) -> User | None:
-    """The user if the email and password match an active account, else None (same cost either way)."""
+    """The user if the email and password match an active account, else None (same cost either way). Records
+    a failure in the audit log (an unknown email: with no identifier); the login itself is recorded when its
+    session opens (`record_login`), after a second factor if the account has one. The caller commits."""
     hasher = _hasher()
     user = find_user(email)
     stored = user.password_hash if user else current_app.extensions["password_dummy_hash"]
     try:
         hasher.verify(stored, password)
     except (VerificationError, InvalidHashError):
+        _login_failed(user, "wrong password" if user else "unknown account")
         return None
     if user is None or not user.active:
+        _login_failed(user, "disabled" if user else "unknown account")
         return None
     if hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hasher.hash(password)
-    user.last_login_at = utcnow()
     return user
+
+
+def record_login(user: User, how: str) -> None:
+    """The user is signed in (`how`: "password", "second factor", "password link")."""
+    user.last_login_at = utcnow()
+    record(Action.LOGIN, actor_id=user.id, target_user_id=user.id, details={"how": how})
+
+
+def login_throttled(email: str) -> None:
+    """Record a login refused before its password was checked: too many failures for the account typed."""
+    _login_failed(find_user(email), "throttled")
+
+
+def _login_failed(user: User | None, reason: str) -> None:
+    record(Action.LOGIN_FAILED, target_user_id=user.id if user else None, details={"reason": reason})
 
 
 def set_password(user: User, password: str) -> None:
@@ -111,6 +130,7 @@ def change_password(user: User, password: str) -> bool:
     if changed.rowcount != 1:
         return False
     close_all_sessions(user)
+    record(Action.PASSWORD_CHANGED, actor_id=user.id, target_user_id=user.id)
     return True
 
 
@@ -135,6 +155,7 @@ def change_email(user: User, email: str) -> str:
             user.email = email
     except IntegrityError as exc:
         raise AccountError("an account with this email already exists") from exc
+    record(Action.EMAIL_CHANGED, actor_id=user.id, target_user_id=user.id)
     return old
 
 
@@ -164,16 +185,36 @@ def change_role(admin: User, user: User, role: Role | str) -> None:
     cannot change their own role (nobody could then undo a mistake)."""
     if user.id == admin.id:
         raise AccountError(_("You cannot change your own role or disable your own account."))
+    if user.deleted_at is not None:
+        raise AccountError(_("This account is deleted."))
+    before = user.role
     user.role = Role(role)
     end_all_sessions(user)
+    record(
+        Action.ROLE_CHANGED,
+        actor_id=admin.id,
+        target_user_id=user.id,
+        before={"role": before.value},
+        after={"role": user.role.value},
+    )
 
 
 def set_active(admin: User, user: User, active: bool) -> None:
     """Disable (every session ends at its next request) or enable an account; an admin never disables their own."""
     if user.id == admin.id and not active:
         raise AccountError(_("You cannot change your own role or disable your own account."))
+    if active and user.deleted_at is not None:
+        raise AccountError(_("This account is deleted."))
+    before = user.active
     user.active = active
     end_all_sessions(user)
+    record(
+        Action.ACCOUNT_ENABLED if active else Action.ACCOUNT_DISABLED,
+        actor_id=admin.id,
+        target_user_id=user.id,
+        before={"active": before},
+        after={"active": active},
+    )
 
 
 def end_all_sessions(user: User) -> None:

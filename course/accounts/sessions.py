@@ -52,6 +52,15 @@ def close_all_sessions(user: User) -> None:
     db.session.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
 
 
+def close_other_sessions(user: User) -> None:
+    """End every login session of `user` but the one it was loaded for (after a change to how they sign in:
+    a session opened before it, by whoever, must sign in the new way)."""
+    query = delete(LoginSession).where(LoginSession.user_id == user.id)
+    if user.login_secret:
+        query = query.where(LoginSession.secret_digest != _digest(user.login_secret))
+    db.session.execute(query)
+
+
 # Every request: built once.
 _BY_SECRET = (
     select(User)

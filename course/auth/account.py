@@ -129,7 +129,7 @@ def account_password():
         return redirect(url_for("auth.account"), 303)
     db.session.commit()
     logout_user()
-    start_session(user)  # this browser stays logged in, with the new token and a new session
+    start_session(user, signed_in_by=None)  # this browser stays logged in, with a new login session
     notify_password_changed(user)
     flash(_("Your password is changed. You are logged out on every other device."), "success")
     return redirect(url_for("auth.account"), 303)

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import unicodedata
-
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
+from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from course.accounts.passwords import StrongPassword
+from course.forms import one_line
 from course.i18n import COMMON_TIME_ZONES, LANGUAGE_NAMES, TIME_ZONES
 
 
 class RegisterForm(FlaskForm):
-    name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=120)])
+    name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=120), one_line])
     email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
     password = PasswordField(
         _l("Password"),
@@ -56,17 +55,11 @@ def _strip(value: str | None) -> str | None:
     return value.strip() if isinstance(value, str) else value
 
 
-def _one_line(form, field) -> None:
-    """No control characters or line breaks (a name is shown on one line, in pages and emails)."""
-    if field.data and any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in field.data):
-        raise ValidationError(_l("Use letters, digits, spaces and punctuation only."))
-
-
 class NameForm(FlaskForm):
     name = StringField(
         _l("Your name"),
         filters=[_strip],
-        validators=[DataRequired(), Length(max=120), _one_line],
+        validators=[DataRequired(), Length(max=120), one_line],
         description=_l("Your completion certificates show this name, and will show the new one."),
     )
 
@@ -104,3 +97,37 @@ class PreferencesForm(FlaskForm):
         default = _l("The site’s time zone (%(zone)s)", zone=current_app.config["BABEL_DEFAULT_TIMEZONE"])
         others = [z for z in TIME_ZONES if z not in COMMON_TIME_ZONES]
         self.time_zone.choices = [("", default), *((z, z) for z in COMMON_TIME_ZONES), *((z, z) for z in others)]
+
+
+# -- two-step login ------------------------------------------------------------------------------------------
+class LoginCodeForm(FlaskForm):
+    """The second step of a login: a code from the app, or a recovery code."""
+
+    code = StringField(
+        _l("Code"),
+        filters=[_strip],
+        validators=[DataRequired(), Length(max=64)],
+        description=_l("The 6-digit code your authenticator app shows now, or one of your recovery codes."),
+    )
+
+
+class SetupCodeForm(FlaskForm):
+    code = StringField(
+        _l("Code from the app"),
+        filters=[_strip],
+        validators=[DataRequired(), Length(max=16)],
+        description=_l("The 6-digit code the app shows for this account, to check that it is set up."),
+        render_kw={"inputmode": "numeric"},
+    )
+
+
+class ConfirmForm(FlaskForm):
+    """A change to two-step login asks again who it is: the password, or a current code from the app."""
+
+    proof = PasswordField(_l("Your password, or a code from your app"), validators=[DataRequired(), Length(max=128)])
+
+
+class DeleteAccountForm(FlaskForm):
+    """Deleting one's own account: the current password, checked like a login."""
+
+    password = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=128)])

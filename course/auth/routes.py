@@ -9,8 +9,10 @@ from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from werkzeug.exceptions import BadRequest
 
-from course.accounts.emails import send_password_reset
+from course.accounts.emails import notify_password_reset, send_password_reset
+from course.accounts.mfa import has_factor, is_required
 from course.accounts.models import User
+from course.accounts.pending_login import hold_login
 from course.accounts.services import (
     AccountError,
     adopt_language,
@@ -19,11 +21,14 @@ from course.accounts.services import (
     end_all_sessions,
     find_user,
     is_safe_next,
+    login_throttled,
+    record_login,
     set_language,
     set_password,
 )
 from course.accounts.sessions import clear_session, close_session, mark_login, open_session
 from course.accounts.tokens import RESET_PASSWORD, SET_PASSWORD, user_for_token
+from course.audit.log import Action, record
 from course.auth.forms import ForgotPasswordForm, LoginForm, RegisterForm, SetPasswordForm
 from course.cohorts.invites import join_through_invite_link
 from course.content.lookup import course_key_of
@@ -38,9 +43,12 @@ def next_url(form_value: str | None = None) -> str:
     return target if is_safe_next(target) else url_for("learn.catalogue")
 
 
-def start_session(user: User) -> None:
+def start_session(user: User, signed_in_by: str | None = "password") -> None:
     """A fresh session at login: a new login session's secret in the cookie, and nothing from before but this
-    device's language choice. Commits the new login session."""
+    device's language choice. `signed_in_by`: how the user proved who they are, recorded as their login (None:
+    a session renewed for a user already signed in). Commits the new login session."""
+    if signed_in_by is not None:
+        record_login(user, signed_in_by)
     open_session(user)
     db.session.commit()
     clear_session()
@@ -77,7 +85,7 @@ def register():
             joined = join_through_invite_link(user, target)  # registered from an invite link: in that cohort
             adopt_language(user, session.get("lang"))
             db.session.commit()
-            start_session(user)
+            start_session(user, signed_in_by="registration")
             flash(_("Welcome, %(name)s! Your account is ready.", name=user.name), "success")
             if joined.problem:
                 flash(joined.problem, "error")
@@ -96,6 +104,8 @@ def login():
     form = LoginForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
         if not reserve_login_attempt(form.email.data):
+            login_throttled(form.email.data)
+            db.session.commit()
             # Same answer whether or not the account exists: the email typed is what is throttled.
             form.password.errors.append(_("Too many failed attempts for this account. Try again in 15 minutes."))
             return render_template("auth/login.html", form=form), 429
@@ -104,8 +114,15 @@ def login():
             adopt_language(user, session.get("lang"))  # chosen before logging in: now on every device
             db.session.commit()
             release_login_attempt(form.email.data)
+            target = next_url(form.next.data)
+            if has_factor(user.id):  # no login session yet: the code page opens it (course/auth/mfa.py)
+                hold_login(user, target)
+                return redirect(url_for("auth.login_code"))
             start_session(user)
-            return redirect(next_url(form.next.data))
+            if is_required(user):  # staff without two-step login: nothing else until it is set up
+                return redirect(url_for("auth.mfa_setup", next=target))
+            return redirect(target)
+        db.session.commit()  # the failure's audit entry
         form.password.errors.append(_("The email or password is not right."))
     return render_template("auth/login.html", form=form), form_status(form)
 
@@ -121,7 +138,9 @@ def logout():
 @bp.route("/logout/everywhere", methods=["POST"])
 @login_required
 def logout_everywhere():
-    end_all_sessions(current_user._get_current_object())
+    user = current_user._get_current_object()
+    end_all_sessions(user)
+    record(Action.LOGGED_OUT_EVERYWHERE, actor_id=user.id, target_user_id=user.id)
     db.session.commit()
     logout_user()
     clear_session()
@@ -161,10 +180,17 @@ def _password_from_link(token: str, purpose: str):
     form = SetPasswordForm()
     if form.validate_on_submit():
         set_password(user, form.password.data)  # rotates the session token: old sessions and links end
+        record(Action.PASSWORD_SET, actor_id=user.id, target_user_id=user.id, details={"link": purpose})
         adopt_language(user, session.get("lang"))
         db.session.commit()
+        if purpose == RESET_PASSWORD:  # a first password (an enrolment's link) changes nothing the owner had
+            notify_password_reset(user)
         logout_user()
-        start_session(user)
+        if has_factor(user.id):  # the link proves the email address, not the second factor
+            hold_login(user, url_for("learn.catalogue"))
+            flash(_("Your password is set. Enter a code from your app to log in."), "success")
+            return redirect(url_for("auth.login_code"))
+        start_session(user, signed_in_by="password link")
         flash(_("Your password is set. Welcome, %(name)s!", name=user.name), "success")
         return redirect(url_for("learn.catalogue"))
     return render_template("auth/set_password.html", form=form, user=user), form_status(form)
@@ -177,7 +203,10 @@ def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
         user = find_user(form.email.data)
-        if user is not None and user.active:
+        emailed = user is not None and user.active
+        record(Action.PASSWORD_RESET_REQUESTED, target_user_id=user.id if user else None, details={"emailed": emailed})
+        db.session.commit()
+        if emailed:
             send_password_reset(user)
         flash(
             _(

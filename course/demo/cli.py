@@ -46,6 +46,10 @@ def demo_accounts_command(cohort: bool) -> None:
     click.echo("Demo accounts (development only):")
     for email, _name, role, password in DEMO_ACCOUNTS:
         click.echo(f"  {role.value:<11} {email:<24} password: {password}")
+    click.echo(
+        "The instructor and the admin set up two-step login at their first login: scan the QR code (or type the key)"
+        " into an authenticator app, then enter its 6-digit code. `flask --app course users reset-mfa EMAIL` undoes it."
+    )
 
 
 @demo_cli.command("generate")

@@ -122,6 +122,8 @@ class Account:
     name: str
     role: str
     password: str = DEFAULT_PASSWORD
+    # An account with two-step login (staff, by default): a code its authenticator app shows now, accepted once.
+    one_time_code: Callable[[], str] | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -142,8 +144,13 @@ class Site:
                 db.session.rollback()
                 raise
 
-    def account(self, role: str = "learner", name: str | None = None) -> Account:
-        """A new user in the database (a unique email per call), with the default password."""
+    def account(self, role: str = "learner", name: str | None = None, mfa: bool | None = None) -> Account:
+        """A new user in the database (a unique email per call), with the default password; with an authenticator
+        app of its own if `mfa`, which staff have unless `mfa=False`."""
+        import pyotp
+
+        from course.accounts.mfa import encrypt_secret
+        from course.accounts.models import TotpFactor
         from course.accounts.services import create_user
 
         n = next(self._numbers)
@@ -151,8 +158,24 @@ class Site:
         name = name or f"{role.title()} {n}"
         with self.session():
             user = create_user(email, DEFAULT_PASSWORD, name=name, role=role)
+            secret = pyotp.random_base32() if (mfa if mfa is not None else user.is_instructor) else None
+            if secret:
+                db.session.add(TotpFactor(user_id=user.id, secret_encrypted=encrypt_secret(secret)))
             db.session.flush()
-            return Account(user.id, email, name, role)
+            code = (lambda: self.fresh_code(user.id, secret)) if secret else None
+            return Account(user.id, email, name, role, one_time_code=code)
+
+    def fresh_code(self, user_id: int, secret: str) -> str:
+        """The code of this time step, after forgetting the last step accepted: a code works once, and the tests
+        log the same account in several times within 30 seconds."""
+        import pyotp
+        from sqlalchemy import update
+
+        from course.accounts.models import TotpFactor
+
+        with self.session() as session:
+            session.execute(update(TotpFactor).where(TotpFactor.user_id == user_id).values(last_used_step=None))
+        return pyotp.TOTP(secret).now()
 
 
 def load_courses(app: Flask, target: Path) -> None:
@@ -182,7 +205,7 @@ def site(chromium: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Si
                 "RATELIMIT_STORAGE_URI": "memory://",
                 **{
                     f"RATELIMIT_{name}": GENEROUS
-                    for name in ("LOGIN", "REGISTER", "LOGIN_FAILURES", "QUIZ", "UPLOAD", "RESET")
+                    for name in ("LOGIN", "REGISTER", "LOGIN_FAILURES", "MFA", "QUIZ", "UPLOAD", "RESET")
                 },
             }
         )

@@ -37,6 +37,8 @@ from course.cohorts.models import Cohort
 from course.cohorts.schedule import schedule_rows
 from course.cohorts.services import CohortSettings, create_cohort
 from course.content.models import Course, Lesson, Quiz
+from course.db_types import utcnow
+from course.privacy.deletion import delete_account
 from course.progress.models import Completion
 
 from .actions import PHONE, axe_violations, csrf_token, describe, expect, login, quiz_answers
@@ -94,6 +96,7 @@ class World:
     locked_quiz: str  # in the latecomer's real-course cohort, a quiz whose chapter opens next week
     reset_token: str
     set_token: str
+    withdrawn: str  # the verification page of a completion whose learner deleted their account
 
 
 def post(context, path: str, token: str, pairs: list[tuple[str, str]]) -> None:
@@ -108,6 +111,8 @@ def post(context, path: str, token: str, pairs: list[tuple[str, str]]) -> None:
 def log_in(context, account: Account) -> str:
     """Log the context in without opening a page; returns a CSRF token for its next forms."""
     post(context, "/login", csrf_token(context, "/login"), [("email", account.email), ("password", account.password)])
+    if account.one_time_code is not None:  # two-step login: the code page, in the new session the password began
+        post(context, "/login/code", csrf_token(context, "/login/code"), [("code", account.one_time_code())])
     return csrf_token(context, "/courses")
 
 
@@ -139,6 +144,7 @@ def world(site: Site, browser) -> World:
     instructor = site.account("instructor", name="Ian Instructor")
     admin = site.account("admin", name="Ada Admin")
     resetting = site.account(name="Rae Reset")
+    leaving = site.account(name="Wes Withdrawn")
     with site.session() as session:
         start = today() - timedelta(days=30)  # the school's today: it needs the app
         mini = session.scalar(select(Course).where(Course.key == FIXTURE_COURSE))
@@ -169,6 +175,12 @@ def world(site: Site, browser) -> World:
         cohort_id, invite = cohort.id, cohort.invite_code
         user = session.get(User, resetting.id)
         reset_token, set_token = make_token(user, RESET_PASSWORD), make_token(user, SET_PASSWORD)
+        gone = session.get(User, leaving.id)
+        withdrawn = Completion(user_id=gone.id, course_id=mini.id, started_at=utcnow(), snapshot={"name": gone.name})
+        session.add(withdrawn)
+        session.flush()
+        delete_account(gone, by=gone)
+        withdrawn_code = withdrawn.verification_code
     context = browser.new_context(base_url=site.url)
     try:
         finish_the_mini_course(site, context, learner)
@@ -188,7 +200,7 @@ def world(site: Site, browser) -> World:
     assert locked_quiz, "no quiz of the real course opens after its first week"
     return World(
         learner, latecomer, instructor, admin, cohort_id, f"/join/{invite}", f"/verify/{code}",
-        real_lesson, real_quiz, locked_quiz, reset_token, set_token,
+        real_lesson, real_quiz, locked_quiz, reset_token, set_token, f"/verify/{withdrawn_code}",
     )  # fmt: skip
 
 
@@ -226,7 +238,9 @@ def pages_for(role: str, w: World) -> list[str]:
             "/password/set/not-a-valid-link",
             Core("/no/such/page"),  # 404
             "/logout",  # 405: a page for a 4xx without a template of its own
+            "/login/code",  # no password typed yet: back to /login (test_mfa_journey checks the code page)
             Core(w.verify),
+            w.withdrawn,  # 410: the credential was withdrawn
             w.invite,
             *error_pages(),
         ]
@@ -249,6 +263,11 @@ def pages_for(role: str, w: World) -> list[str]:
             Core(f"{course}/summary"),
             Core(f"{course}/summary/print"),
             "/account",
+            "/account/mfa",  # two-step login: off
+            Core("/account/mfa/setup"),  # the QR code and the key
+            "/account/mfa/setup#submit",  # no code typed: the error
+            "/account/delete",
+            Core("/account/delete#submit"),  # no password typed: the errors, nothing deleted
             w.verify,
             w.invite,
             "/cohorts",  # 403
@@ -283,20 +302,28 @@ def pages_for(role: str, w: World) -> list[str]:
             f"{dash}/quizzes",
             Core(f"{dash}/quizzes/intro-quiz"),
             Core(f"{cohort}/learners/{w.learner.id}"),
+            Core(f"{cohort}/activity"),  # the cohort's audit entries
             "/account",
+            "/account/mfa",  # two-step login: on, and required
             Core("/admin/users"),  # 403
             *error_pages(),
         ]
     return [
         Core("/admin/users"),
         "/admin/users?q=learner",
+        Core("/admin/audit"),
+        "/admin/audit?action=login&since=2020-01-01",
+        "/admin/audit?user=nobody%40example.com",  # 400: no such account, said at the field
         "/cohorts",
         Core("/cohorts/new"),
         cohort,
         f"{cohort}/edit",
         dash,
         f"{dash}/learners",
+        f"{cohort}/activity",
         "/account",
+        "/account/mfa",
+        f"/admin/users/{w.learner.id}/delete",  # the confirmation page, never confirmed
     ]
 
 
@@ -386,6 +413,7 @@ NOT_PAGES = {
     "dashboard.export_grid": "a CSV download",
     "dashboard.export_at_risk": "a CSV download",
     "dashboard.export_quiz": "a CSV download",
+    "admin.audit_csv": "a CSV download",
 }
 
 
@@ -394,7 +422,7 @@ def test_the_page_list_opens_every_page_of_the_app() -> None:
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://", "RATELIMIT_STORAGE_URI": "memory://"})
     add_test_routes(app)
     someone = Account(1, "someone@example.com", "Someone", "learner")
-    w = World(someone, someone, someone, someone, 1, "/join/code", "/verify/code", "l", "q", "q", "token", "token")
+    w = World(someone, someone, someone, someone, 1, "/join/code", "/verify/code", "l", "q", "q", "t", "t", "/verify/x")
     urls = app.url_map.bind("localhost")
     opened = set()
     for role in ROLES:
