@@ -1,4 +1,5 @@
-"""The `flask` command groups of the app: `db` (Alembic through Flask-Migrate), `content`, `users`, `demo`.
+"""The `flask` command groups of the app: `db` (Alembic through Flask-Migrate), `content`, `users`, `demo`,
+`audit`.
 
 Loaded only by an app built with its CLI (`create_app(cli=True)`, what `flask --app course` does): a web worker
 does not hold Alembic or the content pipeline in memory (`course.wsgi`)."""
@@ -11,6 +12,7 @@ from flask import Flask
 from flask_migrate import Migrate
 
 from course.accounts.cli import users_cli
+from course.audit.cli import audit_cli
 from course.content.cli import content_cli
 from course.demo.cli import demo_cli
 from course.extensions import db
@@ -23,3 +25,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(content_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(audit_cli)

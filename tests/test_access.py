@@ -1,7 +1,8 @@
 """Every route of the app, walked as every role: anonymous, a learner (in cohort A), the instructor of
 cohort A, the instructor of cohort B, and an admin. Plus two walks of the URL map: every POST refuses a
 request without a CSRF token, and no GET changes anything (apart from the lesson-view timestamps that
-"continue where you left off" is made of)."""
+"continue where you left off" is made of, and the audit entries of data exports). No route changes or deletes an
+audit entry."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ from conftest import (
 )
 from sqlalchemy import select
 
+from course.audit.log import Action
+from course.audit.models import AuditEntry
 from course.clock import today
 from course.cohorts import services as cohorts
 from course.cohorts.enrolment import enrol
@@ -77,6 +80,7 @@ def expectations(ids) -> list[tuple[str, dict[str, int]]]:
         ("/", dict.fromkeys(ROLES, 302)),
         ("/courses", everyone_200),
         ("/account", signed_in),
+        ("/account/delete", signed_in),
         ("/favicon.ico", everyone_200),
         (c, everyone_200),
         (f"{c}/lessons/welcome", signed_in),
@@ -107,15 +111,25 @@ def expectations(ids) -> list[tuple[str, dict[str, int]]]:
         (f"/cohorts/{a}/export/at-risk.csv", cohort_a),
         (f"/cohorts/{a}/export/quizzes/intro-quiz.csv", cohort_a),
         (f"/cohorts/{b}/dashboard", cohort_b),
+        (f"/cohorts/{a}/activity", cohort_a),
+        (f"/cohorts/{b}/activity", cohort_b),
+        ("/cohorts/999999/activity", {ANON: 302, **dict.fromkeys(ROLES[1:], 404)}),
         (f"/join/{ids['code_a']}", everyone_200),
         ("/join/not-a-code", dict.fromkeys(ROLES, 404)),
         ("/login", {**dict.fromkeys(ROLES, 302), ANON: 200}),
+        ("/login/code", dict.fromkeys(ROLES, 302)),  # no password typed: back to /login; signed in: onwards
+        ("/account/mfa", signed_in),
+        ("/account/mfa/setup", {**dict.fromkeys(ROLES, 302), LEARNER: 200}),  # staff have theirs: the mfa page
         ("/register", {**dict.fromkeys(ROLES, 302), ANON: 200}),
         ("/password/forgot", everyone_200),
         ("/password/reset/bad-token", dict.fromkeys(ROLES, 404)),
         ("/password/set/bad-token", dict.fromkeys(ROLES, 404)),
         ("/healthz", everyone_200),
         ("/admin/users", {ANON: 302, LEARNER: 403, INSTRUCTOR_A: 403, INSTRUCTOR_B: 403, ADMIN: 200}),
+        (f"/admin/users/{learner}/delete", {ANON: 302, LEARNER: 403, INSTRUCTOR_A: 403, INSTRUCTOR_B: 403, ADMIN: 200}),
+        ("/admin/audit", {ANON: 302, LEARNER: 403, INSTRUCTOR_A: 403, INSTRUCTOR_B: 403, ADMIN: 200}),
+        (f"/admin/audit?cohort={a}&action=enrolled", {ANON: 302, **dict.fromkeys(ROLES[1:4], 403), ADMIN: 200}),
+        ("/admin/audit.csv", {ANON: 302, LEARNER: 403, INSTRUCTOR_A: 403, INSTRUCTOR_B: 403, ADMIN: 200}),
         ("/logout", dict.fromkeys(ROLES, 405)),
     ]
 
@@ -156,6 +170,13 @@ def post_urls(ids) -> list[str]:
         "/account/email",
         "/account/password",
         "/account/preferences",
+        "/account/data",
+        "/account/workbook",
+        "/account/delete",
+        "/login/code",
+        "/account/mfa/setup",
+        "/account/mfa/recovery-codes",
+        "/account/mfa/disable",
         "/password/reset/x",
         "/password/set/x",
         f"{c}/lessons/welcome/complete",
@@ -173,6 +194,7 @@ def post_urls(ids) -> list[str]:
         f"/cohorts/{a}/learners/{learner}/extension",
         f"/join/{ids['code_a']}",
         f"/admin/users/{learner}",
+        f"/admin/users/{learner}/delete",
     ]
 
 
@@ -201,13 +223,17 @@ def test_every_post_needs_a_csrf_token(app, world, database_url):
 
 
 def snapshot(app) -> dict[str, list]:
-    """Every row of every table, minus the view timestamps a lesson page records."""
+    """Every row of every table, minus the view timestamps a lesson page records and the audit entries of data
+    exports (a CSV download is recorded: who took which data)."""
     ignored = {("lesson_progress", "last_viewed_at"), ("rate_limit_counter", "expires_at")}
     with app.app_context():
         result = {}
         for table in _db.metadata.sorted_tables:
             columns = [col for col in table.columns if (table.name, col.name) not in ignored]
-            rows = _db.session.execute(select(*columns)).all()
+            query = select(*columns)
+            if table.name == "audit_entry":
+                query = query.where(table.c.action != Action.DATA_EXPORTED.value)
+            rows = _db.session.execute(query).all()
             result[table.name] = sorted(map(repr, rows))
         return result
 
@@ -223,3 +249,25 @@ def test_no_get_request_changes_anything(app, world):
     after = snapshot(app)
     changed = [name for name in before if before[name] != after[name]]
     assert not changed, changed
+
+
+def test_no_route_changes_or_deletes_an_audit_entry(app, world):
+    """The audit log is append-only through the web: after every POST route and every GET route, sent by every
+    role, each entry there was before is still there, unchanged (the actions may add entries)."""
+    clients, ids = world
+
+    def entries() -> dict[int, tuple]:
+        with app.app_context():
+            return {row.id: tuple(row) for row in _db.session.execute(select(AuditEntry.__table__))}
+
+    before = entries()
+    assert len(before) >= 8  # the world's content load, cohorts, enrolment and logins
+    posts = sorted(post_urls(ids), key=lambda url: "logout" in url)  # logging out last
+    for role in ROLES:
+        for url in posts:
+            clients[role].post(url, data={}).close()
+        for url, _expected in expectations(ids):
+            clients[role].get(url).close()
+    after = entries()
+    assert {entry_id: after.get(entry_id) for entry_id in before} == before
+    assert len(after) > len(before)  # e.g. the exports, the unenrolment

@@ -21,6 +21,8 @@ class Action(StrEnum):
     PASSWORD_RESET_REQUESTED = "password reset requested"  # noqa: S105 - an action's name
     PASSWORD_SET = "password set"  # noqa: S105 - from a set-password or reset link
     PASSWORD_CHANGED = "password changed"  # noqa: S105 - on the account page
+    EMAIL_CHANGED = "email changed"  # the addresses are not recorded
+    LOGGED_OUT_EVERYWHERE = "logged out everywhere"
     MFA_ENABLED = "mfa enabled"
     MFA_DISABLED = "mfa disabled"
     MFA_RESET = "mfa reset"  # by an admin or the command line

@@ -16,9 +16,11 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from course.accounts.tokens import make_set_password_token
+from course.audit.queries import AuditFilter
 from course.clock import today
 from course.cohorts import enrolment as enrolments
 from course.cohorts import invites, services
+from course.cohorts.activity import MAX_PAGE, activity_page
 from course.cohorts.csv_import import import_csv
 from course.cohorts.errors import CohortError
 from course.cohorts.forms import CohortForm, CsvUploadForm, ExtensionForm, MoveForm
@@ -27,7 +29,8 @@ from course.cohorts.schedule import schedule_rows, set_schedule
 from course.content.lookup import get_course_or_404, live_courses
 from course.content.models import Course
 from course.extensions import db
-from course.forms import EmptyForm
+from course.forms import EmptyForm, positive_int
+from course.links import external_url
 from course.ratelimit import limit, user_or_address
 
 bp = Blueprint("cohorts", __name__)
@@ -140,6 +143,16 @@ def _dashboard_links(cohort: Cohort) -> dict:
     return links
 
 
+@bp.route("/cohorts/<int:cohort_id>/activity")
+@login_required
+def activity(cohort_id: int):
+    """The cohort's entries of the audit log, newest first (read only: nothing changes or deletes an entry)."""
+    cohort = _cohort(cohort_id)
+    number = positive_int(request.args.get("page"), 1, MAX_PAGE)
+    page, rows = activity_page(AuditFilter(cohort_id=cohort.id), number, services.visible_cohorts(current_user))
+    return render_template("cohorts/activity.html", cohort=cohort, page=page, rows=rows)
+
+
 @bp.route("/cohorts/<int:cohort_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit(cohort_id: int):
@@ -238,9 +251,7 @@ def enrol_csv(cohort_id: int):
     if not report.ok:
         db.session.rollback()
         return render_template("cohorts/import_report.html", cohort=cohort, report=report, links=[]), 400
-    links = [
-        (u, url_for("auth.set_password", token=make_set_password_token(u), _external=True)) for u in report.created
-    ]
+    links = [(u, external_url("auth.set_password", token=make_set_password_token(u))) for u in report.created]
     db.session.commit()
     return render_template("cohorts/import_report.html", cohort=cohort, report=report, links=links)
 

@@ -9,6 +9,7 @@ from typing import NamedTuple
 from flask_babel import gettext as _
 from sqlalchemy import delete, select
 
+from course.audit.log import Action, record
 from course.clock import today
 from course.cohorts.errors import CohortError
 from course.cohorts.models import ChapterRelease, Cohort
@@ -59,10 +60,23 @@ def set_schedule(cohort: Cohort, dates: dict[int, date]) -> None:
     for opens_on in dates.values():
         if opens_on < cohort.starts_on or opens_on > cohort.ends_on:
             raise CohortError(_("Every chapter must open between the cohort's start and end dates."))
+    before = release_dates(cohort)
     db.session.execute(delete(ChapterRelease).where(ChapterRelease.cohort_id == cohort.id))
     for chapter_id, opens_on in dates.items():
         db.session.add(ChapterRelease(cohort_id=cohort.id, chapter_id=chapter_id, opens_on=opens_on))
     db.session.flush()
+    changed = sorted(chapter for chapter in set(before) | set(dates) if before.get(chapter) != dates.get(chapter))
+    if changed:  # the dates of the chapters that changed, by chapter id
+        record(
+            Action.SCHEDULE_CHANGED,
+            cohort_id=cohort.id,
+            before={str(chapter): _iso(before.get(chapter)) for chapter in changed},
+            after={str(chapter): _iso(dates.get(chapter)) for chapter in changed},
+        )
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
 
 
 @dataclass

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from flask import abort
 from flask_babel import gettext as _
 from sqlalchemy import Select, delete, select
 
 from course.accounts.models import Role, User
+from course.audit.log import Action, record
 from course.cohorts.errors import CohortError
 from course.cohorts.models import ChapterRelease, Cohort, CohortInstructor, Enrolment
 from course.cohorts.schedule import default_schedule
@@ -111,6 +113,8 @@ def create_cohort(
     for chapter_id, opens_on in default_schedule(course, settings.starts_on).items():
         db.session.add(ChapterRelease(cohort_id=cohort.id, chapter_id=chapter_id, opens_on=opens_on))
     db.session.flush()
+    after = {"course_id": course.id, **_audited_settings(cohort), "instructor_ids": sorted(teachers)}
+    record(Action.COHORT_CREATED, actor_id=created_by.id if created_by else None, cohort_id=cohort.id, after=after)
     return cohort
 
 
@@ -118,6 +122,8 @@ def update_cohort(cohort: Cohort, settings: CohortSettings, instructor_ids: list
     """New settings, by `changed_by`; new instructors too when an admin changes them (an instructor does not
     choose who teaches a cohort: their list is left as it was)."""
     _check_settings(settings, enrolled=cohort.enrolled_count)
+    before = {**_audited_settings(cohort), "instructor_ids": _instructor_ids(cohort)}
+    old_name = cohort.name
     cohort.name = settings.name.strip()
     cohort.starts_on, cohort.ends_on = settings.starts_on, settings.ends_on
     cohort.capacity = settings.capacity
@@ -125,6 +131,28 @@ def update_cohort(cohort: Cohort, settings: CohortSettings, instructor_ids: list
     if changed_by.is_admin:
         set_instructors(cohort, instructor_ids)
     db.session.flush()
+    after = {**_audited_settings(cohort), "instructor_ids": _instructor_ids(cohort)}
+    changed = [key for key in after if after[key] != before[key]]
+    if changed or cohort.name != old_name:
+        record(
+            Action.COHORT_EDITED,
+            actor_id=changed_by.id,
+            cohort_id=cohort.id,
+            before={key: before[key] for key in changed},
+            after={key: after[key] for key in changed},
+            details={"name_changed": True} if cohort.name != old_name else None,
+        )
+
+
+def _audited_settings(cohort: Cohort) -> dict[str, Any]:
+    """The settings an audit entry records (the name is free text: an entry only says that it changed)."""
+    dates = ("starts_on", "ends_on", "enrol_opens_on", "enrol_closes_on")
+    values: dict[str, Any] = {key: getattr(cohort, key).isoformat() if getattr(cohort, key) else None for key in dates}
+    return {**values, "capacity": cohort.capacity}
+
+
+def _instructor_ids(cohort: Cohort) -> list[int]:
+    return sorted(db.session.scalars(select(CohortInstructor.user_id).where(CohortInstructor.cohort_id == cohort.id)))
 
 
 def set_instructors(cohort: Cohort, user_ids: list[int]) -> None:

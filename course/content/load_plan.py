@@ -31,6 +31,12 @@ class LoadPlan:
             return self.quiet[kind][action]
         return len(self.entries[kind].get(action, []))
 
+    def counts(self) -> dict[str, dict[str, int]]:
+        """How many items of each kind had each action, e.g. {"lesson": {"added": 2, "renumbered": 1}}: only the
+        non-zero counts."""
+        found = {kind: {a: self.count(kind, a) for a in ACTIONS + QUIET if self.count(kind, a)} for kind in KINDS}
+        return {kind: actions for kind, actions in found.items() if actions}
+
     @property
     def size(self) -> int:
         """How many things the plan writes so far (items listed, and rows only renumbered or renamed)."""

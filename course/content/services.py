@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from course import signals
+from course.audit.log import Action, record
 from course.content import cache as content_cache
 from course.content.loader import LoadPlan, sync
 from course.content.parser import CourseDoc, Problem, read_content
@@ -43,9 +44,18 @@ def load_content(root: Path, dry_run: bool = False, report: Callable[[str], None
         if dry_run:
             db.session.rollback()
         else:
+            if not plan.empty:
+                _record_load(courses, plan)
             db.session.flush()
             content_cache.clear()  # this process's copy; other processes see the new content version
     except Exception:
         db.session.rollback()
         raise
     return LoadResult(courses, problems, plan, files, time.perf_counter() - started, not dry_run)
+
+
+def _record_load(courses: list[CourseDoc], plan: LoadPlan) -> None:
+    """The audit entry of a load that changed something: its courses and the plan's counts."""
+    keys = [course.spec.id for course in courses]
+    subject = f"course {keys[0]}" if len(keys) == 1 else None
+    record(Action.CONTENT_LOADED, subject=subject, details={"courses": keys, "plan": plan.counts()})

@@ -1,79 +1,23 @@
 """CSV exports of the dashboard — the learner grid, the at-risk list, a quiz's item statistics — streamed: rows
 are written as they are read from the database, so a 10,000-learner export starts at once and never sits
-whole in memory.
-
-UTF-8 with a byte-order mark, so Excel opens Chinese names correctly; text that a spreadsheet would run as a
-formula (starting with = + - @ or a tab/CR) is prefixed with an apostrophe (OWASP "CSV injection").
+whole in memory (the CSV conventions — BOM, formula guard, streaming — are in `course.csv_download`).
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Any, NamedTuple
-from urllib.parse import quote
 
-from flask import Response, stream_with_context
 from flask_babel import gettext as _
 
 from course.cohorts.models import Cohort
+from course.csv_download import cell, content_disposition, csv_lines, csv_response  # noqa: F401 - routes use them here
 from course.dashboard import lists
 from course.dashboard.coursemap import CourseMap
 from course.dashboard.labels import flag_label, reason_label
 from course.dashboard.quizstats import QuizStats
-
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-FLUSH_BYTES = 16 * 1024
-
-
-def cell(value: Any) -> Any:
-    """A value as it should appear in a CSV cell."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, float):
-        return round(value, 1)
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
-
-
-def csv_lines(header: list[str], rows: Iterable[Iterable[Any]]) -> Iterator[str]:
-    """The CSV text, BOM first, in chunks of about FLUSH_BYTES."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    buffer.write("\ufeff")
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow([cell(v) for v in row])
-        if buffer.tell() >= FLUSH_BYTES:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
-
-
-def csv_response(filename: str, header: list[str], rows: Iterable[Iterable[Any]]) -> Response:
-    """A streamed CSV download. `rows` is consumed lazily, inside the request's context."""
-    response = Response(stream_with_context(csv_lines(header, rows)), mimetype="text/csv")
-    response.headers["Content-Type"] = "text/csv; charset=utf-8"
-    response.headers["Content-Disposition"] = content_disposition(filename)
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-def content_disposition(filename: str) -> str:
-    """attachment with an ASCII fallback name and the exact UTF-8 name (RFC 6266 / RFC 5987)."""
-    fallback = re.sub(r"-{2,}", "-", re.sub(r"[^A-Za-z0-9._-]+", "-", filename)).strip("-") or "export.csv"
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"
 
 
 def export_name(cohort_name: str, cohort_id: int, what: str, on: date) -> str:

@@ -14,6 +14,7 @@ from flask_babel import format_number
 from flask_login import current_user, login_required
 from sqlalchemy import text
 
+from course.audit.log import Action, record
 from course.cohorts.models import Cohort
 from course.cohorts.services import get_cohort_for_staff_or_404, get_learner_enrolment_or_404
 from course.dashboard import charts, exports, lists
@@ -25,20 +26,24 @@ from course.dashboard.overview import overview as cohort_overview
 from course.dashboard.quizstats import MIN_RESPONSES, quiz_stats, quiz_summaries
 from course.db_types import utcnow
 from course.extensions import db
-from course.sql import begin_transaction
+from course.sql import begin_transaction, writing
 
 bp = Blueprint("dashboard", __name__)
 
 
 def _load(cohort_id: int) -> tuple[Cohort, CourseMap]:
     cohort = get_cohort_for_staff_or_404(cohort_id, current_user)
+    _read_without_jit()
+    return cohort, load_course_map(cohort)
+
+
+def _read_without_jit() -> None:
     if db.session.get_bind().dialect.name == "postgresql":
         # The per-learner statement is large but quick; once PostgreSQL has statistics its estimated cost passes
         # jit_above_cost, and compiling it took longer (about a second) than running it. For this transaction
         # only (a transaction, where reads would otherwise run in autocommit mode: see course.sql).
         begin_transaction()
         db.session.execute(text("SET LOCAL jit = off"))
-    return cohort, load_course_map(cohort)
 
 
 def _quiz_or_404(cm: CourseMap, quiz_key: str) -> QuizInfo:
@@ -139,8 +144,12 @@ def learner(cohort_id: int, user_id: int):
 # -- CSV exports --------------------------------------------------------------------------------------------
 
 
-def _download(cohort: Cohort, what: str, export: exports.Export):
-    filename = exports.export_name(cohort.name, cohort.id, what, utcnow().date())
+def _download(cohort: Cohort, what: str, export: exports.Export, quiz: str | None = None):
+    """The export as a CSV download, recorded in the audit log first (committed before the rows are read)."""
+    with writing():
+        record(Action.DATA_EXPORTED, cohort_id=cohort.id, details={"what": what, **({"quiz": quiz} if quiz else {})})
+    _read_without_jit()  # the rows are read in a transaction of their own, after the entry's
+    filename = exports.export_name(cohort.name, cohort.id, f"quiz-{quiz}" if quiz else what, utcnow().date())
     return exports.csv_response(filename, export.header, export.rows)
 
 
@@ -164,7 +173,7 @@ def export_at_risk(cohort_id: int):
 def export_quiz(cohort_id: int, quiz_key: str):
     cohort, cm = _load(cohort_id)
     stats = quiz_stats(cohort, _quiz_or_404(cm, quiz_key))
-    return _download(cohort, f"quiz-{quiz_key}", exports.quiz_export(stats))
+    return _download(cohort, "quiz", exports.quiz_export(stats), quiz=quiz_key)
 
 
 @bp.app_template_global()
