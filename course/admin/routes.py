@@ -10,10 +10,13 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import Select, or_, select
 
+from course.accounts import mfa
+from course.accounts.emails import notify_two_step_login
 from course.accounts.models import Role, User
 from course.accounts.services import AccountError, change_role, set_active
 from course.extensions import db
 from course.forms import positive_int
+from course.privacy.deletion import delete_account_as_admin
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 ROLE_NAMES = {Role.LEARNER: _l("Learner"), Role.INSTRUCTOR: _l("Instructor"), Role.ADMIN: _l("Admin")}
@@ -57,6 +60,7 @@ def users():
         pages=max(found.pages, 1),
         total=found.total,
         roles=[(r.value, ROLE_NAMES[r]) for r in Role],
+        with_mfa=mfa.users_with_factor([u.id for u in found.items]),
     )
 
 
@@ -82,6 +86,12 @@ def update_user(user_id: int):
                 if action == "disable"
                 else _("%(email)s is enabled.", email=user.email)
             )
+        elif action == "reset-mfa":  # a lost phone: they set up two-step login again at their next login
+            if not mfa.reset(user):
+                abort(400, description=_("This account has no two-step login to reset."))
+            message = _(
+                "Two-step login of %(email)s is reset: they set it up again at their next login.", email=user.email
+            )
         else:
             abort(400, description=_("Unknown action."))
     except AccountError as exc:
@@ -89,5 +99,29 @@ def update_user(user_id: int):
         flash(str(exc), "error")
         return redirect(url_for("admin.users")), 303
     db.session.commit()
+    if action == "reset-mfa":
+        notify_two_step_login(user, "reset")
     flash(message, "success")
     return redirect(url_for("admin.users", q=request.form.get("q", "")[:MAX_QUERY] or None))
+
+
+@bp.route("/users/<int:user_id>/delete", methods=["GET", "POST"])
+@admin_required
+def delete_user(user_id: int):
+    """Delete someone's account, after a confirmation page (an admin's own: from their account page)."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404)
+    if user.id == current_user.id:
+        abort(403, description=_("You cannot delete your own account here. Use your account page."))
+    if request.method == "POST":
+        try:
+            delete_account_as_admin(current_user._get_current_object(), user)
+        except AccountError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+            return redirect(url_for("admin.users"), 303)
+        db.session.commit()
+        flash(_("The account is deleted: its personal data is removed."), "success")
+        return redirect(url_for("admin.users"), 303)
+    return render_template("admin/delete_user.html", user=user, role=ROLE_NAMES[user.role])

@@ -44,6 +44,7 @@ class QuestionType:
     label: ClassVar[Any]
     input_kind: ClassVar[str]  # "radio", "checkbox" or "text": how the form renders it
     takes_accepted_answers: ClassVar[bool] = False  # graded against `accepted` texts (in every language)
+    free_text: ClassVar[bool] = False  # a response in the learner's own words: erased with their account
     max_text_length: ClassVar[int] = 500
 
     # -- content validation: yields (location within the question, message)
@@ -145,6 +146,7 @@ class ShortText(QuestionType):
     label = _l("Short answer")
     input_kind = "text"
     takes_accepted_answers = True
+    free_text = True
 
     def check(self, spec: Any) -> Iterable[tuple[tuple, str]]:
         if spec.options:

@@ -245,6 +245,8 @@ def _add_text_answer(q: QuestionStat, raw: str, correct: bool, n: int) -> None:
     except (TypeError, ValueError):
         value = raw
     text = str(value) if not isinstance(value, list) else ", ".join(map(str, value))
+    if not text:  # erased with its author's account (course/privacy): counted above, but no common answer
+        return
     norm = normalise_text(text)
     for answer in q.answers:  # answers that differ only in case or width count together
         if normalise_text(answer.text) == norm and answer.correct == correct:

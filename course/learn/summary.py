@@ -42,4 +42,7 @@ def verify(code: str):
     found = completion_by_code(code)
     if found is None:
         abort(404)
-    return render_template("progress/verify.html", verified=verification(*found))
+    completion, course = found
+    if completion.withdrawn_at is not None:  # its learner deleted their account: no name, no scores
+        return render_template("progress/withdrawn.html"), 410
+    return render_template("progress/verify.html", verified=verification(completion, course))

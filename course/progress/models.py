@@ -68,6 +68,9 @@ class Completion(db.Model):
     time_spent_seconds: Mapped[int] = mapped_column(Integer, default=0)
     # What the public verification page shows, frozen when the course was completed.
     snapshot: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Set when the learner deleted their account: the row still counts in the statistics, but the verification
+    # page says the credential was withdrawn, and the snapshot has lost the name.
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 # Covering indexes the dashboard's per-learner subqueries read (migration 0003): a seek to the learner, then a
