@@ -464,9 +464,7 @@ def test_every_change_to_two_step_login_is_emailed_to_the_account(app, make_user
         mfa.make_recovery_codes(_db.session.get(User, instructor.id))
         _db.session.commit()
     assert app.test_cli_runner().invoke(args=["users", "reset-mfa", "ian@example.com"]).exit_code == 0
-    assert mails_sent(caplog) == [
-        ("ian@example.com", "The two-step login of your Founder Course account was reset")
-    ]
+    assert mails_sent(caplog) == [("ian@example.com", "The two-step login of your Founder Course account was reset")]
 
 
 def test_a_password_reset_from_a_link_is_emailed_but_a_first_password_is_not(app, make_user, caplog):
