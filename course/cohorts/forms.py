@@ -3,9 +3,11 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import DateField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from course.cohorts.models import Cohort
+from course.cohorts.reschedule import has_schedule, shift_sentence, shift_sentences
 from course.forms import one_line
 
 
@@ -28,6 +30,30 @@ class CohortForm(FlaskForm):
         description=_l("Leave empty to keep it open until the cohort ends."),
     )
     instructors = SelectMultipleField(_l("Instructors"), coerce=int)
+    inactive_after_days = IntegerField(
+        _l("Inactive after (days)"),
+        validators=[Optional(), NumberRange(min=1, max=365)],
+        description=_l(
+            "The dashboard’s at-risk list flags a learner with no activity for this many days. Leave empty for 7."
+        ),
+    )
+    # Offered on the edit form of a cohort with a schedule (`offer_schedule_shift`); absent otherwise.
+    shift_schedule = BooleanField(_l("Move the chapter dates with the start date"), default=True)
+
+    def offer_schedule_shift(self, cohort: Cohort | None) -> None:
+        """Keep the schedule checkbox only when editing a cohort with chapter release dates; its sentence says
+        by how many days the dates move (the posted start date against the saved one), and carries the variants
+        the page's script shows while a new date is typed."""
+        if cohort is None or not has_schedule(cohort):
+            del self.shift_schedule
+            return
+        moved = (self.starts_on.data - cohort.starts_on).days if self.starts_on.data else 0
+        self.shift_schedule.description = shift_sentence(moved)
+        self.shift_schedule.render_kw = shift_sentences(cohort.starts_on)
+
+    @property
+    def shift_requested(self) -> bool:
+        return bool(self.shift_schedule and self.shift_schedule.data)
 
 
 class CsvUploadForm(FlaskForm):

@@ -21,6 +21,7 @@ class Cohort(db.Model):
     __table_args__ = (
         CheckConstraint("ends_on >= starts_on", name="dates_in_order"),
         CheckConstraint("capacity IS NULL OR capacity >= 1", name="capacity_positive"),
+        CheckConstraint("inactive_after_days BETWEEN 1 AND 365", name="inactive_after_days_range"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -36,6 +37,8 @@ class Cohort(db.Model):
     # How many learners are enrolled, kept by the same statements that enrol and unenrol, so capacity is
     # enforced by one conditional UPDATE that two racing joins cannot both pass.
     enrolled_count: Mapped[int] = mapped_column(Integer, default=0)
+    # The dashboard's at-risk list: a learner with no activity for this many days is "inactive".
+    inactive_after_days: Mapped[int] = mapped_column(Integer, default=7, server_default="7")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     instructors: Mapped[list[CohortInstructor]] = relationship(cascade="all, delete-orphan")

@@ -14,6 +14,7 @@ from course.accounts.models import Role, User
 from course.audit.log import Action, record
 from course.cohorts.errors import CohortError
 from course.cohorts.models import ChapterRelease, Cohort, CohortInstructor, Enrolment
+from course.cohorts.reschedule import shift_schedule as move_schedule
 from course.cohorts.schedule import default_schedule
 from course.content.models import Course
 from course.extensions import db
@@ -71,21 +72,33 @@ class CohortSettings:
     capacity: int | None = None
     enrol_opens_on: date | None = None
     enrol_closes_on: date | None = None
+    inactive_after_days: int | None = None  # the at-risk list's; None: the default (a new cohort) or unchanged
+
+
+INACTIVE_AFTER_DAYS = (1, 365)  # the range of `Cohort.inactive_after_days` (a check constraint too)
 
 
 def _check_settings(settings: CohortSettings, enrolled: int = 0) -> None:
     if not settings.name.strip():
-        raise CohortError(_("A cohort needs a name."))
+        raise CohortError(_("A cohort needs a name."), field="name")
     if settings.ends_on < settings.starts_on:
-        raise CohortError(_("The end date must be on or after the start date."))
+        raise CohortError(_("The end date must be on or after the start date."), field="ends_on")
     if settings.enrol_opens_on and settings.enrol_closes_on and settings.enrol_closes_on < settings.enrol_opens_on:
-        raise CohortError(_("Enrolment must close on or after the day it opens."))
+        raise CohortError(_("Enrolment must close on or after the day it opens."), field="enrol_closes_on")
     if settings.enrol_closes_on and settings.enrol_closes_on > settings.ends_on:
-        raise CohortError(_("Enrolment cannot close after the cohort ends."))
+        raise CohortError(_("Enrolment cannot close after the cohort ends."), field="enrol_closes_on")
     if settings.capacity is not None and settings.capacity < 1:
-        raise CohortError(_("Capacity must be at least 1, or empty for no limit."))
+        raise CohortError(_("Capacity must be at least 1, or empty for no limit."), field="capacity")
+    low, high = INACTIVE_AFTER_DAYS
+    if settings.inactive_after_days is not None and not low <= settings.inactive_after_days <= high:
+        raise CohortError(
+            _("Inactive after: enter a number of days from %(low)d to %(high)d.", low=low, high=high),
+            field="inactive_after_days",
+        )
     if settings.capacity is not None and settings.capacity < enrolled:
-        raise CohortError(_("Capacity cannot be below the %(n)d learners already enrolled.", n=enrolled))
+        raise CohortError(
+            _("Capacity cannot be below the %(n)d learners already enrolled.", n=enrolled), field="capacity"
+        )
 
 
 def create_cohort(
@@ -107,6 +120,8 @@ def create_cohort(
         enrol_closes_on=settings.enrol_closes_on,
         enrolled_count=0,
     )
+    if settings.inactive_after_days is not None:
+        cohort.inactive_after_days = settings.inactive_after_days
     db.session.add(cohort)
     db.session.flush()
     set_instructors(cohort, sorted(teachers))
@@ -118,16 +133,26 @@ def create_cohort(
     return cohort
 
 
-def update_cohort(cohort: Cohort, settings: CohortSettings, instructor_ids: list[int], changed_by: User) -> None:
+def update_cohort(
+    cohort: Cohort,
+    settings: CohortSettings,
+    instructor_ids: list[int],
+    changed_by: User,
+    shift_schedule: bool = False,
+) -> int:
     """New settings, by `changed_by`; new instructors too when an admin changes them (an instructor does not
-    choose who teaches a cohort: their list is left as it was)."""
+    choose who teaches a cohort: their list is left as it was). With `shift_schedule`, a new start date moves every
+    chapter's release date by as many days (`reschedule.shift_schedule`). Returns the days the schedule moved."""
     _check_settings(settings, enrolled=cohort.enrolled_count)
     before = {**_audited_settings(cohort), "instructor_ids": _instructor_ids(cohort)}
+    moved_by = (settings.starts_on - cohort.starts_on).days if shift_schedule else 0
     old_name = cohort.name
     cohort.name = settings.name.strip()
     cohort.starts_on, cohort.ends_on = settings.starts_on, settings.ends_on
     cohort.capacity = settings.capacity
     cohort.enrol_opens_on, cohort.enrol_closes_on = settings.enrol_opens_on, settings.enrol_closes_on
+    if settings.inactive_after_days is not None:
+        cohort.inactive_after_days = settings.inactive_after_days
     if changed_by.is_admin:
         set_instructors(cohort, instructor_ids)
     db.session.flush()
@@ -142,13 +167,14 @@ def update_cohort(cohort: Cohort, settings: CohortSettings, instructor_ids: list
             after={key: after[key] for key in changed},
             details={"name_changed": True} if cohort.name != old_name else None,
         )
+    return moved_by if move_schedule(cohort, moved_by) else 0  # recorded as a schedule change
 
 
 def _audited_settings(cohort: Cohort) -> dict[str, Any]:
     """The settings an audit entry records (the name is free text: an entry only says that it changed)."""
     dates = ("starts_on", "ends_on", "enrol_opens_on", "enrol_closes_on")
     values: dict[str, Any] = {key: getattr(cohort, key).isoformat() if getattr(cohort, key) else None for key in dates}
-    return {**values, "capacity": cohort.capacity}
+    return {**values, "capacity": cohort.capacity, "inactive_after_days": cohort.inactive_after_days}
 
 
 def _instructor_ids(cohort: Cohort) -> list[int]:
@@ -163,7 +189,7 @@ def set_instructors(cohort: Cohort, user_ids: list[int]) -> None:
     )
     unknown = set(user_ids) - valid
     if unknown:
-        raise CohortError(_("Only instructors and admins can teach a cohort."))
+        raise CohortError(_("Only instructors and admins can teach a cohort."), field="instructors")
     db.session.execute(delete(CohortInstructor).where(CohortInstructor.cohort_id == cohort.id))
     for user_id in sorted(valid):
         db.session.add(CohortInstructor(cohort_id=cohort.id, user_id=user_id))

@@ -2,7 +2,7 @@
 
 The numbers come from the learner's roll-up row (course/progress/models.py, kept up to date by the write
 paths: course/progress/rollup.py), joined by primary key, and, for the schedule, a count of the learner's
-complete chapters among those due (one index seek and their few rows). Nothing is computed from the ~40
+complete chapters among those released (one index seek and their few rows). Nothing is computed from the ~40
 progress rows and ~10 attempts of every learner on a request, and there is never a query per learner from
 Python. Only the numbers a page asks for are read. The chapter cells of a page of learners (`pivot`) are
 still read from the progress and attempt rows: a few hundred rows for a page.
@@ -13,35 +13,51 @@ Definitions (the pages repeat them):
 - started: opened at least one lesson. completed: has the course's completion record.
 - last active: the latest lesson view or quiz attempt in this course.
 - active: last active within the last 7 days.
-- inactive N days: not active for N days; a learner who never started counts once enrolled N days ago.
-- failing a quiz: two or more attempts at a quiz and none passed.
-- behind the schedule: a chapter that opened more than 7 days ago — plus the learner's extension — is not
-  complete (every lesson complete and its quiz passed). Reference chapters (the appendix) are never due.
+- idle since: last active, or for a learner who never was, the later of their enrolment and the cohort's start.
+- unfinished: the chapters the cohort's schedule has released to the learner (a chapter counts the learner's
+  extension days after it opens; reference chapters, the appendix, never) that are not complete (every lesson
+  complete and its quiz passed). chapters behind: unfinished minus one (the chapter just released is not
+  behind). behind (not on schedule): at least one chapter behind.
+- the at-risk reasons (inactive, far behind, failing) and their order: course/dashboard/risk.py.
 - furthest lesson: the last lesson in course order the learner opened (the drop-off funnel counts a learner
   as having reached every lesson up to it).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, Select, and_, case, func, literal, not_, or_, select
+import pytz
+from flask import current_app
+from sqlalchemy import Integer, Select, and_, case, func, literal, not_, select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import Subquery
 
 from course.accounts.models import User
 from course.clock import school_date
 from course.cohorts.models import Cohort, Enrolment
-from course.dashboard.coursemap import ChapterInfo, CourseMap, QuizInfo, in_ranges
+from course.dashboard.coursemap import ChapterInfo, CourseMap, in_ranges
+from course.dashboard.risk import RISK_CHAPTERS_BEHIND
+from course.db_types import UTCDateTime
 from course.extensions import db
 from course.progress.models import Completion, LearnerChapterDone, LearnerCourseStats, LessonProgress
-from course.progress.outline import percent
 from course.quiz.models import Attempt
 
 ACTIVE_DAYS = 7  # active: seen within this many days
-DEFAULT_INACTIVE_DAYS = 7  # the at-risk list's "inactive for N days", unless the page asks for another N
+DEFAULT_INACTIVE_DAYS = 7  # a cohort's `inactive_after_days` unless its instructor sets another
+
+
+def released_chapters(cm: CourseMap, today: date) -> list[ChapterInfo]:
+    """The chapters the schedule counts that have opened by `today`: not reference chapters (the appendix),
+    not chapters without lessons or a quiz."""
+    return [c for c in cm.chapters if not c.reference and c.items_total and c.opens_on <= today]
+
+
+def school_midnight(day: date) -> datetime:
+    """The moment `day` begins where the school is (a cohort starts, a chapter opens), as an aware datetime."""
+    zone = pytz.timezone(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+    return zone.localize(datetime.combine(day, time.min)).astimezone(pytz.utc)
 
 
 class LearnerQuery:
@@ -53,51 +69,55 @@ class LearnerQuery:
         "quizzes_passed": ("quizzes_passed",),
         "items_done": ("lessons_done", "quizzes_passed"),
         "last_active": ("last_view", "last_attempt"),
+        "idle_since": ("last_view", "last_attempt"),
         "started": ("last_view",),
         "active": ("last_view", "last_attempt"),
-        "inactive": ("last_view", "last_attempt"),
-        "failing": ("failing",),
-        "behind": ("behind",),
-        "reasons": ("last_view", "last_attempt", "failing", "behind"),
+        "unfinished": ("unfinished",),
+        "chapters_behind": ("unfinished",),
+        "behind": ("unfinished",),
+        "far_behind": ("unfinished", "completed"),
+        "inactive": ("last_view", "last_attempt", "unfinished", "completed"),
+        "failing": ("quizzes_failing", "completed"),
+        "reasons": ("last_view", "last_attempt", "unfinished", "completed", "quizzes_failing"),
         "completed": ("completed",),
         "furthest": ("furthest",),
         "best_avg": ("best_avg",),
     }
     # The raw columns read from the learner's roll-up row (the others: the completion, the schedule check).
-    ROLLUP = {"lessons_done", "quizzes_passed", "last_view", "last_attempt", "failing", "furthest", "best_avg"}
+    ROLLUP = {"lessons_done", "quizzes_passed", "last_view", "last_attempt", "quizzes_failing", "furthest", "best_avg"}
 
-    def __init__(
-        self, cohort: Cohort, cm: CourseMap, now: datetime, inactive_days: int = DEFAULT_INACTIVE_DAYS
-    ) -> None:
+    def __init__(self, cohort: Cohort, cm: CourseMap, now: datetime, inactive_days: int | None = None) -> None:
         self.cohort = cohort
         self.cm = cm
         self.now = now
         self.today = school_date(now)  # the schedule's dates are the school's
-        self.inactive_days = inactive_days
-        # The schedule: chapters due for a learner without an extension (from the first threshold of days past
-        # due), and for learners with an extension, nested smaller sets, one per later threshold.
-        self.due = [c for c in cm.due_chapters(self.today) if c.items_total]
-        self.thresholds = sorted({c.slack_days(self.today) for c in self.due})
+        self.inactive_days = inactive_days or cohort.inactive_after_days or DEFAULT_INACTIVE_DAYS
+        self.starts_at = school_midnight(cohort.starts_on)
+        # The schedule: the chapters released by today, and how many days each has been open. A learner with an
+        # extension of E days counts the chapters open for E days or more: one set per distinct number of days,
+        # each nested in the one before.
+        self.released = released_chapters(cm, self.today)
+        self.thresholds = sorted({self._days_open(c) for c in self.released})
 
-    def _due_from(self, threshold: int) -> list[ChapterInfo]:
-        return [c for c in self.due if c.slack_days(self.today) >= threshold]
+    def _days_open(self, chapter: ChapterInfo) -> int:
+        return (self.today - chapter.opens_on).days
 
     # -- raw numbers: columns of the roll-up row, or a short index range of the learner's complete chapters ------
-    def _behind(self) -> ColumnElement:
-        """1 if a chapter due for this learner (given their extension) is not complete. One CASE branch per
-        threshold, each counting the learner's complete chapters among that threshold's due set (a few index
-        entries); SQL evaluates only the branch that applies."""
+    def _unfinished(self) -> ColumnElement:
+        """How many chapters released to this learner (given their extension) are not complete. One CASE branch
+        per threshold, each counting the learner's complete chapters among that threshold's released set (a few
+        index entries); SQL evaluates only the branch that applies."""
         branches = []
         for threshold in self.thresholds:
-            ids = [c.id for c in self._due_from(threshold)]
+            ids = [c.id for c in self.released if self._days_open(c) >= threshold]
             done = (
                 select(func.count())
-                # `+ 0`: one index seek to the learner, then their few rows, instead of one seek per due chapter
+                # `+ 0`: one index seek to the learner, then their few rows, instead of one seek per chapter
                 .where(LearnerChapterDone.user_id == Enrolment.user_id, (LearnerChapterDone.chapter_id + 0).in_(ids))
                 .correlate(Enrolment)
                 .scalar_subquery()
             )
-            branches.append((Enrolment.extension_days < threshold, _flag(done < len(ids))))
+            branches.append((Enrolment.extension_days <= threshold, literal(len(ids), Integer) - done))
         return case(*branches, else_=0) if branches else _zero()
 
     def raw(self, name: str) -> ColumnElement:
@@ -109,8 +129,8 @@ class LearnerQuery:
             return LearnerCourseStats.last_viewed_at
         if name == "last_attempt":
             return LearnerCourseStats.last_attempt_at
-        if name == "failing":
-            return _flag(LearnerCourseStats.quizzes_failing > 0)
+        if name == "quizzes_failing":
+            return func.coalesce(LearnerCourseStats.quizzes_failing, 0)
         if name == "furthest":
             return LearnerCourseStats.furthest_lesson
         if name == "best_avg":
@@ -119,8 +139,8 @@ class LearnerQuery:
             )
         if name == "completed":
             return _flag(Completion.id.is_not(None))
-        if name == "behind":
-            return self._behind()
+        if name == "unfinished":
+            return self._unfinished()
         raise KeyError(name)
 
     # -- the SELECT ------------------------------------------------------------------------------------------
@@ -185,19 +205,30 @@ class LearnerQuery:
         has = set(c.keys())
         if {"lessons_done", "quizzes_passed"} <= has:
             out["items_done"] = c.lessons_done + c.quizzes_passed
-        if "behind" in has:
-            out["behind"] = c.behind
         if "last_view" in has:
             out["started"] = _flag(c.last_view.is_not(None))
+        going = c.completed == 0 if "completed" in has else None  # the at-risk reasons: never after completing
+        if "unfinished" in has:
+            unfinished = c.unfinished
+            out["chapters_behind"] = case((unfinished > 1, unfinished - 1), else_=0)
+            out["behind"] = _flag(unfinished > 1)
+            if going is not None:
+                out["far_behind"] = _flag(and_(going, unfinished - 1 >= RISK_CHAPTERS_BEHIND))
+        if "quizzes_failing" in has and going is not None:
+            out["failing"] = _flag(and_(going, c.quizzes_failing > 0))
         if {"last_view", "last_attempt"} <= has:
             view, attempt = c.last_view, c.last_attempt
             last = case((attempt.is_(None), view), (view.is_(None), attempt), (view >= attempt, view), else_=attempt)
-            since = self.now - timedelta(days=self.inactive_days)
+            start = literal(self.starts_at, UTCDateTime())
+            idle_since = func.coalesce(last, case((c.enrolled_at > start, c.enrolled_at), else_=start))
             out["last_active"] = last
+            out["idle_since"] = idle_since
             out["active"] = _flag(last >= self.now - timedelta(days=ACTIVE_DAYS))
-            out["inactive"] = _flag(or_(last < since, and_(last.is_(None), c.enrolled_at < since)))
-        if {"inactive", "behind"} <= set(out) and "failing" in has:
-            out["reasons"] = out["inactive"] + c.failing + out["behind"]
+            if going is not None and "unfinished" in has:
+                since = self.now - timedelta(days=self.inactive_days)
+                out["inactive"] = _flag(and_(going, c.unfinished > 0, idle_since < since))
+        if {"inactive", "far_behind", "failing"} <= set(out):
+            out["reasons"] = out["inactive"] + out["far_behind"] + out["failing"]
         return out
 
     def _members(self, user_ids: list[int] | None) -> Select:
@@ -249,107 +280,7 @@ def _zero() -> ColumnElement:
     return literal(0, Integer)
 
 
-# -- rows as Python objects ---------------------------------------------------------------------------------
-
-ROW_METRICS = (
-    "items_done",
-    "lessons_done",
-    "last_active",
-    "started",
-    "completed",
-    "active",
-    "inactive",
-    "failing",
-    "behind",
-)
-
-
-@dataclass
-class ChapterCell:
-    chapter: ChapterInfo
-    lessons_done: int
-    best: float | None  # best quiz %
-    passed: bool
-    attempts: int
-
-    @property
-    def complete(self) -> bool:
-        return self.lessons_done >= len(self.chapter.lessons) and (self.chapter.quiz is None or self.passed)
-
-
-@dataclass
-class LearnerRow:
-    user_id: int
-    name: str
-    email: str
-    enrolled_at: datetime
-    extension_days: int
-    items_total: int
-    items_done: int = 0
-    lessons_done: int = 0
-    last_active: datetime | None = None
-    started: bool = False
-    completed: bool = False
-    active: bool = False
-    inactive: bool = False
-    failing: bool = False
-    behind: bool = False
-    cells: list[ChapterCell] = field(default_factory=list)
-    failed_quizzes: list[QuizInfo] = field(default_factory=list)
-    overdue: list[ChapterInfo] = field(default_factory=list)
-    idle_days: int | None = None  # days since last activity (or since enrolment if never active)
-
-    @property
-    def percent(self) -> int:
-        return percent(self.items_done, self.items_total)
-
-    @property
-    def reasons(self) -> list[str]:
-        return [
-            name for name, on in (("inactive", self.inactive), ("quiz", self.failing), ("schedule", self.behind)) if on
-        ]
-
-
-def to_row(row: Any, cm: CourseMap, now: datetime, pivot: dict[str, Any] | None = None) -> LearnerRow:
-    """A LearnerRow from a row of `LearnerQuery.select(ROW_METRICS)` and the learner's `LearnerQuery.pivot()`."""
-    values = {**row._mapping, **(pivot or {})}
-    learner = LearnerRow(
-        user_id=values["user_id"],
-        name=values["name"],
-        email=values["email"],
-        enrolled_at=values["enrolled_at"],
-        extension_days=values["extension_days"] or 0,
-        items_total=cm.items_total,
-        items_done=values.get("items_done") or 0,
-        lessons_done=values.get("lessons_done") or 0,
-        last_active=values.get("last_active"),
-        started=bool(values.get("started")),
-        completed=bool(values.get("completed")),
-        active=bool(values.get("active")),
-        inactive=bool(values.get("inactive")),
-        failing=bool(values.get("failing")),
-        behind=bool(values.get("behind")),
-    )
-    since = learner.last_active or learner.enrolled_at
-    learner.idle_days = max((now - since).days, 0) if since else None
-    today = school_date(now)
-    for chapter in cm.chapters:
-        quiz = chapter.quiz
-        cell = ChapterCell(
-            chapter=chapter,
-            lessons_done=(values.get(f"done_{chapter.index}") or 0) if chapter.lessons else 0,
-            best=values.get(f"best_{quiz.index}") if quiz else None,
-            passed=bool(values.get(f"passed_{quiz.index}")) if quiz else False,
-            attempts=(values.get(f"attempts_{quiz.index}") or 0) if quiz else 0,
-        )
-        learner.cells.append(cell)
-        if quiz and (values.get(f"fails_{quiz.index}") or 0) >= 2 and not cell.passed:
-            learner.failed_quizzes.append(quiz)
-        if (
-            not chapter.reference
-            and chapter.items_total
-            and learner.extension_days < chapter.slack_days(today)
-            and not cell.complete
-        ):
-            learner.overdue.append(chapter)
-    return learner
+def urgency_order(c: Any) -> tuple[ColumnElement, ...]:
+    """ORDER BY for learners most at risk first, over the columns `c` of a select with `reasons`, `idle_since`
+    and `chapters_behind`: most reasons, then the longest without activity, then the furthest behind."""
+    return (c.reasons.desc(), c.idle_since.asc(), c.chapters_behind.desc(), c.name, c.user_id)

@@ -14,11 +14,12 @@ from sqlalchemy import Select, func, or_, select
 from course.accounts.models import User
 from course.cohorts.models import Cohort, Enrolment
 from course.dashboard.coursemap import CourseMap
-from course.dashboard.learners import DEFAULT_INACTIVE_DAYS, ROW_METRICS, LearnerQuery, LearnerRow, to_row
+from course.dashboard.learners import LearnerQuery, urgency_order
+from course.dashboard.rows import ROW_METRICS, LearnerRow, to_row
 from course.extensions import db
 from course.forms import positive_int
 
-PAGE_SIZE = 50
+PAGE_SIZE = 60  # a demo-sized cohort on one page
 
 
 # -- paging and query parameters ------------------------------------------------------------------------------
@@ -45,10 +46,11 @@ def _pages(total: int) -> int:
 
 
 def learner_rows(
-    cohort: Cohort, cm: CourseMap, now: datetime, user_ids: list[int], inactive_days: int = DEFAULT_INACTIVE_DAYS
+    cohort: Cohort, cm: CourseMap, now: datetime, user_ids: list[int], inactive_days: int | None = None
 ) -> list[LearnerRow]:
-    """Full rows (numbers and chapter cells) for the given learners, in the given order. Three statements (the
-    numbers, then the chapter and quiz pivot), even for an empty list."""
+    """Full rows (numbers and chapter cells) for the given learners, in the given order; inactive after the
+    cohort's `inactive_after_days` unless `inactive_days` says otherwise. Three statements (the numbers, then the
+    chapter and quiz pivot), even for an empty list."""
     ids = user_ids or [-1]
     query = LearnerQuery(cohort, cm, now, inactive_days)
     rows = db.session.execute(query.select(ROW_METRICS, user_ids=ids)).all()
@@ -120,13 +122,13 @@ def grid(cohort: Cohort, cm: CourseMap, now: datetime, params: GridParams) -> Pa
 
 # -- at risk ------------------------------------------------------------------------------------------------
 
-REASONS = ("inactive", "quiz", "schedule")
-AT_RISK_METRICS = ("reasons", "inactive", "failing", "behind", "last_active")
+REASONS = ("inactive", "schedule", "quiz")  # the at-risk reasons (course/dashboard/risk.py), as the page filters them
+AT_RISK_METRICS = ("reasons", "inactive", "far_behind", "failing", "idle_since", "chapters_behind")
 
 
 @dataclass(frozen=True)
 class AtRiskParams:
-    days: int = DEFAULT_INACTIVE_DAYS
+    days: int = 0  # inactive after this many days; 0: the cohort's setting (`Cohort.inactive_after_days`)
     reason: str = ""
     page: int = 1
 
@@ -135,29 +137,33 @@ class AtRiskParams:
         """?days=&reason=&page=; anything unexpected falls back to the default."""
         reason = args.get("reason", "")
         return cls(
-            days=positive_int(args.get("days"), DEFAULT_INACTIVE_DAYS, 365),
+            days=positive_int(args.get("days"), 0, 365),
             reason=reason if reason in REASONS else "",
             page=positive_int(args.get("page"), 1, 1_000_000),
         )
 
     def args(self, **changes: Any) -> dict[str, Any]:
         values = {"days": self.days, "reason": self.reason, "page": self.page, **changes}
-        defaults = {"days": DEFAULT_INACTIVE_DAYS, "reason": "", "page": 1}
+        defaults = {"days": 0, "reason": "", "page": 1}
         return {k: v for k, v in values.items() if v != defaults[k]}
+
+    def inactive_days(self, cohort: Cohort) -> int:
+        """The number of days without activity that counts as inactive: the page's, else the cohort's."""
+        return self.days or cohort.inactive_after_days
 
 
 def _at_risk_select(cohort: Cohort, cm: CourseMap, now: datetime, params: AtRiskParams, full: bool = False):
-    query = LearnerQuery(cohort, cm, now, inactive_days=params.days)
+    query = LearnerQuery(cohort, cm, now, inactive_days=params.inactive_days(cohort))
     learners = query.select(ROW_METRICS + ("reasons",) if full else AT_RISK_METRICS).subquery("l")
     c = learners.c
-    condition = {"": c.reasons > 0, "inactive": c.inactive == 1, "quiz": c.failing == 1, "schedule": c.behind == 1}
-    order = (c.reasons.desc(), c.last_active.asc().nulls_first(), c.name, c.user_id)
-    return learners, condition[params.reason], order
+    condition = {"": c.reasons > 0, "inactive": c.inactive == 1, "schedule": c.far_behind == 1, "quiz": c.failing == 1}
+    return learners, condition[params.reason], urgency_order(c)
 
 
 def at_risk(cohort: Cohort, cm: CourseMap, now: datetime, params: AtRiskParams) -> Page:
-    """Learners with at least one reason (or the chosen one), most reasons first, then the longest idle.
-    Two statements: the page's learners with the total (a window count), then their details."""
+    """Learners with at least one reason (or the chosen one), most urgent first (`urgency_order`: most reasons,
+    then the longest without activity, then the furthest behind). Two statements: the page's learners with the
+    total (a window count), then their details."""
     learners, condition, order = _at_risk_select(cohort, cm, now, params)
     ranked = select(learners.c.user_id, func.count().over().label("total")).where(condition).order_by(*order)
     rows = db.session.execute(ranked.limit(PAGE_SIZE).offset((params.page - 1) * PAGE_SIZE)).all()
@@ -165,7 +171,8 @@ def at_risk(cohort: Cohort, cm: CourseMap, now: datetime, params: AtRiskParams) 
         return at_risk(cohort, cm, now, AtRiskParams(params.days, params.reason, 1))
     total = rows[0].total if rows else 0
     ids = [r.user_id for r in rows]
-    return Page(learner_rows(cohort, cm, now, ids, params.days), total, params.page if rows else 1, _pages(total))
+    days = params.inactive_days(cohort)
+    return Page(learner_rows(cohort, cm, now, ids, days), total, params.page if rows else 1, _pages(total))
 
 
 # -- exports: every learner, streamed -----------------------------------------------------------------------
@@ -183,7 +190,7 @@ def all_learner_rows(cohort: Cohort, cm: CourseMap, now: datetime) -> Iterator[L
 
 def all_at_risk_rows(cohort: Cohort, cm: CourseMap, now: datetime, params: AtRiskParams) -> Iterator[LearnerRow]:
     """Every at-risk learner (as on the at-risk page, without paging), with their details. Three statements."""
-    pivot = LearnerQuery(cohort, cm, now, inactive_days=params.days).pivot()
+    pivot = LearnerQuery(cohort, cm, now, inactive_days=params.inactive_days(cohort)).pivot()
     learners, condition, order = _at_risk_select(cohort, cm, now, params, full=True)
     stmt = select(learners).where(condition).order_by(*order)
     yield from _streamed(stmt, cm, now, pivot)

@@ -13,8 +13,9 @@ from sqlalchemy import Integer, case, func, literal, select, union_all
 from course.clock import school_date
 from course.cohorts.models import Cohort
 from course.dashboard.coursemap import ChapterInfo, CourseMap, LessonInfo
-from course.dashboard.learners import LearnerQuery, LearnerRow
+from course.dashboard.learners import LearnerQuery, released_chapters, urgency_order
 from course.dashboard.lists import learner_rows
+from course.dashboard.rows import LearnerRow
 from course.extensions import db
 from course.progress.outline import percent
 
@@ -43,7 +44,7 @@ class Overview:
     quiz_takers: int
     histogram: list[tuple[int, int]]  # (bucket start 0, 10, … 100, learners whose progress % falls in it)
     funnel: list[FunnelStep]
-    due_chapters: list[ChapterInfo]
+    due_chapters: list[ChapterInfo]  # released so far: the chapters the schedule counts
     top_at_risk: list[LearnerRow]
 
     @property
@@ -67,7 +68,8 @@ OVERVIEW_METRICS = (
     "active",
     "behind",
     "reasons",
-    "last_active",
+    "idle_since",
+    "chapters_behind",
     "best_avg",
 )
 
@@ -98,13 +100,7 @@ def overview(cohort: Cohort, cm: CourseMap, now: datetime) -> Overview:
         *(value.label(name) for name, value in totals.items()),
         literal(None, Integer).label("user_id"),
     ).group_by(c.items_done, c.furthest)
-    top = (
-        select(c.user_id)
-        .where(c.reasons > 0)
-        .order_by(c.reasons.desc(), c.last_active.asc().nulls_first(), c.name, c.user_id)
-        .limit(AT_RISK_TOP)
-        .subquery("top")
-    )
+    top = select(c.user_id).where(c.reasons > 0).order_by(*urgency_order(c)).limit(AT_RISK_TOP).subquery("top")
     # the same columns: the totals' are NULL in a row of the top learners
     risky = select(literal("risk"), *(literal(None, Integer) for _name in totals), top.c.user_id)
     rows = db.session.execute(union_all(groups, risky)).all()
@@ -119,7 +115,7 @@ def overview(cohort: Cohort, cm: CourseMap, now: datetime) -> Overview:
         by_done[g.items_done or 0] = by_done.get(g.items_done or 0, 0) + g.n
     best_n = sum(g.best_n or 0 for g in groups)
     top = learner_rows(cohort, cm, now, top_ids)
-    top.sort(key=lambda r: (-len(r.reasons), r.last_active is not None, r.last_active or now, r.name, r.user_id))
+    top.sort(key=lambda r: r.urgency)
     return Overview(
         enrolled=enrolled,
         started=sum(g.started or 0 for g in groups),
@@ -132,7 +128,7 @@ def overview(cohort: Cohort, cm: CourseMap, now: datetime) -> Overview:
         quiz_takers=best_n,
         histogram=[(10 * i, n) for i, n in enumerate(histogram)],
         funnel=_funnel(cm, [(g.furthest, g.n) for g in groups]),
-        due_chapters=cm.due_chapters(school_date(now)),
+        due_chapters=released_chapters(cm, school_date(now)),
         top_at_risk=top,
     )
 

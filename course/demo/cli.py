@@ -11,7 +11,7 @@ from course.accounts.models import Role
 from course.accounts.services import create_user, find_user
 from course.cohorts.models import Cohort
 from course.db_types import utcnow
-from course.demo.generator import DEMO_PASSWORD, generate
+from course.demo.generator import DEFAULT_RETENTION, DEMO_PASSWORD, generate
 from course.extensions import db
 from course.i18n import speak_english
 
@@ -39,7 +39,7 @@ def demo_accounts_command(cohort: bool) -> None:
             create_user(email, password, name=name, role=role)
     db.session.commit()
     if cohort and db.session.scalar(select(func.count(Cohort.id))) == 0:
-        result = generate(60, 1, None, 1, 0.6, "instructor@example.com")
+        result = generate(60, 1, None, 1, DEFAULT_RETENTION, "instructor@example.com")
         db.session.commit()
         for cohort_id, name in result["cohorts"]:
             click.echo(f"Demo cohort “{name}” with 60 learners: /cohorts/{cohort_id}/dashboard")
@@ -66,9 +66,9 @@ def demo_accounts_command(cohort: bool) -> None:
 @click.option(
     "--retention",
     type=click.FloatRange(0.0, 1.0),
-    default=0.6,
+    default=DEFAULT_RETENTION,
     show_default=True,
-    help="How many learners keep going (1.0: almost nobody drops out).",
+    help="How many learners keep going to the end (1.0: nobody drops out).",
 )
 @click.option(
     "--weeks-ago",

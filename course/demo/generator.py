@@ -37,6 +37,7 @@ from course.quiz.models import Attempt, AttemptAnswer
 
 DEMO_PASSWORD = "demo-learner-pass"  # noqa: S105 - printed by the command; demo data only
 BATCH = 250  # learners simulated and inserted per batch
+DEFAULT_RETENTION = 0.95  # of an average learner: the chance of keeping going to the end (course.demo.simulation)
 
 
 @dataclass
@@ -78,14 +79,14 @@ def _course_sims(course: Course, rng: random.Random) -> list[ChapterSim]:
                         input_kind=kind.input_kind,
                         keyed=keyed,
                         options=options,
-                        difficulty=rng.gauss(-0.7, 0.9),
+                        difficulty=min(rng.gauss(-0.8, 0.7), 0.6),  # a hard question, not an impossible quiz
                         lure=rng.choice(distractors) if distractors else None,
                         wrong_texts=rng.sample(others, min(2, len(others))) + VAGUE_TEXT_ANSWERS[:1],
                     )
                 )
             if questions:  # one tricky question: most learners fall for its lure
                 tricky = rng.choice([q for q in questions if q.lure] or questions)
-                tricky.difficulty = 1.8
+                tricky.difficulty = 1.3
             quiz_sim = QuizSim(quiz, questions)
         sims.append(ChapterSim(chapter.chapter.id, chapter.reference, lessons, quiz_sim, datetime.min))
     return sims

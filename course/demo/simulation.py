@@ -1,12 +1,15 @@
-"""Simulated learners for the demo data: each has an ability and a pace, and works through the course in order.
+"""Simulated learners for the demo data: each has an ability, a motivation and a pace, and works through the
+course in order, as a cohort on a weekly schedule does.
 
-A learner never reads before a chapter opens and never after now; each chapter start (the first ones most) and
-each lesson may be where they drop out, so the funnel narrows unevenly and the ones who stopped weeks ago show
-up as inactive. A learner who completes a chapter's lessons takes its quiz: each answer is right with a
+The spread an instructor sees in a real cohort: most learners read each chapter in the week it opens (they never
+read before a chapter opens, nor after now); some read slower and slip a chapter behind, then catch up in a
+burst; now and then someone takes a break of a few days to a few weeks; a few stop for good (with `retention`
+0.95, one in twenty over the whole course, more of them in the first chapters, the less motivated more often) and a
+few never start. A learner who completes a chapter's lessons takes its quiz: each answer is right with a
 probability from the learner's ability and the question's difficulty; wrong answers go mostly to one plausible
-distractor per question; the answers are graded by the real grader (`course.quiz.grading`). Some retry after
-failing (a little better each time), some give up after two failures. The few who finish every lesson and pass
-every quiz complete the course.
+distractor per question; the answers are graded by the real grader (`course.quiz.grading`). Most retry after
+failing (a little better each time, having re-read the chapter); some give up on a quiz for now. The ones who
+finish every lesson and pass every quiz complete the course.
 
 Nothing here touches the database: the generator (`course.demo.generator`) reads the course and writes the rows.
 """
@@ -83,6 +86,11 @@ def _sigmoid(x: float) -> float:
     return 1 / (1 + math.exp(-x))
 
 
+NEVER_STARTS = 0.01  # enrolled, never opened a lesson
+SLOW_SHARE = 0.2  # read slower than a chapter a week: they slip behind, then catch up
+PAUSE = 0.03  # at the start of each chapter: a break of a few days to a few weeks (travel, a launch, illness)
+
+
 class Simulator:
     def __init__(
         self, rng: random.Random, course: Course, chapters: list[ChapterSim], now: datetime, retention: float
@@ -91,43 +99,61 @@ class Simulator:
         self.course = course
         self.chapters = chapters
         self.now = now
-        # Per-chapter chance of dropping out at a chapter's start, for an average learner.
-        self.base_hazard = max(0.002, min(0.5, 0.25 * (1 - retention)))
+        self.drop_rate = 1 - retention  # of an average learner, over the whole course
         self.total_lessons = sum(len(c.lessons) for c in chapters)
+        self.scheduled = [n for n, c in enumerate(chapters) if not c.reference and c.lessons]
 
     def name(self) -> str:
         if self.rng.random() < 0.15:
             return f"{self.rng.choice(ENGLISH)} {self.rng.choice(FAMILY)}"
         return self.rng.choice(FAMILY) + self.rng.choice(GIVEN)
 
+    def _stop(self, motivation: float) -> tuple[int, int] | None:
+        """Where a learner stops for good, as (chapter position, lessons read in it), or None: more often the
+        less motivated (the factor's mean is 1), more often in the first two chapters."""
+        rng = self.rng
+        if not self.scheduled or rng.random() >= self.drop_rate * math.exp(-0.9 * motivation - 0.4):
+            return None
+        weights = [1.8 if i == 0 else 1.4 if i == 1 else 1.0 for i in range(len(self.scheduled))]
+        n = rng.choices(self.scheduled, weights)[0]
+        return n, rng.randrange(len(self.chapters[n].lessons))
+
+    def _chapters_behind(self, n: int, t: datetime) -> int:
+        """How many scheduled chapters after chapter `n` had opened by `t` (reading chapter n)."""
+        return sum(1 for c in self.chapters[n + 1 :] if not c.reference and c.opens <= t)
+
     def learner(self, cohort_start: datetime) -> SimulatedLearner:
         rng = self.rng
         enrolled = min(cohort_start - timedelta(days=rng.uniform(0, 14)), self.now - timedelta(hours=1))
         sim = SimulatedLearner(enrolled_at=enrolled)
-        if rng.random() < 0.06:  # enrolled, never opened a lesson
+        if rng.random() < NEVER_STARTS:
             return sim
         ability = rng.gauss(0.6, 0.9)
         motivation = rng.gauss(0.0, 1.0)
-        hazard = self.base_hazard * math.exp(-0.9 * motivation - 0.4)  # mean factor 1
-        pace_days = rng.lognormvariate(math.log(1.3), 0.4)  # days between lessons
-        t = max(enrolled, cohort_start) + timedelta(hours=rng.uniform(2, 72))
+        stop = self._stop(motivation)
+        pace_days = rng.lognormvariate(math.log(0.8), 0.35)  # days between lessons
+        if rng.random() < SLOW_SHARE:
+            pace_days *= rng.uniform(1.4, 2.0)
+        t = max(enrolled, cohort_start) + timedelta(hours=rng.uniform(2, 48))
         all_done, time_spent, first_view = True, 0, None
         results: list[QuizResult] = []
         passed_all = True
         for n, chapter in enumerate(self.chapters):
-            if not chapter.reference:
-                weight = 1.8 if n == 0 else 1.4 if n == 1 else 1.0
-                if n > 0 and rng.random() < hazard * weight:
-                    return sim
+            if not chapter.reference and n > 0 and rng.random() < PAUSE:
+                t += timedelta(days=rng.uniform(3, 18))
             chapter_complete = True
-            for lesson_id, prompts in chapter.lessons:
-                t = max(t + timedelta(days=rng.expovariate(1 / pace_days)), chapter.opens)
+            for k, (lesson_id, prompts) in enumerate(chapter.lessons):
+                if stop == (n, k):
+                    return sim
+                behind = self._chapters_behind(n, t)
+                gap = rng.expovariate(1 / pace_days) * (1 if not behind else 0.6 if behind == 1 else 0.35)
+                t += timedelta(days=gap)
+                if t < chapter.opens:  # waiting for it: read it within a day or two of its opening
+                    t = chapter.opens + timedelta(hours=rng.uniform(1, 30))
                 if t >= self.now:
                     return sim
-                if rng.random() < hazard * 0.25:
-                    return sim
                 spent = int(min(rng.lognormvariate(math.log(540), 0.5), 1800))
-                completed = rng.random() < ((0.998 if motivation > 0 else 0.985) if not chapter.reference else 0.85)
+                completed = rng.random() < (0.999 if not chapter.reference else 0.85)
                 last_view = t + timedelta(seconds=spent)
                 if rng.random() < 0.15:  # came back to it later
                     last_view = min(t + timedelta(days=rng.uniform(0.5, 10)), self.now)
@@ -183,7 +209,7 @@ class Simulator:
     def _take_quiz(self, sim: SimulatedLearner, quiz: QuizSim, t: datetime, ability: float):
         rng = self.rng
         number, best, passed, failures = 0, None, False, 0
-        limit = quiz.quiz.max_attempts or 4
+        limit = quiz.quiz.max_attempts or 5
         while number < limit:
             t = t + timedelta(hours=rng.uniform(0.2, 30))
             if t >= self.now:
@@ -218,9 +244,9 @@ class Simulator:
             if passed:
                 break
             failures += 1
-            ability += rng.uniform(0.2, 0.6)  # they re-read the chapter
-            if rng.random() > (0.9 if failures == 1 else 0.5):
-                break  # gave up for now
+            ability += rng.uniform(0.4, 0.8)  # they re-read the chapter
+            if rng.random() > (0.97, 0.92, 0.85)[min(failures, 3) - 1]:
+                break  # gave up on it for now
         return t, best, passed, ability
 
     def _wrong(self, q: QuestionSim) -> Any:
