@@ -2,7 +2,10 @@
 and never sits whole in memory. Used by the dashboard's exports and the admins' audit log.
 
 UTF-8 with a byte-order mark, so Excel opens Chinese names correctly; text that a spreadsheet would run as a
-formula (starting with = + - @ or a tab/CR) is prefixed with an apostrophe (OWASP "CSV injection").
+formula (starting with = + - @ or a tab/CR) is prefixed with an apostrophe (OWASP "CSV injection"). Values are
+the reader's, as the pages show them: times in their time zone (the one the pages use) as ISO 8601 with the
+offset, e.g. 2026-12-04T22:09:08+08:00 (a column's header names the zone: `time_zone_name`), yes and no in
+their language. Cells are made while the response streams, inside the request's context.
 """
 
 from __future__ import annotations
@@ -16,26 +19,32 @@ from typing import Any
 from urllib.parse import quote
 
 from flask import Response, stream_with_context
+from flask_babel import get_timezone, to_user_timezone
+from flask_babel import gettext as _
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 FLUSH_BYTES = 16 * 1024
 
 
 def cell(value: Any) -> Any:
-    """A value as it should appear in a CSV cell."""
+    """A value as it should appear in a CSV cell. Numbers are written as given: an export rounds what it writes
+    as its page rounds it."""
     if value is None:
         return ""
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return _("yes") if value else _("no")
     if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
+        return to_user_timezone(value).isoformat(timespec="seconds")
     if isinstance(value, date):
         return value.isoformat()
-    if isinstance(value, float):
-        return round(value, 1)
     if isinstance(value, str) and value.startswith(FORMULA_START):
         return "'" + value
     return value
+
+
+def time_zone_name() -> str:
+    """The zone `cell` writes times in (the reader's, e.g. "Asia/Shanghai"), for the headers of time columns."""
+    return str(get_timezone())
 
 
 def csv_lines(header: list[str], rows: Iterable[Iterable[Any]]) -> Iterator[str]:

@@ -415,3 +415,14 @@ def test_a_double_submit_in_parallel_records_one_attempt(app, ready, learner):
     assert codes == [302] * 4
     assert len(attempts(app)) == 1
     assert count_rows(app, AttemptAnswer) == 4
+
+
+def test_the_accepted_answer_shown_is_in_the_readers_language(app):
+    """The result page shows a short answer's first accepted text: an English reader saw the course's Chinese."""
+    q = SimpleNamespace(type="short_text", options=[], accepted=["微调"], i18n={"en": {"accepted": ["fine-tuning"]}})
+    kind = QUESTION_TYPES["short_text"]
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        assert kind.correct_response(q) == "fine-tuning"
+    with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
+        assert kind.correct_response(q) == "微调"
+    assert kind.is_correct(q, "微调") and kind.is_correct(q, "Fine-Tuning")  # graded in every language still

@@ -169,7 +169,9 @@ class ShortText(QuestionType):
         return []
 
     def correct_response(self, question: Any) -> str:
-        return question.accepted[0] if question.accepted else ""
+        """The first accepted answer, as the reader's content language has it (all of them are graded)."""
+        accepted = tr(question, "accepted")
+        return str(accepted[0]) if accepted else ""
 
     def read(self, question: Any, values: list[str]) -> str:
         text = (values[-1] if values else "").strip()

@@ -2,7 +2,9 @@
 from the process's cache) with each lesson and quiz numbered in course order and each chapter with the date the
 cohort's schedule opens it, and the ids of every lesson and quiz row (for id ranges in SQL).
 
-Three statements (the course, the cohort's release dates, the ids), never lesson bodies.
+Titles are in the reader's content language (`course.content.i18n`), as the learner pages show them: the map is
+built for each request from the cached outline, so two readers of the same cohort in two languages each get
+their own. Three statements (the course, the cohort's release dates, the ids), never lesson bodies.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from course.cohorts.models import Cohort
 from course.cohorts.schedule import release_dates
+from course.content.i18n import content_language, tr
 from course.content.models import Course, Lesson, Quiz
 from course.content.outline import course_outline
 from course.extensions import db
@@ -148,7 +151,9 @@ class CourseMap:
 _EVERY_ID = union_all(select(Lesson.id, literal(0).label("is_quiz")), select(Quiz.id, literal(1)))  # every row
 
 
-def load_course_map(cohort: Cohort) -> CourseMap:
+def load_course_map(cohort: Cohort, lang: str | None = None) -> CourseMap:
+    """The cohort's course map, its titles in `lang` (default: the reader's content language)."""
+    lang = content_language() if lang is None else lang
     course = db.session.get(Course, cohort.course_id)
     outline = course_outline(course)
     releases = release_dates(cohort)
@@ -157,22 +162,30 @@ def load_course_map(cohort: Cohort) -> CourseMap:
         chapter = ChapterInfo(
             id=c.chapter.id,
             key=c.chapter.key,
-            title=c.chapter.title,
-            module_title=c.module.title,
+            title=tr(c.chapter, "title", lang=lang),
+            module_title=tr(c.module, "title", lang=lang),
             reference=c.reference,
             opens_on=releases.get(c.chapter.id) or cohort.starts_on,
             index=c.index,
             lessons=[
-                LessonInfo(lesson.id, lesson.key, lesson.title, lesson.chapter_id, outline.lesson_index[lesson.id])
+                LessonInfo(
+                    lesson.id,
+                    lesson.key,
+                    tr(lesson, "title", lang=lang),
+                    lesson.chapter_id,
+                    outline.lesson_index[lesson.id],
+                )
                 for lesson in c.lessons
             ],
         )
         if c.quiz is not None:
             quiz = c.quiz
-            chapter.quiz = QuizInfo(quiz.id, quiz.key, quiz.title, quiz.pass_mark, quiz.chapter_id, quiz_index)
+            title = tr(quiz, "title", lang=lang)
+            chapter.quiz = QuizInfo(quiz.id, quiz.key, title, quiz.pass_mark, quiz.chapter_id, quiz_index)
             quiz_index += 1
         chapters.append(chapter)
     lesson_ids, quiz_ids = [], []
     for row_id, is_quiz in db.session.execute(_EVERY_ID):
         (quiz_ids if is_quiz else lesson_ids).append(row_id)
-    return CourseMap(course.id, course.key, course.title, chapters, sorted(lesson_ids), sorted(quiz_ids))
+    title = tr(course, "title", lang=lang)
+    return CourseMap(course.id, course.key, title, chapters, sorted(lesson_ids), sorted(quiz_ids))

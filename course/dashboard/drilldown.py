@@ -2,13 +2,15 @@
 quiz attempt with its answers marked right or wrong, and the workbook.
 
 The outline comes from `build_outline`, the same code that draws the learner's own outline (so the numbers
-agree); attempts, answers, questions and workbook answers are one query each.
+agree); attempts, answers, questions and workbook answers are one query each. Titles, prompts and options are
+in the reader's content language, as the learner pages show them (the template translates the outline's).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import select
@@ -16,6 +18,7 @@ from sqlalchemy.orm import selectinload
 
 from course.accounts.models import User
 from course.cohorts.models import Cohort, Enrolment
+from course.content.i18n import content_language, tr
 from course.content.models import Course, Lesson, Question, Quiz, WorkbookPrompt
 from course.content.question_types import QUESTION_TYPES
 from course.extensions import db
@@ -66,13 +69,16 @@ class LearnerDetail:
     workbook: list[WorkbookView]
 
 
-def learner_detail(cohort: Cohort, enrolment: Enrolment, user: User) -> LearnerDetail:
+def learner_detail(cohort: Cohort, enrolment: Enrolment, user: User, lang: str | None = None) -> LearnerDetail:
+    """The learner's progress, attempts and workbook in the cohort's course, texts in `lang` (default: the
+    reader's content language)."""
+    lang = content_language() if lang is None else lang
     course = db.session.get(Course, cohort.course_id)
     outline = build_outline(course, user.id)
     course_quizzes = select(Quiz.id).where(Quiz.course_id == course.id)
 
     attempts = db.session.execute(
-        select(Attempt, Quiz.title)
+        select(Attempt, Quiz)
         .join(Quiz, Quiz.id == Attempt.quiz_id)
         .where(Attempt.user_id == user.id, Attempt.quiz_id.in_(course_quizzes))
         .order_by(Attempt.submitted_at, Attempt.id)
@@ -93,35 +99,49 @@ def learner_detail(cohort: Cohort, enrolment: Enrolment, user: User) -> LearnerD
     }
     by_attempt: dict[int, list[AnswerView]] = {}
     for answer in answers:
-        by_attempt.setdefault(answer.attempt_id, []).append(_answer_view(answer, questions.get(answer.question_id)))
+        view = _answer_view(answer, questions.get(answer.question_id), lang)
+        by_attempt.setdefault(answer.attempt_id, []).append(view)
     # newest first within a quiz, quizzes in course order
     order = {status.quiz.id: i for i, status in enumerate(outline.quizzes)}
-    attempt_views = [AttemptView(a, title, by_attempt.get(a.id, [])) for a, title in attempts]
+    attempt_views = [AttemptView(a, tr(quiz, "title", lang=lang), by_attempt.get(a.id, [])) for a, quiz in attempts]
     attempt_views.sort(key=lambda v: (order.get(v.attempt.quiz_id, len(order)), -v.attempt.number))
 
     workbook_rows = db.session.execute(
-        select(WorkbookAnswer, WorkbookPrompt.prompt, Lesson.title, Lesson.id)
+        select(WorkbookAnswer, WorkbookPrompt, Lesson.title, Lesson.i18n, Lesson.id)
         .join(WorkbookPrompt, WorkbookPrompt.id == WorkbookAnswer.prompt_id)
         .join(Lesson, Lesson.id == WorkbookPrompt.lesson_id)
         .where(WorkbookAnswer.user_id == user.id, WorkbookPrompt.course_id == course.id)
         .order_by(WorkbookPrompt.position)
     ).all()
     lesson_order = {ls.lesson.id: i for i, ls in enumerate(outline.lessons)}
-    workbook_rows = sorted(workbook_rows, key=lambda r: lesson_order.get(r[3], len(lesson_order)))
-    workbook = [WorkbookView(title, prompt, a.text, a.updated_at) for a, prompt, title, _id in workbook_rows]
+    workbook_rows = sorted(workbook_rows, key=lambda r: lesson_order.get(r.id, len(lesson_order)))
+    workbook = [
+        WorkbookView(
+            tr(SimpleNamespace(title=row.title, i18n=row.i18n), "title", lang=lang),  # the lesson's title only
+            tr(row.WorkbookPrompt, "prompt", lang=lang),
+            row.WorkbookAnswer.text,
+            row.WorkbookAnswer.updated_at,
+        )
+        for row in workbook_rows
+    ]
     return LearnerDetail(user, enrolment, course, outline, attempt_views, workbook)
 
 
-def _answer_view(answer: AttemptAnswer, question: Question | None) -> AnswerView:
+def _answer_view(answer: AttemptAnswer, question: Question | None, lang: str) -> AnswerView:
     if question is None:  # cannot happen with foreign keys; keep the page up if it ever does
         return AnswerView(prompt="", type_label="", correct=answer.correct, text=str(answer.response))
     kind = QUESTION_TYPES[question.type]
-    view = AnswerView(prompt=question.prompt, type_label=kind.label, correct=answer.correct)
+    view = AnswerView(prompt=tr(question, "prompt", lang=lang), type_label=kind.label, correct=answer.correct)
     if kind.input_kind == "text":
         view.text = answer.response if isinstance(answer.response, str) else str(answer.response)
-        view.accepted = str(kind.correct_response(question))
+        accepted = tr(question, "accepted", lang=lang)  # the first accepted answer, as in the reader's language
+        view.accepted = str(accepted[0]) if accepted else str(kind.correct_response(question))
         return view
     picked = set(answer.response or [])
     right = set(kind.correct_response(question))
-    view.options = [OptionView(str(o.text), o.key in picked, o.key in right) for o in kind.shown_options(question)]
+    # The options as the type shows them (true and false are the app's words), their texts already in `lang`.
+    translated = SimpleNamespace(
+        options=[SimpleNamespace(key=o.key, text=tr(o, "text", lang=lang), correct=o.correct) for o in question.options]
+    )
+    view.options = [OptionView(str(o.text), o.key in picked, o.key in right) for o in kind.shown_options(translated)]
     return view

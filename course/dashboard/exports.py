@@ -1,6 +1,11 @@
 """CSV exports of the dashboard — the learner grid, the at-risk list, a quiz's item statistics — streamed: rows
 are written as they are read from the database, so a 10,000-learner export starts at once and never sits
-whole in memory (the CSV conventions — BOM, formula guard, streaming — are in `course.csv_download`).
+whole in memory (the CSV conventions — BOM, formula guard, streaming, times in the reader's zone with their
+offset, yes/no in their language — are in `course.csv_download`).
+
+A cell holds what the page shows, as a number a spreadsheet can sum: the same rounding (whole percentages,
+two-decimal correlations: `course.dashboard.labels`), titles in the reader's content language (the course map's
+and the statistics'), a header's unit in the header ("Facility %", "Last active (Asia/Shanghai)").
 """
 
 from __future__ import annotations
@@ -13,11 +18,20 @@ from typing import Any, NamedTuple
 from flask_babel import gettext as _
 
 from course.cohorts.models import Cohort
-from course.csv_download import cell, content_disposition, csv_lines, csv_response  # noqa: F401 - routes use them here
+from course.csv_download import cell, content_disposition, csv_lines, csv_response, time_zone_name  # noqa: F401 - routes use them here
 from course.dashboard import lists
 from course.dashboard.coursemap import CourseMap
-from course.dashboard.labels import flag_label, reason_label
-from course.dashboard.quizstats import QuizStats
+from course.dashboard.itemflags import UPPER_SHARE
+from course.dashboard.labels import (
+    decimal_number,
+    flag_label,
+    flag_reason,
+    name_list,
+    percent_number,
+    reason_label,
+    whole_percent,
+)
+from course.dashboard.quizstats import QuestionStat, QuizStats
 
 
 def export_name(cohort_name: str, cohort_id: int, what: str, on: date) -> str:
@@ -34,13 +48,14 @@ class Export(NamedTuple):
 
 def grid_export(cohort: Cohort, cm: CourseMap, now: datetime) -> Export:
     """Every learner of the cohort: their numbers, then per chapter the lessons done and the best quiz score."""
+    zone = time_zone_name()
     header = [
         _("Full name"),
         _("Email"),
-        _("Enrolled on"),
+        _("Enrolled (%(zone)s)", zone=zone),
         _("Progress %"),
         _("Lessons done"),
-        _("Last active"),
+        _("Last active (%(zone)s)", zone=zone),
         _("Completed"),
         _("Extension days"),
     ]
@@ -65,8 +80,8 @@ def grid_export(cohort: Cohort, cm: CourseMap, now: datetime) -> Export:
             for chapter_cell in learner.cells:
                 if chapter_cell.chapter.lessons:
                     line.append(chapter_cell.lessons_done)
-                if chapter_cell.chapter.quiz:
-                    line.append(chapter_cell.best)
+                if chapter_cell.chapter.quiz:  # as the grid shows it: a whole percentage
+                    line.append(None if chapter_cell.best is None else round(chapter_cell.best))
             yield line
 
     return Export(header, rows())
@@ -82,20 +97,20 @@ def at_risk_export(cohort: Cohort, cm: CourseMap, now: datetime, params: lists.A
         _("Quizzes failed twice"),
         _("Chapters overdue"),
         _("Progress %"),
-        _("Last active"),
+        _("Last active (%(zone)s)", zone=time_zone_name()),
         _("Extension days"),
     ]
 
     def rows() -> Iterator[list[Any]]:
         for learner in lists.all_at_risk_rows(cohort, cm, now, params):
-            reasons = "; ".join(reason_label(reason, params.days) for reason in learner.reasons)
+            reasons = name_list(reason_label(reason, params.inactive_days(cohort)) for reason in learner.reasons)
             yield [
                 learner.name,
                 learner.email,
                 reasons,
                 learner.idle_days,
-                "; ".join(q.title for q in learner.failed_quizzes),
-                "; ".join(c.title for c in learner.overdue),
+                name_list(q.title for q in learner.failed_quizzes),
+                name_list(c.title for c in learner.overdue),
                 learner.percent,
                 learner.last_active,
                 learner.extension_days,
@@ -105,43 +120,53 @@ def at_risk_export(cohort: Cohort, cm: CourseMap, now: datetime, params: lists.A
 
 
 def quiz_export(stats: QuizStats) -> Export:
-    """One row per question and option (or common typed answer): tidy data for a spreadsheet."""
+    """One row per question and option (or common typed answer): tidy data for a spreadsheet, rounded as the
+    page rounds (facility and shares in whole percentages, discrimination to two decimals)."""
     header = [
         _("Question"),
         _("Question id"),
         _("Prompt"),
         _("Type"),
         _("Responses"),
-        _("Facility"),
+        _("Facility %"),
         _("Discrimination"),
         _("Flags"),
+        _("Why flagged"),
         _("Answer"),
         _("Answer id"),
         _("Correct answer"),
         _("Chosen"),
-        _("Share"),
+        _("Share %"),
+        _("Chosen by the strongest %(share)s", share=whole_percent(UPPER_SHARE)),
     ]
 
     def rows() -> Iterator[list[Any]]:
-        for q in stats.questions:
-            head = [
-                q.position,
-                q.key,
-                q.prompt,
-                str(q.label),
-                q.responses,
-                round(q.facility, 3) if q.facility is not None else None,
-                round(q.discrimination, 3) if q.discrimination is not None else None,
-                "; ".join(flag_label(f) for f in q.flags),
-            ]
+        for number, q in enumerate(stats.questions, start=1):
+            head = _question_cells(number, q)
             if q.has_options:
                 for option in q.options:
-                    yield head + [option.text, option.key, option.keyed, option.chosen, round(option.share, 3)]
+                    share = percent_number(option.share) if q.responses else None
+                    yield head + [option.text, option.key, option.keyed, option.chosen, share, option.chosen_upper]
             elif q.answers:
                 for answer in q.answers:
-                    share = round(answer.count / q.responses, 3) if q.responses else None
-                    yield head + [answer.text, None, answer.correct, answer.count, share]
+                    share = percent_number(answer.count / q.responses) if q.responses else None
+                    yield head + [answer.text, None, answer.correct, answer.count, share, None]
             else:
-                yield head + [None] * 5
+                yield head + [None] * 6
 
     return Export(header, rows())
+
+
+def _question_cells(number: int, q: QuestionStat) -> list[Any]:
+    """The question's own cells, numbered as on the page."""
+    return [
+        number,
+        q.key,
+        q.prompt,
+        str(q.label),
+        q.responses,
+        percent_number(q.facility),
+        decimal_number(q.discrimination),
+        name_list(flag_label(kind) for kind in q.flag_kinds),
+        " ".join(flag_reason(flag) for flag in q.flags),
+    ]

@@ -7,14 +7,16 @@
   REST of the attempt (the other questions, as a fraction of their points) — a point-biserial correlation,
   Moodle's "discrimination index". Near 0: the question does not separate stronger from weaker learners;
   negative: stronger learners get it wrong more often, which usually means a wrong key or a trick question.
-- How often each option was chosen (choice questions) and the most common answers (short answers).
-- Flags, once at least MIN_RESPONSES learners answered: too easy (facility > 0.9), too hard (facility < 0.2),
-  possibly miskeyed (discrimination < 0, or a wrong option chosen more often than a keyed one).
+- How often each option was chosen (choice questions), also by the strongest learners (the top 27 % by
+  first-attempt score, ties to the earlier attempt), and the most common answers (short answers).
+- Flags, each with its evidence, only when the evidence is real: `course.dashboard.itemflags`.
+- Texts (prompts, options) in the reader's content language, as the learner's quiz shows them.
 
 Three statements, whatever the size of the cohort: the questions with their options, the first attempts'
-summary, and the answers grouped by question, correctness and response (counts and sums of the rest score, from
-which Python computes the option counts, the common short answers and the correlation). The last returns one
-row per distinct response, which grows with the variety of typed answers, not with the number of learners.
+summary, and the answers grouped by question, correctness, response and whether the attempt is among the
+strongest (counts and sums of the rest score, from which Python computes the option counts, the common short
+answers and the correlation). The last returns one row per distinct response (twice at most: among the
+strongest or not), which grows with the variety of typed answers, not with the number of learners.
 """
 
 from __future__ import annotations
@@ -22,20 +24,20 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Select, Text, and_, case, cast, func, select
+from sqlalchemy import Select, Text, and_, case, cast, func, literal, select
 
 from course.cohorts.models import Cohort, Enrolment
+from course.content.i18n import content_language, tr
 from course.content.models import Question, QuestionOption
 from course.content.question_types import QUESTION_TYPES, normalise_text
 from course.dashboard.coursemap import CourseMap, QuizInfo, in_ranges
+from course.dashboard.itemflags import Flag, clearly_more, flags_for, upper_group_size
 from course.extensions import db
 from course.quiz.models import Attempt, AttemptAnswer
 
-MIN_RESPONSES = 5
-TOO_EASY = 0.9
-TOO_HARD = 0.2
 TOP_ANSWERS = 5
 
 
@@ -46,6 +48,7 @@ class OptionStat:
     keyed: bool  # a correct option
     chosen: int = 0
     share: float = 0.0  # of the learners who answered
+    chosen_upper: int = 0  # by the strongest learners
 
 
 @dataclass
@@ -65,14 +68,19 @@ class QuestionStat:
     responses: int = 0
     correct: int = 0
     discrimination: float | None = None
+    upper_responses: int = 0  # answers from the strongest learners
     options: list[OptionStat] = field(default_factory=list)
     answers: list[TextAnswer] = field(default_factory=list)  # short answers: the most common ones
-    flags: list[str] = field(default_factory=list)  # "too_easy", "too_hard", "miskeyed"
-    lures: list[OptionStat] = field(default_factory=list)  # wrong options chosen more than a keyed one
+    flags: list[Flag] = field(default_factory=list)
+    lures: list[OptionStat] = field(default_factory=list)  # wrong options the strongest preferred to a correct one
 
     @property
     def facility(self) -> float | None:
         return self.correct / self.responses if self.responses else None
+
+    @property
+    def flag_kinds(self) -> list[str]:
+        return list(dict.fromkeys(flag.kind for flag in self.flags))
 
     @property
     def label(self) -> Any:
@@ -106,6 +114,7 @@ class QuizStats:
     attempts: int  # first attempts counted
     average: float | None  # mean first-attempt score, %
     questions: list[QuestionStat]
+    upper_group: int = 0  # how many of those attempts are the strongest learners'
 
     @property
     def flagged(self) -> int:
@@ -123,32 +132,44 @@ def _first_attempts(cohort: Cohort, quiz: QuizInfo) -> Select:
     )
 
 
-def quiz_stats(cohort: Cohort, quiz: QuizInfo) -> QuizStats:
-    questions = _questions(quiz)
+def quiz_stats(cohort: Cohort, quiz: QuizInfo, lang: str | None = None) -> QuizStats:
+    """The quiz's item statistics over the cohort's first attempts, texts in `lang` (default: the reader's)."""
+    questions = _questions(quiz, content_language() if lang is None else lang)
     by_id = {q.id: q for q in questions}
     first = _first_attempts(cohort, quiz)
 
     count, average = db.session.execute(first.add_columns(func.count(), func.avg(Attempt.percent))).one()
+    upper = upper_group_size(count or 0)
 
-    # One pass over the first attempts' answers, grouped by question, right or wrong, and the stored response:
-    # the response counts give the option counts and the common short answers, the sums of the rest score give
+    # One pass over the first attempts' answers, grouped by question, right or wrong, the stored response and
+    # whether the attempt is among the `upper` best (ties: the earlier attempt): the response counts give the
+    # option counts (also the strongest learners') and the common short answers, the sums of the rest score give
     # the correlation. Grading is all or nothing, so a question's score x is 1 when correct, else 0 (so Σx = Σx²
     # = the number correct, and Σxy = Σy over the correct answers).
-    rest_max = Attempt.max_score - AttemptAnswer.max_points
-    rest_score = case((rest_max > 0, (Attempt.score - AttemptAnswer.points) / rest_max), else_=0.0)
+    rank = func.row_number().over(order_by=(Attempt.percent.desc(), Attempt.submitted_at, Attempt.id))
+    ranked = first.add_columns(
+        Attempt.id.label("attempt_id"),
+        Attempt.score.label("score"),
+        Attempt.max_score.label("max_score"),
+        case((rank <= literal(upper), 1), else_=0).label("upper"),
+    ).subquery("ranked")
+    rest_max = ranked.c.max_score - AttemptAnswer.max_points
+    rest_score = case((rest_max > 0, (ranked.c.score - AttemptAnswer.points) / rest_max), else_=0.0)
     response = cast(AttemptAnswer.response, Text)
     sums = {q.id: ResponseSums() for q in questions}
     rows = db.session.execute(
-        first.add_columns(
+        select(
             AttemptAnswer.question_id,
             AttemptAnswer.correct,
             response.label("response"),
+            ranked.c.upper,
             func.count().label("learners"),
             func.sum(rest_score).label("rest"),
             func.sum(rest_score * rest_score).label("rest_squared"),
         )
-        .join(AttemptAnswer, AttemptAnswer.attempt_id == Attempt.id)
-        .group_by(AttemptAnswer.question_id, AttemptAnswer.correct, response)
+        .select_from(ranked)
+        .join(AttemptAnswer, AttemptAnswer.attempt_id == ranked.c.attempt_id)
+        .group_by(AttemptAnswer.question_id, AttemptAnswer.correct, response, ranked.c.upper)
     ).all()
     for row in rows:
         if row.question_id not in sums:  # an answer to a question archived since
@@ -161,8 +182,10 @@ def quiz_stats(cohort: Cohort, quiz: QuizInfo) -> QuizStats:
             total.correct += row.learners
             total.rest_when_correct += row.rest or 0.0
         question = by_id[row.question_id]
+        if row.upper:
+            question.upper_responses += row.learners
         if question.has_options:
-            _count_options(question, row.response, row.learners)
+            _count_options(question, row.response, row.learners, bool(row.upper))
         else:
             _add_text_answer(question, row.response, bool(row.correct), row.learners)
     for question_id, total in sums.items():
@@ -174,10 +197,10 @@ def quiz_stats(cohort: Cohort, quiz: QuizInfo) -> QuizStats:
 
     for q in questions:
         _finish(q)
-    return QuizStats(quiz, count or 0, float(average) if average is not None else None, questions)
+    return QuizStats(quiz, count or 0, float(average) if average is not None else None, questions, upper)
 
 
-def _count_options(q: QuestionStat, raw: str, n: int) -> None:
+def _count_options(q: QuestionStat, raw: str, n: int, upper: bool) -> None:
     """Add `n` learners who gave the stored response `raw` (a JSON list of option keys) to its options."""
     try:
         keys = json.loads(raw)
@@ -187,6 +210,7 @@ def _count_options(q: QuestionStat, raw: str, n: int) -> None:
     for option in q.options:
         if option.key in chosen:
             option.chosen += n
+            option.chosen_upper += n if upper else 0
 
 
 def pearson(n: int, sx: float, sy: float, sxx: float, syy: float, sxy: float) -> float | None:
@@ -199,17 +223,19 @@ def pearson(n: int, sx: float, sy: float, sxx: float, syy: float, sxy: float) ->
     return max(-1.0, min(1.0, (n * sxy - sx * sy) / math.sqrt(vx * vy)))
 
 
-def _questions(quiz: QuizInfo) -> list[QuestionStat]:
-    """The quiz's current questions in order, with their current options: one statement."""
+def _questions(quiz: QuizInfo, lang: str) -> list[QuestionStat]:
+    """The quiz's current questions in order, with their current options, texts in `lang`: one statement."""
     rows = db.session.execute(
         select(
             Question.id,
             Question.key,
             Question.type,
             Question.prompt,
+            Question.i18n,
             Question.position,
             QuestionOption.key,
             QuestionOption.text,
+            QuestionOption.i18n,
             QuestionOption.correct,
         )
         .outerjoin(
@@ -220,16 +246,23 @@ def _questions(quiz: QuizInfo) -> list[QuestionStat]:
         .order_by(Question.position, QuestionOption.position)
     ).all()
     questions: dict[int, QuestionStat] = {}
-    for qid, qkey, qtype, prompt, position, okey, otext, ocorrect in rows:
-        q = questions.setdefault(qid, QuestionStat(qid, qkey, qtype, prompt, position))
+    for qid, qkey, qtype, prompt, qi18n, position, okey, otext, oi18n, ocorrect in rows:
+        q = questions.get(qid)
+        if q is None:
+            q = questions[qid] = QuestionStat(qid, qkey, qtype, _translated("prompt", prompt, qi18n, lang), position)
         if okey is not None and q.has_options:
-            q.options.append(OptionStat(okey, otext, bool(ocorrect)))
+            q.options.append(OptionStat(okey, _translated("text", otext, oi18n, lang), bool(ocorrect)))
     for q in questions.values():
         # Shown texts come from the type (true/false are labelled by the app, not stored text).
         shown = {o.key: o.text for o in QUESTION_TYPES[q.type].shown_options(_Shim(q.options))}
         for option in q.options:
             option.text = str(shown.get(option.key, option.text))
     return list(questions.values())
+
+
+def _translated(field_name: str, text: str, i18n: dict | None, lang: str) -> str:
+    """`text`, or its translation into `lang` from the row's `i18n`, by the learner pages' rule (`tr`)."""
+    return tr(SimpleNamespace(**{field_name: text, "i18n": i18n}), field_name, lang=lang)
 
 
 @dataclass
@@ -259,18 +292,10 @@ def _finish(q: QuestionStat) -> None:
     for option in q.options:
         option.share = option.chosen / q.responses if q.responses else 0.0
     q.answers = sorted(q.answers, key=lambda a: -a.count)[:TOP_ANSWERS]
-    keyed = [o.chosen for o in q.options if o.keyed]
-    if keyed:
-        q.lures = [o for o in q.options if not o.keyed and o.chosen > min(keyed)]
-    if q.responses < MIN_RESPONSES:
-        return
-    facility = q.facility or 0.0
-    if facility > TOO_EASY:
-        q.flags.append("too_easy")
-    if facility < TOO_HARD:
-        q.flags.append("too_hard")
-    if (q.discrimination is not None and q.discrimination < 0) or q.lures:
-        q.flags.append("miskeyed")
+    q.flags = flags_for(q)
+    if any(flag.evidence == "strong_chose_wrong" for flag in q.flags):
+        least_keyed = min(o.chosen_upper for o in q.options if o.keyed)
+        q.lures = [o for o in q.options if not o.keyed and clearly_more(o.chosen_upper, least_keyed)]
 
 
 # -- every quiz of the cohort, summed up ------------------------------------------------------------------

@@ -10,20 +10,20 @@ or an unknown quiz, is 404 too. Bad query parameters (sort, page, days …) fall
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, render_template, request, url_for
-from flask_babel import format_number
+from flask_babel import format_number, to_user_timezone
 from flask_login import current_user, login_required
 from sqlalchemy import text
 
 from course.audit.log import Action, record
 from course.cohorts.models import Cohort
 from course.cohorts.services import get_cohort_for_staff_or_404, get_learner_enrolment_or_404
-from course.dashboard import charts, exports, lists
+from course.dashboard import charts, exports, itemflags, lists
 from course.dashboard.coursemap import GRACE_DAYS, CourseMap, QuizInfo, load_course_map
 from course.dashboard.drilldown import learner_detail
-from course.dashboard.labels import flag_label, reason_label
+from course.dashboard.labels import decimal, flag_label, flag_reason, name_list, reason_label, whole_percent
 from course.dashboard.learners import DEFAULT_INACTIVE_DAYS
 from course.dashboard.overview import overview as cohort_overview
-from course.dashboard.quizstats import MIN_RESPONSES, quiz_stats, quiz_summaries
+from course.dashboard.quizstats import quiz_stats, quiz_summaries
 from course.db_types import utcnow
 from course.extensions import db
 from course.sql import begin_transaction, writing
@@ -83,7 +83,8 @@ def overview(cohort_id: int):
     numbers = cohort_overview(cohort, cm, utcnow())
     funnel_chart = charts.horizontal_bars(
         [
-            (f"{step.lesson.index + 1}. {step.lesson.title}", step.reached, _percent_of(step.reached, numbers.enrolled))
+            # the lesson's title carries its number ("1.1 …"): no second one before it
+            (step.lesson.title, step.reached, _percent_of(step.reached, numbers.enrolled))
             for step in numbers.funnel
         ],
         max_value=numbers.enrolled or 1,
@@ -128,7 +129,7 @@ def quizzes(cohort_id: int):
 def quiz(cohort_id: int, quiz_key: str):
     cohort, cm = _load(cohort_id)
     stats = quiz_stats(cohort, _quiz_or_404(cm, quiz_key))
-    return _page("dashboard/quiz.html", cohort, cm, "quizzes", stats=stats, min_responses=MIN_RESPONSES)
+    return _page("dashboard/quiz.html", cohort, cm, "quizzes", stats=stats, rules=itemflags)
 
 
 @bp.route("/cohorts/<int:cohort_id>/learners/<int:user_id>")
@@ -149,7 +150,8 @@ def _download(cohort: Cohort, what: str, export: exports.Export, quiz: str | Non
     with writing():
         record(Action.DATA_EXPORTED, cohort_id=cohort.id, details={"what": what, **({"quiz": quiz} if quiz else {})})
     _read_without_jit()  # the rows are read in a transaction of their own, after the entry's
-    filename = exports.export_name(cohort.name, cohort.id, f"quiz-{quiz}" if quiz else what, utcnow().date())
+    on = to_user_timezone(utcnow()).date()  # the reader's today, as the times inside
+    filename = exports.export_name(cohort.name, cohort.id, f"quiz-{quiz}" if quiz else what, on)
     return exports.csv_response(filename, export.header, export.rows)
 
 
@@ -186,7 +188,24 @@ def dashboard_flag(flag: str) -> str:
     return flag_label(flag)
 
 
+@bp.app_template_global()
+def dashboard_flag_reason(flag: itemflags.Flag) -> str:
+    return flag_reason(flag)
+
+
 @bp.app_template_filter("share_pct")
 def share_pct(value: float | None) -> str:
-    """A share (0..1) as a whole percentage; '—' when unknown."""
-    return "—" if value is None else f"{round(100 * value)}%"
+    """A share (0..1) as a whole percentage; '—' when unknown (as the CSV exports round it)."""
+    return whole_percent(value)
+
+
+@bp.app_template_filter("names")
+def names(titles: list[str]) -> str:
+    """Titles in one line, separated as the reader's language separates them (as in the CSV exports)."""
+    return name_list(titles)
+
+
+@bp.app_template_filter("correlation")
+def correlation(value: float | None) -> str:
+    """A correlation to two decimals; '—' when unknown (as the CSV exports round it)."""
+    return decimal(value)

@@ -17,6 +17,8 @@ from .conftest import Account, Site
 # Every browser test imports `expect` from here: without Playwright, each module is skipped and says why.
 expect = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed: pip install -e .[dev]").expect
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+# Best practices run with the WCAG rules: landmarks named alike (two regions called "Answers") can't be told apart.
+BEST_PRACTICES = ["landmark-unique"]
 PHONE = {"width": 390, "height": 844}  # a phone's screen, in CSS pixels
 CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
@@ -94,18 +96,20 @@ def post_form(context: Any, path: str, form: dict[str, Any], token: str) -> Any:
 
 # -- accessibility --------------------------------------------------------------------------------------------
 def axe_violations(page: Any, axe_js: Path) -> list[dict[str, Any]]:
-    """Run axe-core on the page for WCAG 2.1 A and AA; returns its violations (rule id, impact, nodes)."""
+    """Run axe-core on the page for WCAG 2.1 A and AA and BEST_PRACTICES; returns its violations (rule id, impact,
+    nodes)."""
     if not page.evaluate("typeof window.axe !== 'undefined'"):
         page.add_script_tag(path=str(axe_js))
     return page.evaluate(
-        """async (tags) => {
-            const result = await axe.run(document, {runOnly: {type: 'tag', values: tags}});
+        """async ([tags, extra]) => {
+            const rules = Object.fromEntries(extra.map(rule => [rule, {enabled: true}]));
+            const result = await axe.run(document, {runOnly: {type: 'tag', values: tags}, rules});
             return result.violations.map(v => ({
                 id: v.id, impact: v.impact, help: v.help,
                 nodes: v.nodes.map(n => ({target: n.target.join(' '), summary: n.failureSummary})),
             }));
         }""",
-        WCAG_TAGS,
+        [WCAG_TAGS, BEST_PRACTICES],
     )
 
 
