@@ -12,6 +12,7 @@ from conftest import (
     QUIZ_OF,
     RIGHT_ANSWERS,
     WRONG_ANSWERS,
+    complete_lessons,
     lesson_url,
     load,
     quiz_url,
@@ -144,9 +145,40 @@ def test_verification_codes_are_not_guessable(app, loaded_course, client):
     assert client.get("/verify/" + "x" * 200).status_code == 404
 
 
+def test_a_bad_verification_code_gets_the_apps_page_and_a_way_to_try_another(app, loaded_course, client):
+    response = client.get("/verify/not-a-code")
+    assert response.status_code == 404
+    page = text_of(response)
+    assert 'class="site-header"' in page and "<h1>Completion not found</h1>" in page
+    assert 'action="/verify"' in page and 'name="code" value="not-a-code"' in page  # as typed, to correct it
+
+    # The form: a code, or the whole link pasted, leads to the code's page; nothing typed is said at the field.
+    assert client.get("/verify").status_code == 200
+    for typed in ("  AbC-123_x ", "https://course.example.com/verify/AbC-123_x", "/verify/AbC-123_x/"):
+        response = client.get("/verify", query_string={"code": typed})
+        assert response.status_code == 302 and response.headers["Location"] == "/verify/AbC-123_x", typed
+    empty = client.get("/verify", query_string={"code": "  "})
+    assert empty.status_code == 400
+    assert 'aria-invalid="true" aria-describedby="code-error"' in text_of(empty)
+    assert "Enter the code from the verification link" in text_of(empty)
+
+
 def test_the_printable_view_needs_a_completion(loaded_course, client, learner):
     assert client.get(f"{SUMMARY}/print").status_code == 404
     assert client.get(SUMMARY).status_code == 200
+
+
+def test_the_outline_has_one_link_to_the_summary(loaded_course, client, learner):
+    summary_link = f'href="{SUMMARY}"'
+    complete_lessons(client, "welcome")
+    assert text_of(client.get(OUTLINE)).count(summary_link) == 1  # "Your summary", beside "Continue"
+    for lessons in CHAPTER_LESSONS.values():
+        complete_lessons(client, *lessons)
+    for quiz, answers in RIGHT_ANSWERS.items():
+        submit_quiz(client, quiz, answers)
+    outline = text_of(client.get(OUTLINE))
+    assert outline.count(summary_link) == 1
+    assert re.search(rf'class="button button-primary" {summary_link}>See your completion summary', outline)
 
 
 # -- lessons ------------------------------------------------------------------------------------------------

@@ -15,12 +15,14 @@ from course.extensions import db
 from course.learn.forms import WorkbookForm
 from course.learn.loading import LoadedLesson, learner_outline, load_lesson_or_404, refuse_if_locked
 from course.progress import journey
+from course.progress.opening import format_opening
 from course.progress.outline import build_outline
 from course.progress.reading import record_view, view_is_due
 from course.progress.workbook import save_workbook_answer, workbook_answers
 from course.sql import writing
 
 bp = Blueprint("learn", __name__)
+bp.add_app_template_filter(format_opening, "opening")  # `chapter.opens_on|opening`: when a locked chapter opens
 
 
 @bp.route("/")
@@ -111,7 +113,7 @@ def save_workbook(course_key: str, prompt_key: str):
     if found is None:
         abort(404)
     chapter, status, prompt = found
-    refuse_if_locked(chapter)
+    refuse_if_locked(outline, chapter)
     form = WorkbookForm(prefix=f"wb-{prompt.key}")
     if not form.validate_on_submit():
         loaded = LoadedLesson(outline.course, outline, chapter, status)

@@ -1,11 +1,12 @@
 """Loading what a learner's URL names — course → the learner's outline → the lesson or quiz → 404 if it is not
-there, 403 if their cohort has not opened its chapter — in one place for every learner page."""
+there, 403 if their cohort has not opened its chapter (the locked page: when it opens, the way back to the outline
+and on to what is open) — in one place for every learner page."""
 
 from __future__ import annotations
 
 from typing import NamedTuple
 
-from flask import abort
+from flask import abort, make_response, render_template
 from flask_login import current_user
 
 from course.content.cache import quiz_with_questions
@@ -43,10 +44,18 @@ def status_of(refusal: Refusal) -> int:
     return REFUSAL_STATUS[refusal.reason]
 
 
-def refuse_if_locked(chapter: ChapterStatus) -> None:
-    """A chapter the learner's cohort has not opened yet: 403 with its opening date."""
+def refuse_if_locked(outline: LearnerOutline, chapter: ChapterStatus) -> None:
+    """A chapter the learner's cohort has not opened yet: the locked page, with a 403."""
     if refusal := chapter_refusal(chapter):
-        abort(status_of(refusal), description=refusal.message)
+        page = render_template(
+            "learn/locked.html",
+            course=outline.course,
+            outline=outline,
+            chapter=chapter,
+            message=refusal.message,
+            next_step=outline.next_step(),
+        )
+        abort(make_response(page, status_of(refusal)))
 
 
 def load_lesson_or_404(course_key: str, lesson_key: str) -> LoadedLesson:
@@ -54,7 +63,7 @@ def load_lesson_or_404(course_key: str, lesson_key: str) -> LoadedLesson:
     found = outline.find_lesson(lesson_key)
     if found is None:
         abort(404)
-    refuse_if_locked(found[0])
+    refuse_if_locked(outline, found[0])
     return LoadedLesson(outline.course, outline, *found)
 
 
@@ -64,6 +73,6 @@ def load_quiz_or_404(course_key: str, quiz_key: str) -> LoadedQuiz:
     if found is None:
         abort(404)
     chapter, status = found
-    refuse_if_locked(chapter)
+    refuse_if_locked(outline, chapter)
     status.quiz = quiz_with_questions(outline.course, status.quiz)
     return LoadedQuiz(outline.course, outline, chapter, status)

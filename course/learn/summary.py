@@ -1,8 +1,11 @@
-"""The completion summary, its printable view, and the public verification page."""
+"""The completion summary, its printable view, and the public verification page (with its lookup of a code)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from course.learn.loading import learner_outline
@@ -37,11 +40,31 @@ def summary_print(course_key: str):
     return render_template("progress/summary_print.html", **context)
 
 
+def _code_in(typed: str) -> str:
+    """The verification code in what someone typed: the code itself, or the whole link pasted."""
+    typed = typed.strip()
+    if "/" in typed:
+        typed = urlsplit(typed).path.rstrip("/").rsplit("/", 1)[-1]
+    return typed
+
+
+@bp.route("/verify")
+def verify_lookup():
+    """The form that checks a code (on the page of a code that is not found, too): on to the code's page."""
+    if "code" not in request.args:
+        return render_template("progress/verify_lookup.html", code="")
+    code = _code_in(request.args["code"])
+    if not code:
+        error = _("Enter the code from the verification link, or paste the whole link.")
+        return render_template("progress/verify_lookup.html", code="", error=error), 400
+    return redirect(url_for("progress.verify", code=code))
+
+
 @bp.route("/verify/<code>")
 def verify(code: str):
     found = completion_by_code(code)
-    if found is None:
-        abort(404)
+    if found is None:  # the app's page, with the code as typed, to correct it
+        return render_template("progress/verify_lookup.html", code=code, not_found=True), 404
     completion, course = found
     if completion.withdrawn_at is not None:  # its learner deleted their account: no name, no scores
         return render_template("progress/withdrawn.html"), 410

@@ -18,6 +18,7 @@ from werkzeug.datastructures import MultiDict
 
 from course.content.models import Course, Lesson, Quiz, WorkbookPrompt
 from course.progress.completion import maybe_complete_course
+from course.progress.opening import format_opening
 from course.progress.outline import ChapterStatus, LearnerOutline, LessonStatus, QuizStatus
 from course.progress.reading import mark_complete
 from course.quiz import attempts
@@ -40,9 +41,9 @@ class Refusal(NamedTuple):
 
 
 def chapter_refusal(chapter: ChapterStatus) -> Refusal | None:
-    """A chapter the learner's cohort has not opened yet."""
+    """A chapter the learner's cohort has not opened yet: when it opens, in the reader's time zone."""
     if chapter.locked:
-        return Refusal(Refused.LOCKED, _("This chapter opens on %(date)s.", date=format_date(chapter.opens_on, "long")))
+        return Refusal(Refused.LOCKED, _("This chapter opens on %(date)s.", date=format_opening(chapter.opens_on)))
     return None
 
 

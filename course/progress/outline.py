@@ -2,6 +2,11 @@
 progress at every level — lessons opened and completed, quizzes tried and passed, chapters their cohort has not
 opened yet.
 
+The release rule: a chapter is locked for a learner when their cohort's schedule has not opened it yet (its date is
+after today) and they have not started it (opened none of its lessons, never tried its quiz). A chapter they
+started — self-paced before joining the cohort, in the cohort they moved from, or before its date was moved later —
+stays open to them whole, lessons and quiz, so joining a cohort never hides progress; the others open on their date.
+
 Built from the cached outline and one statement of the learner's own rows (`learner_state`), whatever the size
 of the course. Percentages count the current outline's items (lessons and quizzes), so they never exceed 100 %.
 """
@@ -71,11 +76,16 @@ class ChapterStatus(_Counted):
     chapter: Chapter
     lessons: list[LessonStatus] = field(default_factory=list)
     quiz: QuizStatus | None = None
-    opens_on: date | None = None  # set for learners in a cohort whose schedule has not opened it yet
+    opens_on: date | None = None  # set while the chapter is locked for the learner (see the release rule above)
 
     @property
     def locked(self) -> bool:
         return self.opens_on is not None
+
+    @property
+    def started(self) -> bool:
+        """The learner opened one of its lessons or tried its quiz."""
+        return any(ls.started for ls in self.lessons) or (self.quiz is not None and self.quiz.attempts > 0)
 
     @property
     def lessons_done(self) -> int:
@@ -192,8 +202,20 @@ class LearnerOutline(_RollUp):
                 return chapter, chapter.quiz
         return None
 
+    @property
+    def nothing_open(self) -> bool:
+        """Every chapter is locked: the learner's cohort has not opened the course to them yet."""
+        return bool(self.chapters) and all(c.locked for c in self.chapters)
+
+    @property
+    def next_opening(self) -> ChapterStatus | None:
+        """The locked chapter that opens first (on the same date, the first in course order)."""
+        return min((c for c in self.chapters if c.locked), key=lambda c: c.opens_on, default=None)
+
     def neighbours(self, lesson_key: str) -> tuple[Lesson | None, Lesson | None]:
-        order = [ls.lesson for ls in self.lessons]
+        """The lessons before and after `lesson_key` in course order, among those the learner can open (a locked
+        chapter's lessons are skipped: "previous" and "next" never lead to a locked page)."""
+        order = [ls.lesson for c in self.chapters if not c.locked for ls in c.lessons]
         keys = [lesson.key for lesson in order]
         i = keys.index(lesson_key)
         return (order[i - 1] if i > 0 else None, order[i + 1] if i + 1 < len(order) else None)
@@ -203,8 +225,9 @@ class LearnerOutline(_RollUp):
         return all(ls.completed for ls in self.lessons) and all(q.passed for q in self.quizzes if q.quiz.id != quiz.id)
 
     def next_step(self) -> tuple[str, object] | None:
-        """Where "continue" leads: the lesson the learner was last reading if it is unfinished, else the
-        first unfinished lesson or unpassed quiz in course order."""
+        """Where "continue" leads: the lesson the learner was last reading if it is unfinished (a lesson they opened
+        is never locked), else the first unfinished lesson or unpassed quiz of an open chapter, in course order.
+        None when nothing open is left to do (then `next_opening` says when more opens)."""
         if self.last_lesson is not None and not self.last_lesson.completed:
             return "lesson", self.last_lesson.lesson
         for chapter in self.chapters:
@@ -228,18 +251,17 @@ def build_outline(course: Course, user_id: int | None) -> LearnerOutline:
         module_status = ModuleStatus(module.module)
         for chapter in module.chapters:
             status = ChapterStatus(chapter.chapter)
-            if schedule is not None and not schedule.is_open(chapter.chapter.id):
-                status.opens_on = schedule.opens[chapter.chapter.id]
             status.lessons = [LessonStatus(lesson, mine.progress.get(lesson.id)) for lesson in chapter.lessons]
             if chapter.quiz is not None:
                 results = mine.quizzes.get(chapter.quiz.id)
-                is_open = not status.locked and (not course.quiz_gate or status.read)
                 if results is None:
-                    status.quiz = QuizStatus(chapter.quiz, open=is_open)
+                    status.quiz = QuizStatus(chapter.quiz)
                 else:
-                    status.quiz = QuizStatus(
-                        chapter.quiz, results.attempts, results.best_percent, results.passed, is_open
-                    )
+                    status.quiz = QuizStatus(chapter.quiz, results.attempts, results.best_percent, results.passed)
+            if schedule is not None and not schedule.is_open(chapter.chapter.id) and not status.started:
+                status.opens_on = schedule.opens[chapter.chapter.id]
+            if status.quiz is not None:
+                status.quiz.open = not status.locked and (not course.quiz_gate or status.read)
             module_status.chapters.append(status)
         modules.append(module_status)
     learner = LearnerOutline(course, outline, modules, mine.completion, schedule=schedule)

@@ -18,6 +18,9 @@ CHAPTERS = [  # (lessons, quiz) in course order
 ]
 PLAN = "Build a study assistant for founders in Shenzhen."
 SECONDS = re.compile(r"\d:\d\d:\d\d")  # a time of day to the second: "6:05:01 PM"
+# Lesson lists whose items show a list number, though the titles carry their own ("1. 1.1 Welcome").
+NUMBERED = """() => [...document.querySelectorAll('.lesson-list li, .lesson-nav li')]
+    .filter(li => getComputedStyle(li).listStyleType !== 'none').length"""
 
 
 def mark_complete(page) -> None:
@@ -49,10 +52,12 @@ def test_a_learner_goes_from_registration_to_a_verified_completion(site, new_con
     expect(page).to_have_url(re.compile(rf"/courses/{FIXTURE_COURSE}$"))
     expect(page.locator(".progress-text").first).to_have_text("0%")
     screenshot(page, "02-outline")
+    assert page.evaluate(NUMBERED) == 0
 
     # The first lesson: save a workbook answer, then mark the lessons complete.
     page.get_by_role("link", name="Start: 1.1 Welcome").click()
     expect(page.locator("h1")).to_have_text("1.1 Welcome")
+    assert page.evaluate(NUMBERED) == 0
     page.get_by_label("Your answer").fill(PLAN)
     page.get_by_role("button", name="Save my answer").click()
     expect(page.locator(".flash-success")).to_have_text("Your answer is saved.")
