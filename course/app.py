@@ -4,11 +4,13 @@ pages, the CLI, template globals, request handling and security headers. Nothing
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import Any
 
+from babel.lists import format_list
 from flask import Flask, render_template, request, session
 from flask.globals import request_ctx
-from flask_babel import force_locale, format_date, format_datetime
+from flask_babel import force_locale, format_date, format_datetime, get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -193,6 +195,13 @@ def register_template_globals(app: Flask) -> None:
     app.jinja_env.filters["datetime"] = lambda value, fmt="medium": format_datetime(value, fmt) if value else ""
     app.jinja_env.filters["duration"] = _duration
     app.jinja_env.filters["date"] = lambda value, fmt="medium": format_date(value, fmt) if value else ""
+    app.jinja_env.filters["listing"] = _listing
+
+
+def _listing(items: Iterable[Any]) -> str:
+    """Names as the reader's language lists them: "A, B, and C"; "甲、乙和丙" (CLDR, through Babel)."""
+    names = [str(item) for item in items]
+    return format_list(names, locale=get_locale() or "en") if names else ""
 
 
 def _duration(seconds: int | float | None) -> str:

@@ -440,7 +440,7 @@ def test_bad_schedule_dates_change_nothing(app, loaded_course, staff_client, ins
         },
     )
     assert response.status_code == 400
-    assert "between the cohort&#39;s start and end" in response.get_data(as_text=True)
+    assert "“Chapter 2 Training”: the date is before the cohort’s start" in response.get_data(as_text=True)
     assert count(app, ChapterRelease, ChapterRelease.cohort_id == cohort_id) == before
 
 
@@ -550,3 +550,16 @@ def test_a_join_that_read_before_its_twin_committed_is_given_the_learners_seat(
         enrolment, created = enrol(cohort, _db.session.get(User, learner.id), check_window=False)
         assert (enrolment.cohort_id, created) == (cohort_id, False)
     assert count(app, Enrolment, Enrolment.cohort_id == cohort_id) == 1
+
+
+def test_the_instructors_are_listed_as_the_readers_language_lists_names(app, loaded_course, make_user):
+    """ "Ian, Ada" read as an English list ("Ian and Ada") and a Chinese one ("Ian和Ada", CLDR's pattern)."""
+    ian = make_user(email="ian@example.com", name="Ian", role="instructor")
+    ada = make_user(email="ada@example.com", name="Ada", role="instructor")
+    cohort_id = make_cohort(app, instructors=[ian, ada])
+    client = new_client(app)
+    do_login(client, ian.email)
+    client.post("/account/preferences", data={"prefs-language": "en", "prefs-time_zone": ""})
+    assert "<dd>Ian and Ada</dd>" in client.get(f"/cohorts/{cohort_id}").get_data(as_text=True)
+    client.post("/account/preferences", data={"prefs-language": "zh_Hans", "prefs-time_zone": ""})
+    assert "<dd>Ian和Ada</dd>" in client.get(f"/cohorts/{cohort_id}").get_data(as_text=True)

@@ -7,7 +7,7 @@ reveal that the cohort exists (the dashboard does the same).
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from functools import wraps
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -22,10 +22,11 @@ from course.cohorts import enrolment as enrolments
 from course.cohorts import invites, services
 from course.cohorts.activity import MAX_PAGE, activity_page
 from course.cohorts.csv_import import import_csv
-from course.cohorts.errors import CohortError
+from course.cohorts.errors import CohortError, FieldError
 from course.cohorts.forms import CohortForm, CsvUploadForm, ExtensionForm, MoveForm
 from course.cohorts.models import Cohort
-from course.cohorts.schedule import schedule_rows, set_schedule
+from course.cohorts.reschedule import shifted_message
+from course.cohorts.schedule import read_schedule_form, schedule_rows, set_schedule
 from course.content.lookup import get_course_or_404, live_courses
 from course.content.models import Course
 from course.extensions import db
@@ -64,7 +65,15 @@ def _settings(form: CohortForm) -> services.CohortSettings:
         capacity=form.capacity.data,
         enrol_opens_on=form.enrol_opens_on.data,
         enrol_closes_on=form.enrol_closes_on.data,
+        inactive_after_days=form.inactive_after_days.data,
     )
+
+
+def _refused_on_form(form: CohortForm, error: CohortError) -> None:
+    """A refused setting marks its field when the form shows it, else the form as a whole."""
+    db.session.rollback()
+    shown = error.field in form and (error.field != "instructors" or current_user.is_admin)
+    (form[error.field].errors if shown else form.form_errors).append(str(error))
 
 
 def _form_status(form: CohortForm) -> int:
@@ -94,8 +103,7 @@ def create():
         try:
             cohort = services.create_cohort(course, _settings(form), form.instructors.data or [], created_by=user)
         except CohortError as exc:
-            db.session.rollback()
-            form.form_errors.append(str(exc))
+            _refused_on_form(form, exc)
         else:
             db.session.commit()
             flash(
@@ -112,8 +120,16 @@ def detail(cohort_id: int):
     return _render_detail(_cohort(cohort_id))
 
 
-def _render_detail(cohort: Cohort, status: int = 200, errors: list[str] | None = None):
-    """The cohort page; with `errors` (a refused action) it is re-rendered with a 400 and the messages."""
+def _render_detail(
+    cohort: Cohort,
+    status: int = 200,
+    errors: list[str] | None = None,
+    field_errors: list[FieldError] | None = None,
+    upload: CsvUploadForm | None = None,
+):
+    """The cohort page; with `errors` (a refused action) or `field_errors` (a form's controls with a problem) it
+    is re-rendered with a 400, the messages, the controls marked and what was posted."""
+    refused = bool(errors or field_errors or (upload and upload.errors))
     others = [c for c in services.visible_cohorts(current_user, cohort.course_id) if c.id != cohort.id]
     return render_template(
         "cohorts/detail.html",
@@ -124,10 +140,12 @@ def _render_detail(cohort: Cohort, status: int = 200, errors: list[str] | None =
         instructors=services.instructors_of(cohort),
         schedule=schedule_rows(cohort),
         form=EmptyForm(),
-        upload=CsvUploadForm(),
+        upload=upload or CsvUploadForm(formdata=None),
         window_problem=enrolments.enrolment_window_problem(cohort),
         errors=errors or [],
-        posted=request.form if errors else None,
+        field_errors=field_errors or [],
+        invalid={error.control_id: error.message for error in field_errors or []},
+        posted=request.form if refused else None,
         **_dashboard_links(cohort),
     ), status
 
@@ -160,19 +178,22 @@ def edit(cohort_id: int):
     form = CohortForm(obj=cohort if request.method == "GET" else None)
     _form_choices(form)
     form.course.choices = [c for c in form.course.choices if c[0] == cohort.course_id]
+    form.offer_schedule_shift(cohort)
     if request.method == "GET":
         form.course.data = cohort.course_id
         form.instructors.data = [i.user_id for i in cohort.instructors]
     if form.validate_on_submit():
         user = current_user._get_current_object()
         try:
-            services.update_cohort(cohort, _settings(form), form.instructors.data or [], changed_by=user)
+            settings, shift = _settings(form), form.shift_requested
+            moved = services.update_cohort(cohort, settings, form.instructors.data or [], user, shift_schedule=shift)
         except CohortError as exc:
-            db.session.rollback()
-            form.form_errors.append(str(exc))
+            _refused_on_form(form, exc)
         else:
             db.session.commit()
             flash(_("Cohort saved."), "success")
+            if moved:
+                flash(shifted_message(moved), "success")
             return redirect(url_for("cohorts.detail", cohort_id=cohort.id))
     return render_template("cohorts/form.html", form=form, cohort=cohort), _form_status(form)
 
@@ -181,22 +202,13 @@ def edit(cohort_id: int):
 @login_required
 def schedule(cohort_id: int):
     cohort = _cohort(cohort_id)
-    dates: dict[int, date] = {}
-    errors = []
-    for row in schedule_rows(cohort):
-        raw = request.form.get(f"chapter-{row.chapter.key}", "").strip()
-        try:
-            dates[row.chapter.id] = date.fromisoformat(raw)
-        except ValueError:
-            errors.append(_("“%(title)s”: enter a date as YYYY-MM-DD.", title=row.chapter.title))
-    if not errors:
-        try:
-            set_schedule(cohort, dates)
-        except CohortError as exc:
-            errors.append(str(exc))
-    if errors:
-        db.session.rollback()
-        return _render_detail(cohort, 400, errors)
+    form = read_schedule_form(cohort, request.form)
+    if form.errors:
+        return _render_detail(cohort, 400, field_errors=form.errors)
+    try:
+        set_schedule(cohort, form.dates)
+    except CohortError as exc:
+        return _refused(cohort, exc, exc.field)
     db.session.commit()
     flash(_("Schedule saved."), "success")
     return redirect(url_for("cohorts.detail", cohort_id=cohort.id) + "#schedule")
@@ -245,7 +257,9 @@ def enrol_csv(cohort_id: int):
     cohort = _cohort(cohort_id)
     form = CsvUploadForm()
     if not form.validate_on_submit():
-        return _render_detail(cohort, 400, [_("Choose a CSV file to upload.")])
+        if form.file.errors:
+            form.file.errors[:] = [_("Choose a CSV file to upload.")]
+        return _render_detail(cohort, 400, upload=form)
     allowed = {c.id for c in services.visible_cohorts(current_user)}
     report = import_csv(form.file.data.read(2_000_000), cohort, allowed)
     if not report.ok:
@@ -262,9 +276,13 @@ def _learner_changed(cohort: Cohort, message: str):
     return redirect(url_for("cohorts.detail", cohort_id=cohort.id) + "#learners")
 
 
-def _refused(cohort: Cohort, error: CohortError):
+def _refused(cohort: Cohort, error: CohortError, control_id: str | None = None, label: str | None = None):
+    """The page again with the refusal: next to the control it is about (and named by `label` in the summary),
+    or for the page as a whole."""
     db.session.rollback()
-    return _render_detail(cohort, 400, [str(error)])
+    if control_id is None:
+        return _render_detail(cohort, 400, [str(error)])
+    return _render_detail(cohort, 400, field_errors=[FieldError(control_id, str(error), label)])
 
 
 @bp.route("/cohorts/<int:cohort_id>/learners/<int:user_id>/unenrol", methods=["POST"])
@@ -283,13 +301,16 @@ def move(cohort_id: int, user_id: int):
     enrolment, user = services.get_learner_enrolment_or_404(cohort, user_id)
     form = MoveForm()
     form.target.choices = [(c.id, c.name) for c in services.visible_cohorts(current_user, cohort.course_id)]
+    # The page shows the choice of cohort only when there is another one to move to.
+    shown = len(form.target.choices) > 1
+    control = (f"target-{user.id}", _("Move %(name)s to", name=user.name)) if shown else (None, None)
     if not form.validate_on_submit():
-        return _refused(cohort, CohortError(_("Choose a cohort you run.")))
+        return _refused(cohort, CohortError(_("Choose a cohort you run.")), *control)
     target = services.get_cohort_for_staff_or_404(form.target.data, current_user)
     try:
         enrolments.move(enrolment, target)
     except CohortError as exc:
-        return _refused(cohort, exc)
+        return _refused(cohort, exc, *control)
     message = _("%(name)s moved to “%(cohort)s”; their progress is kept.", name=user.name, cohort=target.name)
     return _learner_changed(cohort, message)
 
@@ -300,12 +321,14 @@ def extension(cohort_id: int, user_id: int):
     cohort = _cohort(cohort_id)
     enrolment, user = services.get_learner_enrolment_or_404(cohort, user_id)
     form = ExtensionForm()
+    control = (f"days-{user.id}", _("Extra days for %(name)s", name=user.name))
     if not form.validate_on_submit():
-        return _refused(cohort, CohortError(_("An extension is a whole number of days between 0 and 365.")))
+        message = _("An extension is a whole number of days between 0 and 365.")
+        return _refused(cohort, CohortError(message), *control)
     try:
         enrolments.set_extension(enrolment, form.days.data, form.note.data or "")
     except CohortError as exc:
-        return _refused(cohort, exc)
+        return _refused(cohort, exc, *control)
     message = _("Extension saved: %(n)d extra days for %(name)s.", n=form.days.data, name=user.name)
     return _learner_changed(cohort, message)
 
