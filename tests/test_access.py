@@ -93,6 +93,7 @@ def expectations(ids) -> list[tuple[str, dict[str, int]]]:
         (f"{c}/summary/print", only_learner),
         (f"/verify/{ids['verify']}", everyone_200),
         ("/verify/not-a-real-code", dict.fromkeys(ROLES, 404)),
+        ("/verify", everyone_200),  # the form that checks a code
         ("/cohorts", staff),
         ("/cohorts/new", staff),
         (f"/cohorts/{a}", cohort_a),
@@ -127,6 +128,11 @@ def expectations(ids) -> list[tuple[str, dict[str, int]]]:
         ("/healthz", everyone_200),
         ("/admin/users", {ANON: 302, LEARNER: 403, INSTRUCTOR_A: 403, INSTRUCTOR_B: 403, ADMIN: 200}),
         (f"/admin/users/{learner}/delete", {ANON: 302, LEARNER: 403, INSTRUCTOR_A: 403, INSTRUCTOR_B: 403, ADMIN: 200}),
+        ("/admin/users?role=learner&status=active", {ANON: 302, **dict.fromkeys(ROLES[1:4], 403), ADMIN: 200}),
+        ("/admin/users?status=asleep", {ANON: 302, **dict.fromkeys(ROLES[1:4], 403), ADMIN: 400}),
+        ("/admin/users/new", {ANON: 302, LEARNER: 403, INSTRUCTOR_A: 403, INSTRUCTOR_B: 403, ADMIN: 200}),
+        (f"/admin/users/{learner}/disable", {ANON: 302, **dict.fromkeys(ROLES[1:4], 403), ADMIN: 200}),
+        ("/admin/users/999999/disable", {ANON: 302, **dict.fromkeys(ROLES[1:4], 403), ADMIN: 404}),
         ("/admin/audit", {ANON: 302, LEARNER: 403, INSTRUCTOR_A: 403, INSTRUCTOR_B: 403, ADMIN: 200}),
         (f"/admin/audit?cohort={a}&action=enrolled", {ANON: 302, **dict.fromkeys(ROLES[1:4], 403), ADMIN: 200}),
         ("/admin/audit.csv", {ANON: 302, LEARNER: 403, INSTRUCTOR_A: 403, INSTRUCTOR_B: 403, ADMIN: 200}),
@@ -195,6 +201,9 @@ def post_urls(ids) -> list[str]:
         f"/join/{ids['code_a']}",
         f"/admin/users/{learner}",
         f"/admin/users/{learner}/delete",
+        "/admin/users/new",
+        f"/admin/users/{learner}/disable",
+        f"/admin/users/{learner}/password-reset",
     ]
 
 

@@ -30,7 +30,7 @@ def test_admin_searches_changes_roles_and_disables(app, make_user):
     assert victim.get("/courses").status_code == 200
     assert client.post(f"/admin/users/{target.id}", data={"action": "role", "role": "instructor"}).status_code == 302
     assert _user(app, target.id).role == Role.INSTRUCTOR
-    assert client.post(f"/admin/users/{target.id}", data={"action": "disable"}).status_code == 302
+    assert client.post(f"/admin/users/{target.id}/disable").status_code == 302
     assert not _user(app, target.id).active
     assert victim.get("/cohorts").status_code == 302  # the session ended: back to the login page
     assert do_login(new_client(app), target.email).status_code == 400
@@ -43,9 +43,10 @@ def test_bad_admin_input_is_refused(app, make_user):
     do_login(client, admin.email)
     assert client.post(f"/admin/users/{target.id}", data={"action": "role", "role": "god"}).status_code == 400
     assert client.post(f"/admin/users/{target.id}", data={"action": "explode"}).status_code == 400
-    assert client.post("/admin/users/999999", data={"action": "disable"}).status_code == 404
+    assert client.post("/admin/users/999999", data={"action": "enable"}).status_code == 404
+    assert client.post("/admin/users/999999/disable").status_code == 404
     assert client.get("/admin/users?page=abc").status_code == 200
-    own = client.post(f"/admin/users/{admin.id}", data={"action": "disable"})
+    own = client.post(f"/admin/users/{admin.id}/disable")
     assert own.status_code == 303 and _user(app, admin.id).active
     with app.app_context():
         assert _db.session.scalar(select(User.role).where(User.id == target.id)) == Role.LEARNER
@@ -88,14 +89,17 @@ def test_the_user_search_takes_percent_and_underscore_literally(app, make_user):
 
 
 def test_the_search_carried_back_after_a_change_is_bounded(app, make_user):
-    """The form's `q` goes back into the redirect: a huge one made a 64 KB Location header."""
+    """The list's filters go back into the redirect: a huge search made a 64 KB Location header."""
     admin = make_user(email="root@example.com", role="admin")
     target = make_user(email="t@example.com")
     client = new_client(app)
     do_login(client, admin.email)
-    response = client.post(f"/admin/users/{target.id}", data={"action": "disable", "q": "x" * 200_000})
-    assert response.status_code == 302
-    assert len(response.headers["Location"]) < 300
+    for back in ["q=" + "x" * 200_000, "q=" + "x" * 300, "&".join(f"q{i}=x" for i in range(50))]:
+        response = client.post(f"/admin/users/{target.id}", data={"action": "role", "role": "learner", "back": back})
+        assert response.status_code == 302
+        assert len(response.headers["Location"]) < 300
+    response = client.post(f"/admin/users/{target.id}/disable", data={"back": "q=" + "x" * 300})
+    assert response.status_code == 302 and response.headers["Location"] == "/admin/users?q=" + "x" * 100
 
 
 def test_a_deleted_account_gets_no_role(app, make_user):

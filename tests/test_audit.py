@@ -201,7 +201,7 @@ def test_role_changes_and_disabling_are_recorded_with_before_and_after(app, peop
     client = client_of(app, admin)
     mark = last_id(app)
     assert client.post(f"/admin/users/{learner.id}", data={"action": "role", "role": "instructor"}).status_code == 302
-    assert client.post(f"/admin/users/{learner.id}", data={"action": "disable"}).status_code == 302
+    assert client.post(f"/admin/users/{learner.id}/disable").status_code == 302
     assert client.post(f"/admin/users/{learner.id}", data={"action": "enable"}).status_code == 302
     assert shape(new_entries(app, mark)) == [
         entry(Action.ROLE_CHANGED, admin, learner, before={"role": "learner"}, after={"role": "instructor"}),
@@ -227,7 +227,7 @@ def test_cohort_creation_edits_and_schedule_changes_are_recorded(app, people):
     assert created.status_code == 302, created.get_data(as_text=True)
     cohort_id = int(created.location.rsplit("/", 1)[1])
     weekly = {"starts_on": start.isoformat(), "ends_on": (start + timedelta(weeks=6)).isoformat()}
-    unset = {"capacity": None, "enrol_opens_on": None, "enrol_closes_on": None}
+    unset = {"capacity": None, "enrol_opens_on": None, "enrol_closes_on": None, "inactive_after_days": 7}
     expected = {"course_id": course_id, **weekly, **unset, "instructor_ids": [teacher.id]}
     assert shape(new_entries(app, mark)) == [entry(Action.COHORT_CREATED, teacher, cohort=cohort_id, after=expected)]
 

@@ -540,7 +540,7 @@ def test_the_last_active_admin_cannot_delete_their_own_account(app, make_user):
         clients[user.id] = new_client(app)
         assert do_login(clients[user.id], user.email).status_code == 302
     ada_client = clients[ada.id]
-    assert ada_client.post(f"/admin/users/{bob.id}", data={"action": "disable"}).status_code == 302
+    assert ada_client.post(f"/admin/users/{bob.id}/disable").status_code == 302
 
     page = ada_client.get("/account/delete")
     html = page.get_data(as_text=True)

@@ -1,6 +1,7 @@
 """The emails an account receives: a password-reset link, and a notice after each change to how it logs in —
 its email, its password (changed, or reset from a link), its two-step login (turned on, off, or reset by an
-administrator) — so that a change its owner did not make is noticed (ASVS 5.0 6.3.7).
+administrator) — so that a change its owner did not make is noticed (ASVS 5.0 6.3.7); and what an administrator
+sends: the link of a new account, a password-reset link.
 
 Written in the language of the request that causes them; a notice caused by someone else (an administrator, the
 command line) in the account's own language when it has chosen one. A notice reports a change that is already
@@ -16,7 +17,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from course.accounts.models import User
-from course.accounts.tokens import RESET_PASSWORD, make_token
+from course.accounts.tokens import RESET_PASSWORD, SET_PASSWORD, make_token
 from course.links import external_url
 from course.mail import send_mail
 
@@ -118,6 +119,51 @@ def notify_two_step_login(user: User, change: str) -> None:
         ),
     }[change]
     _send_notice(user.email, subject, body)
+
+
+# -- sent on an administrator's behalf: in the account's language (the site's when it has chosen none) ---------
+def send_account_created(user: User) -> bool:
+    """To an account an administrator created, and again while its password is not set: a link to choose it
+    (valid seven days). False if the mail server did not take the message."""
+    with force_locale(user.language or current_app.config["BABEL_DEFAULT_LOCALE"]):
+        return _sent(
+            user.email,
+            _("Your Founder Course account is ready"),
+            _(
+                "Hello %(name)s,\n\nAn administrator created a Founder Course account for you, with this email "
+                "address. Open this link within seven days to choose your password:\n%(link)s\n\n"
+                "If the link has expired, ask for a new one here:\n%(forgot)s",
+                name=user.name,
+                link=external_url("auth.set_password", token=make_token(user, SET_PASSWORD)),
+                forgot=external_url("auth.forgot_password"),
+            ),
+        )
+
+
+def send_password_reset_by_admin(user: User) -> bool:
+    """A reset link an administrator sent (valid PASSWORD_RESET_MAX_AGE, an hour). False if the mail server did
+    not take the message."""
+    with force_locale(user.language or current_app.config["BABEL_DEFAULT_LOCALE"]):
+        return _sent(
+            user.email,
+            _("Reset your Founder Course password"),
+            _(
+                "Hello %(name)s,\n\nAn administrator of Founder Course sent you this link to choose a new "
+                "password. Open it within an hour:\n%(link)s\n\n"
+                "If you did not expect it, ignore this email; your password stays as it is.",
+                name=user.name,
+                link=external_url("auth.reset_password", token=make_token(user, RESET_PASSWORD)),
+            ),
+        )
+
+
+def _sent(to: str, subject: str, body: str) -> bool:
+    try:
+        send_mail(to, subject, body)
+    except OSError:  # smtplib's errors are OSErrors
+        log.exception("could not send the account email to %s", to)
+        return False
+    return True
 
 
 def _send_notice(to: str, subject: str, body: str) -> None:

@@ -30,6 +30,7 @@ class Action(StrEnum):
     RECOVERY_CODES_MADE = "recovery codes made"
     RECOVERY_CODE_USED = "recovery code used"
     # what admins do to accounts
+    ACCOUNT_CREATED = "account created"  # by an admin: the account has no password until its owner sets one
     ROLE_CHANGED = "role changed"
     ACCOUNT_DISABLED = "account disabled"
     ACCOUNT_ENABLED = "account enabled"

@@ -241,6 +241,8 @@ def pages_for(role: str, w: World) -> list[str]:
             "/login/code",  # no password typed yet: back to /login (test_mfa_journey checks the code page)
             Core(w.verify),
             w.withdrawn,  # 410: the credential was withdrawn
+            "/verify",  # the form that checks a code
+            "/verify/not-a-real-code",  # 404: not found, with the form to try another code
             w.invite,
             *error_pages(),
         ]
@@ -324,6 +326,11 @@ def pages_for(role: str, w: World) -> list[str]:
         "/account",
         "/account/mfa",
         f"/admin/users/{w.learner.id}/delete",  # the confirmation page, never confirmed
+        "/admin/users?role=learner&status=active",
+        "/admin/users?status=asleep",  # 400: not a status, said at the field
+        "/admin/users/new",
+        "/admin/users/new#submit",  # every field marked
+        f"/admin/users/{w.learner.id}/disable",  # the confirmation page, never confirmed
     ]
 
 
@@ -403,6 +410,26 @@ def test_no_wcag_violations_on_any_page(axe_js: Path, role: str, look: Look, wor
             if duplicates := page.evaluate(DUPLICATE_IDS):  # an aria-labelledby would name the wrong element
                 reports.append(f"{label}: duplicate ids {duplicates}")
     assert not reports, "\n".join(reports)
+
+
+REGION_NAMES = """() => [...document.querySelectorAll('main [role=region]')]
+    .map(r => document.getElementById(r.getAttribute('aria-labelledby')).textContent.trim())"""
+
+
+@pytest.mark.parametrize("locale", ["en-US", "zh-CN"])
+def test_the_item_statistics_name_each_landmark_once(axe_js: Path, locale: str, world: World, new_context) -> None:
+    """axe's landmark-unique (a best practice, checked on every page by `axe_violations`): one table of options
+    per question, each a scrolling region named after its own question, never twice "How often each answer was
+    chosen". A page with two regions named alike is caught, so the check is not idle."""
+    page = new_context(locale=locale, bypass_csp=True).new_page()
+    login(page, world.instructor)
+    page.goto(f"/cohorts/{world.cohort_id}/dashboard/quizzes/intro-quiz")
+    names = page.evaluate(REGION_NAMES)
+    assert len(names) >= 4 and len(set(names)) == len(names), names
+    assert axe_violations(page, axe_js) == []
+    page.set_content('<main><div role="region" aria-label="Answers">1</div><div role="region" aria-label="Answers">2'
+                     "</div></main>")  # fmt: skip
+    assert "landmark-unique" in {v["id"] for v in axe_violations(page, axe_js)}
 
 
 # GET routes that are not pages, so not in `pages_for`, and why. Every other GET route must be opened there.
