@@ -7,6 +7,10 @@ MERMAID_VERSION := 12.3.0
 MERMAID := course/static/vendor/mermaid.min.js
 AXE_VERSION := 4.14.1
 AXE := tests/e2e/vendor/axe.min.js
+# Source Sans 3, the Latin of Noto Sans CJK (Source Han Sans): its variable font, Latin subset, upright only.
+FONT_VERSION := 5.3.1
+FONT_DIR := course/static/vendor/fonts
+FONT := $(FONT_DIR)/source-sans-3-latin-wght-normal.woff2
 HOST ?= 127.0.0.1
 PORT ?= 5000
 # UI translations (Flask-Babel looks in `translations/` next to the app package, i.e. course/translations).
@@ -16,7 +20,7 @@ MO_FILES := $(PO_FILES:.po=.mo)
 
 .PHONY: setup run test lint clean translations
 
-setup: $(VENV)/.installed $(MERMAID) $(AXE) $(MO_FILES)
+setup: $(VENV)/.installed $(MERMAID) $(AXE) $(FONT) $(MO_FILES)
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +49,19 @@ $(AXE):
 		cp .cache/npm/node_modules/axe-core/axe.min.js $@; \
 	else \
 		echo "npm not found: the accessibility checks in tests/e2e will be skipped (install Node.js to run them)"; \
+	fi
+
+# The Latin typeface (course/static/css/app.css) is installed from npm and served by the app too, with its licence
+# (SIL OFL 1.1) beside it. Without it, pages use the system's fonts.
+$(FONT):
+	@mkdir -p $(FONT_DIR) .cache/npm
+	@if command -v npm >/dev/null 2>&1; then \
+		echo "installing @fontsource-variable/source-sans-3@$(FONT_VERSION) from npm"; \
+		npm install --silent --no-audit --no-fund --prefix .cache/npm @fontsource-variable/source-sans-3@$(FONT_VERSION) && \
+		cp .cache/npm/node_modules/@fontsource-variable/source-sans-3/LICENSE $(FONT_DIR)/OFL.txt && \
+		cp .cache/npm/node_modules/@fontsource-variable/source-sans-3/files/source-sans-3-latin-wght-normal.woff2 $@; \
+	else \
+		echo "npm not found: pages will use the system's fonts (install Node.js for Source Sans 3)"; \
 	fi
 
 # The compiled catalogs (.mo) are build output, not committed (.gitignore): built from the .po files, and
