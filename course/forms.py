@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from datetime import date
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -23,6 +24,17 @@ def positive_int(value: Any, default: int, maximum: int) -> int:
         return default
     number = int(text)
     return number if 1 <= number <= maximum else default
+
+
+# The dates a form takes: a day in any time zone is then a moment UTC can hold, and a date moved by any span
+# between two of them stays a date (a typo'd year 0001 or 9999 made the dashboard's arithmetic overflow).
+EARLIEST_DATE, LATEST_DATE = date(1970, 1, 1), date(9998, 12, 31)
+
+
+def date_in_range(form: FlaskForm | None, field: Field) -> None:
+    """A WTForms validator: a date between EARLIEST_DATE and LATEST_DATE."""
+    if field.data and not EARLIEST_DATE <= field.data <= LATEST_DATE:
+        raise ValidationError(_l("Choose a date between 1970 and 9998."))
 
 
 def one_line(form: FlaskForm, field: Field) -> None:

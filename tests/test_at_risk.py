@@ -96,6 +96,31 @@ def test_inactive_only_with_released_work_left(app, loaded_course, instructor):
     assert not everyone["Cat"].inactive  # three days is not seven
 
 
+def test_an_extension_moves_when_a_learner_is_behind_not_whether_they_stopped(app, loaded_course, instructor):
+    """Gus has three weeks' extension and never started: no chapter is due for him yet, but he is inactive."""
+    cohort_id = weekly(app, instructor, (20, 13, 6), starts=20)
+    add_learner(app, cohort_id, "Gus", enrolled_at=ago(days=25), extension_days=21)
+    row = every_row(app, cohort_id)["Gus"]
+    assert (row.chapters_behind, row.inactive) == (0, True)
+    assert at_risk(app, cohort_id)["Gus"].reason_lines == ["Not started after 20 days"]
+
+
+def test_a_chapter_the_schedule_does_not_name_is_due_on_no_date(app, loaded_course, instructor):
+    """Chapters added to the course after the cohort was made have no release row: open, but no one is behind."""
+    cohort_id = weekly(app, instructor, (20, -2, -9))
+    with app.app_context():
+        chapter_ids = [c.chapter.id for c in course_outline(_db.session.scalar(select(Course))).chapters]
+        _db.session.query(ChapterRelease).filter(
+            ChapterRelease.cohort_id == cohort_id, ChapterRelease.chapter_id.in_(chapter_ids[1:])
+        ).delete(synchronize_session=False)
+        _db.session.commit()
+    fay = add_learner(app, cohort_id, "Fay")
+    view(app, fay, "welcome", ago(hours=2), completed=False)
+    row = every_row(app, cohort_id)["Fay"]
+    assert (row.chapters_behind, row.behind, row.far_behind) == (0, False, False)
+    assert at_risk(app, cohort_id) == {}
+
+
 def test_one_chapter_behind_is_slipping_two_is_at_risk(app, loaded_course, instructor):
     """All three chapters are out (15, 8 and 1 days ago): the newest one unfinished is not behind."""
     cohort_id = weekly(app, instructor, (15, 8, 1))
@@ -290,18 +315,19 @@ def traced(cohort: Cohort, now: datetime) -> dict[int, tuple[list[str], int, int
         for a in attempts:
             if a.quiz_id not in passed:
                 fails[a.quiz_id] = fails.get(a.quiz_id, 0) + 1
-        unfinished = 0
+        unfinished = left = 0  # released chapters not complete: counted with the extension, and without
         for chapter in course_outline(course).chapters:
-            opens = releases.get(chapter.chapter.id, cohort.starts_on)
-            if chapter.reference or not chapter.items_total or opens > today or (today - opens).days < extension:
+            opens = releases.get(chapter.chapter.id)
+            if chapter.reference or not chapter.items_total or opens is None or opens > today:
                 continue
             lessons_done = all(lesson.id in done_lessons for lesson in chapter.lessons)
             if not (lessons_done and (chapter.quiz is None or chapter.quiz.id in passed)):
-                unfinished += 1
+                left += 1
+                unfinished += (today - opens).days >= extension
         behind = max(unfinished - 1, 0)
         reasons = []
         if not completed:
-            if unfinished and since < now - timedelta(days=cohort.inactive_after_days):
+            if left and since < now - timedelta(days=cohort.inactive_after_days):
                 reasons.append("inactive")
             if behind >= 2:
                 reasons.append("schedule")

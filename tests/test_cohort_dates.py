@@ -15,6 +15,7 @@ from config import TestingConfig
 from course.audit.models import AuditEntry
 from course.clock import site_today
 from course.cohorts import services
+from course.cohorts.errors import CohortError
 from course.cohorts.models import ChapterRelease, Cohort
 from course.cohorts.reschedule import SAMPLE_DAYS
 from course.content.models import Chapter, Course
@@ -228,3 +229,27 @@ def test_a_new_cohort_takes_its_inactivity_setting(app, loaded_course, staff):
     with app.app_context():
         days = dict(_db.session.execute(select(Cohort.name, Cohort.inactive_after_days)).all())
     assert days == {"Patient": 21, "Default": 7}
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("starts_on", "0001-01-01"), ("ends_on", "9999-12-31"), ("enrol_opens_on", "1900-05-01")]
+)
+def test_a_date_outside_the_calendar_the_dashboard_can_count_is_refused(app, cohort_id, staff, field, value):
+    """A typo'd year 0001 made every dashboard page of the cohort a 500 (the school's midnight overflowed)."""
+    before = cohort_dates(app, cohort_id)
+    response = edit(staff, app, cohort_id, shift=True, **{field: value})
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert f'id="{field}-error"' in html and "Choose a date between 1970 and 9998." in html
+    assert cohort_dates(app, cohort_id) == before
+    assert staff.get(f"/cohorts/{cohort_id}/dashboard").status_code == 200
+
+
+def test_the_service_refuses_such_a_date_too(app, cohort_id, instructor):
+    """The CLI and the demo generator call the service without a form."""
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        cohort = _db.session.get(Cohort, cohort_id)
+        settings = services.CohortSettings(name="Dated", starts_on=date(1, 1, 1), ends_on=END)
+        teacher = _db.session.get(type(instructor), instructor.id)
+        with pytest.raises(CohortError, match="between 1970 and 9998"):
+            services.update_cohort(cohort, settings, [], teacher)

@@ -154,7 +154,8 @@ def test_a_bad_verification_code_gets_the_apps_page_and_a_way_to_try_another(app
 
     # The form: a code, or the whole link pasted, leads to the code's page; nothing typed is said at the field.
     assert client.get("/verify").status_code == 200
-    for typed in ("  AbC-123_x ", "https://course.example.com/verify/AbC-123_x", "/verify/AbC-123_x/"):
+    pasted = ("https://course.example.com/verify/AbC-123_x?utm=mail#top", "http://[bad/verify/AbC-123_x")  # not a URL
+    for typed in ("  AbC-123_x ", "https://course.example.com/verify/AbC-123_x", "/verify/AbC-123_x/", *pasted):
         response = client.get("/verify", query_string={"code": typed})
         assert response.status_code == 302 and response.headers["Location"] == "/verify/AbC-123_x", typed
     empty = client.get("/verify", query_string={"code": "  "})

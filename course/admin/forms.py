@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -11,7 +9,7 @@ from wtforms import DateField, EmailField, SelectChoice, SelectField, StringFiel
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
 from course.accounts.models import Role
-from course.forms import one_line
+from course.forms import date_in_range, one_line
 from course.i18n import LANGUAGE_NAMES
 
 ROLE_NAMES = {Role.LEARNER: _l("Learner"), Role.INSTRUCTOR: _l("Instructor"), Role.ADMIN: _l("Admin")}
@@ -85,17 +83,9 @@ class AuditFilterForm(FlaskForm):
     until = DateField(_l("To"), validators=[Optional()])
 
     def validate_since(self, field: DateField) -> None:
-        _check_range(field)
+        date_in_range(self, field)
 
     def validate_until(self, field: DateField) -> None:
-        _check_range(field)
+        date_in_range(self, field)
         if field.data and self.since.data and field.data < self.since.data:
             raise ValidationError(_l("The end date must be on or after the start date."))
-
-
-EARLIEST, LATEST = date(1970, 1, 1), date(9998, 12, 31)  # a day in any time zone is a moment in UTC
-
-
-def _check_range(field: DateField) -> None:
-    if field.data and not EARLIEST <= field.data <= LATEST:
-        raise ValidationError(_l("Choose a date between 1970 and 9998."))

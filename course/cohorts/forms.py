@@ -8,25 +8,27 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from course.cohorts.models import Cohort
 from course.cohorts.reschedule import has_schedule, shift_sentence, shift_sentences
-from course.forms import one_line
+from course.forms import date_in_range, one_line
 
 
 class CohortForm(FlaskForm):
     course = SelectField(_l("Course"), coerce=int)
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120), one_line])
-    starts_on = DateField(_l("Starts on"), validators=[DataRequired()])
-    ends_on = DateField(_l("Ends on"), validators=[DataRequired()])
+    starts_on = DateField(_l("Starts on"), validators=[DataRequired(), date_in_range])
+    ends_on = DateField(_l("Ends on"), validators=[DataRequired(), date_in_range])
     capacity = IntegerField(
         _l("Capacity"),
         validators=[Optional(), NumberRange(min=1, max=100_000)],
         description=_l("Leave empty for no limit."),
     )
     enrol_opens_on = DateField(
-        _l("Enrolment opens on"), validators=[Optional()], description=_l("Leave empty to open enrolment now.")
+        _l("Enrolment opens on"),
+        validators=[Optional(), date_in_range],
+        description=_l("Leave empty to open enrolment now."),
     )
     enrol_closes_on = DateField(
         _l("Enrolment closes on"),
-        validators=[Optional()],
+        validators=[Optional(), date_in_range],
         description=_l("Leave empty to keep it open until the cohort ends."),
     )
     instructors = SelectMultipleField(_l("Instructors"), coerce=int)
@@ -34,7 +36,7 @@ class CohortForm(FlaskForm):
         _l("Inactive after (days)"),
         validators=[Optional(), NumberRange(min=1, max=365)],
         description=_l(
-            "The dashboard’s at-risk list flags a learner with no activity for this many days. Leave empty for 7."
+            "The dashboard’s at-risk list flags a learner with no activity for this many days: 7 unless you change it."
         ),
     )
     # Offered on the edit form of a cohort with a schedule (`offer_schedule_shift`); absent otherwise.

@@ -32,7 +32,7 @@ def shift_schedule(cohort: Cohort, days: int) -> int:
     dates = release_dates(cohort)
     if not days or not dates:
         return 0
-    moved = {chapter_id: day + timedelta(days=days) for chapter_id, day in dates.items()}
+    moved = {chapter_id: _moved(day, days) for chapter_id, day in dates.items()}
     for row in schedule_rows(cohort):
         day = moved.get(row.chapter.id)
         if day is None:
@@ -62,6 +62,14 @@ def shift_schedule(cohort: Cohort, days: int) -> int:
             )
     set_schedule(cohort, moved)
     return len(moved)
+
+
+def _moved(day: date, days: int) -> date:
+    """`day` moved by `days`; past the calendar's last day, that last day (after any cohort's end: refused)."""
+    try:
+        return day + timedelta(days=days)
+    except OverflowError:
+        return date.max if days > 0 else date.min
 
 
 def has_schedule(cohort: Cohort) -> bool:

@@ -18,6 +18,7 @@ from course.cohorts.reschedule import shift_schedule as move_schedule
 from course.cohorts.schedule import default_schedule
 from course.content.models import Course
 from course.extensions import db
+from course.forms import EARLIEST_DATE, LATEST_DATE
 
 # -- who sees what -------------------------------------------------------------------------------------
 
@@ -81,6 +82,10 @@ INACTIVE_AFTER_DAYS = (1, 365)  # the range of `Cohort.inactive_after_days` (a c
 def _check_settings(settings: CohortSettings, enrolled: int = 0) -> None:
     if not settings.name.strip():
         raise CohortError(_("A cohort needs a name."), field="name")
+    for name in ("starts_on", "ends_on", "enrol_opens_on", "enrol_closes_on"):  # the CLI and the demo too
+        day = getattr(settings, name)
+        if day is not None and not EARLIEST_DATE <= day <= LATEST_DATE:
+            raise CohortError(_("Choose a date between 1970 and 9998."), field=name)
     if settings.ends_on < settings.starts_on:
         raise CohortError(_("The end date must be on or after the start date."), field="ends_on")
     if settings.enrol_opens_on and settings.enrol_closes_on and settings.enrol_closes_on < settings.enrol_opens_on:

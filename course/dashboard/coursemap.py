@@ -57,6 +57,9 @@ class ChapterInfo:
     index: int  # position among the course's chapters, from 0
     lessons: list[LessonInfo] = field(default_factory=list)
     quiz: QuizInfo | None = None
+    # False for a chapter the cohort's schedule does not name (added to the course after the cohort was made):
+    # open to learners, but no one is behind on it
+    scheduled: bool = True
 
     @property
     def lesson_ids(self) -> list[int]:
@@ -166,6 +169,7 @@ def load_course_map(cohort: Cohort, lang: str | None = None) -> CourseMap:
             module_title=tr(c.module, "title", lang=lang),
             reference=c.reference,
             opens_on=releases.get(c.chapter.id) or cohort.starts_on,
+            scheduled=c.chapter.id in releases,
             index=c.index,
             lessons=[
                 LessonInfo(

@@ -51,7 +51,7 @@ DEFAULT_INACTIVE_DAYS = 7  # a cohort's `inactive_after_days` unless its instruc
 def released_chapters(cm: CourseMap, today: date) -> list[ChapterInfo]:
     """The chapters the schedule counts that have opened by `today`: not reference chapters (the appendix),
     not chapters without lessons or a quiz."""
-    return [c for c in cm.chapters if not c.reference and c.items_total and c.opens_on <= today]
+    return [c for c in cm.chapters if not c.reference and c.scheduled and c.items_total and c.opens_on <= today]
 
 
 def school_midnight(day: date) -> datetime:
@@ -76,9 +76,9 @@ class LearnerQuery:
         "chapters_behind": ("unfinished",),
         "behind": ("unfinished",),
         "far_behind": ("unfinished", "completed"),
-        "inactive": ("last_view", "last_attempt", "unfinished", "completed"),
+        "inactive": ("last_view", "last_attempt", "released_left", "completed"),
         "failing": ("quizzes_failing", "completed"),
-        "reasons": ("last_view", "last_attempt", "unfinished", "completed", "quizzes_failing"),
+        "reasons": ("last_view", "last_attempt", "unfinished", "released_left", "completed", "quizzes_failing"),
         "completed": ("completed",),
         "furthest": ("furthest",),
         "best_avg": ("best_avg",),
@@ -120,6 +120,20 @@ class LearnerQuery:
             branches.append((Enrolment.extension_days <= threshold, literal(len(ids), Integer) - done))
         return case(*branches, else_=0) if branches else _zero()
 
+    def _released_left(self) -> ColumnElement:
+        """How many chapters the schedule has released are not complete, whatever the learner's extension: an
+        extension moves when they are behind, not whether they have stopped (the inactivity reason)."""
+        ids = [c.id for c in self.released]
+        if not ids:
+            return _zero()
+        done = (
+            select(func.count())
+            .where(LearnerChapterDone.user_id == Enrolment.user_id, (LearnerChapterDone.chapter_id + 0).in_(ids))
+            .correlate(Enrolment)
+            .scalar_subquery()
+        )
+        return literal(len(ids), Integer) - done
+
     def raw(self, name: str) -> ColumnElement:
         if name == "lessons_done":
             return func.coalesce(LearnerCourseStats.lessons_done, 0)
@@ -141,6 +155,8 @@ class LearnerQuery:
             return _flag(Completion.id.is_not(None))
         if name == "unfinished":
             return self._unfinished()
+        if name == "released_left":
+            return self._released_left()
         raise KeyError(name)
 
     # -- the SELECT ------------------------------------------------------------------------------------------
@@ -224,9 +240,9 @@ class LearnerQuery:
             out["last_active"] = last
             out["idle_since"] = idle_since
             out["active"] = _flag(last >= self.now - timedelta(days=ACTIVE_DAYS))
-            if going is not None and "unfinished" in has:
+            if going is not None and "released_left" in has:
                 since = self.now - timedelta(days=self.inactive_days)
-                out["inactive"] = _flag(and_(going, c.unfinished > 0, idle_since < since))
+                out["inactive"] = _flag(and_(going, c.released_left > 0, idle_since < since))
         if {"inactive", "far_behind", "failing"} <= set(out):
             out["reasons"] = out["inactive"] + out["far_behind"] + out["failing"]
         return out

@@ -115,7 +115,9 @@ def overview(cohort: Cohort, cm: CourseMap, now: datetime) -> Overview:
         by_done[g.items_done or 0] = by_done.get(g.items_done or 0, 0) + g.n
     best_n = sum(g.best_n or 0 for g in groups)
     top = learner_rows(cohort, cm, now, top_ids)
-    top.sort(key=lambda r: r.urgency)
+    # as the SQL ordered them (the at-risk page's order: names in the database's collation, not Python's)
+    position = {user_id: i for i, user_id in enumerate(top_ids)}
+    top.sort(key=lambda r: position[r.user_id])
     return Overview(
         enrolled=enrolled,
         started=sum(g.started or 0 for g in groups),

@@ -3,13 +3,15 @@
 A learner is at risk for any of three reasons, each something that predicts dropping out rather than a missed
 date:
 - inactive: no lesson opened and no quiz submitted for the cohort's `inactive_after_days` (7 unless the
-  instructor changes it), while a chapter released to them is unfinished — a learner who has finished
-  everything released so far is waiting for the next chapter, not drifting away. A learner who never started is
+  instructor changes it), while a chapter the schedule has released is unfinished — a learner who has finished
+  everything released so far is waiting for the next chapter, not drifting away. An extension does not change
+  this (it moves when a learner is behind, not whether they have stopped). A learner who never started is
   counted from their enrolment, or from the cohort's start if they enrolled before it.
 - behind the schedule by more than one chapter. Chapters behind = the chapters the schedule has released that
   the learner has not finished (every lesson completed and the quiz passed), minus one: the chapter just
   released is not "behind". A learner's extension moves their schedule: a chapter counts for them that many
-  days after it opens. Reference chapters (the appendix) never count.
+  days after it opens. Reference chapters (the appendix) never count, nor a chapter the schedule does not name
+  (added to the course after the cohort was made: open to learners, due on no date).
 - repeated quiz failures: two or more failed attempts at a quiz not passed yet (the roll-up's
   `quizzes_failing`, course/progress/rollup.py).
 A learner who has completed the course is never at risk.

@@ -138,7 +138,7 @@ def to_row(row: Any, cm: CourseMap, now: datetime, pivot: dict[str, Any] | None 
         learner.cells.append(cell)
         if quiz and cell.fails >= FAILED_ATTEMPTS and not cell.passed:
             learner.failed_quizzes.append(quiz)
-        released = not chapter.reference and chapter.items_total and chapter.opens_on <= today
+        released = not chapter.reference and chapter.scheduled and chapter.items_total and chapter.opens_on <= today
         if released and (today - chapter.opens_on).days >= learner.extension_days and not cell.complete:
             unfinished.append(chapter)
     learner.overdue = unfinished[:-1]

@@ -44,7 +44,11 @@ def _code_in(typed: str) -> str:
     """The verification code in what someone typed: the code itself, or the whole link pasted."""
     typed = typed.strip()
     if "/" in typed:
-        typed = urlsplit(typed).path.rstrip("/").rsplit("/", 1)[-1]
+        try:
+            typed = urlsplit(typed).path
+        except ValueError:  # not a URL after all (e.g. "http://[abc/…"): the text after its last slash
+            pass
+        typed = typed.split("?", 1)[0].split("#", 1)[0].rstrip("/").rsplit("/", 1)[-1]
     return typed
 
 
