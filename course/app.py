@@ -18,7 +18,7 @@ from werkzeug.routing import IntegerConverter, Map
 
 from config import CONFIGS, Config, config_name
 from course.extensions import babel, csrf, db, limiter, login_manager
-from course.i18n import browser_locale, select_locale, select_timezone
+from course.i18n import browser_locale, select_locale, select_timezone, sentences
 from course.ops.logging import logged_path
 
 log = logging.getLogger(__name__)
@@ -196,6 +196,7 @@ def register_template_globals(app: Flask) -> None:
     app.jinja_env.filters["duration"] = _duration
     app.jinja_env.filters["date"] = lambda value, fmt="medium": format_date(value, fmt) if value else ""
     app.jinja_env.filters["listing"] = _listing
+    app.jinja_env.filters["sentences"] = sentences
 
 
 def _listing(items: Iterable[Any]) -> str:

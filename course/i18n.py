@@ -14,6 +14,7 @@ behave as Jinja's i18n extension's "newstyle" functions that Flask-Babel install
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 import click
@@ -130,3 +131,9 @@ def template_functions() -> dict[str, Any]:
         return text % variables
 
     return {"current_locale": current.tag, "gettext": gettext, "ngettext": ngettext}
+
+
+def sentences(items: Iterable[Any]) -> str:
+    """Whole sentences in one paragraph: a space between them, none in Chinese (its full stop "。" is wide)."""
+    tag = language().tag
+    return ("" if tag.startswith("zh") else " ").join(str(item) for item in items if item)

@@ -180,3 +180,13 @@ def test_messages_pot_is_up_to_date_with_the_sources():
     assert not not_extracted, "run `make translations` and translate the new strings:\n" + "\n".join(
         map(repr, not_extracted)
     )
+
+
+def test_sentences_are_joined_as_each_language_writes_them(app):
+    """Two messages in one paragraph: "A. B." in English; "甲。乙。" in Chinese, without a space between."""
+    from course.i18n import sentences
+
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        assert sentences(["Too short.", "", "Too common."]) == "Too short. Too common."
+    with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
+        assert sentences(["太短。", "太常见。"]) == "太短。太常见。"

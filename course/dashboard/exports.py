@@ -32,6 +32,7 @@ from course.dashboard.labels import (
     whole_percent,
 )
 from course.dashboard.quizstats import QuestionStat, QuizStats
+from course.i18n import sentences
 
 
 def export_name(cohort_name: str, cohort_id: int, what: str, on: date) -> str:
@@ -168,5 +169,5 @@ def _question_cells(number: int, q: QuestionStat) -> list[Any]:
         percent_number(q.facility),
         decimal_number(q.discrimination),
         name_list(flag_label(kind) for kind in q.flag_kinds),
-        " ".join(flag_reason(flag) for flag in q.flags),
+        sentences(flag_reason(flag) for flag in q.flags),
     ]
