@@ -161,7 +161,7 @@ def test_overview_numbers_on_a_known_cohort(app, story):
         ("pricing", 1, 0),
         ("growth", 1, 1),
     ]
-    assert [c.key for c in numbers.due_chapters] == ["intro", "training", "launch"]  # released so far
+    assert [c.key for c in numbers.released_chapters] == ["intro", "training", "launch"]  # released so far
     # most reasons first, then the longest idle (Di: since the cohort's start, 30 days ago)
     assert [r.name for r in numbers.top_at_risk] == ["Di", "Cy", "Eve"]
 

@@ -23,9 +23,6 @@ from course.content.models import Course, Lesson, Quiz
 from course.content.outline import course_outline
 from course.extensions import db
 
-# A chapter counts as due this many days after it opens (plus the learner's extension).
-GRACE_DAYS = 7
-
 
 @dataclass(frozen=True)
 class LessonInfo:
@@ -68,13 +65,6 @@ class ChapterInfo:
     @property
     def items_total(self) -> int:
         return len(self.lessons) + (1 if self.quiz else 0)
-
-    def slack_days(self, today: date) -> int:
-        """A learner with an extension of fewer days than this is due to have finished the chapter.
-
-        Due means: opened more than GRACE_DAYS + extension days ago, i.e. (today - opens_on) > 7 + extension.
-        """
-        return (today - self.opens_on).days - GRACE_DAYS
 
 
 def id_ranges(wanted: Iterable[int], universe: Sequence[int]) -> list[tuple[int, int]]:
@@ -144,11 +134,6 @@ class CourseMap:
 
     def quiz_by_key(self, key: str) -> QuizInfo | None:
         return next((quiz for quiz in self.quizzes if quiz.key == key), None)
-
-    def due_chapters(self, today: date) -> list[ChapterInfo]:
-        """Scheduled (non-reference) chapters that opened more than GRACE_DAYS ago: due for a learner without
-        an extension."""
-        return [c for c in self.chapters if not c.reference and c.slack_days(today) > 0]
 
 
 _EVERY_ID = union_all(select(Lesson.id, literal(0).label("is_quiz")), select(Quiz.id, literal(1)))  # every row

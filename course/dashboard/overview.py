@@ -44,7 +44,7 @@ class Overview:
     quiz_takers: int
     histogram: list[tuple[int, int]]  # (bucket start 0, 10, … 100, learners whose progress % falls in it)
     funnel: list[FunnelStep]
-    due_chapters: list[ChapterInfo]  # released so far: the chapters the schedule counts
+    released_chapters: list[ChapterInfo]  # released so far: the chapters the schedule counts
     top_at_risk: list[LearnerRow]
 
     @property
@@ -130,7 +130,7 @@ def overview(cohort: Cohort, cm: CourseMap, now: datetime) -> Overview:
         quiz_takers=best_n,
         histogram=[(10 * i, n) for i, n in enumerate(histogram)],
         funnel=_funnel(cm, [(g.furthest, g.n) for g in groups]),
-        due_chapters=released_chapters(cm, school_date(now)),
+        released_chapters=released_chapters(cm, school_date(now)),
         top_at_risk=top,
     )
 

@@ -18,10 +18,9 @@ from course.audit.log import Action, record
 from course.cohorts.models import Cohort
 from course.cohorts.services import get_cohort_for_staff_or_404, get_learner_enrolment_or_404
 from course.dashboard import charts, exports, itemflags, lists
-from course.dashboard.coursemap import GRACE_DAYS, CourseMap, QuizInfo, load_course_map
+from course.dashboard.coursemap import CourseMap, QuizInfo, load_course_map
 from course.dashboard.drilldown import learner_detail
 from course.dashboard.labels import decimal, flag_label, flag_reason, name_list, reason_label, whole_percent
-from course.dashboard.learners import DEFAULT_INACTIVE_DAYS
 from course.dashboard.overview import overview as cohort_overview
 from course.dashboard.quizstats import quiz_stats, quiz_summaries
 from course.db_types import utcnow
@@ -62,8 +61,6 @@ def _page(template: str, cohort: Cohort, cm: CourseMap, section: str, **extra: o
         cm=cm,
         section=section,
         cohort_url=cohort_url,
-        grace_days=GRACE_DAYS,
-        inactive_days=DEFAULT_INACTIVE_DAYS,
         **extra,
     )
 
