@@ -87,7 +87,7 @@ def notify_password_reset(user: User) -> None:
 def notify_two_step_login(user: User, change: str) -> None:
     """After two-step login was turned "on" or "off" by the account's owner, or "reset" by an administrator."""
     if change == "reset":
-        with force_locale(user.language or current_app.config["BABEL_DEFAULT_LOCALE"]):
+        with _their_language(user):
             _send_notice(
                 user.email,
                 _("The two-step login of your Founder Course account was reset"),
@@ -125,7 +125,7 @@ def notify_two_step_login(user: User, change: str) -> None:
 def send_account_created(user: User) -> bool:
     """To an account an administrator created, and again while its password is not set: a link to choose it
     (valid seven days). False if the mail server did not take the message."""
-    with force_locale(user.language or current_app.config["BABEL_DEFAULT_LOCALE"]):
+    with _their_language(user):
         return _sent(
             user.email,
             _("Your Founder Course account is ready"),
@@ -143,7 +143,7 @@ def send_account_created(user: User) -> bool:
 def send_password_reset_by_admin(user: User) -> bool:
     """A reset link an administrator sent (valid PASSWORD_RESET_MAX_AGE, an hour). False if the mail server did
     not take the message."""
-    with force_locale(user.language or current_app.config["BABEL_DEFAULT_LOCALE"]):
+    with _their_language(user):
         return _sent(
             user.email,
             _("Reset your Founder Course password"),
@@ -164,6 +164,12 @@ def _sent(to: str, subject: str, body: str) -> bool:
         log.exception("could not send the account email to %s", to)
         return False
     return True
+
+
+def _their_language(user: User):
+    """Translate in the account's own language (the site's when it has chosen none): for a message someone else
+    causes (an administrator, the command line)."""
+    return force_locale(user.language or current_app.config["BABEL_DEFAULT_LOCALE"])
 
 
 def _send_notice(to: str, subject: str, body: str) -> None:

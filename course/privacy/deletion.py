@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, select, update
 
 from course.accounts.models import Role, User, new_session_token
+from course.accounts.provisioning import UNUSABLE_PASSWORD
 from course.accounts.services import AccountError
 from course.audit.log import Action, record
 from course.cohorts.models import Enrolment
@@ -28,7 +29,6 @@ from course.progress.models import Completion
 from course.quiz.models import Attempt, AttemptAnswer
 from course.ratelimit import forget_login_attempts
 
-UNUSABLE_PASSWORD = "!"  # noqa: S105 - not a hash at all, so every password check fails
 ERASED = ""  # what an answer in the learner's own words becomes (an empty answer is never submitted)
 
 
