@@ -64,7 +64,19 @@ class Config:
     MAIL_USERNAME = ""
     MAIL_PASSWORD = ""
     MAIL_FROM = "Founder Course <no-reply@localhost>"
+    MAIL_TIMEOUT = 30  # seconds to wait for the mail server
     PASSWORD_RESET_MAX_AGE = 3600  # seconds a reset link stays valid
+
+    # The outbox and its worker (course/outbox, course/worker; docs/ARCHITECTURE.md). Every email is written to the
+    # outbox with the event that causes it and delivered by the worker (`flask --app course worker`), which also
+    # sends the scheduled notices (chapter releases, nudges, the weekly digest). Its queue lives in Redis when
+    # REDIS_URL is set, else in the database (PostgreSQL, or a SQLite file next to the app's).
+    # OUTBOX_IMMEDIATE: deliver in the web process right after each commit, without a worker (the tests).
+    OUTBOX_IMMEDIATE = False
+    OUTBOX_LEASE_SECONDS = 300  # a worker killed mid-delivery: its message goes again after this long
+    OUTBOX_RETRY_SECONDS = 60  # the first retry after a temporary failure; each next one waits twice as long
+    OUTBOX_MAX_ATTEMPTS = 8  # then the message is marked failed (about 4 hours after the first attempt)
+    WORKER_QUEUE_URL = ""  # the worker's queue; empty: chosen as above
 
     # Two-step login (TOTP): required for instructors and admins, optional for learners. The secrets are encrypted
     # with a key derived from SECRET_KEY: changing SECRET_KEY means every user sets up their app again
@@ -115,6 +127,8 @@ class Config:
             values["MAIL_USE_TLS"] = tls.lower() in ("1", "true", "yes")
         if redis_url := _env("REDIS_URL"):
             values["RATELIMIT_STORAGE_URI"] = redis_url
+            values["WORKER_QUEUE_URL"] = redis_url
+        values.update(_outbox_env())
         if public := _env("PUBLIC_URL"):
             values["PUBLIC_URL"] = _public_url(public)
             values["TRUSTED_HOSTS"] = [urlsplit(public).hostname, *_list(_env("TRUSTED_HOSTS", ""))]
@@ -125,6 +139,16 @@ class Config:
         if zone := _env("BABEL_DEFAULT_TIMEZONE"):
             values["BABEL_DEFAULT_TIMEZONE"] = _time_zone(zone)
         return values
+
+
+def _outbox_env() -> dict:
+    values: dict = {}
+    if (immediate := _env("OUTBOX_IMMEDIATE")) is not None:
+        values["OUTBOX_IMMEDIATE"] = immediate.lower() in ("1", "true", "yes")
+    for name in ("OUTBOX_LEASE_SECONDS", "OUTBOX_RETRY_SECONDS", "OUTBOX_MAX_ATTEMPTS"):
+        if (number := _env(name)) is not None:
+            values[name] = int(number)
+    return values
 
 
 def _public_url(url: str) -> str:
@@ -159,6 +183,7 @@ class TestingConfig(Config):
     SQLALCHEMY_DATABASE_URI = "sqlite://"
     WTF_CSRF_ENABLED = False
     MAIL_TO_CONSOLE = True  # the tests read the messages from the log
+    OUTBOX_IMMEDIATE = True  # delivered right after the commit that wrote them (tests/test_outbox_smtp.py: a worker)
     RATELIMIT_REGISTER = "1000 per hour"  # tests register many accounts from one address
     RATELIMIT_LOGIN = "1000 per minute"
     # Cheaper hashing keeps the suite fast; the algorithm (argon2id) stays the same.
@@ -170,6 +195,12 @@ class TestingConfig(Config):
         values: dict = {}
         if url := _env("TEST_DATABASE_URL"):
             values["SQLALCHEMY_DATABASE_URI"] = url
+        # A worker the tests start (tests/test_outbox_smtp.py) is told where their SMTP server listens.
+        if server := _env("MAIL_SERVER"):
+            values.update(MAIL_SERVER=server, MAIL_PORT=int(_env("MAIL_PORT", "25") or 25), MAIL_USE_TLS=False)
+        if public := _env("PUBLIC_URL"):
+            values["PUBLIC_URL"] = _public_url(public)
+        values.update(_outbox_env())
         return values
 
 

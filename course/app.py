@@ -20,6 +20,7 @@ from config import CONFIGS, Config, config_name
 from course.extensions import babel, csrf, db, limiter, login_manager
 from course.i18n import browser_locale, select_locale, select_timezone, sentences
 from course.ops.logging import logged_path
+from course.worker import tasks as worker_tasks
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message = None
     login_manager.session_protection = "basic"
     login_manager.user_loader(load_user)
+    worker_tasks.init_app(app)
 
 
 ID_MAX = 2**31 - 1  # PostgreSQL `integer`, the type of every id column and of an attempt's number
@@ -106,6 +108,7 @@ def register_blueprints(app: Flask) -> None:
     from course.auth import (
         account,  # noqa: F401 - the account pages, on the auth blueprint
         mfa,  # noqa: F401 - two-step login pages and the staff rule, on the auth blueprint
+        notifications,  # noqa: F401 - email settings and unsubscribe links, on the auth blueprint
         privacy,  # noqa: F401 - the account page's "Your data", on the auth blueprint
     )
     from course.auth.routes import bp as auth_bp
@@ -181,6 +184,7 @@ def register_template_globals(app: Flask) -> None:
     from course.content.mermaid_asset import mermaid_available
     from course.i18n import template_functions
     from course.links import external_url
+    from course.outbox.messages import email_links
 
     @app.context_processor
     def inject() -> dict:
@@ -197,6 +201,7 @@ def register_template_globals(app: Flask) -> None:
     app.jinja_env.filters["date"] = lambda value, fmt="medium": format_date(value, fmt) if value else ""
     app.jinja_env.filters["listing"] = _listing
     app.jinja_env.filters["sentences"] = sentences
+    app.jinja_env.filters["email_links"] = email_links  # plain text in an HTML email (course/outbox)
 
 
 def _listing(items: Iterable[Any]) -> str:

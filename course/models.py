@@ -4,6 +4,7 @@ from course.accounts.models import LoginSession, RecoveryCode, Role, TotpFactor,
 from course.audit.models import AuditEntry
 from course.cohorts.models import ChapterRelease, Cohort, CohortInstructor, Enrolment
 from course.content.models import Chapter, Course, Lesson, Module, Question, QuestionOption, Quiz, WorkbookPrompt
+from course.outbox.models import NotificationOptOut, OutboxMessage
 from course.progress.models import (
     Completion,
     LearnerChapterDone,
@@ -31,6 +32,8 @@ __all__ = [
     "LessonProgress",
     "LoginSession",
     "Module",
+    "NotificationOptOut",
+    "OutboxMessage",
     "Question",
     "QuestionOption",
     "Quiz",

@@ -11,6 +11,8 @@ back with the write that caused it.
   passed a quiz the learner had not passed before. The progress roll-up counts it.
 - `user_renamed(sender, user)`: a user changed their display name. Their completions' frozen snapshots (what
   the public verification page shows) take the new name.
+- `outbox_committed(sender=app)`: a transaction that wrote messages to the outbox committed (sent after the
+  commit, outside any transaction). The worker's package (course/worker) connects the receiver that wakes it.
 """
 
 from __future__ import annotations
@@ -22,3 +24,4 @@ _signals = Namespace()
 content_loaded = _signals.signal("content-loaded")
 attempt_recorded = _signals.signal("attempt-recorded")
 user_renamed = _signals.signal("user-renamed")
+outbox_committed = _signals.signal("outbox-committed")

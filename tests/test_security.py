@@ -38,7 +38,10 @@ def test_every_response_carries_the_security_headers(app, client, loaded_course)
 def test_templates_have_no_inline_script_or_style():
     from pathlib import Path
 
-    for path in Path(__file__).resolve().parent.parent.joinpath("templates").rglob("*.html"):
+    templates = Path(__file__).resolve().parent.parent.joinpath("templates")
+    for path in templates.rglob("*.html"):
+        if path.parent.name == "emails":
+            continue  # an email is not served under the CSP, and mail programs read only inline styles
         text = path.read_text(encoding="utf-8")
         assert not re.search(r"<script(?![^>]*\bsrc=)", text), path
         assert " style=" not in text and "<style" not in text, path

@@ -49,6 +49,6 @@ def reset_mfa_command(email: str) -> None:
     if not mfa.reset(user):
         click.echo(f"{user.email} has no two-step login: nothing to reset")
         return
-    db.session.commit()
     notify_two_step_login(user, "reset")
+    db.session.commit()
     click.echo(f"two-step login of {user.email} reset: they set it up again at their next login")

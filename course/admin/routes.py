@@ -103,8 +103,9 @@ def new_user():
             db.session.rollback()
             form.email.errors.append(str(exc))
         else:
+            emailed = send_account_created(user)
             db.session.commit()
-            if send_account_created(user):
+            if emailed:
                 message = _(
                     "The account of %(email)s is created, and a link to choose a password was emailed to them.",
                     email=user.email,
@@ -152,9 +153,9 @@ def update_user(user_id: int):
         db.session.rollback()
         flash(str(exc), "error")
         return _back_to_list(303)
-    db.session.commit()
     if action == "reset-mfa":
         notify_two_step_login(user, "reset")
+    db.session.commit()
     flash(message, "success")
     return _back_to_list()
 

@@ -23,7 +23,7 @@ from course.accounts.services import (
     rename,
     set_preferences,
 )
-from course.auth.forms import ChangePasswordForm, EmailForm, NameForm, PreferencesForm
+from course.auth.forms import ChangePasswordForm, EmailForm, NameForm, PreferencesForm, notifications_form
 from course.auth.routes import bp, start_session
 from course.extensions import db
 from course.ratelimit import limit, release_login_attempt, reserve_login_attempt, user_or_address
@@ -56,6 +56,7 @@ def account_page(status: int = 200, **forms):
             formdata=None, prefix="prefs", language=user.language or str(get_locale()), time_zone=user.time_zone or ""
         ),
     )
+    forms.setdefault("notifications_form", notifications_form(user))
     return render_template("auth/account.html", user=user, role=ROLE_NAMES[user.role], **forms), status
 
 
@@ -107,9 +108,9 @@ def account_email():
         db.session.rollback()
         form.email.errors.append(_("Another account already uses this email."))
         return account_page(400, email_form=form)
-    db.session.commit()
     if old != user.email:
         notify_email_changed(user, old)
+    db.session.commit()
     flash(_("Your email is now %(email)s.", email=user.email), "success")
     return redirect(url_for("auth.account"), 303)
 
@@ -127,10 +128,10 @@ def account_password():
     if not change_password(user, form.password.data):
         db.session.rollback()  # another request changed it first: this session has ended with it
         return redirect(url_for("auth.account"), 303)
+    notify_password_changed(user)
     db.session.commit()
     logout_user()
     start_session(user, signed_in_by=None)  # this browser stays logged in, with a new login session
-    notify_password_changed(user)
     flash(_("Your password is changed. You are logged out on every other device."), "success")
     return redirect(url_for("auth.account"), 303)
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from course.accounts.passwords import StrongPassword
 from course.forms import one_line
 from course.i18n import COMMON_TIME_ZONES, LANGUAGE_NAMES, TIME_ZONES
+from course.outbox.kinds import Kind
+from course.outbox.messages import opted_out_kinds
 
 
 class RegisterForm(FlaskForm):
@@ -131,3 +133,34 @@ class DeleteAccountForm(FlaskForm):
     """Deleting one's own account: the current password, checked like a login."""
 
     password = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=128)])
+
+
+# -- which optional emails -------------------------------------------------------------------------------------
+KIND_NAMES = {
+    Kind.ANNOUNCEMENT: _l("Announcements from my cohort’s instructors"),
+    Kind.RELEASE: _l("A new chapter has opened"),
+    Kind.NUDGE: _l("Reminders when I fall behind"),
+    Kind.DIGEST: _l("The weekly digest of my cohorts (instructors)"),
+}
+
+
+def kinds_for(user) -> list[Kind]:
+    """The optional kinds a user may get: the digest goes to instructors and admins only."""
+    return [kind for kind in KIND_NAMES if kind != Kind.DIGEST or user.is_instructor]
+
+
+class NotificationsForm(FlaskForm):
+    """One checkbox per optional kind: checked, the user gets those emails."""
+
+    announcement = BooleanField(KIND_NAMES[Kind.ANNOUNCEMENT])
+    release = BooleanField(KIND_NAMES[Kind.RELEASE])
+    nudge = BooleanField(KIND_NAMES[Kind.NUDGE])
+    digest = BooleanField(KIND_NAMES[Kind.DIGEST])
+
+
+def notifications_form(user) -> NotificationsForm:
+    off = opted_out_kinds(user.id)
+    checked = {kind.value: kind.value not in off for kind in KIND_NAMES}
+    form = NotificationsForm(formdata=None, prefix="notify", **checked)
+    form.shown = [form[kind.value] for kind in kinds_for(user)]
+    return form

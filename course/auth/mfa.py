@@ -116,8 +116,8 @@ def mfa_setup():
             db.session.rollback()
             return redirect(url_for("auth.mfa"), 303)
         if codes is not None:
-            db.session.commit()
             notify_two_step_login(user, "on")
+            db.session.commit()
             session.pop(ENROLMENT, None)
             flash(_("Two-step login is on."), "success")
             return render_template("auth/recovery_codes.html", codes=codes, next=target)
@@ -203,7 +203,7 @@ def mfa_disable():
     if refused := proof_refused(user, form.proof):
         return manage_page(refused, off_form=form)
     mfa.disable(user)
-    db.session.commit()
     notify_two_step_login(user, "off")
+    db.session.commit()
     flash(_("Two-step login is off. You log in with your password alone."), "success")
     return redirect(url_for("auth.mfa"), 303)

@@ -182,9 +182,9 @@ def _password_from_link(token: str, purpose: str):
         set_password(user, form.password.data)  # rotates the session token: old sessions and links end
         record(Action.PASSWORD_SET, actor_id=user.id, target_user_id=user.id, details={"link": purpose})
         adopt_language(user, session.get("lang"))
-        db.session.commit()
         if purpose == RESET_PASSWORD:  # a first password (an enrolment's link) changes nothing the owner had
             notify_password_reset(user)
+        db.session.commit()
         logout_user()
         if has_factor(user.id):  # the link proves the email address, not the second factor
             hold_login(user, url_for("learn.catalogue"))
@@ -205,9 +205,9 @@ def forgot_password():
         user = find_user(form.email.data)
         emailed = user is not None and user.active
         record(Action.PASSWORD_RESET_REQUESTED, target_user_id=user.id if user else None, details={"emailed": emailed})
-        db.session.commit()
         if emailed:
             send_password_reset(user)
+        db.session.commit()
         flash(
             _(
                 "If an account exists for %(email)s, we have sent it a link to reset the password.",

@@ -168,6 +168,10 @@ RULES: dict[str, Rule] = {
         _clear_extension_note, "kept: the cohort's learners and seats; its extension note (free text) cleared"
     ),
     "cohort_instructor": Rule(_delete, "deleted: a deleted account teaches no cohort"),
+    "outbox_message": Rule(
+        _delete, "deleted: the emails to the account, sent or waiting (a waiting one is never sent)"
+    ),
+    "notification_opt_out": Rule(_delete, "deleted: the account's email settings"),
     "audit_entry": Rule(
         _keep,
         "kept until pruned (AUDIT_RETENTION_DAYS): append-only, and holds ids, roles and dates, no names, emails "

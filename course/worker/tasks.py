@@ -1,0 +1,64 @@
+"""The worker's tasks: deliver the outbox when woken and every minute, and send the scheduled notices.
+
+Each task runs in the app the queue is bound to (`flask --app course worker` binds it), inside an app context.
+The notices are idempotent (each message's event key is unique), so a job that runs twice, or on two workers,
+sends nothing twice.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+from huey import crontab
+
+from course.outbox.delivery import deliver_due
+from course.signals import outbox_committed
+from course.worker import jobs
+from course.worker.queue import bind, flask_app, huey
+
+log = logging.getLogger(__name__)
+
+
+def init_app(app: Flask) -> None:
+    """Called by the app factory: the web process wakes the worker after each commit that wrote messages."""
+    outbox_committed.connect(_wake, weak=False)
+
+
+def _wake(app: Flask) -> None:
+    """After a commit that wrote messages: queue a delivery now rather than at the next minute's sweep."""
+    if app.config.get("OUTBOX_IMMEDIATE"):
+        return  # course/outbox delivered them already
+    try:
+        bind(app)
+        deliver()
+    except Exception:  # the queue is unreachable: the next sweep delivers them, nothing is lost
+        log.warning("could not wake the worker; the messages go at its next sweep", exc_info=True)
+
+
+@huey.task()
+def deliver() -> None:
+    with flask_app().app_context():
+        _log_delivery(deliver_due())
+
+
+@huey.periodic_task(crontab(minute="*"))
+def sweep() -> None:
+    """Every minute: what is due again after a failure, and what a lost wake-up left behind."""
+    with flask_app().app_context():
+        _log_delivery(deliver_due())
+
+
+@huey.periodic_task(crontab(minute="*/15"))
+def scheduled_notices() -> None:
+    """Every quarter of an hour: chapter release notices, nudges, the weekly digest (each sent once)."""
+    with flask_app().app_context():
+        counts = jobs.run_scheduled()
+        if any(counts.values()):
+            log.info("scheduled notices written: %s", counts)
+        _log_delivery(deliver_due())
+
+
+def _log_delivery(result) -> None:
+    if result.sent or result.retried or result.failed:
+        log.info("outbox: %s sent, %s to retry, %s failed", result.sent, result.retried, result.failed)
