@@ -134,6 +134,11 @@ def template_functions() -> dict[str, Any]:
 
 
 def sentences(items: Iterable[Any]) -> str:
-    """Whole sentences in one paragraph: a space between them, none in Chinese (its full stop "。" is wide)."""
+    """Whole sentences in one paragraph: a space between them, none in Chinese (its full stop "。" is wide).
+    Sentences already made safe for HTML (an autoescaped template's `_()`) stay safe, the others are escaped."""
     tag = language().tag
-    return ("" if tag.startswith("zh") else " ").join(str(item) for item in items if item)
+    items = [item for item in items if item]
+    separator = "" if tag.startswith("zh") else " "
+    if any(isinstance(item, Markup) for item in items):
+        return Markup(separator).join(items)  # noqa: S704  # nosec B704 - a constant; `join` escapes the unsafe items
+    return separator.join(str(item) for item in items)

@@ -30,6 +30,7 @@ from course.accounts.sessions import clear_session, close_session, mark_login, o
 from course.accounts.tokens import RESET_PASSWORD, SET_PASSWORD, user_for_token
 from course.audit.log import Action, record
 from course.auth.forms import ForgotPasswordForm, LoginForm, RegisterForm, SetPasswordForm
+from course.cohorts.invitations import joined_cohorts
 from course.cohorts.invites import join_through_invite_link
 from course.content.lookup import course_key_of
 from course.extensions import db
@@ -179,6 +180,7 @@ def _password_from_link(token: str, purpose: str):
         abort(404, description=_("This link has expired or was already used. Ask for a new one."))
     form = SetPasswordForm()
     if form.validate_on_submit():
+        first_login = user.last_login_at is None
         set_password(user, form.password.data)  # rotates the session token: old sessions and links end
         record(Action.PASSWORD_SET, actor_id=user.id, target_user_id=user.id, details={"link": purpose})
         adopt_language(user, session.get("lang"))
@@ -192,8 +194,17 @@ def _password_from_link(token: str, purpose: str):
             return redirect(url_for("auth.login_code"))
         start_session(user, signed_in_by="password link")
         flash(_("Your password is set. Welcome, %(name)s!", name=user.name), "success")
-        return redirect(url_for("learn.catalogue"))
-    return render_template("auth/set_password.html", form=form, user=user), form_status(form)
+        return redirect(_first_page(user) if first_login else url_for("learn.catalogue"))
+    joined = joined_cohorts(user)
+    return render_template("auth/set_password.html", form=form, user=user, joined=joined), form_status(form)
+
+
+def _first_page(user: User) -> str:
+    """After the first login: which cohorts the learner joined, and the course of the one they joined."""
+    joined = joined_cohorts(user)
+    for cohort in joined:
+        flash(cohort.message, "success")
+    return url_for("learn.outline", course_key=joined[0].course_key) if len(joined) == 1 else url_for("learn.catalogue")
 
 
 @bp.route("/password/forgot", methods=["GET", "POST"])

@@ -1,23 +1,28 @@
 """Bulk enrolment from CSV: every row is validated before anything changes; a file with any bad row
-enrols no one and gets a per-row report; a good file creates missing accounts and enrols them; the same
-file uploaded again changes nothing."""
+enrols no one and gets a per-row report; a good file creates missing accounts, enrols them and emails each
+learner enrolled their invitation (course/cohorts/invitations.py, in the same transaction); the same file
+uploaded again changes nothing and emails no one.
+
+Columns: email, name; optionally cohort (a cohort's name) and language (of a new account and of its email:
+zh_Hans or en; empty: the account's own, else the site's)."""
 
 from __future__ import annotations
 
 import csv
 import io
-import secrets
 from dataclasses import dataclass, field
 
 from email_validator import EmailNotValidError, validate_email
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from course.accounts.models import User
-from course.accounts.services import create_user, normalise_email
+from course.accounts.services import normalise_email
 from course.audit import log as audit
 from course.cohorts.enrolment import enrol
 from course.cohorts.errors import CohortError
+from course.cohorts.invitations import Invited, create_learner_account, invite, language_code
 from course.cohorts.models import Cohort, Enrolment
 from course.edge import has_control_characters
 from course.extensions import db
@@ -25,7 +30,7 @@ from course.extensions import db
 MAX_BYTES = 1_000_000
 MAX_ROWS = 5_000
 REQUIRED = ("email", "name")
-OPTIONAL = ("cohort",)
+OPTIONAL = ("cohort", "language")
 
 
 @dataclass
@@ -41,6 +46,7 @@ class ImportReport:
     created: list[User] = field(default_factory=list)
     enrolled: int = 0
     unchanged: int = 0
+    invitations: list[Invited] = field(default_factory=list)  # each learner of the file: emailed or why not
 
     @property
     def ok(self) -> bool:
@@ -53,6 +59,7 @@ class _Row:
     email: str
     name: str
     cohort: Cohort
+    language: str | None = None
 
 
 def _decode(data: bytes) -> str:
@@ -143,7 +150,17 @@ def parse(data: bytes, default: Cohort) -> tuple[list[_Row], list[RowError]]:
             if cohort is None:
                 errors.append(RowError(line, _("No cohort named “%(name)s” in this course.", name=values["cohort"])))
                 continue
-        rows.append(_Row(line, email, name, cohort))
+        language = None
+        if values.get("language"):
+            language = language_code(values["language"])
+            if language is None:
+                choices = ", ".join(current_app.config["LANGUAGES"])
+                message = _(
+                    "Unknown language “%(value)s”: use one of %(choices)s.", value=values["language"], choices=choices
+                )
+                errors.append(RowError(line, message))
+                continue
+        rows.append(_Row(line, email, name, cohort, language))
     if not rows and not errors:
         errors.append(RowError(2, _("The file has a header but no learners.")))
     return rows, errors
@@ -209,21 +226,30 @@ def import_csv(data: bytes, default: Cohort, allowed_cohort_ids: set[int]) -> Im
     report.errors = _check_against_database(rows, allowed_cohort_ids)
     if report.errors:
         return report
+    to_invite: list[tuple[Enrolment, User, _Row, bool]] = []
     for row in rows:
         user = db.session.scalar(select(User).where(User.email == row.email))
+        new_account = user is None
         if user is None:
-            # An unusable random password: the learner sets their own through a set-password link.
-            user = create_user(row.email, secrets.token_urlsafe(32), name=row.name)
+            # No usable password: the learner chooses theirs from the link in the invitation.
+            user = create_learner_account(row.email, row.name, row.language)
             report.created.append(user)
         try:
-            _enrolment, created = enrol(row.cohort, user, source="csv", check_window=False, audit=False)
+            enrolment, created = enrol(row.cohort, user, source="csv", check_window=False, audit=False)
         except CohortError as exc:
             report.errors.append(RowError(row.line, str(exc)))
             continue
         if created:
             report.enrolled += 1
+            to_invite.append((enrolment, user, row, new_account))
         else:
             report.unchanged += 1
+            reason = _("Already in this cohort: not emailed again.")
+            report.invitations.append(Invited(user, row.cohort, False, reason=reason))
+    # Written once every enrolment is in: the outbox takes the commit of an enrolment's savepoint for the commit
+    # of the file (it would wake the worker too early), so no savepoint may follow a message.
+    for enrolment, user, row, new_account in to_invite if report.ok else ():
+        report.invitations.append(invite(enrolment, user, row.cohort, new_account, row.language))
     if report.ok:  # one entry for the file, with its counts (the caller commits it with the enrolments)
         details = {
             "rows": report.rows,

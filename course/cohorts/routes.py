@@ -7,6 +7,7 @@ reveal that the cohort exists (the dashboard does the same).
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from functools import wraps
 
@@ -14,8 +15,9 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
-from course.accounts.tokens import make_set_password_token
+from course.accounts.provisioning import has_password
 from course.audit.queries import AuditFilter
 from course.clock import today
 from course.cohorts import enrolment as enrolments
@@ -23,7 +25,7 @@ from course.cohorts import invites, services
 from course.cohorts.activity import MAX_PAGE, activity_page
 from course.cohorts.csv_import import import_csv
 from course.cohorts.errors import CohortError, FieldError
-from course.cohorts.forms import CohortForm, CsvUploadForm, ExtensionForm, MoveForm
+from course.cohorts.forms import AddLearnerForm, CohortForm, CsvUploadForm, ExtensionForm, MoveForm
 from course.cohorts.models import Cohort
 from course.cohorts.reschedule import shifted_message
 from course.cohorts.schedule import read_schedule_form, schedule_rows, set_schedule
@@ -31,7 +33,6 @@ from course.content.lookup import get_course_or_404, live_courses
 from course.content.models import Course
 from course.extensions import db
 from course.forms import EmptyForm, positive_int
-from course.links import external_url
 from course.ratelimit import limit, user_or_address
 
 bp = Blueprint("cohorts", __name__)
@@ -48,7 +49,9 @@ def staff_required(view):
     return wrapper
 
 
-def _cohort(cohort_id: int) -> Cohort:
+def staff_cohort(cohort_id: int) -> Cohort:
+    """The cohort, for one of its instructors or an administrator; a 404 for anyone else (the other route modules
+    of the blueprint use it and the helpers below too)."""
     return services.get_cohort_for_staff_or_404(cohort_id, current_user)
 
 
@@ -66,6 +69,7 @@ def _settings(form: CohortForm) -> services.CohortSettings:
         enrol_opens_on=form.enrol_opens_on.data,
         enrol_closes_on=form.enrol_closes_on.data,
         inactive_after_days=form.inactive_after_days.data,
+        auto_nudges=form.auto_nudges_posted,
     )
 
 
@@ -117,25 +121,30 @@ def create():
 @bp.route("/cohorts/<int:cohort_id>")
 @login_required
 def detail(cohort_id: int):
-    return _render_detail(_cohort(cohort_id))
+    return render_detail(staff_cohort(cohort_id))
 
 
-def _render_detail(
+def render_detail(
     cohort: Cohort,
     status: int = 200,
     errors: list[str] | None = None,
     field_errors: list[FieldError] | None = None,
     upload: CsvUploadForm | None = None,
+    add: AddLearnerForm | None = None,
 ):
     """The cohort page; with `errors` (a refused action) or `field_errors` (a form's controls with a problem) it
     is re-rendered with a 400, the messages, the controls marked and what was posted."""
-    refused = bool(errors or field_errors or (upload and upload.errors))
+    rejected = bool(errors or field_errors or (upload and upload.errors) or (add and add.errors))
     others = [c for c in services.visible_cohorts(current_user, cohort.course_id) if c.id != cohort.id]
+    learners = services.learners_of(cohort)
     return render_template(
         "cohorts/detail.html",
         cohort=cohort,
         course=db.session.get(Course, cohort.course_id),
-        learners=services.learners_of(cohort),
+        learners=learners,
+        without_password={user.id for _enrolment, user in learners if not has_password(user)},
+        resend_key=uuid.uuid4().hex,  # "resend the invitation" once per page shown (a double click sends once)
+        add=add or AddLearnerForm(formdata=None),
         others=others,
         instructors=services.instructors_of(cohort),
         schedule=schedule_rows(cohort),
@@ -145,7 +154,7 @@ def _render_detail(
         errors=errors or [],
         field_errors=field_errors or [],
         invalid={error.control_id: error.message for error in field_errors or []},
-        posted=request.form if refused else None,
+        posted=request.form if rejected else None,
         **_dashboard_links(cohort),
     ), status
 
@@ -165,7 +174,7 @@ def _dashboard_links(cohort: Cohort) -> dict:
 @login_required
 def activity(cohort_id: int):
     """The cohort's entries of the audit log, newest first (read only: nothing changes or deletes an entry)."""
-    cohort = _cohort(cohort_id)
+    cohort = staff_cohort(cohort_id)
     number = positive_int(request.args.get("page"), 1, MAX_PAGE)
     page, rows = activity_page(AuditFilter(cohort_id=cohort.id), number, services.visible_cohorts(current_user))
     return render_template("cohorts/activity.html", cohort=cohort, page=page, rows=rows)
@@ -174,7 +183,7 @@ def activity(cohort_id: int):
 @bp.route("/cohorts/<int:cohort_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit(cohort_id: int):
-    cohort = _cohort(cohort_id)
+    cohort = staff_cohort(cohort_id)
     form = CohortForm(obj=cohort if request.method == "GET" else None)
     _form_choices(form)
     form.course.choices = [c for c in form.course.choices if c[0] == cohort.course_id]
@@ -201,14 +210,14 @@ def edit(cohort_id: int):
 @bp.route("/cohorts/<int:cohort_id>/schedule", methods=["POST"])
 @login_required
 def schedule(cohort_id: int):
-    cohort = _cohort(cohort_id)
+    cohort = staff_cohort(cohort_id)
     form = read_schedule_form(cohort, request.form)
     if form.errors:
-        return _render_detail(cohort, 400, field_errors=form.errors)
+        return render_detail(cohort, 400, field_errors=form.errors)
     try:
         set_schedule(cohort, form.dates)
     except CohortError as exc:
-        return _refused(cohort, exc, exc.field)
+        return refused(cohort, exc, exc.field)
     db.session.commit()
     flash(_("Schedule saved."), "success")
     return redirect(url_for("cohorts.detail", cohort_id=cohort.id) + "#schedule")
@@ -226,7 +235,7 @@ def _invite_changed(cohort: Cohort, message: str):
 @bp.route("/cohorts/<int:cohort_id>/invite/rotate", methods=["POST"])
 @login_required
 def rotate_invite(cohort_id: int):
-    cohort = _cohort(cohort_id)
+    cohort = staff_cohort(cohort_id)
     invites.rotate_invite(cohort)
     return _invite_changed(cohort, _("A new invite link was made; the old one no longer works."))
 
@@ -234,7 +243,7 @@ def rotate_invite(cohort_id: int):
 @bp.route("/cohorts/<int:cohort_id>/invite/disable", methods=["POST"])
 @login_required
 def disable_invite(cohort_id: int):
-    cohort = _cohort(cohort_id)
+    cohort = staff_cohort(cohort_id)
     invites.set_invite_enabled(cohort, False)
     return _invite_changed(cohort, _("Invite link disabled."))
 
@@ -242,7 +251,7 @@ def disable_invite(cohort_id: int):
 @bp.route("/cohorts/<int:cohort_id>/invite/enable", methods=["POST"])
 @login_required
 def enable_invite(cohort_id: int):
-    cohort = _cohort(cohort_id)
+    cohort = staff_cohort(cohort_id)
     invites.set_invite_enabled(cohort, True)
     return _invite_changed(cohort, _("Invite link enabled."))
 
@@ -254,50 +263,54 @@ def enable_invite(cohort_id: int):
 @login_required
 @limit("upload", key_func=user_or_address)
 def enrol_csv(cohort_id: int):
-    cohort = _cohort(cohort_id)
+    cohort = staff_cohort(cohort_id)
     form = CsvUploadForm()
     if not form.validate_on_submit():
         if form.file.errors:
             form.file.errors[:] = [_("Choose a CSV file to upload.")]
-        return _render_detail(cohort, 400, upload=form)
+        return render_detail(cohort, 400, upload=form)
     allowed = {c.id for c in services.visible_cohorts(current_user)}
-    report = import_csv(form.file.data.read(2_000_000), cohort, allowed)
-    if not report.ok:
+    try:
+        report = import_csv(form.file.data.read(2_000_000), cohort, allowed)
+        if not report.ok:
+            db.session.rollback()  # the accounts, enrolments and invitations of the file go together
+            return render_template("cohorts/import_report.html", cohort=cohort, report=report), 400
+        db.session.commit()
+    except IntegrityError:  # another upload made the same new accounts at the same moment: nothing is kept
         db.session.rollback()
-        return render_template("cohorts/import_report.html", cohort=cohort, report=report, links=[]), 400
-    links = [(u, external_url("auth.set_password", token=make_set_password_token(u))) for u in report.created]
-    db.session.commit()
-    return render_template("cohorts/import_report.html", cohort=cohort, report=report, links=links)
+        return render_detail(cohort, 409, [_("Another upload enrolled some of these learners at the same moment; "
+                                             "nothing was changed. Upload the file again.")])  # fmt: skip
+    return render_template("cohorts/import_report.html", cohort=cohort, report=report)
 
 
-def _learner_changed(cohort: Cohort, message: str):
+def learner_changed(cohort: Cohort, message: str):
     db.session.commit()
     flash(message, "success")
     return redirect(url_for("cohorts.detail", cohort_id=cohort.id) + "#learners")
 
 
-def _refused(cohort: Cohort, error: CohortError, control_id: str | None = None, label: str | None = None):
+def refused(cohort: Cohort, error: CohortError, control_id: str | None = None, label: str | None = None):
     """The page again with the refusal: next to the control it is about (and named by `label` in the summary),
     or for the page as a whole."""
     db.session.rollback()
     if control_id is None:
-        return _render_detail(cohort, 400, [str(error)])
-    return _render_detail(cohort, 400, field_errors=[FieldError(control_id, str(error), label)])
+        return render_detail(cohort, 400, [str(error)])
+    return render_detail(cohort, 400, field_errors=[FieldError(control_id, str(error), label)])
 
 
 @bp.route("/cohorts/<int:cohort_id>/learners/<int:user_id>/unenrol", methods=["POST"])
 @login_required
 def unenrol(cohort_id: int, user_id: int):
-    cohort = _cohort(cohort_id)
+    cohort = staff_cohort(cohort_id)
     enrolment, user = services.get_learner_enrolment_or_404(cohort, user_id)
     enrolments.unenrol(enrolment)
-    return _learner_changed(cohort, _("%(name)s was removed from the cohort; their progress is kept.", name=user.name))
+    return learner_changed(cohort, _("%(name)s was removed from the cohort; their progress is kept.", name=user.name))
 
 
 @bp.route("/cohorts/<int:cohort_id>/learners/<int:user_id>/move", methods=["POST"])
 @login_required
 def move(cohort_id: int, user_id: int):
-    cohort = _cohort(cohort_id)
+    cohort = staff_cohort(cohort_id)
     enrolment, user = services.get_learner_enrolment_or_404(cohort, user_id)
     form = MoveForm()
     form.target.choices = [(c.id, c.name) for c in services.visible_cohorts(current_user, cohort.course_id)]
@@ -305,32 +318,32 @@ def move(cohort_id: int, user_id: int):
     shown = len(form.target.choices) > 1
     control = (f"target-{user.id}", _("Move %(name)s to", name=user.name)) if shown else (None, None)
     if not form.validate_on_submit():
-        return _refused(cohort, CohortError(_("Choose a cohort you run.")), *control)
+        return refused(cohort, CohortError(_("Choose a cohort you run.")), *control)
     target = services.get_cohort_for_staff_or_404(form.target.data, current_user)
     try:
         enrolments.move(enrolment, target)
     except CohortError as exc:
-        return _refused(cohort, exc, *control)
+        return refused(cohort, exc, *control)
     message = _("%(name)s moved to “%(cohort)s”; their progress is kept.", name=user.name, cohort=target.name)
-    return _learner_changed(cohort, message)
+    return learner_changed(cohort, message)
 
 
 @bp.route("/cohorts/<int:cohort_id>/learners/<int:user_id>/extension", methods=["POST"])
 @login_required
 def extension(cohort_id: int, user_id: int):
-    cohort = _cohort(cohort_id)
+    cohort = staff_cohort(cohort_id)
     enrolment, user = services.get_learner_enrolment_or_404(cohort, user_id)
     form = ExtensionForm()
     control = (f"days-{user.id}", _("Extra days for %(name)s", name=user.name))
     if not form.validate_on_submit():
         message = _("An extension is a whole number of days between 0 and 365.")
-        return _refused(cohort, CohortError(message), *control)
+        return refused(cohort, CohortError(message), *control)
     try:
         enrolments.set_extension(enrolment, form.days.data, form.note.data or "")
     except CohortError as exc:
-        return _refused(cohort, exc, *control)
+        return refused(cohort, exc, *control)
     message = _("Extension saved: %(n)d extra days for %(name)s.", n=form.days.data, name=user.name)
-    return _learner_changed(cohort, message)
+    return learner_changed(cohort, message)
 
 
 # -- joining through an invite link ------------------------------------------------------------------------
