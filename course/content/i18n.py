@@ -18,6 +18,11 @@ def content_language() -> str:
     return "en" if language().tag.startswith("en") else ""
 
 
+def content_language_for(language_tag: str | None) -> str:
+    """`content_language` for a language named outside a request (an email's, a calendar feed's): "en" or ""."""
+    return "en" if (language_tag or "").startswith("en") else ""
+
+
 _MISSING = object()
 BODY_FIELDS = {"body_html", "takeaways"}
 
