@@ -228,6 +228,7 @@ def test_cohort_creation_edits_and_schedule_changes_are_recorded(app, people):
     cohort_id = int(created.location.rsplit("/", 1)[1])
     weekly = {"starts_on": start.isoformat(), "ends_on": (start + timedelta(weeks=6)).isoformat()}
     unset = {"capacity": None, "enrol_opens_on": None, "enrol_closes_on": None, "inactive_after_days": 7}
+    unset["auto_nudges"] = True  # the default: the form posted without the field
     expected = {"course_id": course_id, **weekly, **unset, "instructor_ids": [teacher.id]}
     assert shape(new_entries(app, mark)) == [entry(Action.COHORT_CREATED, teacher, cohort=cohort_id, after=expected)]
 

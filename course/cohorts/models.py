@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from course.db_types import UTCDateTime, utcnow
@@ -39,6 +39,8 @@ class Cohort(db.Model):
     enrolled_count: Mapped[int] = mapped_column(Integer, default=0)
     # The dashboard's at-risk list: a learner with no activity for this many days is "inactive".
     inactive_after_days: Mapped[int] = mapped_column(Integer, default=7, server_default="7")
+    # The worker reminds inactive or behind learners (course/dashboard/nudges.py) unless the instructor turns it off.
+    auto_nudges: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     instructors: Mapped[list[CohortInstructor]] = relationship(cascade="all, delete-orphan")

@@ -74,6 +74,7 @@ class CohortSettings:
     enrol_opens_on: date | None = None
     enrol_closes_on: date | None = None
     inactive_after_days: int | None = None  # the at-risk list's; None: the default (a new cohort) or unchanged
+    auto_nudges: bool | None = None  # send automatic reminders; None: the default (on) or unchanged
 
 
 INACTIVE_AFTER_DAYS = (1, 365)  # the range of `Cohort.inactive_after_days` (a check constraint too)
@@ -127,6 +128,8 @@ def create_cohort(
     )
     if settings.inactive_after_days is not None:
         cohort.inactive_after_days = settings.inactive_after_days
+    if settings.auto_nudges is not None:
+        cohort.auto_nudges = settings.auto_nudges
     db.session.add(cohort)
     db.session.flush()
     set_instructors(cohort, sorted(teachers))
@@ -158,6 +161,8 @@ def update_cohort(
     cohort.enrol_opens_on, cohort.enrol_closes_on = settings.enrol_opens_on, settings.enrol_closes_on
     if settings.inactive_after_days is not None:
         cohort.inactive_after_days = settings.inactive_after_days
+    if settings.auto_nudges is not None:
+        cohort.auto_nudges = settings.auto_nudges
     if changed_by.is_admin:
         set_instructors(cohort, instructor_ids)
     db.session.flush()
@@ -179,7 +184,12 @@ def _audited_settings(cohort: Cohort) -> dict[str, Any]:
     """The settings an audit entry records (the name is free text: an entry only says that it changed)."""
     dates = ("starts_on", "ends_on", "enrol_opens_on", "enrol_closes_on")
     values: dict[str, Any] = {key: getattr(cohort, key).isoformat() if getattr(cohort, key) else None for key in dates}
-    return {**values, "capacity": cohort.capacity, "inactive_after_days": cohort.inactive_after_days}
+    return {
+        **values,
+        "capacity": cohort.capacity,
+        "inactive_after_days": cohort.inactive_after_days,
+        "auto_nudges": cohort.auto_nudges,
+    }
 
 
 def _instructor_ids(cohort: Cohort) -> list[int]:

@@ -30,7 +30,8 @@ from course.sql import begin_transaction, writing
 bp = Blueprint("dashboard", __name__)
 
 
-def _load(cohort_id: int) -> tuple[Cohort, CourseMap]:
+def load_cohort(cohort_id: int) -> tuple[Cohort, CourseMap]:
+    """The cohort of a dashboard page (404 unless the current user teaches it or is an admin) and its course map."""
     cohort = get_cohort_for_staff_or_404(cohort_id, current_user)
     _read_without_jit()
     return cohort, load_course_map(cohort)
@@ -52,7 +53,8 @@ def _quiz_or_404(cm: CourseMap, quiz_key: str) -> QuizInfo:
     return quiz
 
 
-def _page(template: str, cohort: Cohort, cm: CourseMap, section: str, **extra: object) -> str:
+def render_page(template: str, cohort: Cohort, cm: CourseMap, section: str, **extra: object) -> str:
+    """A dashboard page: `template` (extending dashboard/_layout.html) with `section` marked in its navigation."""
     has_cohort_pages = "cohorts.detail" in current_app.view_functions
     cohort_url = url_for("cohorts.detail", cohort_id=cohort.id) if has_cohort_pages else None
     return render_template(
@@ -76,7 +78,7 @@ def _percent_of(part: int, whole: int) -> str:
 @bp.route("/cohorts/<int:cohort_id>/dashboard")
 @login_required
 def overview(cohort_id: int):
-    cohort, cm = _load(cohort_id)
+    cohort, cm = load_cohort(cohort_id)
     numbers = cohort_overview(cohort, cm, utcnow())
     funnel_chart = charts.horizontal_bars(
         [
@@ -90,7 +92,7 @@ def overview(cohort_id: int):
         [("100%" if start == 100 else f"{start}–{start + 9}%", n, format_number(n)) for start, n in numbers.histogram],
         label_width=90,
     )
-    return _page(
+    return render_page(
         "dashboard/overview.html", cohort, cm, "overview",
         overview=numbers, funnel_chart=funnel_chart, histogram_chart=histogram_chart,
     )  # fmt: skip
@@ -99,44 +101,44 @@ def overview(cohort_id: int):
 @bp.route("/cohorts/<int:cohort_id>/dashboard/learners")
 @login_required
 def learners(cohort_id: int):
-    cohort, cm = _load(cohort_id)
+    cohort, cm = load_cohort(cohort_id)
     params = lists.GridParams.from_args(request.args)
     page = lists.grid(cohort, cm, utcnow(), params)
-    return _page("dashboard/learners.html", cohort, cm, "learners", page=page, params=params)
+    return render_page("dashboard/learners.html", cohort, cm, "learners", page=page, params=params)
 
 
 @bp.route("/cohorts/<int:cohort_id>/dashboard/at-risk")
 @login_required
 def at_risk(cohort_id: int):
-    cohort, cm = _load(cohort_id)
+    cohort, cm = load_cohort(cohort_id)
     params = lists.AtRiskParams.from_args(request.args)
     page = lists.at_risk(cohort, cm, utcnow(), params)
-    return _page("dashboard/at_risk.html", cohort, cm, "at_risk", page=page, params=params)
+    return render_page("dashboard/at_risk.html", cohort, cm, "at_risk", page=page, params=params)
 
 
 @bp.route("/cohorts/<int:cohort_id>/dashboard/quizzes")
 @login_required
 def quizzes(cohort_id: int):
-    cohort, cm = _load(cohort_id)
-    return _page("dashboard/quizzes.html", cohort, cm, "quizzes", summaries=quiz_summaries(cohort, cm))
+    cohort, cm = load_cohort(cohort_id)
+    return render_page("dashboard/quizzes.html", cohort, cm, "quizzes", summaries=quiz_summaries(cohort, cm))
 
 
 @bp.route("/cohorts/<int:cohort_id>/dashboard/quizzes/<quiz_key>")
 @login_required
 def quiz(cohort_id: int, quiz_key: str):
-    cohort, cm = _load(cohort_id)
+    cohort, cm = load_cohort(cohort_id)
     stats = quiz_stats(cohort, _quiz_or_404(cm, quiz_key))
-    return _page("dashboard/quiz.html", cohort, cm, "quizzes", stats=stats, rules=itemflags)
+    return render_page("dashboard/quiz.html", cohort, cm, "quizzes", stats=stats, rules=itemflags)
 
 
 @bp.route("/cohorts/<int:cohort_id>/learners/<int:user_id>")
 @login_required
 def learner(cohort_id: int, user_id: int):
-    cohort, cm = _load(cohort_id)
+    cohort, cm = load_cohort(cohort_id)
     enrolment, user = get_learner_enrolment_or_404(cohort, user_id)
     detail = learner_detail(cohort, enrolment, user)
     row = lists.learner_rows(cohort, cm, utcnow(), [user.id])[0]
-    return _page("dashboard/learner.html", cohort, cm, "learners", detail=detail, row=row)
+    return render_page("dashboard/learner.html", cohort, cm, "learners", detail=detail, row=row)
 
 
 # -- CSV exports --------------------------------------------------------------------------------------------
@@ -155,14 +157,14 @@ def _download(cohort: Cohort, what: str, export: exports.Export, quiz: str | Non
 @bp.route("/cohorts/<int:cohort_id>/export/grid.csv")
 @login_required
 def export_grid(cohort_id: int):
-    cohort, cm = _load(cohort_id)
+    cohort, cm = load_cohort(cohort_id)
     return _download(cohort, "grid", exports.grid_export(cohort, cm, utcnow()))
 
 
 @bp.route("/cohorts/<int:cohort_id>/export/at-risk.csv")
 @login_required
 def export_at_risk(cohort_id: int):
-    cohort, cm = _load(cohort_id)
+    cohort, cm = load_cohort(cohort_id)
     params = lists.AtRiskParams.from_args(request.args)
     return _download(cohort, "at-risk", exports.at_risk_export(cohort, cm, utcnow(), params))
 
@@ -170,7 +172,7 @@ def export_at_risk(cohort_id: int):
 @bp.route("/cohorts/<int:cohort_id>/export/quizzes/<quiz_key>.csv")
 @login_required
 def export_quiz(cohort_id: int, quiz_key: str):
-    cohort, cm = _load(cohort_id)
+    cohort, cm = load_cohort(cohort_id)
     stats = quiz_stats(cohort, _quiz_or_404(cm, quiz_key))
     return _download(cohort, "quiz", exports.quiz_export(stats), quiz=quiz_key)
 
