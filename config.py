@@ -40,6 +40,7 @@ class Config:
     # from it, never from a request's Host header. Production requires it, and then accepts requests only for
     # its host and any others listed in TRUSTED_HOSTS (Flask's check: 400 for any other Host).
     PUBLIC_URL = ""
+    LOCAL_URL = "http://127.0.0.1:5000"  # links the worker writes without PUBLIC_URL (development): `make run`
     TRUSTED_HOSTS: list[str] | None = None
     TRUSTED_PROXIES = 0  # how many proxies (load balancers) set X-Forwarded-* in front of the app
     REQUEST_LOG = False  # one JSON line per request on stderr
@@ -148,6 +149,8 @@ def _outbox_env() -> dict:
     for name in ("OUTBOX_LEASE_SECONDS", "OUTBOX_RETRY_SECONDS", "OUTBOX_MAX_ATTEMPTS"):
         if (number := _env(name)) is not None:
             values[name] = int(number)
+    if queue := _env("WORKER_QUEUE_URL"):
+        values["WORKER_QUEUE_URL"] = queue
     return values
 
 

@@ -1,19 +1,21 @@
 """Links that leave the site — in an email, to share with learners — built from the configured PUBLIC_URL, never
 from a request's Host or X-Forwarded-Host header (which a client chooses: a reset link must not point at a
-host an attacker sent). Without PUBLIC_URL (development, tests), from the request as usual."""
+host an attacker sent). Without PUBLIC_URL (development, tests), from the request as usual, or, outside a request
+(the worker), from LOCAL_URL: where `make run` serves."""
 
 from __future__ import annotations
 
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import current_app, url_for
+from flask import current_app, has_request_context, url_for
 
 
 def external_url(endpoint: str, **values: Any) -> str:
     public = current_app.config.get("PUBLIC_URL")
-    if not public:
+    if not public and has_request_context():
         return url_for(endpoint, _external=True, **values)
+    public = public or current_app.config["LOCAL_URL"]  # the worker, in development: no request to ask
     parts = urlsplit(public)
     adapter = current_app.url_map.bind(parts.netloc, script_name=parts.path or "/", url_scheme=parts.scheme)
     return adapter.build(endpoint, values, force_external=True)

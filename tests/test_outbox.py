@@ -12,6 +12,7 @@ import pytest
 from conftest import do_login, new_client
 from sqlalchemy import select, update
 
+from course.accounts.models import User
 from course.db_types import utcnow
 from course.extensions import db as _db
 from course.outbox.delivery import deliver_due
@@ -166,3 +167,62 @@ def test_messages_go_to_the_console_without_a_mail_server(app, make_user, caplog
     probe(app, user, "test:console")
     logged = [r.getMessage() for r in caplog.records if r.name == "course.mail"]
     assert len(logged) == 1 and "Subject: Probe for Ada" in logged[0] and "Hello Ada." in logged[0]
+
+
+def test_a_savepoint_neither_delivers_early_nor_forgets_the_messages(app, make_user, smtp):
+    """Enrolling learners one savepoint each: the messages go when the whole transaction commits, not before."""
+    first, second = make_user(email="one@example.com"), make_user(email="two@example.com")
+    with app.test_request_context(method="POST"):
+        enqueue(event_key="test:one", kind=Kind.RELEASE, recipient=first, template="test_probe")
+        with _db.session.begin_nested():
+            enqueue(event_key="test:two", kind=Kind.RELEASE, recipient=second, template="test_probe")
+        with pytest.raises(ValueError), _db.session.begin_nested():
+            raise ValueError
+        assert smtp.messages == []  # nothing committed yet
+        _db.session.commit()
+    assert sorted(m["To"] for m in smtp.messages) == ["one@example.com", "two@example.com"]
+
+
+def test_a_message_that_cannot_be_built_fails_at_once_instead_of_blocking_the_queue(app, make_user, smtp):
+    user = make_user(email="ada@example.com")
+    with app.test_request_context(method="POST"):
+        broken = enqueue(event_key="test:broken", kind=Kind.RELEASE, recipient=user, template="test_probe")
+        _db.session.execute(update(OutboxMessage).where(OutboxMessage.id == broken).values(subject="two\nlines"))
+        fine = enqueue(event_key="test:fine", kind=Kind.RELEASE, recipient=user, template="test_probe")
+        _db.session.commit()
+    assert (row(app, broken).status, row(app, fine).status) == ("failed", "sent")
+    assert "linefeed" in row(app, broken).last_error and len(smtp.messages) == 1
+
+
+def test_a_failing_scheduled_job_does_not_stop_the_others(app, make_user, smtp, monkeypatch, caplog):
+    from course.worker import jobs
+
+    user = make_user(email="ada@example.com")
+
+    def broken() -> int:
+        probe(app, user, "test:never-committed", commit=False)
+        raise RuntimeError("a bug in one job")
+
+    def working() -> int:
+        return 1 if probe(app, user, "test:still-sent") else 0
+
+    monkeypatch.setattr(jobs, "JOBS", [("broken", broken), ("working", working)])
+    with app.app_context():
+        assert jobs.run_scheduled() == {"broken": 0, "working": 1}
+    assert [m["To"] for m in smtp.messages] == ["ada@example.com"]
+    assert "scheduled job 'broken' failed" in caplog.text
+
+
+def test_someone_elses_message_is_in_the_recipients_language_not_the_senders(app, make_user, smtp):
+    chosen, unset = make_user(email="en@example.com"), make_user(email="none@example.com")
+    with app.app_context():
+        _db.session.execute(update(User).where(User.id == chosen.id).values(language="en"))
+        _db.session.commit()
+        chosen = _db.session.get(User, chosen.id)
+        _db.session.expunge(chosen)
+    with app.test_request_context(method="POST", headers={"Accept-Language": "en"}):  # an English-speaking sender
+        first = enqueue(event_key="test:en", kind=Kind.ANNOUNCEMENT, recipient=chosen, template="test_probe")
+        second = enqueue(event_key="test:none", kind=Kind.ANNOUNCEMENT, recipient=unset, template="test_probe")
+        _db.session.commit()
+    assert (row(app, first).language, row(app, second).language) == ("en", "zh_Hans")  # the site's default
+    assert 'lang="zh-Hans"' in html_of(smtp.to("none@example.com")[0])

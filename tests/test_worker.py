@@ -26,8 +26,9 @@ LEASE_SECONDS = 1
 
 
 @contextmanager
-def worker(database_url: str, smtp_port: int):
-    """The worker in its own process (and process group), as `make run` and production start it."""
+def worker(database_url: str, smtp_port: int, public_url: str = "http://localhost"):
+    """The worker in its own process (and process group), as `make run` and production start it; `.kill_hard()`
+    kills it with SIGKILL, as a crash or the out-of-memory killer would."""
     env = {
         **os.environ,
         "FOUNDER_COURSE_ENV": "testing",
@@ -36,6 +37,7 @@ def worker(database_url: str, smtp_port: int):
         "MAIL_PORT": str(smtp_port),
         "OUTBOX_IMMEDIATE": "0",
         "OUTBOX_LEASE_SECONDS": str(LEASE_SECONDS),
+        "PUBLIC_URL": public_url,
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "flask", "--app", "course", "worker"],
@@ -45,6 +47,12 @@ def worker(database_url: str, smtp_port: int):
         stderr=subprocess.PIPE,
         start_new_session=True,
     )
+
+    def kill_hard() -> None:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+    process.kill_hard = kill_hard
     try:
         yield process
     finally:
@@ -85,8 +93,7 @@ def test_a_worker_killed_mid_delivery_loses_nothing_and_sends_nothing_twice(app,
         write_messages(app, learners)
         with worker(database_url, server.port) as first:
             assert mailbox.held.wait(timeout=60), first.stderr.read1().decode()
-            os.killpg(first.pid, signal.SIGKILL)
-            first.wait(timeout=10)
+            first.kill_hard()
         mailbox.release.set()
         assert [m["To"] for m in mailbox.messages] == ["learner1@example.com", "learner2@example.com"]
         assert statuses(app) == Counter({"pending": 3, "sent": 2, "sending": 1})  # the third: claimed, not sent

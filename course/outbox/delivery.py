@@ -10,7 +10,8 @@ At least once, and once in practice:
 - A temporary failure (the server is down, a 4xx reply) puts the message back, due again after a backoff that
   doubles from OUTBOX_RETRY_SECONDS up to six hours; a permanent one (5xx, e.g. an unknown recipient) or the
   OUTBOX_MAX_ATTEMPTS-th failure marks it failed, with the error.
-- The bodies of sent transactional messages (they hold password links) are blanked; the row stays as a record.
+- The bodies of transactional messages (they hold password links) are blanked once sent or failed for good; the
+  row stays as a record.
 
 Runs on its own database session (`Session(db.engine)`), so it can run right after another session's commit.
 """
@@ -89,14 +90,17 @@ def _send(session: Session, mailer: Mailer, message: OutboxMessage) -> str:
     if message.unsubscribe_url:  # RFC 2369 and RFC 8058: one-click unsubscribe for everything optional
         headers["List-Unsubscribe"] = f"<{message.unsubscribe_url}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    email = build_message(
-        to=message.to_address,
-        subject=message.subject,
-        text=message.text_body,
-        html=message.html_body,
-        message_id=message.message_id,
-        headers=headers,
-    )
+    try:
+        email = build_message(
+            to=message.to_address,
+            subject=message.subject,
+            text=message.text_body,
+            html=message.html_body,
+            message_id=message.message_id,
+            headers=headers,
+        )
+    except ValueError as error:  # e.g. a line break in a header: no retry would make it sendable
+        return _failed(session, message, error, permanent=True)
     try:
         mailer.send(email)
     except (OSError, smtplib.SMTPException) as error:  # smtplib's errors are OSErrors
@@ -108,17 +112,19 @@ def _send(session: Session, mailer: Mailer, message: OutboxMessage) -> str:
     return "sent"
 
 
-def _failed(session: Session, message: OutboxMessage, error: Exception) -> str:
+def _failed(session: Session, message: OutboxMessage, error: Exception, permanent: bool = False) -> str:
     cfg = current_app.config
     code = getattr(error, "smtp_code", None)
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         codes = [reply[0] for reply in error.recipients.values()]
         code = max(codes) if codes else None
-    permanent = code is not None and 500 <= code < 600
-    message.last_error = f"{type(error).__name__}: {error}"[:500]
+    permanent = permanent or (code is not None and 500 <= code < 600)
+    message.last_error = _said(error)[:500]
     message.lease_until = None
     if permanent or message.attempts >= cfg["OUTBOX_MAX_ATTEMPTS"]:
         message.status = "failed"
+        if message.kind not in OPTIONAL:  # its password link is of no use now, and a secret
+            message.text_body = message.html_body = ""
         log.error("outbox message %s to %s failed for good: %s", message.id, message.to_address, message.last_error)
         outcome = "failed"
     else:
@@ -130,3 +136,16 @@ def _failed(session: Session, message: OutboxMessage, error: Exception) -> str:
         outcome = "retried"
     session.commit()
     return outcome
+
+
+def _said(error: Exception) -> str:
+    """What went wrong, as an admin reads it: the server's reply ("550 5.1.1 mailbox unavailable"), else the error."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return "; ".join(f"{code} {_text(reply)}" for code, reply in error.recipients.values())
+    if isinstance(error, smtplib.SMTPResponseException):
+        return f"{error.smtp_code} {_text(error.smtp_error)}"
+    return f"{type(error).__name__}: {error}"
+
+
+def _text(reply: bytes | str) -> str:
+    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)

@@ -4,6 +4,9 @@ The message is rendered at once, in its recipient's language, from two templates
 (its first line is the subject, then a blank line, then the plain-text body) and `templates/emails/<name>.html`
 (the HTML part, extending emails/_layout.html). Links in them come from `course.links.external_url`.
 
+The language is the caller's `language`, else the recipient's own, else the site's (`recipient_language`): a
+message someone else causes is never in the language of the request that caused it.
+
 `enqueue` returns None and writes nothing when the event already has its message (`event_key` is unique: an
 event makes one message, however often it is reported), when the recipient turned this kind of message off,
 or when the account was deleted. When the caller's transaction commits, the worker is woken
@@ -19,7 +22,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from flask import current_app, render_template
-from flask_babel import force_locale, get_locale
+from flask_babel import force_locale
 from itsdangerous import BadSignature, URLSafeSerializer
 from markupsafe import Markup, escape
 from sqlalchemy import event, exists, insert, select
@@ -59,7 +62,7 @@ def enqueue(
         return None
     if db.session.scalar(select(exists().where(OutboxMessage.event_key == event_key))):
         return None
-    language = language or recipient.language or _current_language()
+    language = language or recipient_language(recipient)
     with force_locale(language):
         unsubscribe = (
             external_url("auth.unsubscribe", token=unsubscribe_token(recipient.id, kind)) if kind in OPTIONAL else None
@@ -129,9 +132,11 @@ def read_unsubscribe_token(token: str) -> tuple[int, Kind] | None:
 
 
 # -- helpers -----------------------------------------------------------------------------------------------------
-def _current_language() -> str:
-    locale = get_locale()
-    return str(locale) if locale is not None else current_app.config["BABEL_DEFAULT_LOCALE"]
+def recipient_language(recipient: Recipient) -> str:
+    """The language of a message someone else causes (an instructor, a job): the recipient's own, else the site's.
+    Never the language of the request that caused it: an instructor's English is not the learner's."""
+    chosen = recipient.language
+    return chosen if chosen in current_app.config["LANGUAGES"] else current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
 def _message_id(event_key: str) -> str:
@@ -152,6 +157,8 @@ def _insert_ignoring_duplicates(values: dict[str, Any]):
 
 @event.listens_for(Session, "after_commit")
 def _wake_the_worker(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint: the transaction that holds the messages is still open
     if not session.info.pop("outbox_new", False):
         return
     app = current_app._get_current_object()
@@ -165,7 +172,8 @@ def _wake_the_worker(session: Session) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _forget(session: Session) -> None:
-    session.info.pop("outbox_new", None)
+    if not session.in_nested_transaction():  # a savepoint's rollback leaves the messages written before it
+        session.info.pop("outbox_new", None)
 
 
 _URL = re.compile(r"https?://[^\s<>\"]+")

@@ -24,6 +24,7 @@ from course.worker.queue import bind, queue_url
 def worker_command(workers: int) -> None:
     speak_english()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("huey").setLevel(logging.WARNING)  # not a line per task, every minute
     app = current_app._get_current_object()
     huey = bind(app)
     from course.worker.tasks import deliver
