@@ -84,8 +84,10 @@ run: setup
 	$(FLASK) db upgrade
 	$(FLASK) content load
 	$(FLASK) demo accounts --cohort
-	@echo "Founder Course is running at http://$(HOST):$(PORT)/"
-	$(FLASK) run --host $(HOST) --port $(PORT)
+	@echo "Founder Course is running at http://$(HOST):$(PORT)/ (emails are printed here, by the worker)"
+	@# The worker (deliveries, scheduled notices) runs beside the web server and stops with it.
+	@$(FLASK) worker & worker=$$!; trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
+		$(FLASK) run --host $(HOST) --port $(PORT)
 
 test: setup
 	$(BIN)/pytest -q

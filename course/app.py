@@ -103,7 +103,10 @@ def register_url_converters(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from course.admin import audit  # noqa: F401 - the audit log's pages, on the admin blueprint
+    from course.admin import (
+        audit,  # noqa: F401 - the audit log's pages, on the admin blueprint
+        emails,  # noqa: F401 - the outbox's page, on the admin blueprint
+    )
     from course.admin.routes import bp as admin_bp
     from course.auth import (
         account,  # noqa: F401 - the account pages, on the auth blueprint
@@ -112,8 +115,14 @@ def register_blueprints(app: Flask) -> None:
         privacy,  # noqa: F401 - the account page's "Your data", on the auth blueprint
     )
     from course.auth.routes import bp as auth_bp
+    from course.cohorts import (
+        announcement_routes,  # noqa: F401 - a cohort's announcements, dismissing one
+        invitation_routes,  # noqa: F401 - add a learner, resend an invitation
+    )
     from course.cohorts.routes import bp as cohorts_bp
+    from course.dashboard import nudge_routes  # noqa: F401 - reminders to learners, on the dashboard blueprint
     from course.dashboard.routes import bp as dashboard_bp
+    from course.learn import calendar  # noqa: F401 - the calendar feed and its buttons, on the learn blueprint
     from course.learn.lessons import bp as learn_bp
     from course.learn.quizzes import bp as quiz_bp
     from course.learn.summary import bp as progress_bp

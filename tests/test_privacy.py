@@ -139,6 +139,9 @@ def add_secret_rows(user_id: int) -> None:
                 values[column.name] = user_id
             elif column.primary_key or column.nullable or column.default is not None:
                 continue
+            elif column.foreign_keys:  # a row that exists (a calendar feed's cohort): ids are not 1 on PostgreSQL
+                (key,) = column.foreign_keys
+                values[column.name] = _db.session.scalar(select(func.min(key.column)))
             else:
                 values[column.name] = fillers[column.type.python_type](column)
         _db.session.execute(found.table.insert().values(**values))

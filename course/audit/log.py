@@ -44,6 +44,9 @@ class Action(StrEnum):
     MOVED = "moved"
     CSV_IMPORTED = "csv imported"
     EXTENSION_SET = "extension set"
+    REMINDER_SENT = "reminder sent"  # an instructor's reminder to one learner or to the at-risk list
+    ANNOUNCEMENT_POSTED = "announcement posted"
+    EMAIL_RETRIED = "email retried"  # an admin sent a failed email again
     # content and data
     CONTENT_LOADED = "content loaded"
     DATA_EXPORTED = "data exported"

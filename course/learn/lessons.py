@@ -9,6 +9,8 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from course.cohorts.announcements import unread_for
+from course.cohorts.calendar import calendar_links
 from course.content.cache import lesson_with_body
 from course.content.lookup import live_courses
 from course.extensions import db
@@ -40,7 +42,16 @@ def catalogue():
 @bp.route("/courses/<course_key>")
 def outline(course_key: str):
     outline = learner_outline(course_key)
-    return render_template("learn/outline.html", course=outline.course, outline=outline, next_step=outline.next_step())
+    calendar = calendar_links(current_user.id, outline.schedule) if current_user.is_authenticated else None
+    announcements = unread_for(current_user.id, outline.course.id) if current_user.is_authenticated else []
+    return render_template(
+        "learn/outline.html",
+        course=outline.course,
+        outline=outline,
+        next_step=outline.next_step(),
+        calendar=calendar,
+        announcements=announcements,
+    )
 
 
 def _render_lesson(loaded: LoadedLesson, rejected: tuple[int, WorkbookForm] | None = None, status_code: int = 200):

@@ -19,6 +19,7 @@ from course.accounts.models import Role, User, new_session_token
 from course.accounts.provisioning import UNUSABLE_PASSWORD
 from course.accounts.services import AccountError
 from course.audit.log import Action, record
+from course.cohorts.digest_models import forget_learner as forget_in_digests
 from course.cohorts.models import Enrolment
 from course.content.models import Question
 from course.content.question_types import QUESTION_TYPES
@@ -80,6 +81,7 @@ def delete_account(user: User, by: User) -> None:
     for found in reversed(tables):  # the rows under others' first (an attempt's answers); the user's row last
         rule_for(found).treat(found, user)
     forget_login_attempts(email)
+    forget_in_digests(user.id)  # the weekly digests' lists of ids (JSON: no foreign key for `user_tables`)
     record(Action.ACCOUNT_DELETED, actor_id=by.id, target_user_id=user.id)
     db.session.flush()
 
@@ -135,6 +137,12 @@ def _clear_extension_note(found: UserTable, user: User) -> None:
     )
 
 
+def _forget_author(found: UserTable, user: User) -> None:
+    db.session.execute(
+        update(found.table).where(found.rows_of(user.id)).values(dict.fromkeys(c.name for c in found.user_columns))
+    )
+
+
 def _withdraw(found: UserTable, user: User) -> None:
     now = utcnow()
     for completion in db.session.scalars(select(Completion).where(Completion.user_id == user.id)).all():
@@ -172,6 +180,13 @@ RULES: dict[str, Rule] = {
         _delete, "deleted: the emails to the account, sent or waiting (a waiting one is never sent)"
     ),
     "notification_opt_out": Rule(_delete, "deleted: the account's email settings"),
+    "calendar_feed": Rule(_delete, "deleted: the secret addresses of the account's calendar feeds stop working"),
+    "announcement": Rule(
+        _forget_author,
+        "kept: the cohort's learners still read what their instructor posted; its author is no longer named "
+        "(author_id cleared)",
+    ),
+    "announcement_dismissal": Rule(_delete, "deleted: which announcements the learner dismissed"),
     "audit_entry": Rule(
         _keep,
         "kept until pruned (AUDIT_RETENTION_DAYS): append-only, and holds ids, roles and dates, no names, emails "

@@ -32,12 +32,14 @@ from course import create_app
 from course.accounts.models import User
 from course.accounts.tokens import RESET_PASSWORD, SET_PASSWORD, make_token
 from course.clock import today
+from course.cohorts.announcements import check_draft, post_announcement
 from course.cohorts.enrolment import enrol
 from course.cohorts.models import Cohort
 from course.cohorts.schedule import schedule_rows
 from course.cohorts.services import CohortSettings, create_cohort
 from course.content.models import Course, Lesson, Quiz
 from course.db_types import utcnow
+from course.outbox.models import OutboxMessage
 from course.privacy.deletion import delete_account
 from course.progress.models import Completion
 
@@ -97,6 +99,7 @@ class World:
     reset_token: str
     set_token: str
     withdrawn: str  # the verification page of a completion whose learner deleted their account
+    unsubscribe: str = "/unsubscribe/not-a-signed-link"  # the link in the learner's announcement email
 
 
 def post(context, path: str, token: str, pairs: list[tuple[str, str]]) -> None:
@@ -181,6 +184,9 @@ def world(site: Site, browser) -> World:
         session.flush()
         delete_account(gone, by=gone)
         withdrawn_code = withdrawn.verification_code
+    with site.app.test_request_context(method="POST"), site.session() as session:  # on the learner's outline
+        draft = check_draft("Week 2 starts", "Read **Models** first.\n\n- one\n- [two](https://example.com)")
+        post_announcement(session.get(Cohort, cohort_id), session.get(User, instructor.id), draft, "e2e-world")
     context = browser.new_context(base_url=site.url)
     try:
         finish_the_mini_course(site, context, learner)
@@ -196,11 +202,14 @@ def world(site: Site, browser) -> World:
         real_lesson = session.scalar(select(Lesson.key).where(Lesson.course_id == real_id).order_by(Lesson.id))
         real_quiz = session.scalar(select(Quiz.key).where(Quiz.course_id == real_id).order_by(Quiz.id))
         assert session.get(Cohort, cohort_id).enrolled_count == 1
+        links = select(OutboxMessage.unsubscribe_url).where(OutboxMessage.user_id == learner.id)
+        unsubscribe = session.scalar(links.where(OutboxMessage.unsubscribe_url.is_not(None)).limit(1))
     assert code, "the learner did not complete the mini course"
     assert locked_quiz, "no quiz of the real course opens after its first week"
     return World(
         learner, latecomer, instructor, admin, cohort_id, f"/join/{invite}", f"/verify/{code}",
         real_lesson, real_quiz, locked_quiz, reset_token, set_token, f"/verify/{withdrawn_code}",
+        urlsplit(unsubscribe).path,
     )  # fmt: skip
 
 
@@ -243,6 +252,9 @@ def pages_for(role: str, w: World) -> list[str]:
             w.withdrawn,  # 410: the credential was withdrawn
             "/verify",  # the form that checks a code
             "/verify/not-a-real-code",  # 404: not found, with the form to try another code
+            "/unsubscribe/not-a-signed-link",  # 404
+            w.unsubscribe,  # the page of an email's unsubscribe link, before its button
+            f"{w.unsubscribe}#unsubscribe",  # and after: done
             w.invite,
             *error_pages(),
         ]
@@ -250,6 +262,7 @@ def pages_for(role: str, w: World) -> list[str]:
         return [
             "/courses",
             Core(course),
+            Core(f"{course}#calendar-link"),  # "Add to calendar": the link made (or reset), to copy
             Core(f"{course}/lessons/welcome"),
             f"{course}/lessons/growth",
             real,
@@ -301,10 +314,15 @@ def pages_for(role: str, w: World) -> list[str]:
             Core(dash),
             Core(f"{dash}/learners"),
             f"{dash}/at-risk",
+            f"{dash}/at-risk/remind",  # the reminder's preview: recipients, the message, the note
             f"{dash}/quizzes",
             Core(f"{dash}/quizzes/intro-quiz"),
             Core(f"{cohort}/learners/{w.learner.id}"),
+            Core(f"{cohort}/learners/{w.learner.id}/remind"),
             Core(f"{cohort}/activity"),  # the cohort's audit entries
+            Core(f"{cohort}/announcements"),
+            Core(f"{cohort}/announcements#preview"),  # a draft previewed
+            f"{cohort}/announcements#submit",  # posted empty: the errors
             "/account",
             "/account/mfa",  # two-step login: on, and required
             Core("/admin/users"),  # 403
@@ -316,6 +334,7 @@ def pages_for(role: str, w: World) -> list[str]:
         Core("/admin/audit"),
         "/admin/audit?action=login&since=2020-01-01",
         "/admin/audit?user=nobody%40example.com",  # 400: no such account, said at the field
+        "/admin/emails",  # the outbox: the world's invitations and announcement
         "/cohorts",
         Core("/cohorts/new"),
         cohort,
@@ -323,6 +342,7 @@ def pages_for(role: str, w: World) -> list[str]:
         dash,
         f"{dash}/learners",
         f"{cohort}/activity",
+        f"{cohort}/announcements",
         "/account",
         "/account/mfa",
         f"/admin/users/{w.learner.id}/delete",  # the confirmation page, never confirmed
@@ -370,6 +390,20 @@ ACTIONS: dict[str, Callable[[Any], None]] = {
     "csv-enrolled": lambda page: (
         upload(page, f"email,name\nnew-{uuid.uuid4().hex[:8]}@example.com,Nell New\n"),
         expect(page.locator(".notice-success")).to_be_visible(),
+    ),
+    # an email's unsubscribe link, its button pressed: done
+    "unsubscribe": lambda page: (submit(page), expect(page.locator("main [role=status]")).to_be_visible()),
+    # an announcement written and previewed, not posted
+    "preview": lambda page: (
+        page.fill("#title", "Office hours"),
+        page.fill("#body", "Thursday at **5 pm**:\n\n1. questions\n2. [the notes](https://example.com)"),
+        page.locator("main form [type=submit]").first.click(),
+        expect(page.locator("#preview")).to_be_visible(),
+    ),
+    # the outline's calendar: the link asked for (or, already there, reset), then shown with its buttons
+    "calendar-link": lambda page: (
+        page.locator("#calendar form [type=submit]").click(),
+        expect(page.locator("#calendar-link")).to_be_visible(),
     ),
     # a quiz answered and sent when it cannot be taken any more
     "answer": lambda page: (answer_anything(page), expect_alert(page)),
@@ -441,6 +475,7 @@ NOT_PAGES = {
     "dashboard.export_at_risk": "a CSV download",
     "dashboard.export_quiz": "a CSV download",
     "admin.audit_csv": "a CSV download",
+    "learn.calendar_feed": "an iCalendar file, for calendar apps",
 }
 
 
