@@ -212,11 +212,13 @@ def set_instructors(cohort: Cohort, user_ids: list[int]) -> None:
 
 
 def instructors_of(cohort: Cohort) -> list[User]:
+    """The cohort's instructors, by name (then id): the same order on every page and engine."""
     return list(
         db.session.scalars(
             select(User)
             .join(CohortInstructor, CohortInstructor.user_id == User.id)
             .where(CohortInstructor.cohort_id == cohort.id)
+            .order_by(User.name, User.id)
         )
     )
 
