@@ -6,6 +6,7 @@ from __future__ import annotations
 from course.content.documents import CourseDoc, LessonDoc, QuizDoc, Report
 from course.content.question_types import question_type
 from course.content.schema import readable
+from course.content.short_answer import accepted_problems
 from course.content.validation import line_for
 
 
@@ -108,6 +109,8 @@ def _check_quiz_translation(quiz: QuizDoc, lang: str, report: Report) -> None:
                 line_for(lines, ("questions", at)),
                 f"question {question.id}: list the answers accepted in `{lang}`",
             )
+        for i, message in accepted_problems(translated_question.accepted if takes_accepted else []):
+            report(path, line_for(lines, ("questions", at, "accepted", i)), f"question {question.id}: {message}")
         if not takes_accepted and translated_question.accepted:
             report(
                 path,
