@@ -322,5 +322,48 @@ def complete_lessons(client: FlaskClient, *lessons: str) -> None:
         assert response.status_code == 302, (lesson, response.status_code)
 
 
-def submit_quiz(client: FlaskClient, quiz: str, answers: dict, key: str | None = None):
-    return client.post(quiz_url(quiz), data={**answers, "submission_key": key or uuid.uuid4().hex})
+def submit_quiz(client: FlaskClient, quiz: str, answers: dict, key: str | None = None, course: str = FIXTURE_COURSE):
+    """Post `answers` (option ids, as RIGHT_ANSWERS names them) as the quiz page would: as the tokens of the
+    attempt's layout for `key` (see `quiz_form`)."""
+    key = key or uuid.uuid4().hex
+    form = quiz_form(client, quiz, answers, key, course)
+    return client.post(quiz_url(quiz, course), data={**form, "submission_key": key})
+
+
+def quiz_form(client: FlaskClient, quiz: str, answers: dict, key: str, course: str = FIXTURE_COURSE) -> dict:
+    """`answers` (question id → option id(s) or a typed text) as the signed-in learner's attempt with submission
+    key `key` shows them: each option id becomes its token in that attempt's layout (a value that is not an
+    option id stays as it is, so a test can send a forged one); answers to questions the attempt did not draw
+    are left out."""
+    from sqlalchemy import select
+
+    from course.accounts.sessions import load_user
+    from course.content.models import Course, Quiz
+    from course.quiz.layout import layout
+
+    with client.session_transaction() as session:
+        secret = session.get("_user_id")
+    app = client.application
+    with app.app_context():
+        user = load_user(secret) if secret else None
+        user_id = user.id if user is not None else None
+        found = _db.session.scalar(select(Quiz).join(Course).where(Course.key == course, Quiz.key == quiz))
+        if user_id is None or found is None:  # not signed in, or no such quiz: sent as written
+            _db.session.rollback()
+            return dict(answers)
+        shown = layout(user_id, found, key)
+        questions = {q.key: q for q in found.questions}
+        form: dict = {}
+        for name, value in answers.items():
+            question = questions.get(name)
+            if question is None:
+                form[name] = value
+                continue
+            if question not in shown.questions:
+                continue
+            tokens = shown.tokens.get(question.id, {})
+            values = value if isinstance(value, list) else [value]
+            mapped = [tokens.get(v, v) for v in values]
+            form[name] = mapped if isinstance(value, list) else mapped[0]
+        _db.session.rollback()
+    return form

@@ -46,6 +46,7 @@ from conftest import (
 )
 from flask import Flask
 from servers import NO_RESPONSE, Browser, Gunicorn, Response
+from servers import SECRET_KEY as SERVERS_SECRET_KEY
 from sqlalchemy import create_engine, func, make_url, select, text
 from werkzeug.datastructures import MultiDict
 
@@ -55,6 +56,7 @@ from course.extensions import db
 from course.progress import reading as progress
 from course.progress.models import Completion, LessonProgress, WorkbookAnswer
 from course.quiz import attempts, grading
+from course.quiz.layout import layout
 from course.quiz.models import Attempt, AttemptAnswer
 
 POSTGRES = bool(server_url()) and make_url(server_url()).get_backend_name() == "postgresql"
@@ -112,6 +114,10 @@ class Learner:
     browser: Browser
 
 
+# The fixture course's quizzes, read once and detached: a submission's tokens are computed without the database.
+_QUIZZES: dict[str, Quiz] = {}
+
+
 def make_learners(site: Site, prefix: str, count: int, completed: tuple[str, ...] = (), passed: tuple[str, ...] = ()):
     """`count` learners with `completed` lessons and `passed` quizzes, logged in (CSRF token at hand)."""
     app = site.app
@@ -128,6 +134,11 @@ def make_learners(site: Site, prefix: str, count: int, completed: tuple[str, ...
                 attempts.record(user.id, quiz, submission, uuid.uuid4().hex)
             ids.append(user.id)
         db.session.commit()
+        for quiz in db.session.scalars(select(Quiz)):
+            for question in quiz.questions:
+                question.options  # noqa: B018 - loaded before the rows are detached
+            _QUIZZES[quiz.key] = quiz
+        db.session.expunge_all()
 
     def log_in(n: int) -> Learner:
         browser = Browser(site.urls)
@@ -165,7 +176,10 @@ def at_once(calls: list[Callable[[], Any]]) -> list[Any]:
 
 
 def submit(learner: Learner, quiz: str, answers: dict, key: str, server: int) -> Response:
-    return learner.browser.post(quiz_url(quiz), [*_form(answers), ("submission_key", key)], server=server)
+    shown = layout(learner.id, _QUIZZES[quiz], key, SERVERS_SECRET_KEY.encode())  # the servers' key
+    tokens = {q.key: shown.tokens.get(q.id, {}) for q in shown.questions}
+    form = [(name, tokens[name].get(value, value)) for name, value in _form(answers)]
+    return learner.browser.post(quiz_url(quiz), [*form, ("submission_key", key)], server=server)
 
 
 def attempts_of(site: Site, user_ids: list[int], quiz_key: str) -> dict[tuple[int, str], list[int]]:

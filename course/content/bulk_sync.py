@@ -49,12 +49,16 @@ LESSON = RowKind(
 )
 PROMPT = RowKind("workbook prompt", WorkbookPrompt, ("prompt", "i18n"), ("lesson_id", "position"), ("lesson_id",))
 QUIZ = RowKind(
-    "quiz", Quiz, ("title", "pass_mark", "max_attempts", "reveal", "version", "i18n"), ("chapter_id",), ("chapter_id",)
+    "quiz",
+    Quiz,
+    ("title", "pass_mark", "max_attempts", "reveal", "draw", "retry_after", "version", "i18n"),
+    ("chapter_id",),
+    ("chapter_id",),
 )
 QUESTION = RowKind(
     "question",
     Question,
-    ("type", "prompt", "explanation", "lesson_key", "points", "accepted", "i18n"),
+    ("type", "prompt", "explanation", "lesson_key", "points", "accepted", "draw_group", "i18n"),
     ("quiz_id", "position"),
     ("quiz_id",),
 )

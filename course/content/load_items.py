@@ -9,6 +9,7 @@ from typing import Any
 from course.content.bulk_sync import Item
 from course.content.documents import CourseDoc, LessonDoc, QuizDoc
 from course.content.question_types import question_type
+from course.content.schema import seconds_of
 
 
 def _texts(i18n: dict, course: CourseDoc) -> dict:
@@ -120,7 +121,9 @@ def quiz_items(course: CourseDoc, course_id: int, chapter_ids: dict[Any, int]) -
                 "title": quiz.spec.title,
                 "pass_mark": quiz.spec.pass_mark,
                 "max_attempts": quiz.spec.max_attempts,
-                "reveal": quiz.spec.reveal,
+                "reveal": quiz.spec.reveal or course.spec.quiz_reveal,
+                "draw": quiz.spec.draw,
+                "retry_after": seconds_of(quiz.spec.retry_after) if quiz.spec.retry_after else None,
                 "version": quiz.version,
                 "i18n": {lang: {"title": translation.spec.title} for lang, translation in quiz.translations.items()},
             },
@@ -155,6 +158,7 @@ def question_items(quiz: QuizDoc, course_id: int, quiz_id: int) -> list[Item]:
                 "lesson_key": question.lesson,
                 "points": question.points,
                 "accepted": list(question.accepted),
+                "draw_group": question.group,
                 "i18n": {
                     lang: {"prompt": other.prompt, "explanation": other.explanation, "accepted": list(other.accepted)}
                     for lang, other in translated.get(question.id, {}).items()

@@ -122,7 +122,9 @@ class Quiz(db.Model):
     title: Mapped[str] = mapped_column(String(300))
     pass_mark: Mapped[int] = mapped_column(Integer, default=70)
     max_attempts: Mapped[int | None] = mapped_column(Integer)
-    reveal: Mapped[str] = mapped_column(String(30), default="after_each_attempt")
+    reveal: Mapped[str] = mapped_column(String(30), default="after_pass_or_last")  # its own, else the course's
+    draw: Mapped[int | None] = mapped_column(Integer)  # questions served per attempt (None: all of them)
+    retry_after: Mapped[int | None] = mapped_column(Integer)  # seconds between two attempts (None: no wait)
     version: Mapped[str] = mapped_column(String(64), default="")  # hash of the quiz file's content
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Texts in the course's other languages: {lang: {field: text}}
@@ -150,6 +152,7 @@ class Question(db.Model):
     lesson_key: Mapped[str | None] = mapped_column(String(64))
     points: Mapped[int] = mapped_column(Integer, default=1)
     accepted: Mapped[list[str]] = mapped_column(JSON, default=list)  # short_text answers
+    draw_group: Mapped[str | None] = mapped_column(String(64))  # its `group` for the quiz's `draw`
     position: Mapped[int] = mapped_column(Integer)
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Texts in the course's other languages: {lang: {field: text}}

@@ -116,6 +116,21 @@ def collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+# Settings added after quizzes had versions: left out while unset, so an unchanged quiz keeps its version.
+LATER_SETTINGS = ("draw", "retry_after")
+
+
+def quiz_version(spec: QuizFile) -> str:
+    data = spec.model_dump()
+    for name in LATER_SETTINGS:
+        if data.get(name) is None:
+            data.pop(name, None)
+    for question in data.get("questions") or ():
+        if question.get("group") is None:
+            question.pop("group", None)
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
 class _Reader:
     """Reads the files of a content directory into documents, and collects the problems of all of them."""
 
@@ -203,8 +218,27 @@ class _Reader:
                         line_for(lines, ("questions", i, *loc)),
                         f"question {question.id or f'#{i + 1}'}: {message}",
                     )
-        version = hashlib.sha256(json.dumps(spec.model_dump(), sort_keys=True).encode()).hexdigest()[:16]
-        return QuizDoc(spec, path, lines, version)
+        self.check_draw(spec, path, lines)
+        return QuizDoc(spec, path, lines, quiz_version(spec))
+
+    def check_draw(self, spec: QuizFile, path: Path, lines: dict[tuple, int]) -> None:
+        """`draw: N` serves N of the quiz's M questions (1 ≤ N ≤ M), at least one of each `group`; a group is
+        only for a quiz that draws."""
+        questions = spec.questions or ()
+        groups = {q.group for q in questions if q.group}
+        if spec.draw is None:
+            for i, question in enumerate(questions):
+                if question.group:
+                    where = line_for(lines, ("questions", i, "group"))
+                    self.problem(path, where, f"question {question.id}: `group` is only used with the quiz's `draw`")
+            return
+        if not readable(spec, "questions"):
+            return
+        where = line_for(lines, ("draw",))
+        if spec.draw > len(questions):
+            self.problem(path, where, f"`draw: {spec.draw}` is more than the quiz's {len(questions)} questions")
+        elif len(groups) > spec.draw:
+            self.problem(path, where, f"`draw: {spec.draw}` cannot represent each of the {len(groups)} groups")
 
     def read_quiz_translation(self, path: Path) -> QuizTranslationDoc:
         spec, lines = self.read_yaml_file(QuizTranslation, path)

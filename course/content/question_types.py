@@ -7,8 +7,6 @@ how to grade it (`course.quiz.grading`). Nothing else in the code branches on th
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
@@ -16,6 +14,7 @@ from typing import Any, ClassVar, Protocol
 from flask_babel import lazy_gettext as _l
 
 from course.content.i18n import tr
+from course.content.short_answer import accepted_problems, matches
 
 
 class ResponseError(ValueError):
@@ -33,18 +32,13 @@ class ShownOption:
     text: str
 
 
-def normalise_text(value: str) -> str:
-    """NFKC (full-width → half-width), case-folded, outer spaces stripped, inner runs collapsed."""
-    value = unicodedata.normalize("NFKC", value).casefold()
-    return re.sub(r"\s+", " ", value).strip()
-
-
 class QuestionType:
     type: ClassVar[str]
     label: ClassVar[Any]
     input_kind: ClassVar[str]  # "radio", "checkbox" or "text": how the form renders it
     takes_accepted_answers: ClassVar[bool] = False  # graded against `accepted` texts (in every language)
     free_text: ClassVar[bool] = False  # a response in the learner's own words: erased with their account
+    shuffles_options: ClassVar[bool] = True  # each attempt shows the options in its own order (course.quiz.layout)
     max_text_length: ClassVar[int] = 500
 
     # -- content validation: yields (location within the question, message)
@@ -116,6 +110,7 @@ class TrueFalse(_ChoiceType):
     type = "true_false"
     label = _l("True or false")
     input_kind = "radio"
+    shuffles_options = False  # true, then false: an order that reveals nothing
 
     def check(self, spec: Any) -> Iterable[tuple[tuple, str]]:
         if spec.answer is None:
@@ -155,15 +150,8 @@ class ShortText(QuestionType):
             yield ("answer",), "`answer` is only for true_false questions"
         if not spec.accepted:
             yield ("accepted",), "a short_text question needs at least one accepted answer"
-        seen: dict[str, int] = {}
-        for i, answer in enumerate(spec.accepted):
-            norm = normalise_text(answer)
-            if not norm:
-                yield ("accepted", i), "an accepted answer is empty"
-            elif norm in seen:
-                yield ("accepted", i), f"accepted answer {answer!r} repeats answer {seen[norm] + 1} once normalised"
-            else:
-                seen[norm] = i
+        for i, message in accepted_problems(spec.accepted):  # the rule: course/content/short_answer.py
+            yield ("accepted", i), message
 
     def shown_options(self, question: Any) -> Sequence[ShownOption]:
         return []
@@ -180,12 +168,11 @@ class ShortText(QuestionType):
         return text
 
     def is_correct(self, question: Any, response: Any) -> bool:
-        """Right if it matches an accepted answer in any of the course's languages."""
-        given = normalise_text(response or "")
+        """Right if it matches an accepted answer in any of the course's languages (`short_answer.matches`)."""
         accepted = list(question.accepted)
         for texts in (getattr(question, "i18n", None) or {}).values():
             accepted.extend(texts.get("accepted", []))
-        return bool(given) and given in {normalise_text(a) for a in accepted}
+        return matches(response or "", accepted)
 
 
 def _check_options(spec: Any) -> Iterable[tuple[tuple, str]]:

@@ -2,16 +2,38 @@
 
 from __future__ import annotations
 
+import re
 import types
 from functools import cache
 from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints, create_model
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints, create_model
 
 Id = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
 OptionId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+# When a quiz's result pages show the correct answers and explanations (`course.quiz.attempts.reveal_level`).
+Reveal = Literal["after_pass_or_last", "after_each_attempt", "after_pass", "never"]
+DURATION = re.compile(r"^([1-9][0-9]{0,5})([smhd])$")
+SECONDS_PER = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def seconds_of(duration: str) -> int:
+    """`30s`, `10m`, `2h`, `1d` as seconds."""
+    match = DURATION.match(duration)
+    if match is None:
+        raise ValueError(duration)
+    return int(match[1]) * SECONDS_PER[match[2]]
+
+
+def _duration(value: str) -> str:
+    if not DURATION.match(value):
+        raise ValueError(f"a duration is a whole number and a unit: 30s, 10m, 2h or 1d (got {value!r})")
+    return value
+
+
+Duration = Annotated[str, AfterValidator(_duration)]
 
 
 class _Spec(BaseModel):
@@ -45,6 +67,7 @@ class CourseFile(_Spec):
     author_note: str = ""
     closing: str = ""
     quiz_gate: bool = True
+    quiz_reveal: Reveal = "after_pass_or_last"  # the default of every quiz without its own `reveal`
 
 
 class ModuleFile(_Spec):
@@ -90,6 +113,7 @@ class QuestionSpec(_Spec):
     options: list[OptionSpec] = []
     answer: bool | None = None
     accepted: list[str] = []
+    group: Id | None = None  # with the quiz's `draw`: each group is represented in every attempt
 
 
 class QuizFile(_Spec):
@@ -97,7 +121,9 @@ class QuizFile(_Spec):
     title: Title
     pass_mark: Annotated[int, Field(ge=1, le=100)] = 70
     max_attempts: Annotated[int, Field(ge=1)] | None = None
-    reveal: Literal["after_each_attempt", "after_pass", "never"] = "after_each_attempt"
+    reveal: Reveal | None = None  # None: the course's `quiz_reveal`
+    draw: Annotated[int, Field(ge=1)] | None = None  # serve N of the questions per attempt
+    retry_after: Duration | None = None  # the cool-down between two attempts
     questions: Annotated[list[QuestionSpec], Field(min_length=1)]
 
 

@@ -32,7 +32,8 @@ from sqlalchemy import Select, Text, and_, case, cast, func, literal, select
 from course.cohorts.models import Cohort, Enrolment
 from course.content.i18n import content_language, tr
 from course.content.models import Question, QuestionOption
-from course.content.question_types import QUESTION_TYPES, normalise_text
+from course.content.question_types import QUESTION_TYPES
+from course.content.short_answer import normalise
 from course.dashboard.coursemap import CourseMap, QuizInfo, in_ranges
 from course.dashboard.itemflags import Flag, clearly_more, flags_for, upper_group_size
 from course.extensions import db
@@ -280,9 +281,9 @@ def _add_text_answer(q: QuestionStat, raw: str, correct: bool, n: int) -> None:
     text = str(value) if not isinstance(value, list) else ", ".join(map(str, value))
     if not text:  # erased with its author's account (course/privacy): counted above, but no common answer
         return
-    norm = normalise_text(text)
-    for answer in q.answers:  # answers that differ only in case or width count together
-        if normalise_text(answer.text) == norm and answer.correct == correct:
+    norm = normalise(text)
+    for answer in q.answers:  # answers the grader sees as the same (case, width, punctuation …) count together
+        if normalise(answer.text) == norm and answer.correct == correct:
             answer.count += n
             return
     q.answers.append(TextAnswer(text, n, correct))

@@ -37,7 +37,13 @@ def learner_outline(course_key: str) -> LearnerOutline:
 
 
 # What each refusal answers: forbidden for now, or in conflict with what the learner already did.
-REFUSAL_STATUS = {Refused.LOCKED: 403, Refused.ENDED: 403, Refused.NOT_OPEN: 403, Refused.USED_UP: 409}
+REFUSAL_STATUS = {
+    Refused.LOCKED: 403,
+    Refused.ENDED: 403,
+    Refused.NOT_OPEN: 403,
+    Refused.USED_UP: 409,
+    Refused.COOLING_DOWN: 429,  # too soon after their last attempt (the quiz's `retry_after`)
+}
 
 
 def status_of(refusal: Refusal) -> int:

@@ -1,8 +1,12 @@
-"""End-of-chapter quizzes: take, submit, see the result, see the history."""
+"""End-of-chapter quizzes: take, submit, see the result, see the history.
+
+The quiz page shows the learner's next attempt as its layout has it (`course.quiz.layout`: the questions drawn,
+the options shuffled under opaque tokens), keyed by the attempt's submission key; a form sent back with errors is
+shown again with the key it was sent with, so the same order and the learner's choices. Inside the quiz's
+cool-down the page says when the next attempt opens and shows no form; a submission then is refused (429).
+"""
 
 from __future__ import annotations
-
-import secrets
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -13,14 +17,17 @@ from course.forms import EmptyForm
 from course.learn.loading import LoadedQuiz, load_quiz_or_404, status_of
 from course.progress import journey
 from course.quiz import attempts
+from course.quiz.layout import layout
 from course.ratelimit import limit, user_or_address
 from course.sql import reads_first, writing
 
 bp = Blueprint("quiz", __name__)
 
 
-def _render_quiz(loaded: LoadedQuiz, submission=None, form_values=None, status_code=200):
+def _render_quiz(loaded: LoadedQuiz, submission=None, form_values=None, status_code=200, key: str = ""):
     course, outline, chapter, status = loaded
+    if not key or len(key) > attempts.MAX_KEY_LENGTH:
+        key = journey.next_attempt_key(current_user.id, status)
     return render_template(
         "quiz/quiz.html",
         course=course,
@@ -29,9 +36,11 @@ def _render_quiz(loaded: LoadedQuiz, submission=None, form_values=None, status_c
         status=status,
         quiz=status.quiz,
         types=QUESTION_TYPES,
+        served=layout(current_user.id, status.quiz, key).served(),
+        opens_at=attempts.next_attempt_at(current_user.id, status.quiz),
         submission=submission,
         values=form_values,
-        submission_key=secrets.token_urlsafe(16),
+        submission_key=key,
         form=EmptyForm(),
     ), status_code
 
@@ -59,19 +68,23 @@ def submit(course_key: str, quiz_key: str):
     if checked.earlier is not None:
         flash(_("This attempt was already submitted; here is its result."), "info")
         return _result(loaded, checked.earlier.number)
+    key = request.form.get("submission_key", "")
     if checked.refusal is not None:
         flash(checked.refusal.message, "error")
         return _render_quiz(loaded, status_code=status_of(checked.refusal))
     if not checked.ready:
-        return _render_quiz(loaded, checked.submission, request.form, status_code=400)
-    # Graded from reads without SQLite's write lock; the write checks the key and the attempt count again.
-    key = request.form.get("submission_key", "")
+        return _render_quiz(loaded, checked.submission, request.form, status_code=400, key=key)
+    # Graded from reads without SQLite's write lock; the write checks the key, the attempt count and the cool-down
+    # again.
     try:
         with writing():
             recorded = journey.record_submission(current_user.id, course, outline, status, checked.submission, key)
+    except attempts.CoolingDown as exc:
+        flash(str(exc), "error")
+        return _render_quiz(loaded, status_code=429)
     except attempts.SubmissionError as exc:
         flash(str(exc), "error")
-        return _render_quiz(loaded, checked.submission, request.form, status_code=409)
+        return _render_quiz(loaded, checked.submission, request.form, status_code=409, key=key)
     if not recorded.created:
         flash(_("This attempt was already submitted; here is its result."), "info")
     elif recorded.completed_course:
@@ -108,8 +121,9 @@ def attempt(course_key: str, quiz_key: str, number: int):
         status=status,
         quiz=status.quiz,
         attempt=found,
-        level=attempts.reveal_level(status.quiz, status.passed),
+        level=attempts.reveal_level(status.quiz, status.passed, status.attempts_left),
         questions=attempts.questions_by_id([a.question_id for a in found.answers]),
         types=QUESTION_TYPES,
+        opens_at=attempts.next_attempt_at(current_user.id, status.quiz),
         next_step=outline.next_step(),
     )

@@ -1,6 +1,8 @@
 """What a learner does in a course, as services a test can call without a request: complete a lesson, save a
 workbook answer, submit a quiz — and the rules that decide whether they may, read from their outline (is the
-chapter open, is the quiz open, has their cohort ended, are attempts left).
+chapter open, is the quiz open, has their cohort ended, are attempts left) and, for a quiz with a cool-down, from
+their last attempt (`course.quiz.attempts.next_attempt_at`). A quiz form is read with its attempt's layout
+(`course.quiz.layout`): the questions it served, its options' tokens mapped back to their ids.
 
 They flush, never commit; the view commits (a quiz submission reads first and writes in a block of its own:
 see `course.sql`).
@@ -9,6 +11,7 @@ see `course.sql`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import Enum
 from typing import NamedTuple
 
@@ -23,6 +26,7 @@ from course.progress.outline import ChapterStatus, LearnerOutline, LessonStatus,
 from course.progress.reading import mark_complete
 from course.quiz import attempts
 from course.quiz.grading import Submission, read_submission
+from course.quiz.layout import attempt_key, layout
 from course.quiz.models import Attempt
 
 
@@ -31,6 +35,7 @@ class Refused(Enum):
     ENDED = "ended"  # their cohort ended (and their extension with it)
     NOT_OPEN = "not open"  # the quiz opens when the chapter's lessons are complete
     USED_UP = "used up"  # every attempt the quiz allows is used
+    COOLING_DOWN = "cooling down"  # the quiz's cool-down after their last attempt has not ended
 
 
 class Refusal(NamedTuple):
@@ -83,9 +88,15 @@ def find_prompt(outline: LearnerOutline, prompt_key: str) -> tuple[ChapterStatus
 
 
 # -- quizzes --------------------------------------------------------------------------------------------------
-def submission_refusal(outline: LearnerOutline, status: QuizStatus) -> Refusal | None:
+def next_attempt_key(user_id: int, status: QuizStatus) -> str:
+    """The submission key of the learner's next attempt at the quiz: the quiz page's, the same on every reload."""
+    return attempt_key(user_id, status.quiz, status.attempts + 1)
+
+
+def submission_refusal(outline: LearnerOutline, status: QuizStatus, opens_at: datetime | None = None) -> Refusal | None:
     """Why the learner may not submit this quiz now, if they may not: their cohort ended (plus their extension),
-    the chapter's lessons are not all complete (the quiz gate), or they used every attempt."""
+    the chapter's lessons are not all complete (the quiz gate), they used every attempt, or the quiz's cool-down
+    after their last attempt ends only at `opens_at` (`attempts.next_attempt_at`)."""
     if outline.schedule is not None and outline.schedule.closed():
         message = _(
             "Your cohort ended on %(date)s: quizzes are closed. Ask your instructor for an extension.",
@@ -100,6 +111,8 @@ def submission_refusal(outline: LearnerOutline, status: QuizStatus) -> Refusal |
         return Refusal(
             Refused.USED_UP, _("You have used all %(n)d attempts for this quiz.", n=status.quiz.max_attempts)
         )
+    if opens_at is not None:
+        return Refusal(Refused.COOLING_DOWN, attempts.cool_down_message(opens_at))
     return None
 
 
@@ -122,9 +135,9 @@ def check_submission(user_id: int, outline: LearnerOutline, status: QuizStatus, 
     incomplete but was sent before (the same key: a retry after its answer was lost) names the attempt it made,
     so its result can be shown, even when that attempt is what now closes the quiz or the quiz changed since.
     (A twin of a submission that would be accepted is found by `record_submission`, under the write lock.)"""
-    refusal = submission_refusal(outline, status)
-    submission = read_submission(status.quiz, form) if refusal is None else None
+    refusal = submission_refusal(outline, status, attempts.next_attempt_at(user_id, status.quiz))
     key = form.get("submission_key", "")
+    submission = read_submission(status.quiz, form, layout(user_id, status.quiz, key)) if refusal is None else None
     earlier = None
     if (refusal is not None or not submission.ok) and key:
         earlier = attempts.find_by_key(user_id, key)

@@ -1,12 +1,20 @@
 """Recording a learner's graded attempts at a quiz, and reading them back.
 
 `record` applies a submission once however often it is sent (its key), never gives two attempts the same number
-and never writes one beyond the quiz's limit — the database's unique constraints decide under races. Services
-flush, never commit.
+and never writes one beyond the quiz's limit — the database's unique constraints decide under races — nor one inside
+the quiz's cool-down (`retry_after`: read from the attempts table under the learner's lock, so it holds across
+instances). Services flush, never commit.
+
+What a result page reveals (`reveal_level`) follows the quiz's `reveal` policy (its own, else its course's
+`quiz_reveal`): `after_pass_or_last` (the default) shows which questions were wrong after each attempt, and the
+correct answers and explanations only once the learner has passed or used their last attempt.
 """
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
+from flask_babel import format_datetime
 from flask_babel import gettext as _
 from sqlalchemy import bindparam, case, func, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -27,8 +35,24 @@ class SubmissionError(ValueError):
     """The submission as a whole is refused; nothing was recorded."""
 
 
+class CoolingDown(SubmissionError):
+    """Submitted inside the quiz's cool-down: the next attempt opens at `opens_at`."""
+
+    def __init__(self, opens_at: datetime):
+        super().__init__(cool_down_message(opens_at))
+        self.opens_at = opens_at
+
+
+def cool_down_message(opens_at: datetime) -> str:
+    """When the next attempt opens, in the reader's time zone."""
+    return _("Please wait before trying again: your next attempt opens at %(time)s.", time=format_datetime(opens_at))
+
+
 # Run on every submission: built once.
 _ATTEMPTS_USED = select(func.count(Attempt.id), func.max(case((Attempt.passed, 1), else_=0))).where(
+    Attempt.user_id == bindparam("user_id"), Attempt.quiz_id == bindparam("quiz_id")
+)
+_LAST_SUBMITTED = select(func.max(Attempt.submitted_at)).where(
     Attempt.user_id == bindparam("user_id"), Attempt.quiz_id == bindparam("quiz_id")
 )
 _BY_KEY = select(Attempt).where(Attempt.user_id == bindparam("user_id"), Attempt.submission_key == bindparam("key"))
@@ -42,6 +66,17 @@ def attempts_so_far(user_id: int, quiz: Quiz) -> tuple[int, bool]:
     """How many attempts the learner has made at the quiz, and whether one of them passed."""
     used, passed = db.session.execute(_ATTEMPTS_USED, {"user_id": user_id, "quiz_id": quiz.id}).one()
     return used or 0, bool(passed)
+
+
+def next_attempt_at(user_id: int, quiz: Quiz) -> datetime | None:
+    """When the quiz's cool-down after the learner's last attempt ends, if it has not ended yet."""
+    if not quiz.retry_after:
+        return None
+    last = db.session.scalar(_LAST_SUBMITTED, {"user_id": user_id, "quiz_id": quiz.id})
+    if last is None:
+        return None
+    opens = last + timedelta(seconds=quiz.retry_after)
+    return opens if opens > utcnow() else None
 
 
 def find_by_key(user_id: int, key: str) -> Attempt | None:
@@ -69,7 +104,9 @@ def record(user_id: int, quiz: Quiz, submission: Submission, key: str) -> tuple[
         return existing, False
     if not submission.ok:
         raise SubmissionError(_("Some answers are missing or not valid."))
-    graded = grade(quiz, submission.responses)
+    if (opens_at := next_attempt_at(user_id, quiz)) is not None:
+        raise CoolingDown(opens_at)
+    graded = grade(quiz, submission.responses, submission.questions)
     for _try in range(5):
         used, passed_before = attempts_so_far(user_id, quiz)
         if quiz.max_attempts is not None and used >= quiz.max_attempts:
@@ -123,12 +160,15 @@ def get_attempt(user_id: int, quiz: Quiz, number: int) -> Attempt | None:
     )
 
 
-def reveal_level(quiz: Quiz, has_passed: bool) -> str:
-    """What a result page may show: "full" (answers and explanations), "correctness", or "score"."""
+def reveal_level(quiz: Quiz, has_passed: bool, attempts_left: int | None = None) -> str:
+    """What a result page may show: "full" (the correct answers and explanations), "correctness" (which questions
+    were right, with the learner's own answers), or "score". `attempts_left` 0: the learner used their last."""
     if quiz.reveal == "after_each_attempt":
         return "full"
     if quiz.reveal == "after_pass":
         return "full" if has_passed else "correctness"
+    if quiz.reveal == "after_pass_or_last":
+        return "full" if has_passed or attempts_left == 0 else "correctness"
     return "score"
 
 

@@ -1,5 +1,10 @@
 """Reading a learner's answers from a submitted quiz form and grading them, with the question types of
-`course.content.question_types`. Nothing here writes."""
+`course.content.question_types`. Nothing here writes.
+
+A form from the quiz page names options by the tokens of its attempt's layout (`course.quiz.layout`): read with
+that layout, only the questions it served are read and graded, and a value that is not one of their tokens is an
+invalid answer. Read without one (services and tests), options are named by their ids and every question is read.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +14,9 @@ from typing import Any, NamedTuple
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
-from course.content.models import Quiz
+from course.content.models import Question, Quiz
 from course.content.question_types import ResponseError, question_type
+from course.quiz.layout import Layout
 
 RESERVED_FIELDS = {"csrf_token", "submission_key"}
 
@@ -22,15 +28,16 @@ class Submission:
     responses: dict[int, Any] = field(default_factory=dict)  # question id → the stored response
     errors: dict[str, str] = field(default_factory=dict)  # question key → message
     general: list[str] = field(default_factory=list)
+    questions: list[Question] = field(default_factory=list)  # the questions read: the attempt's served ones
 
     @property
     def ok(self) -> bool:
         return not self.errors and not self.general
 
 
-def read_submission(quiz: Quiz, form: MultiDict) -> Submission:
-    sub = Submission()
-    questions = quiz.questions
+def read_submission(quiz: Quiz, form: MultiDict, layout: Layout | None = None) -> Submission:
+    questions = layout.questions if layout is not None else list(quiz.questions)
+    sub = Submission(questions=questions)
     known = {q.key for q in questions}
     foreign = [name for name in form if name not in known and name not in RESERVED_FIELDS]
     if foreign:
@@ -41,7 +48,9 @@ def read_submission(quiz: Quiz, form: MultiDict) -> Submission:
             )
         )
     for question in questions:
-        values = [v for v in form.getlist(question.key)]
+        values = form.getlist(question.key)
+        if layout is not None:
+            values = layout.read_values(question, values)
         try:
             response = question_type(question.type).read(question, values)
         except ResponseError as exc:
@@ -64,10 +73,11 @@ class Graded(NamedTuple):
         return round(100 * self.score / self.maximum, 2) if self.maximum else 0.0
 
 
-def grade(quiz: Quiz, responses: dict[int, Any]) -> Graded:
-    """Grade a response to every question of `quiz` (question id → response): all or nothing per question."""
+def grade(quiz: Quiz, responses: dict[int, Any], questions: list[Question] | None = None) -> Graded:
+    """Grade a response to every question of `quiz` — or of the `questions` an attempt served (question id →
+    response): all or nothing per question."""
     answers, score, maximum = [], 0.0, 0.0
-    for position, question in enumerate(quiz.questions, start=1):
+    for position, question in enumerate(questions or quiz.questions, start=1):
         response = responses[question.id]
         correct = question_type(question.type).is_correct(question, response)
         points = float(question.points) if correct else 0.0

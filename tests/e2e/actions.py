@@ -50,7 +50,8 @@ def login(page: Any, account: Account, path: str = "/login") -> None:
 # -- quizzes ------------------------------------------------------------------------------------------------
 def quiz_answers(site: Site, course_key: str, quiz_key: str, right: bool = True) -> dict[str, tuple[str, Any]]:
     """Question key → (type, answer) from the database: the keyed options (or the first accepted text) when
-    `right`, else a wrong choice for every question."""
+    `right`, else a wrong choice for every question. Options are named by their text (a true/false question's by
+    `true` / `false`): the page names them by per-attempt tokens (`option_input_id`, `form_from_page`)."""
     answers: dict[str, tuple[str, Any]] = {}
     with site.session() as session:
         quiz = session.scalar(
@@ -63,8 +64,9 @@ def quiz_answers(site: Site, course_key: str, quiz_key: str, right: bool = True)
                 answers[q.key] = (q.type, q.accepted[0] if right else "something else entirely")
             else:
                 options = [o for o in q.options if o.archived_at is None]
-                keyed = [o.key for o in options if o.correct]
-                wrong = [o.key for o in options if not o.correct][:1]
+                name = (lambda o: o.key) if q.type == "true_false" else (lambda o: o.text)
+                keyed = [name(o) for o in options if o.correct]
+                wrong = [name(o) for o in options if not o.correct][:1]
                 answers[q.key] = (q.type, keyed if right else wrong)
     return answers
 
@@ -76,8 +78,39 @@ def fill_quiz(page: Any, answers: dict[str, tuple[str, Any]]) -> None:
             page.locator(f"#in-{key}").fill(answer)
         else:
             for option in answer:
-                page.locator(f'label[for="in-{key}-{option}"]').click()
-                expect(page.locator(f"#in-{key}-{option}")).to_be_checked()
+                input_id = option_input_id(page, key, kind, option)
+                page.locator(f'label[for="{input_id}"]').click()
+                expect(page.locator(f"#{input_id}")).to_be_checked()
+
+
+def option_input_id(page: Any, key: str, kind: str, option: str) -> str:
+    """The id of the input of a question's option named by its text (true/false: by `true` / `false`, shown
+    in that order)."""
+    labels = page.locator(f"#q-{key} .option label")
+    if kind == "true_false":
+        return labels.nth(0 if option == "true" else 1).get_attribute("for")
+    return labels.filter(has_text=re.compile(rf"^\s*{re.escape(option)}\s*$")).first.get_attribute("for")
+
+
+OPTION_ON_PAGE = re.compile(r'name="([^"]+)" value="([^"]*)"[^>]*>\s*<label for="[^"]+">([^<]*)</label>')
+
+
+def form_from_page(html: str, answers: dict[str, tuple[str, Any]]) -> list[tuple[str, str]]:
+    """The form the quiz page `html` sends for `answers`: its submission key, and each option as its token."""
+    import html as entities
+
+    shown: dict[str, list[tuple[str, str]]] = {}
+    for name, token, text in OPTION_ON_PAGE.findall(html):
+        shown.setdefault(name, []).append((token, entities.unescape(text).strip()))
+    pairs = [("submission_key", re.search(r'name="submission_key" value="([^"]+)"', html)[1])]
+    for key, (kind, answer) in answers.items():
+        if kind == "short_text":
+            pairs.append((key, answer))
+        elif kind == "true_false":
+            pairs += [(key, shown[key][0 if option == "true" else 1][0]) for option in answer]
+        else:
+            pairs += [(key, next(t for t, text in shown[key] if text == option)) for option in answer]
+    return pairs
 
 
 # -- forms without a page: a browser context's request API, with its cookies and a CSRF token -----------------
