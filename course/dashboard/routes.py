@@ -25,6 +25,7 @@ from course.dashboard.overview import overview as cohort_overview
 from course.dashboard.quizstats import quiz_stats, quiz_summaries
 from course.db_types import utcnow
 from course.extensions import db
+from course.progress.review import learners_in_review
 from course.sql import begin_transaction, writing
 
 bp = Blueprint("dashboard", __name__)
@@ -128,7 +129,8 @@ def quizzes(cohort_id: int):
 def quiz(cohort_id: int, quiz_key: str):
     cohort, cm = load_cohort(cohort_id)
     stats = quiz_stats(cohort, _quiz_or_404(cm, quiz_key))
-    return render_page("dashboard/quiz.html", cohort, cm, "quizzes", stats=stats, rules=itemflags)
+    in_review = learners_in_review(cohort.id, [q.id for q in stats.questions])
+    return render_page("dashboard/quiz.html", cohort, cm, "quizzes", stats=stats, rules=itemflags, in_review=in_review)
 
 
 @bp.route("/cohorts/<int:cohort_id>/learners/<int:user_id>")

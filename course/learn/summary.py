@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from course.learn.loading import learner_outline
+from course.progress import review as reviews
 from course.progress.completion import completion_by_code, verification
 from course.progress.workbook import workbook_plan
 
@@ -22,6 +23,7 @@ def _summary_context(course_key: str) -> dict:
         "outline": outline,
         "plan": workbook_plan(outline, current_user.id),
         "completion": outline.completion,
+        "review": reviews.record(current_user.id, outline.course.id),
     }
 
 
