@@ -122,7 +122,10 @@ def register_blueprints(app: Flask) -> None:
     from course.cohorts.routes import bp as cohorts_bp
     from course.dashboard import nudge_routes  # noqa: F401 - reminders to learners, on the dashboard blueprint
     from course.dashboard.routes import bp as dashboard_bp
-    from course.learn import calendar  # noqa: F401 - the calendar feed and its buttons, on the learn blueprint
+    from course.learn import (
+        calendar,  # noqa: F401 - the calendar feed and its buttons, on the learn blueprint
+        review,  # noqa: F401 - the Review page (spaced review), on the learn blueprint
+    )
     from course.learn.lessons import bp as learn_bp
     from course.learn.quizzes import bp as quiz_bp
     from course.learn.summary import bp as progress_bp

@@ -15,6 +15,7 @@ from course.progress.models import (
     LessonProgress,
     WorkbookAnswer,
 )
+from course.progress.review_models import ReviewCard, ReviewLog
 from course.quiz.models import Attempt, AttemptAnswer
 from course.ratelimit import RateLimitCounter
 
@@ -46,6 +47,8 @@ __all__ = [
     "Quiz",
     "RateLimitCounter",
     "RecoveryCode",
+    "ReviewCard",
+    "ReviewLog",
     "Role",
     "TotpFactor",
     "User",

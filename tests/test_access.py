@@ -92,6 +92,8 @@ def expectations(ids) -> list[tuple[str, dict[str, int]]]:
         (f"{c}/quizzes/intro-quiz/attempts", signed_in),
         (f"{c}/quizzes/intro-quiz/attempts/1", only_learner),
         (f"{c}/summary", signed_in),
+        (f"{c}/review", signed_in),  # the Review page: their own due cards (none here: every answer was right)
+        (f"{c}/review?answered=999999", {ANON: 302, **dict.fromkeys(ROLES[1:], 404)}),  # nobody's review
         (f"{c}/summary/print", only_learner),
         (f"/verify/{ids['verify']}", everyone_200),
         ("/verify/not-a-real-code", dict.fromkeys(ROLES, 404)),
@@ -203,6 +205,7 @@ def post_urls(ids) -> list[str]:
         f"{c}/workbook/wb-welcome",
         f"{c}/calendar",
         f"{c}/calendar/reset",
+        f"{c}/review/1",
         "/cohorts/new",
         f"/cohorts/{a}/edit",
         f"/cohorts/{a}/schedule",

@@ -37,7 +37,8 @@ def ids(app, loaded_course, make_user):
         )
         enrol(cohort, _db.session.merge(learner), check_window=False)
         _db.session.commit()
-        valid = {"cohort_id": cohort.id, "user_id": learner.id, "number": 1, "announcement_id": 1, "message_id": 1}
+        valid = {"cohort_id": cohort.id, "user_id": learner.id, "number": 1}
+        valid |= {"announcement_id": 1, "message_id": 1, "card_id": 1}  # any id: only its range is tried
     client = new_client(app)
     assert do_login(client, admin.email).status_code == 302
     return client, valid

@@ -17,6 +17,7 @@ from course.extensions import db
 from course.learn.forms import WorkbookForm
 from course.learn.loading import LoadedLesson, learner_outline, load_lesson_or_404, refuse_if_locked
 from course.progress import journey
+from course.progress import review as reviews
 from course.progress.opening import format_opening
 from course.progress.outline import build_outline
 from course.progress.reading import record_view, view_is_due
@@ -44,6 +45,7 @@ def outline(course_key: str):
     outline = learner_outline(course_key)
     calendar = calendar_links(current_user.id, outline.schedule) if current_user.is_authenticated else None
     announcements = unread_for(current_user.id, outline.course.id) if current_user.is_authenticated else []
+    reviews_due = reviews.due_count(current_user.id, outline.course.id) if current_user.is_authenticated else 0
     return render_template(
         "learn/outline.html",
         course=outline.course,
@@ -51,6 +53,7 @@ def outline(course_key: str):
         next_step=outline.next_step(),
         calendar=calendar,
         announcements=announcements,
+        reviews_due=reviews_due,
     )
 
 

@@ -187,6 +187,8 @@ RULES: dict[str, Rule] = {
         "(author_id cleared)",
     ),
     "announcement_dismissal": Rule(_delete, "deleted: which announcements the learner dismissed"),
+    "review_card": Rule(_delete, "deleted: the learner's spaced-review schedule, which no statistic outlives"),
+    "review_log": Rule(_delete, "deleted: the learner's review answers (right or wrong), their own record"),
     "audit_entry": Rule(
         _keep,
         "kept until pruned (AUDIT_RETENTION_DAYS): append-only, and holds ids, roles and dates, no names, emails "

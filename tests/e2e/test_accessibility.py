@@ -43,7 +43,17 @@ from course.outbox.models import OutboxMessage
 from course.privacy.deletion import delete_account
 from course.progress.models import Completion
 
-from .actions import PHONE, axe_violations, csrf_token, describe, expect, login, quiz_answers
+from .actions import (
+    PHONE,
+    axe_violations,
+    csrf_token,
+    describe,
+    expect,
+    form_from_page,
+    login,
+    option_input_id,
+    quiz_answers,
+)
 from .conftest import TEST_ROUTES, Account, Site, add_test_routes
 
 
@@ -134,9 +144,7 @@ def finish_the_mini_course(site: Site, context, learner: Account) -> None:
         tries = (False, True) if quiz != "launch-quiz" else (True,)
         for right in tries:
             answers = quiz_answers(site, FIXTURE_COURSE, quiz, right=right)
-            pairs = [("submission_key", uuid.uuid4().hex)]
-            for key, (_kind, value) in answers.items():
-                pairs += [(key, v) for v in value] if isinstance(value, list) else [(key, value)]
+            pairs = form_from_page(context.request.get(f"{base}/quizzes/{quiz}").text(), answers)
             post(context, f"{base}/quizzes/{quiz}", token, pairs)
 
 
@@ -275,6 +283,8 @@ def pages_for(role: str, w: World) -> list[str]:
             f"{course}/quizzes/launch-quiz/attempts/1",
             f"{course}/quizzes/intro-quiz/attempts",
             f"{course}/quizzes/training-quiz",  # every attempt used
+            Core(f"{course}/review"),  # a card due: a question failed on the way
+            Core(f"{course}/review#review-answer"),  # a card answered: its result and explanation
             Core(f"{course}/summary"),
             Core(f"{course}/summary/print"),
             "/account",
@@ -378,6 +388,16 @@ def answer_anything(page) -> None:
     page.locator(".quiz-form [type=submit]").click()
 
 
+def answer_review(page) -> None:
+    form = page.locator("form.review-form")
+    option = form.locator(".option label").first
+    if option.count():
+        option.click()
+    else:
+        form.locator("input[type=text]").fill("an answer")
+    form.locator("[type=submit]").click()
+
+
 ACTIONS: dict[str, Callable[[Any], None]] = {
     # the page's last form sent as it is (empty, on most pages): its errors
     "submit": lambda page: (submit(page), expect_alert(page)),
@@ -405,6 +425,8 @@ ACTIONS: dict[str, Callable[[Any], None]] = {
         page.locator("#calendar form [type=submit]").click(),
         expect(page.locator("#calendar-link")).to_be_visible(),
     ),
+    # the Review page's card answered (its first option, or a typed answer): the result
+    "review-answer": lambda page: (answer_review(page), expect(page.locator("#review-result")).to_be_visible()),
     # a quiz answered and sent when it cannot be taken any more
     "answer": lambda page: (answer_anything(page), expect_alert(page)),
 }
@@ -570,17 +592,18 @@ def test_a_learner_reads_and_passes_a_quiz_with_the_keyboard_alone(site, new_con
             page.keyboard.type(answer)
         elif kind == "multiple":
             for option in answer:
-                tab_to(page, f"#in-{key}-{option}")
+                tab_to(page, f"#{option_input_id(page, key, kind, option)}")
                 page.keyboard.press("Space")
         else:
             tab_to(page, f"input[name='{key}']")
             for _ in range(8):
-                if focused(page, f"#in-{key}-{answer[0]}"):
+                if focused(page, f"#{option_input_id(page, key, kind, answer[0])}"):
                     break
                 page.keyboard.press("ArrowDown")
             page.keyboard.press("Space")
-        checked = page.locator(f"input[name='{key}']:checked").evaluate_all("els => els.map(e => e.value)")
-        assert kind == "short_text" or sorted(checked) == sorted(answer), (key, checked, answer)
+        checked = page.locator(f"input[name='{key}']:checked").evaluate_all("els => els.map(e => e.id)")
+        wanted = [] if kind == "short_text" else [option_input_id(page, key, kind, option) for option in answer]
+        assert kind == "short_text" or sorted(checked) == sorted(wanted), (key, checked, answer)
     tab_to(page, ".quiz-form button[type=submit]")
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(r"/quizzes/intro-quiz/attempts/\d+$"))
