@@ -253,3 +253,22 @@ def test_the_review_page_speaks_the_learners_language(app, loaded_course, client
     page = client.get(REVIEW)
     assert page.status_code == 200
     assert f'lang="{"en" if language == "en" else "zh-Hans"}"' in page.get_data(as_text=True)
+
+
+def test_no_card_shows_an_answer_the_quiz_still_withholds(app, loaded_course, client, learner):
+    """training-quiz reveals its answers only once passed: a failed attempt makes no card (a review would show the
+    right answer), the pass makes them. launch-quiz never reveals: its mistakes never make cards."""
+    complete_lessons(client, "welcome", "models", "data", "tuning", "pricing", "growth")
+    assert submit_quiz(client, "training-quiz", WRONG_ANSWERS["training-quiz"]).status_code == 302
+    assert submit_quiz(client, "launch-quiz", WRONG_ANSWERS["launch-quiz"]).status_code == 302
+    assert cards(app, learner.id) == []
+    page = client.get("/courses/mini-course/review").get_data(as_text=True)
+    assert "Nothing to review right now." in page and "review due" not in client.get("/courses/mini-course").get_data(
+        as_text=True
+    )
+    assert submit_quiz(client, "training-quiz", RIGHT_ANSWERS["training-quiz"]).status_code == 302  # passed
+    with app.app_context():
+        training = set(
+            _db.session.scalars(select(Question.id).where(Question.key.in_(WRONG_ANSWERS["training-quiz"].keys())))
+        )
+    assert {card.question_id for card in cards(app, learner.id)} == training

@@ -30,10 +30,11 @@ from sqlalchemy.orm import selectinload
 
 from course import clock, signals
 from course.cohorts.models import Enrolment
-from course.content.models import Question
+from course.content.models import Question, Quiz
 from course.content.question_types import question_type
 from course.extensions import db
 from course.progress.review_models import ReviewCard, ReviewLog
+from course.quiz.attempts import reveal_level
 from course.quiz.models import Attempt, AttemptAnswer
 from course.sql import insert_ignore
 
@@ -48,13 +49,15 @@ class ReviewError(ValueError):
 
 # -- making cards ---------------------------------------------------------------------------------------------
 def make_cards(user_id: int, course_id: int) -> int:
-    """Give the learner a card for every question of the course they ever answered wrong and have no card for.
-    Returns how many were made."""
+    """Give the learner a card for every question of the course they ever answered wrong and have no card for — in
+    the quizzes whose answers they may see now (`reveal_level` "full": passed, or the last attempt used, under the
+    default policy). Before that, a review would show the correct answer the quiz still withholds; a quiz that never
+    reveals them makes no cards. Returns how many were made."""
     has_card = select(ReviewCard.id).where(
         ReviewCard.user_id == user_id, ReviewCard.question_id == AttemptAnswer.question_id
     )
-    missing = db.session.scalars(
-        select(AttemptAnswer.question_id)
+    wrong = db.session.execute(
+        select(AttemptAnswer.question_id, Attempt.quiz_id)
         .join(Attempt, Attempt.id == AttemptAnswer.attempt_id)
         .join(Question, Question.id == AttemptAnswer.question_id)
         .where(
@@ -65,6 +68,8 @@ def make_cards(user_id: int, course_id: int) -> int:
         )
         .distinct()
     ).all()
+    revealed = _quizzes_revealed(user_id, {quiz_id for _question, quiz_id in wrong})
+    missing = {question_id for question_id, quiz_id in wrong if quiz_id in revealed}
     now = clock.now()
     made = 0
     for question_id in sorted(missing):
@@ -80,6 +85,25 @@ def make_cards(user_id: int, course_id: int) -> int:
         }
         made += insert_ignore(ReviewCard, values, ["user_id", "question_id"])
     return made
+
+
+def _quizzes_revealed(user_id: int, quiz_ids: set[int]) -> set[int]:
+    """Of `quiz_ids`, those whose correct answers the learner may see now."""
+    if not quiz_ids:
+        return set()
+    rows = db.session.execute(
+        select(Attempt.quiz_id, func.count(), func.max(case((Attempt.passed, 1), else_=0)))
+        .where(Attempt.user_id == user_id, Attempt.quiz_id.in_(quiz_ids))
+        .group_by(Attempt.quiz_id)
+    ).all()
+    quizzes = {quiz.id: quiz for quiz in db.session.scalars(select(Quiz).where(Quiz.id.in_(quiz_ids)))}
+    shown = set()
+    for quiz_id, attempts, passed in rows:
+        quiz = quizzes[quiz_id]
+        left = None if quiz.max_attempts is None else max(quiz.max_attempts - attempts, 0)
+        if reveal_level(quiz, bool(passed), left) == "full":
+            shown.add(quiz_id)
+    return shown
 
 
 @signals.attempt_recorded.connect
