@@ -20,17 +20,19 @@
 
 - equals the normalised form of one of the accepted answers; or
 - it ends (or starts) with ONE parenthetical group — `(…)`, from ASCII or full-width brackets, with no bracket
-  inside — that names the term in the other script (one side has CJK characters, the other has none), and either
-  side, normalised again, equals an accepted answer. So with `微调` accepted, `微调（Fine-tuning）`,
-  `微调 (fine-tuning)` and `（Fine-tuning）微调` are right, and with `fine-tuning` accepted `微调（Fine-tuning）`
-  is right too: the way lessons name a term with its alias.
+  inside or outside it — that names the term in the other script (one side has CJK characters, the other has
+  none), and the rest of the answer, normalised again, equals an accepted answer. So with `微调` accepted,
+  `微调（Fine-tuning）`, `微调 (fine-tuning)` and `（Fine-tuning）微调` are right: the way lessons name a term with
+  its alias. (A question's accepted answers hold every language's, so with `fine-tuning` and `微调` both
+  accepted, `Fine-tuning（微调）` is right too.)
 
 Nothing else is accepted: an answer that merely contains an accepted form is wrong (`not fine-tuning`, `微调不是`,
-`fine-tuning and pre-training`), only one group is set aside (`微调(a)(b)` is wrong), and a bracket in the same
-script is not an alias but more of the answer: `微调（或预训练）` (a hedge) and `not (fine-tuning)` are wrong. The
-alias itself is not checked against the accepted list (`微调（Finetune）` is right when `微调` is), since any tighter
-rule would refuse aliases the author did not list. Accepted answers that themselves contain brackets are compared
-whole first, so they still work.
+`fine-tuning and pre-training`); only one group is set aside (`微调(a)(b)`, `(微调)(x)` are wrong); the accepted
+term must be the main text, not the bracket (`预训练（微调）`, `pre-training (fine-tuning)` are wrong); and a
+bracket in the same script is not an alias but more of the answer (`微调（或预训练）`, `not (fine-tuning)` are
+wrong). The alias itself is not checked against the accepted list (`微调（Finetune）` is right when `微调` is),
+since any tighter rule would refuse aliases the author did not list. Accepted answers that themselves contain
+brackets are compared whole first, so they still work.
 
 `accepted_problems(answers)` — what the content check reports on a list of accepted answers: one that normalises
 to nothing (e.g. only punctuation), and one that normalises to the same text as an earlier one.
@@ -92,7 +94,7 @@ def matches(typed: str, accepted: Iterable[str]) -> bool:
         return False
     rest, alias = normalise(group["rest"]), normalise(group["alias"])
     translated = _has_cjk(rest) != _has_cjk(alias)  # a term and its name in the other script, as lessons write it
-    return translated and bool({rest, alias} & forms)
+    return translated and "(" not in group["rest"] and rest in forms
 
 
 def _has_cjk(text: str) -> bool:
