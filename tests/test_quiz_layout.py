@@ -263,6 +263,7 @@ def _as_list(value) -> list:
         ("", True, "question intro-q1: `group` is only used with the quiz's `draw`"),
         ("draw: 0\n", False, "`draw`"),
         ("retry_after: 10 minutes\n", False, "a duration is a whole number and a unit: 30s, 10m, 2h or 1d"),
+        ("retry_after: 999999d\n", False, "a duration is at most 365d"),
     ],
 )
 def test_the_checker_reports_wrong_pool_and_cool_down_settings(content_dir, settings, groups, message):

@@ -27,9 +27,14 @@ def seconds_of(duration: str) -> int:
     return int(match[1]) * SECONDS_PER[match[2]]
 
 
+MAX_DURATION_DAYS = 365  # a cool-down longer than a year is a typo (and would not fit the database's integer)
+
+
 def _duration(value: str) -> str:
     if not DURATION.match(value):
         raise ValueError(f"a duration is a whole number and a unit: 30s, 10m, 2h or 1d (got {value!r})")
+    if seconds_of(value) > MAX_DURATION_DAYS * SECONDS_PER["d"]:
+        raise ValueError(f"a duration is at most {MAX_DURATION_DAYS}d (got {value!r})")
     return value
 
 
