@@ -49,6 +49,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from databases import fresh_database, migrated_app  # noqa: E402
 from servers import NO_LIMITS, Browser, Gunicorn, rss_kib  # noqa: E402 - PYTHONOPTIMIZE=2 as in production
+from servers import SECRET_KEY as SERVER_SECRET  # noqa: E402 - the key the server signs and lays out quizzes with
 from sqlalchemy import select  # noqa: E402
 
 from course.extensions import db  # noqa: E402
@@ -121,6 +122,7 @@ def prepare(app) -> Site:
             .order_by(Chapter.position)
         ).all()
         quiz = next(q for q in quizzes if q.max_attempts is None)
+        quiz.retry_after = None  # submissions per second are measured: the course's cool-down would refuse them
         form = []
         for question in quiz.questions:
             answer = question_type(question.type).correct_response(question)
@@ -216,43 +218,64 @@ def run_wrk(url: str, duration: float, script: str | None = None, headers: dict[
     return WrkResult(rps, requests, bad, statuses, output)
 
 
-def submissions_script(site: Site, sessions: list[LoggedIn], nonce: str) -> str:
-    body = "&".join(f"{k}={v}" for k, v in _encoded(site.quiz_form))
+def submission_bodies(app, site: Site, sessions: list[LoggedIn], nonce: str, per_learner: int) -> list[list]:
+    """[learner index (1-based), form body] for `per_learner` submissions of each learner, each under its own key:
+    the quiz's options are the attempt's tokens (course/quiz/layout.py, under the server's SECRET_KEY), as the page
+    the learner was shown would carry them."""
+    from course.accounts.models import User
+    from course.content.models import Quiz
+    from course.quiz.layout import layout
+
+    entries = []
+    with app.app_context():
+        quiz = db.session.scalar(select(Quiz).where(Quiz.key == site.quiz))
+        questions = {q.key: q for q in quiz.questions}
+        ids = dict(db.session.execute(select(User.email, User.id).where(User.email.in_(site.emails))).all())
+        for n in range(per_learner):
+            for i, (email, session) in enumerate(zip(site.emails, sessions, strict=True), start=1):
+                key = f"{nonce}-{i}-{n}"
+                shown = layout(ids[email], quiz, key, secret=SERVER_SECRET.encode())
+                pairs = [(k, shown.token(questions[k], v) if questions[k].options else v) for k, v in site.quiz_form]
+                pairs += [("submission_key", key), ("csrf_token", session.csrf)]
+                entries.append([i, "&".join(f"{k}={v}" for k, v in _encoded(pairs))])
+    return entries
+
+
+def submissions_script(site: Site, sessions: list[LoggedIn], entries: list[list]) -> str:
     return f"""
 local cookies = {lua([s.cookie for s in sessions])}
-local tokens = {lua([s.csrf for s in sessions])}
 local path = {lua(f"/courses/{site.course}/quizzes/{site.quiz}")}
-local form = {lua(body)}
+local entries = {lua(entries)}
 local n = 0
 function request()
   n = n + 1
-  local i = ((n * 7 + id) % #cookies) + 1
-  local key = string.format("{nonce}-%d-%d", id, n)
+  local entry = entries[((n - 1) * 2 + id - 1) % #entries + 1]  -- each of wrk's two threads its own half
   return wrk.format("POST", path, {{
-    ["Cookie"] = cookies[i],
+    ["Cookie"] = cookies[entry[1]],
     ["Content-Type"] = "application/x-www-form-urlencoded",
-  }}, form .. "&submission_key=" .. key .. "&csrf_token=" .. tokens[i])
+  }}, entry[2])
 end
 """
 
 
-def mixed_script(site: Site, session: LoggedIn, nonce: str) -> str:
+def mixed_script(site: Site, session: LoggedIn, bodies: list[str], start: int) -> str:
+    """Nine pages for one submission of the quiz (`bodies`: that learner's forms, each under its own key)."""
     c = site.course
     paths = ["/healthz", "/courses", f"/courses/{c}", f"/courses/{c}/summary", "/static/css/app.css"]
     paths += [f"/courses/{c}/lessons/{key}" for key in site.lessons]
     paths += [f"/courses/{c}/quizzes/{key}" for key in site.quizzes]
-    body = "&".join(f"{k}={v}" for k, v in _encoded(site.quiz_form)) + f"&csrf_token={session.csrf}"
     return f"""
 local paths = {lua(paths)}
 local cookie = {lua(session.cookie)}
 local quiz = {lua(f"/courses/{c}/quizzes/{site.quiz}")}
-local form = {lua(body)}
+local bodies = {lua(bodies)}
 local n = 0
 function request()
   n = n + 1
   if n % 10 == 0 then
+    local body = bodies[({start} + n / 10 * 2 + id - 1) % #bodies + 1]
     return wrk.format("POST", quiz, {{["Cookie"] = cookie, ["Content-Type"] = "application/x-www-form-urlencoded"}},
-      form .. "&submission_key=" .. string.format("{nonce}-%d-%d", id, n))
+      body)
   end
   return wrk.format("GET", paths[(n % #paths) + 1], {{["Cookie"] = cookie}})
 end
@@ -314,11 +337,14 @@ def bench_engine(engine: str, postgres: str | None, duration: float, mixed_count
             lesson = run_wrk(server.url + lesson_path, duration, headers=cookie)
             say(f"  GET lesson (logged in)  {lesson.rps:8.1f} req/s  {lesson.statuses}")
             nonce = uuid.uuid4().hex[:6]
-            submit = run_wrk(server.url + "/", duration, script=submissions_script(site, sessions, nonce))
+            entries = submission_bodies(app, site, sessions, nonce, per_learner=max(40, int(duration * 40)))
+            submit = run_wrk(server.url + "/", duration, script=submissions_script(site, sessions, entries))
             say(f"  POST quiz submission    {submit.rps:8.1f} req/s  {submit.statuses}")
             attempts, distinct = count_attempts(app, nonce)
             say(f"  attempts recorded: {attempts}, distinct (learner, key): {distinct}")
-            mixed, rss_curve = mixed_load(server, site, sessions[1], lesson.rps, mixed_count)
+            mixed_bodies = [body for i, body in submission_bodies(app, site, sessions, f"mixed{nonce}", 40) if i == 2]
+            mixed_bodies += [body for i, body in submission_bodies(app, site, sessions, f"more{nonce}", 40) if i == 2]
+            mixed, rss_curve = mixed_load(server, site, sessions[1], mixed_bodies, lesson.rps, mixed_count)
             workers = server.worker_pids()
             rss_after = [rss_kib(pid) / 1024 for pid in workers]
             pss_after = [pss_kib(pid) / 1024 for pid in workers]
@@ -339,14 +365,17 @@ def bench_engine(engine: str, postgres: str | None, duration: float, mixed_count
     )  # fmt: skip
 
 
-def mixed_load(server: Gunicorn, site: Site, session: LoggedIn, rate: float, count: int) -> tuple[WrkResult, list]:
+def mixed_load(
+    server: Gunicorn, site: Site, session: LoggedIn, bodies: list[str], rate: float, count: int
+) -> tuple[WrkResult, list]:
     """At least `count` mixed requests, as wrk runs whose duration is estimated from the last run's rate
     (wrk is timed, not counted); the workers' RSS is sampled after each run."""
     total = WrkResult(0.0, 0, 0, {})
     curve = []
     while total.requests < count:
         seconds = min(60.0, max(2.0, 1.05 * (count - total.requests) / max(rate, 1.0)))
-        run = run_wrk(server.url + "/", seconds, mixed_script(site, session, f"mixed{len(curve)}"))
+        script = mixed_script(site, session, bodies, start=total.requests // 10)
+        run = run_wrk(server.url + "/", seconds, script)
         rate = run.rps
         total.requests += run.requests
         total.bad += run.bad
