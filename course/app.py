@@ -20,7 +20,7 @@ from config import CONFIGS, Config, config_name
 from course.extensions import babel, csrf, db, limiter, login_manager
 from course.i18n import browser_locale, select_locale, select_timezone, sentences
 from course.ops.logging import logged_path
-from course.worker import tasks as worker_tasks
+from course.worker import wake as worker_wake
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message = None
     login_manager.session_protection = "basic"
     login_manager.user_loader(load_user)
-    worker_tasks.init_app(app)
+    worker_wake.init_app(app)
 
 
 ID_MAX = 2**31 - 1  # PostgreSQL `integer`, the type of every id column and of an attempt's number

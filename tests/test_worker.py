@@ -109,3 +109,17 @@ def test_a_worker_killed_mid_delivery_loses_nothing_and_sends_nothing_twice(app,
     with app.app_context():
         attempts = dict(_db.session.execute(select(OutboxMessage.to_address, OutboxMessage.attempts)).all())
     assert attempts["learner3@example.com"] == 2 and attempts["learner4@example.com"] == 1
+
+
+def test_a_web_worker_holds_no_queue_library_until_it_sends_mail():
+    """Huey imports the drivers of every queue it supports (psycopg, redis): about 30 MB a web worker on SQLite
+    would hold without sending a single email. It is loaded at the first wake-up instead (course/worker/wake.py),
+    and icalendar at the first calendar feed."""
+    probe = (
+        "import sys, course.wsgi; "
+        "print(sorted(m for m in ('huey', 'psycopg', 'redis', 'icalendar') if m in sys.modules))"
+    )
+    env = {**os.environ, "FOUNDER_COURSE_ENV": "development", "DATABASE_URL": "sqlite://"}
+    env.pop("REDIS_URL", None)
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr

@@ -11,12 +11,12 @@ not times.
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from icalendar import Calendar, Event
 from sqlalchemy import select
 
 from course.accounts.models import User
@@ -30,6 +30,9 @@ from course.content.outline import course_outline
 from course.db_types import utcnow
 from course.extensions import db
 from course.links import external_url
+
+if TYPE_CHECKING:
+    from icalendar import Calendar
 
 PRODID = "-//Founder Course//Cohort calendar//EN"
 REFRESH = timedelta(hours=12)  # how often a calendar app is asked to fetch the feed again
@@ -53,6 +56,7 @@ def cohort_calendar(cohort: Cohort, course: Course, language: str, user_id: int,
     host = urlsplit(outline_url).hostname or "localhost"
     stamp = utcnow()
     course_title = tr(course, "title", lang=content_language_for(language))
+    from icalendar import Calendar, Event  # loaded by a request for a feed, not by every web worker at start
 
     calendar = Calendar()
     calendar.add("prodid", PRODID)

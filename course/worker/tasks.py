@@ -9,31 +9,13 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask
 from huey import crontab
 
 from course.outbox.delivery import deliver_due
-from course.signals import outbox_committed
 from course.worker import jobs
-from course.worker.queue import bind, flask_app, huey
+from course.worker.queue import flask_app, huey
 
 log = logging.getLogger(__name__)
-
-
-def init_app(app: Flask) -> None:
-    """Called by the app factory: the web process wakes the worker after each commit that wrote messages."""
-    outbox_committed.connect(_wake, weak=False)
-
-
-def _wake(app: Flask) -> None:
-    """After a commit that wrote messages: queue a delivery now rather than at the next minute's sweep."""
-    if app.config.get("OUTBOX_IMMEDIATE"):
-        return  # course/outbox delivered them already
-    try:
-        bind(app)
-        deliver()
-    except Exception:  # the queue is unreachable: the next sweep delivers them, nothing is lost
-        log.warning("could not wake the worker; the messages go at its next sweep", exc_info=True)
 
 
 @huey.task()
