@@ -39,13 +39,19 @@ def insert_ignore(model: type, values: dict[str, Any], conflict: list[str]) -> b
 
     Race-free "create if missing": the database's unique constraint decides, not a check in Python.
     """
+    return insert_ignore_returning(model, values, conflict) is not None
+
+
+def insert_ignore_returning(model: type, values: dict[str, Any], conflict: list[str]) -> Any:
+    """`insert_ignore`, returning the new row's primary key (its first column), or None when the row existed."""
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     key = list(model.__table__.primary_key.columns)
     stmt = insert(model).values(**values).on_conflict_do_nothing(index_elements=conflict).returning(*key)
     # The row it returns, not the rowcount: through the ORM on PostgreSQL the rowcount is not 0 when the
     # conflict skipped the row.
-    return db.session.execute(stmt).first() is not None
+    row = db.session.execute(stmt).first()
+    return row[0] if row is not None else None
 
 
 # -- how a request's transactions begin ----------------------------------------------------------------

@@ -8,14 +8,13 @@ latest snapshots of a cohort are kept (this week's and the one it is compared wi
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint, delete, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint, delete, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from course.db_types import UTCDateTime, utcnow
 from course.extensions import db
+from course.sql import insert_ignore
 
 
 class CohortDigest(db.Model):
@@ -52,7 +51,7 @@ def save_snapshot(cohort_id: int, week: str, at_risk_ids: list[int]) -> CohortDi
     INSERT … ON CONFLICT DO NOTHING: two workers writing the week's digest at once keep one row (the first), without
     a unique-constraint error aborting the second's run."""
     values = {"cohort_id": cohort_id, "week": week, "at_risk_ids": list(at_risk_ids), "created_at": utcnow()}
-    db.session.execute(_insert_ignoring_duplicates(values))
+    insert_ignore(CohortDigest, values, ["cohort_id", "week"])
     found = snapshot(cohort_id, week)
     before = previous_snapshot(cohort_id, week)
     if before is not None:
@@ -61,17 +60,6 @@ def save_snapshot(cohort_id: int, week: str, at_risk_ids: list[int]) -> CohortDi
         )
     db.session.flush()
     return found
-
-
-def _insert_ignoring_duplicates(values: dict[str, Any]):
-    dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
-        return (
-            postgresql.insert(CohortDigest).values(values).on_conflict_do_nothing(index_elements=["cohort_id", "week"])
-        )
-    if dialect == "sqlite":
-        return sqlite.insert(CohortDigest).values(values).on_conflict_do_nothing(index_elements=["cohort_id", "week"])
-    return insert(CohortDigest).values(values)  # pragma: no cover - the two engines the app supports
 
 
 def forget_learner(user_id: int) -> None:

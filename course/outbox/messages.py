@@ -25,8 +25,7 @@ from flask import current_app, render_template
 from flask_babel import force_locale
 from itsdangerous import BadSignature, URLSafeSerializer
 from markupsafe import Markup, escape
-from sqlalchemy import event, exists, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import event, exists, select
 from sqlalchemy.orm import Session
 
 from course.extensions import db
@@ -34,6 +33,7 @@ from course.links import external_url
 from course.outbox.kinds import OPTIONAL, Kind
 from course.outbox.models import NotificationOptOut, OutboxMessage
 from course.signals import outbox_committed
+from course.sql import insert_ignore_returning
 
 
 class Recipient(Protocol):
@@ -80,8 +80,9 @@ def enqueue(
         "unsubscribe_url": unsubscribe,
         "message_id": _message_id(event_key),
     }
-    statement = _insert_ignoring_duplicates(values).returning(OutboxMessage.id)
-    message_id = db.session.scalar(statement)
+    # INSERT … ON CONFLICT (event_key) DO NOTHING: two transactions reporting the same event at once write one
+    # message, without an error in either.
+    message_id = insert_ignore_returning(OutboxMessage, values, ["event_key"])
     if message_id is not None:
         db.session.info["outbox_new"] = True
     return message_id
@@ -142,17 +143,6 @@ def recipient_language(recipient: Recipient) -> str:
 def _message_id(event_key: str) -> str:
     domain = urlsplit(current_app.config.get("PUBLIC_URL") or "http://localhost").hostname or "localhost"
     return make_msgid(idstring=hashlib.sha256(event_key.encode()).hexdigest()[:16], domain=domain)
-
-
-def _insert_ignoring_duplicates(values: dict[str, Any]):
-    """INSERT … ON CONFLICT (event_key) DO NOTHING: two transactions reporting the same event at once write one
-    message, without an error in either."""
-    dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
-        return postgresql.insert(OutboxMessage).values(values).on_conflict_do_nothing(index_elements=["event_key"])
-    if dialect == "sqlite":
-        return sqlite.insert(OutboxMessage).values(values).on_conflict_do_nothing(index_elements=["event_key"])
-    return insert(OutboxMessage).values(values)  # pragma: no cover - the two engines the app supports
 
 
 @event.listens_for(Session, "after_commit")
