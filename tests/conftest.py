@@ -323,23 +323,40 @@ def complete_lessons(client: FlaskClient, *lessons: str) -> None:
 
 
 def submit_quiz(client: FlaskClient, quiz: str, answers: dict, key: str | None = None, course: str = FIXTURE_COURSE):
-    """Post `answers` (option ids, as RIGHT_ANSWERS names them) as the quiz page would: as the tokens of the
-    attempt's layout for `key` (see `quiz_form`)."""
-    key = key or uuid.uuid4().hex
-    form = quiz_form(client, quiz, answers, key, course)
-    return client.post(quiz_url(quiz, course), data={**form, "submission_key": key})
+    """Post `answers` (option ids, as RIGHT_ANSWERS names them) as the quiz page would: with the submission key
+    the page issues for the learner's next attempt (or `key`, e.g. an earlier attempt's, to replay it), and each
+    option as its token in that attempt's layout (see `quiz_form`)."""
+    return client.post(quiz_url(quiz, course), data=quiz_form(client, quiz, answers, key, course))
 
 
-def quiz_form(client: FlaskClient, quiz: str, answers: dict, key: str, course: str = FIXTURE_COURSE) -> dict:
-    """`answers` (question id → option id(s) or a typed text) as the signed-in learner's attempt with submission
-    key `key` shows them: each option id becomes its token in that attempt's layout (a value that is not an
-    option id stays as it is, so a test can send a forged one); answers to questions the attempt did not draw
-    are left out."""
+def service_key(user_id: int, quiz) -> str:
+    """The submission key of the learner's next attempt at `quiz` (a Quiz row), for a test that records attempts
+    through the service (`attempts.record`) inside an app context: the key the quiz page would issue."""
+    from course.quiz.attempts import attempts_so_far
+    from course.quiz.layout import attempt_key
+
+    return attempt_key(user_id, quiz, attempts_so_far(user_id, quiz)[0] + 1)
+
+
+def next_key(client: FlaskClient, quiz: str, course: str = FIXTURE_COURSE) -> str:
+    """The submission key the quiz page gives the signed-in learner's next attempt."""
+    return quiz_form(client, quiz, {}, None, course)["submission_key"]
+
+
+def quiz_form(
+    client: FlaskClient, quiz: str, answers: dict, key: str | None = None, course: str = FIXTURE_COURSE
+) -> dict:
+    """The form the quiz page posts: `answers` (question id → option id(s) or a typed text) as the signed-in
+    learner's attempt with submission key `key` (by default the key the page issues for their next attempt) shows
+    them: each option id becomes its token in that attempt's layout (a value that is not an option id stays as it
+    is, so a test can send a forged one); answers to questions the attempt did not draw are left out. Includes
+    `submission_key`."""
     from sqlalchemy import select
 
     from course.accounts.sessions import load_user
     from course.content.models import Course, Quiz
-    from course.quiz.layout import layout
+    from course.quiz.attempts import attempts_so_far
+    from course.quiz.layout import attempt_key, layout
 
     with client.session_transaction() as session:
         secret = session.get("_user_id")
@@ -350,10 +367,12 @@ def quiz_form(client: FlaskClient, quiz: str, answers: dict, key: str, course: s
         found = _db.session.scalar(select(Quiz).join(Course).where(Course.key == course, Quiz.key == quiz))
         if user_id is None or found is None:  # not signed in, or no such quiz: sent as written
             _db.session.rollback()
-            return dict(answers)
+            return {**answers, "submission_key": key or "no-key"}
+        if key is None:
+            key = attempt_key(user_id, found, attempts_so_far(user_id, found)[0] + 1)
         shown = layout(user_id, found, key)
         questions = {q.key: q for q in found.questions}
-        form: dict = {}
+        form: dict = {"submission_key": key}
         for name, value in answers.items():
             question = questions.get(name)
             if question is None:

@@ -318,14 +318,14 @@ def test_learner_posts_without_a_csrf_token_are_refused(app, csrf_on, loaded_cou
     assert response.status_code == 302
     for lesson in ("welcome", "models"):
         assert client.post(f"{lesson_url(lesson)}/complete", data={"csrf_token": token}).status_code == 302
-    answers = quiz_form(client, "intro-quiz", RIGHT_ANSWERS["intro-quiz"], "k1")
-    response = client.post(quiz_url("intro-quiz"), data={**answers, "submission_key": "k1"})
+    answers = quiz_form(client, "intro-quiz", RIGHT_ANSWERS["intro-quiz"])
+    response = client.post(quiz_url("intro-quiz"), data=answers)
     assert response.status_code == 400
     with app.app_context():
         assert _db.session.scalar(select(func.count(Attempt.id))) == 0
 
     token = token_from(client, quiz_url("intro-quiz"))
-    response = client.post(quiz_url("intro-quiz"), data={**answers, "submission_key": "k1", "csrf_token": token})
+    response = client.post(quiz_url("intro-quiz"), data={**answers, "csrf_token": token})
     assert response.status_code == 302
     with app.app_context():
         assert _db.session.scalar(select(func.count(Attempt.id))) == 1

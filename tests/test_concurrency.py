@@ -20,7 +20,6 @@ from __future__ import annotations
 import re
 import threading
 import time
-import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -42,6 +41,7 @@ from conftest import (
     load,
     quiz_url,
     server_url,
+    service_key,
     upgrade_to_head,
 )
 from flask import Flask
@@ -56,7 +56,7 @@ from course.extensions import db
 from course.progress import reading as progress
 from course.progress.models import Completion, LessonProgress, WorkbookAnswer
 from course.quiz import attempts, grading
-from course.quiz.layout import layout
+from course.quiz.layout import attempt_key, layout
 from course.quiz.models import Attempt, AttemptAnswer
 
 POSTGRES = bool(server_url()) and make_url(server_url()).get_backend_name() == "postgresql"
@@ -64,6 +64,7 @@ LIMITED_QUIZ = "training-quiz"  # max_attempts: 2 in the fixture course
 LIMITED_QUIZ_LESSONS = ("data", "tuning")
 ALL_LESSONS = ("welcome", "models", "data", "tuning", "pricing", "growth")
 LIMIT_REACHED = "You have used all 2 attempts for this quiz."
+STALE = "This page was out of date: the quiz was submitted from another page since. Here it is again."
 ATTEMPT_PATH = re.compile(r"/attempts/(\d+)$")
 
 
@@ -131,7 +132,7 @@ def make_learners(site: Site, prefix: str, count: int, completed: tuple[str, ...
             for quiz_key in passed:
                 quiz = db.session.scalar(select(Quiz).where(Quiz.key == quiz_key))
                 submission = grading.read_submission(quiz, MultiDict(_form(RIGHT_ANSWERS[quiz_key])))
-                attempts.record(user.id, quiz, submission, uuid.uuid4().hex)
+                attempts.record(user.id, quiz, submission, service_key(user.id, quiz))
             ids.append(user.id)
         db.session.commit()
         for quiz in db.session.scalars(select(Quiz)):
@@ -173,6 +174,11 @@ def at_once(calls: list[Callable[[], Any]]) -> list[Any]:
         thread.join(timeout=180)
     assert not any(t.is_alive() for t in threads), "requests still running after 3 minutes"
     return results
+
+
+def key_for(learner: Learner, quiz: str, number: int) -> str:
+    """The submission key the quiz page issues for the learner's attempt `number` (under the servers' key)."""
+    return attempt_key(learner.id, _QUIZZES[quiz], number, SERVERS_SECRET_KEY.encode())
 
 
 def submit(learner: Learner, quiz: str, answers: dict, key: str, server: int) -> Response:
@@ -230,17 +236,22 @@ def redirected_number(response: Response) -> int:
 
 # -- PostgreSQL, two instances -----------------------------------------------------------------------
 def test_parallel_identical_submissions_respect_the_limit_and_grade_each_key_once(pg_site: Site):
+    """Each learner sends the keys of attempts 1–4 at once, each twice (once to each instance): pages they could
+    only hold in turn. Attempt 1 is always recorded; each attempt is recorded under its own number's key only, once;
+    a copy sent before its number was next is refused as stale, and nothing passes the limit of 2."""
     learners = make_learners(pg_site, "limit", 50, completed=LIMITED_QUIZ_LESSONS)
     with pg_site.app.app_context():
         limit = db.session.scalar(select(Quiz.max_attempts).where(Quiz.key == LIMITED_QUIZ))
     assert limit == 2
     sent: dict[tuple[int, str], list[Response | BaseException]] = defaultdict(list)
+    number_of: dict[str, int] = {}
     for batch in range(0, len(learners), 10):  # 10 learners × 8 requests in flight at a time
         calls, labels = [], []
         for learner in learners[batch : batch + 10]:
-            for k in range(4):  # 4 keys, each sent twice, once to each instance: 8 parallel submissions
-                key = f"{learner.id}-{k}-{uuid.uuid4().hex[:8]}"
-                answers = RIGHT_ANSWERS[LIMITED_QUIZ] if k % 2 else WRONG_ANSWERS[LIMITED_QUIZ]
+            for number in range(1, 5):  # 4 keys, each sent twice, once to each instance: 8 parallel submissions
+                key = key_for(learner, LIMITED_QUIZ, number)
+                number_of[key] = number
+                answers = RIGHT_ANSWERS[LIMITED_QUIZ] if number % 2 else WRONG_ANSWERS[LIMITED_QUIZ]
                 for server in (0, 1):
                     calls.append(lambda lr=learner, a=answers, key=key, s=server: submit(lr, LIMITED_QUIZ, a, key, s))
                     labels.append((learner.id, key))
@@ -249,16 +260,18 @@ def test_parallel_identical_submissions_respect_the_limit_and_grade_each_key_onc
 
     recorded = attempts_of(pg_site, [lr.id for lr in learners], LIMITED_QUIZ)
     per_learner = Counter(user_id for (user_id, _key) in recorded)
-    assert all(per_learner[lr.id] == limit for lr in learners), per_learner  # never more than the limit
+    assert all(1 <= per_learner[lr.id] <= limit for lr in learners), per_learner  # never more than the limit
+    assert all((lr.id, key_for(lr, LIMITED_QUIZ, 1)) in recorded for lr in learners)
     for (user_id, key), outcomes in sent.items():
         numbers = recorded.get((user_id, key), [])
-        assert len(numbers) <= 1, (key, numbers)  # one attempt row per key
+        assert numbers in ([], [number_of[key]]), (key, numbers)  # one attempt row per key, its own number
         for outcome in outcomes:
             assert isinstance(outcome, Response), outcome
-            if numbers:  # graded, or found already graded: both copies are sent to that key's one attempt
-                assert redirected_number(outcome) == numbers[0], (key, numbers, outcome)
-            else:  # refused, and only because the limit was reached
-                assert outcome.status == 409 and outcome.messages == [LIMIT_REACHED], outcome
+            if outcome.status == 409:  # refused: too early (stale) or over the limit, never for another reason
+                assert outcome.messages in ([STALE], [LIMIT_REACHED]), outcome
+                assert outcome.messages == [STALE] or number_of[key] > limit, (key, outcome.messages)
+            else:  # graded, or found already graded: sent to that key's one attempt
+                assert numbers and redirected_number(outcome) == numbers[0], (key, numbers, outcome)
     assert_every_attempt_whole(pg_site, [lr.id for lr in learners], questions=len(RIGHT_ANSWERS[LIMITED_QUIZ]))
 
 
@@ -297,14 +310,18 @@ def assert_one_completion(site: Site, learner: Learner) -> None:
 
 
 def test_parallel_final_submissions_make_one_completion(pg_site: Site):
-    """The last step is the last quiz: 8 parallel passing submissions (distinct keys, unlimited attempts)."""
+    """The last step is the last quiz: 8 parallel passing submissions over both instances, four with the page's key
+    for attempt 1 and four with attempt 2's (unlimited attempts): attempt 1 completes the course, once."""
     (learner,) = make_learners(pg_site, "finisher", 1, completed=ALL_LESSONS, passed=("intro-quiz", "training-quiz"))
+    keys = [key_for(learner, "launch-quiz", number) for number in (1, 2)] * 4
     calls = [
-        lambda s=server: submit(learner, "launch-quiz", RIGHT_ANSWERS["launch-quiz"], uuid.uuid4().hex, s)
-        for server in (0, 1) * 4
+        lambda s=i % 2, key=key: submit(learner, "launch-quiz", RIGHT_ANSWERS["launch-quiz"], key, s)
+        for i, key in enumerate(keys)
     ]
     outcomes = at_once(calls)
-    assert sorted(redirected_number(o) for o in outcomes) == list(range(1, 9))
+    assert all(isinstance(o, Response) for o in outcomes), outcomes
+    assert [redirected_number(o) for o in outcomes[0::2]] == [1] * 4
+    assert all(o.status == 409 and o.messages == [STALE] or redirected_number(o) == 2 for o in outcomes[1::2])
     assert_one_completion(pg_site, learner)
 
 
@@ -351,7 +368,7 @@ def test_a_worker_killed_mid_submission_leaves_nothing_half_written(pg_site: Sit
     try:
         with engine.connect() as locker:
             locker.execute(text("LOCK TABLE attempt_answer IN EXCLUSIVE MODE"))
-            keys = [(learners[i], f"kill-{i}-{uuid.uuid4().hex[:8]}") for i in range(2)]
+            keys = [(learners[i], key_for(learners[i], quiz, 1)) for i in range(2)]
             results: list[Any] = []
             senders = [
                 threading.Thread(
@@ -380,16 +397,21 @@ def test_a_worker_killed_mid_submission_leaves_nothing_half_written(pg_site: Sit
     lock = threading.Lock()
 
     def stream(learner: Learner, lane: int) -> None:
-        n = 0
+        """One learner's tab, submitting again and again: the page's key for the next attempt, and the same key
+        again when a request got no answer (as a browser resending the form)."""
+        n, sends = 1, 0
         while not stop.is_set():
-            key = f"stream-{learner.id}-{n}-{uuid.uuid4().hex[:8]}"
-            outcome = _try(submit, learner, quiz, answers, key, (lane + n) % 2)
+            key = key_for(learner, quiz, n)
+            outcome = _try(submit, learner, quiz, answers, key, (lane + sends) % 2)
             with lock:
                 sent[learner.id, key].append(outcome)
                 answered["all"] += 1
-            n += 1
+            sends += 1
+            if isinstance(outcome, Response) and outcome.status == 302:
+                n = redirected_number(outcome) + 1
 
-    streams = [threading.Thread(target=stream, args=(lr, i), daemon=True) for i, lr in enumerate(learners)]
+    # The two learners of part 1 keep their lost request for the retries below; the others stream.
+    streams = [threading.Thread(target=stream, args=(lr, i), daemon=True) for i, lr in enumerate(learners[2:])]
     for thread in streams:
         thread.start()
     try:
@@ -423,6 +445,16 @@ def test_a_worker_killed_mid_submission_leaves_nothing_half_written(pg_site: Sit
     assert_every_attempt_whole(pg_site, list(learner_of), questions=len(answers))
 
 
+def submit_in_turn(learner: Learner, quiz: str, answers: dict, times: int) -> Response:
+    """`times` attempts one after another, each with the key the page issues next; the last response (an
+    unexpected one is returned at once)."""
+    for number in range(1, times + 1):
+        response = submit(learner, quiz, answers, key_for(learner, quiz, number), 0)
+        if response.status != 302:
+            return response
+    return response
+
+
 def _try(call: Callable[..., Response], *args: Any) -> Response | BaseException:
     try:
         return call(*args)
@@ -449,11 +481,7 @@ def test_sqlite_concurrent_writes_wait_instead_of_failing(tmp_path: Path):
                                 f"/courses/{FIXTURE_COURSE}/workbook/{p}", f
                             )
                         )
-                    for n in range(3):
-                        key = f"sqlite-{lr.id}-{n}"
-                        calls.append(
-                            lambda lr=lr, key=key: submit(lr, "intro-quiz", RIGHT_ANSWERS["intro-quiz"], key, 0)
-                        )
+                    calls.append(lambda lr=lr: submit_in_turn(lr, "intro-quiz", RIGHT_ANSWERS["intro-quiz"], 3))
                 outcomes = at_once(calls)
                 log = server.log()
             assert all(isinstance(o, Response) and o.status == 302 for o in outcomes), [
@@ -482,8 +510,8 @@ def test_sqlite_concurrent_writes_wait_instead_of_failing(tmp_path: Path):
                 for p in ("wb-goal", "wb-model-choice", "wb-price")
             }
             recorded = attempts_of(site, ids, "intro-quiz")
-            assert {label: len(n) for label, n in recorded.items()} == {
-                (lr.id, f"sqlite-{lr.id}-{n}"): 1 for lr in learners for n in range(3)
+            assert recorded == {
+                (lr.id, key_for(lr, "intro-quiz", n)): [n] for lr in learners for n in range(1, 4)
             }
             assert_every_attempt_whole(site, ids, questions=len(RIGHT_ANSWERS["intro-quiz"]))
         finally:

@@ -170,6 +170,15 @@ def fixed(value: Any) -> Callable[[School], Any]:
     return lambda _school: value
 
 
+def _first_attempt_key(school: School) -> str:
+    """The submission key the quiz page issues for the learner's first attempt at the intro quiz."""
+    from course.content.models import Quiz
+    from course.quiz.layout import attempt_key
+
+    with school.app.app_context():
+        return attempt_key(school.learner.id, _db.session.scalar(select(Quiz).where(Quiz.key == "intro-quiz")), 1)
+
+
 LONG = "x" * 20_001
 CASES = {
     "register": Case(
@@ -280,7 +289,7 @@ CASES = {
     "quiz": Case(
         "learner",
         fixed(quiz_url("intro-quiz")),
-        fixed({"submission_key": "k"}),
+        lambda school: {"submission_key": _first_attempt_key(school)},
         fixed("in-intro-q4"),
         fixed("Please answer this question."),
         link="q-intro-q4",

@@ -14,6 +14,7 @@ from conftest import (
     do_login,
     load,
     new_client,
+    next_key,
     quiz_form,
     quiz_url,
     submit_quiz,
@@ -146,7 +147,7 @@ def ready(loaded_course, client, learner):
 
 
 def test_a_right_submission_is_graded_and_shown(app, ready):
-    response = submit_quiz(ready, INTRO, RIGHT_ANSWERS[INTRO], key="first")
+    response = submit_quiz(ready, INTRO, RIGHT_ANSWERS[INTRO])
     assert response.status_code == 302
     assert response.headers["Location"].endswith(f"{quiz_url(INTRO)}/attempts/1")
     (attempt,) = attempts(app)
@@ -191,14 +192,14 @@ def test_an_unknown_option_is_refused_and_nothing_is_recorded(app, ready):
 def test_a_missing_answer_is_refused_and_the_other_answers_are_kept(app, ready):
     answers = {**RIGHT_ANSWERS[INTRO], "intro-q4": "my own words"}
     del answers["intro-q1"]
-    response = submit_quiz(ready, INTRO, answers, key="missing-one")
+    response = submit_quiz(ready, INTRO, answers)
     assert response.status_code == 400
     page = response.get_data(as_text=True)
     assert "Please answer this question." in page
     assert re.search(r'id="err-intro-q1"', page)
     # The learner's other answers are still in the form, under the same attempt's tokens.
-    token = quiz_form(ready, INTRO, {"intro-q2": ["a", "b", "c"], "intro-q3": "false"}, "missing-one")
-    assert 'name="submission_key" value="missing-one"' in page
+    token = quiz_form(ready, INTRO, {"intro-q2": ["a", "b", "c"], "intro-q3": "false"})
+    assert f'name="submission_key" value="{token["submission_key"]}"' in page
     assert re.search(rf'name="intro-q2" value="{token["intro-q2"][0]}" checked', page)
     assert re.search(rf'name="intro-q2" value="{token["intro-q2"][1]}" checked', page)
     assert not re.search(rf'name="intro-q2" value="{token["intro-q2"][2]}" checked', page)
@@ -216,14 +217,46 @@ def test_a_question_id_from_elsewhere_is_refused(app, ready):
 
 
 def test_an_empty_submission_is_refused(app, ready):
-    response = ready.post(quiz_url(INTRO), data={"submission_key": "k"})
+    response = ready.post(quiz_url(INTRO), data={"submission_key": next_key(ready, INTRO)})
     assert response.status_code == 400
     assert attempts(app) == []
 
 
+@pytest.mark.parametrize("forged", ["chosen-by-me", "0" * 32])
+def test_a_key_the_page_did_not_issue_records_nothing(app, ready, forged):
+    """The key picks the attempt's layout (which questions a pool draws, the options' order): a learner who sends
+    a key of their own choosing gets the page again (409), nothing recorded, not a layout of their choice."""
+    answers = quiz_form(ready, INTRO, RIGHT_ANSWERS[INTRO], forged)
+    response = ready.post(quiz_url(INTRO), data=answers)
+    assert response.status_code == 409
+    page = response.get_data(as_text=True)
+    assert "This page was out of date" in page
+    assert f'name="submission_key" value="{next_key(ready, INTRO)}"' in page
+    assert attempts(app) == []
+
+
+def test_the_page_issues_the_next_attempts_key_and_an_old_one_is_stale(app, ready):
+    first = next_key(ready, INTRO)
+    assert submit_quiz(ready, INTRO, WRONG_ANSWERS[INTRO]).status_code == 302
+    second = next_key(ready, INTRO)
+    assert second != first
+    assert f'name="submission_key" value="{second}"' in ready.get(quiz_url(INTRO)).get_data(as_text=True)
+    # A key for an attempt beyond the next (a guess at a later layout) is refused like any other forged one.
+    user_id = attempts(app)[0].user_id
+    with app.app_context():
+        from course.content.models import Quiz
+        from course.quiz.layout import attempt_key
+
+        third = attempt_key(user_id, _db.session.scalar(select(Quiz).where(Quiz.key == INTRO)), 3)
+    response = ready.post(quiz_url(INTRO), data=quiz_form(ready, INTRO, RIGHT_ANSWERS[INTRO], third))
+    assert response.status_code == 409
+    assert [a.number for a in attempts(app)] == [1]
+
+
 def test_the_same_submission_twice_records_one_attempt(app, ready):
-    first = submit_quiz(ready, INTRO, RIGHT_ANSWERS[INTRO], key="double-click")
-    second = submit_quiz(ready, INTRO, RIGHT_ANSWERS[INTRO], key="double-click")
+    key = next_key(ready, INTRO)
+    first = submit_quiz(ready, INTRO, RIGHT_ANSWERS[INTRO], key=key)
+    second = submit_quiz(ready, INTRO, RIGHT_ANSWERS[INTRO], key=key)
     assert first.status_code == second.status_code == 302
     assert first.headers["Location"] == second.headers["Location"]
     assert len(attempts(app)) == 1
@@ -245,16 +278,18 @@ def test_attempts_beyond_the_limit_are_refused(app, ready):
 
 def test_a_retry_of_the_last_allowed_attempt_shows_its_result(app, ready):
     """The retry of a submission whose attempt used up the quiz: its result, not "no attempts left"."""
-    assert submit_quiz(ready, TRAINING, WRONG_ANSWERS[TRAINING], key="one").status_code == 302
-    last = submit_quiz(ready, TRAINING, WRONG_ANSWERS[TRAINING], key="two")
-    again = submit_quiz(ready, TRAINING, WRONG_ANSWERS[TRAINING], key="two")
+    assert submit_quiz(ready, TRAINING, WRONG_ANSWERS[TRAINING]).status_code == 302
+    key = next_key(ready, TRAINING)
+    last = submit_quiz(ready, TRAINING, WRONG_ANSWERS[TRAINING], key=key)
+    again = submit_quiz(ready, TRAINING, WRONG_ANSWERS[TRAINING], key=key)
     assert again.status_code == 302 and again.headers["Location"] == last.headers["Location"]
     assert [a.number for a in attempts(app)] == [1, 2]
 
 
 def test_a_retry_after_the_quiz_changed_shows_its_result(app, ready, loaded_course):
     """A question added after the first send: the retry (with the old answers) gets its result, not a 400."""
-    first = submit_quiz(ready, INTRO, RIGHT_ANSWERS[INTRO], key="before-the-change")
+    key = next_key(ready, INTRO)
+    first = submit_quiz(ready, INTRO, RIGHT_ANSWERS[INTRO], key=key)
     quiz_file = loaded_course.root / "mini-course/01-basics/01-intro/quiz.yaml"
     quiz_file.write_text(
         quiz_file.read_text().replace(
@@ -266,10 +301,10 @@ def test_a_retry_after_the_quiz_changed_shows_its_result(app, ready, loaded_cour
         )
     )
     assert load(app, loaded_course.root).applied
-    again = submit_quiz(ready, INTRO, RIGHT_ANSWERS[INTRO], key="before-the-change")
+    again = submit_quiz(ready, INTRO, RIGHT_ANSWERS[INTRO], key=key)
     assert again.status_code == 302 and again.headers["Location"] == first.headers["Location"]
     assert len(attempts(app)) == 1
-    assert submit_quiz(ready, INTRO, RIGHT_ANSWERS[INTRO], key="a-new-one").status_code == 400  # a new send: refused
+    assert submit_quiz(ready, INTRO, RIGHT_ANSWERS[INTRO]).status_code == 400  # a new send: refused
 
 
 def test_a_missing_submission_key_records_nothing(app, ready):
@@ -409,13 +444,27 @@ def in_parallel(app, user, n: int, request) -> list[int]:
 
 
 def test_parallel_tabs_cannot_pass_the_attempt_limit(app, ready, learner):
-    codes = in_parallel(app, learner, 6, lambda c, i: submit_quiz(c, TRAINING, WRONG_ANSWERS[TRAINING], key=f"tab-{i}"))
-    assert sorted(codes) == [302, 302, 409, 409, 409, 409]
+    """After attempt 1 of 2: three tabs send the page's key for attempt 2, three a key for attempt 3 (a page the
+    learner could only get once attempt 2 exists). One attempt 2 is recorded and its twins show it; every
+    attempt-3 send is refused, as stale before attempt 2 commits and as over the limit after."""
+    from course.content.models import Quiz
+    from course.quiz.layout import attempt_key
+
+    assert submit_quiz(ready, TRAINING, WRONG_ANSWERS[TRAINING]).status_code == 302
+    second = next_key(ready, TRAINING)
+    user_id = attempts(app)[0].user_id
+    with app.app_context():
+        third = attempt_key(user_id, _db.session.scalar(select(Quiz).where(Quiz.key == TRAINING)), 3)
+    keys = [second, third] * 3
+    codes = in_parallel(app, learner, 6, lambda c, i: submit_quiz(c, TRAINING, WRONG_ANSWERS[TRAINING], key=keys[i]))
+    assert sorted(codes) == [302, 302, 302, 409, 409, 409]
+    assert [codes[i] for i in range(0, 6, 2)] == [302] * 3
     assert sorted(a.number for a in attempts(app)) == [1, 2]
 
 
 def test_a_double_submit_in_parallel_records_one_attempt(app, ready, learner):
-    codes = in_parallel(app, learner, 4, lambda c, i: submit_quiz(c, INTRO, RIGHT_ANSWERS[INTRO], key="same-key"))
+    key = next_key(ready, INTRO)
+    codes = in_parallel(app, learner, 4, lambda c, i: submit_quiz(c, INTRO, RIGHT_ANSWERS[INTRO], key=key))
     assert codes == [302] * 4
     assert len(attempts(app)) == 1
     assert count_rows(app, AttemptAnswer) == 4

@@ -5,7 +5,6 @@ course/quiz/layout.py, course/quiz/attempts.py, course/progress/journey.py, cour
 from __future__ import annotations
 
 import re
-import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,8 +15,10 @@ from conftest import (
     WRONG_ANSWERS,
     complete_lessons,
     load,
+    next_key,
     quiz_form,
     quiz_url,
+    service_key,
     submit_quiz,
 )
 from dashboard_factories import add_learner, make_cohort
@@ -103,13 +104,13 @@ def test_the_page_carries_only_tokens_and_a_reload_keeps_the_attempt(ready):
 
     submit_quiz(ready, INTRO, WRONG_ANSWERS[INTRO], key=key)
     next_page = ready.get(quiz_url(INTRO)).get_data(as_text=True)
-    next_key = re.search(r'name="submission_key" value="([^"]+)"', next_page)[1]
-    assert next_key != key
+    following = re.search(r'name="submission_key" value="([^"]+)"', next_page)[1]
+    assert following != key
     assert set(re.findall(r'value="([0-9a-f]{12})"', next_page)).isdisjoint(values)
 
 
 def test_a_replayed_submission_is_graded_against_its_own_order(app, ready):
-    form = {**quiz_form(ready, INTRO, RIGHT_ANSWERS[INTRO], "mine"), "submission_key": "mine"}
+    form = quiz_form(ready, INTRO, RIGHT_ANSWERS[INTRO])
     first = ready.post(quiz_url(INTRO), data=form)
     assert first.status_code == 302 and first.headers["Location"].endswith("/attempts/1")
     ready.get(quiz_url(INTRO))  # the page now shows the next attempt, in another order
@@ -120,15 +121,15 @@ def test_a_replayed_submission_is_graded_against_its_own_order(app, ready):
         assert attempt.passed and attempt.percent == 100
         stored = {a.question_id: a.response for a in attempts.get_attempt(attempt.user_id, the_quiz(), 1).answers}
         assert ["a"] in stored.values() and ["a", "b"] in stored.values()  # option ids, not tokens
-    # The same tokens under another attempt's key name nothing there.
-    other = ready.post(quiz_url(INTRO), data={**form, "submission_key": "another"})
+    # The same tokens under the next attempt's key name nothing there.
+    other = ready.post(quiz_url(INTRO), data={**form, "submission_key": next_key(ready, INTRO)})
     assert other.status_code == 400
 
 
 @pytest.mark.parametrize("forged", ["a", "zzzzzzzzzzzz", "0" * 12])
 def test_a_forged_token_is_an_invalid_answer_not_an_error(app, ready, forged):
-    form = quiz_form(ready, INTRO, RIGHT_ANSWERS[INTRO], "k")
-    response = ready.post(quiz_url(INTRO), data={**form, "intro-q1": forged, "submission_key": "k"})
+    form = quiz_form(ready, INTRO, RIGHT_ANSWERS[INTRO])
+    response = ready.post(quiz_url(INTRO), data={**form, "intro-q1": forged})
     assert response.status_code == 400
     assert "An answer names an option that does not exist." in response.get_data(as_text=True)
     with app.app_context():
@@ -193,7 +194,7 @@ def test_the_service_refuses_inside_the_cool_down_whatever_the_instance(app, loa
     with app.test_request_context(method="POST"):
         quiz = the_quiz()
         for n, answers in enumerate((WRONG_ANSWERS[INTRO], RIGHT_ANSWERS[INTRO])):
-            key = f"service-{n}"
+            key = service_key(user.id, quiz)
             submission = read_submission(quiz, MultiDict(answers))  # option ids: no layout
             if n == 0:
                 attempts.record(user.id, quiz, submission, key)
@@ -232,7 +233,7 @@ def test_item_statistics_count_each_drawn_question_its_own_responses(app, loaded
     with app.test_request_context(method="POST"):
         quiz = the_quiz()
         for uid in learners:
-            key = uuid.uuid4().hex
+            key = service_key(uid, quiz)
             shown = layout(uid, quiz, key)
             form = MultiDict()
             for q in shown.questions:

@@ -43,6 +43,7 @@ REFUSAL_STATUS = {
     Refused.NOT_OPEN: 403,
     Refused.USED_UP: 409,
     Refused.COOLING_DOWN: 429,  # too soon after their last attempt (the quiz's `retry_after`)
+    Refused.STALE: 409,  # a quiz form from an old page (or a forged key): shown again as it now is
 }
 
 

@@ -1,9 +1,11 @@
 """End-of-chapter quizzes: take, submit, see the result, see the history.
 
-The quiz page shows the learner's next attempt as its layout has it (`course.quiz.layout`: the questions drawn,
-the options shuffled under opaque tokens), keyed by the attempt's submission key; a form sent back with errors is
-shown again with the key it was sent with, so the same order and the learner's choices. Inside the quiz's
-cool-down the page says when the next attempt opens and shows no form; a submission then is refused (429).
+The quiz page shows the learner's next attempt as its layout has it (`course.quiz.layout`: the questions drawn, the
+options shuffled under opaque tokens), keyed by the attempt's submission key, which the server issues
+(`journey.next_attempt_key`); a form sent back with errors is shown again with that key, so the same order and the
+learner's choices. A form with any other key is a replay of an attempt made (its result is shown) or a stale page
+(409, shown again as it now is). Inside the quiz's cool-down the page says when the next attempt opens and shows no
+form; a submission then is refused (429).
 """
 
 from __future__ import annotations
@@ -82,6 +84,9 @@ def submit(course_key: str, quiz_key: str):
     except attempts.CoolingDown as exc:
         flash(str(exc), "error")
         return _render_quiz(loaded, status_code=429)
+    except attempts.StaleKey as exc:  # another page's submission took this attempt's number meanwhile
+        flash(str(exc), "error")
+        return _render_quiz(loaded, status_code=409)
     except attempts.SubmissionError as exc:
         flash(str(exc), "error")
         return _render_quiz(loaded, checked.submission, request.form, status_code=409, key=key)

@@ -36,6 +36,7 @@ class Refused(Enum):
     NOT_OPEN = "not open"  # the quiz opens when the chapter's lessons are complete
     USED_UP = "used up"  # every attempt the quiz allows is used
     COOLING_DOWN = "cooling down"  # the quiz's cool-down after their last attempt has not ended
+    STALE = "stale"  # a quiz form whose submission key is not the learner's next attempt (an old or forged page)
 
 
 class Refusal(NamedTuple):
@@ -131,12 +132,21 @@ class CheckedSubmission:
 
 
 def check_submission(user_id: int, outline: LearnerOutline, status: QuizStatus, form: MultiDict) -> CheckedSubmission:
-    """Read a quiz form (`status.quiz` with its questions) without writing. A submission that is refused or
+    """Read a quiz form (`status.quiz` with its questions) without writing. Its submission key must be the one the
+    quiz page issues for the learner's next attempt (`next_attempt_key`), or the key of an attempt they made (a
+    replay: its result is shown); any other is refused as a stale page. A submission that is refused or
     incomplete but was sent before (the same key: a retry after its answer was lost) names the attempt it made,
     so its result can be shown, even when that attempt is what now closes the quiz or the quiz changed since.
     (A twin of a submission that would be accepted is found by `record_submission`, under the write lock.)"""
-    refusal = submission_refusal(outline, status, attempts.next_attempt_at(user_id, status.quiz))
     key = form.get("submission_key", "")
+    if key and key != next_attempt_key(user_id, status):
+        # Only the key the quiz page issued for the next attempt picks a layout: any other key is a replay of an
+        # attempt made (its result is shown) or a stale or forged page, which could otherwise choose its own draw.
+        earlier = attempts.find_by_key(user_id, key)
+        if earlier is None:
+            return CheckedSubmission(Refusal(Refused.STALE, attempts.stale_message()))
+        return CheckedSubmission(None, None, earlier)
+    refusal = submission_refusal(outline, status, attempts.next_attempt_at(user_id, status.quiz))
     submission = read_submission(status.quiz, form, layout(user_id, status.quiz, key)) if refusal is None else None
     earlier = None
     if (refusal is not None or not submission.ok) and key:

@@ -63,7 +63,7 @@ def read_display(token: str, user_id: int, card_id: int) -> Display:
 
 
 def _value(nonce: str, question: Question, key: str) -> str:
-    message = f"{nonce}:{question.id}:{key}".encode()
+    message = f"review-option:{nonce}:{question.id}:{key}".encode()
     return hmac.new(current_app.config["SECRET_KEY"].encode(), message, hashlib.sha256).hexdigest()[:16]
 
 

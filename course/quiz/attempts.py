@@ -26,6 +26,7 @@ from course.content.models import Question, Quiz
 from course.db_types import utcnow
 from course.extensions import db
 from course.quiz.grading import Submission, grade
+from course.quiz.layout import attempt_key
 from course.quiz.models import Attempt, AttemptAnswer
 
 MAX_KEY_LENGTH = 64
@@ -33,6 +34,17 @@ MAX_KEY_LENGTH = 64
 
 class SubmissionError(ValueError):
     """The submission as a whole is refused; nothing was recorded."""
+
+
+class StaleKey(SubmissionError):
+    """The submission key is not the one issued for the attempt it would become: an old or forged page."""
+
+    def __init__(self):
+        super().__init__(stale_message())
+
+
+def stale_message() -> str:
+    return _("This page was out of date: the quiz was submitted from another page since. Here it is again.")
 
 
 class CoolingDown(SubmissionError):
@@ -88,9 +100,10 @@ def record(user_id: int, quiz: Quiz, submission: Submission, key: str) -> tuple[
     """Grade and record one attempt. Returns (attempt, created); a created attempt is returned as the values
     written (not a row of the session: load it to read its answers).
 
-    The same submission key returns the attempt it already made (a double click or a retried request is
-    applied once). The attempt limit holds under races: attempt numbers are unique per learner and quiz,
-    and no number beyond the limit is ever written.
+    The same submission key returns the attempt it already made (a double click or a retried request is applied once).
+    Otherwise the key must be the one issued for the attempt's number (`layout.attempt_key`), or `StaleKey` is
+    raised: the layout an attempt is graded against is never the learner's choice. The attempt limit holds under
+    races: attempt numbers are unique per learner and quiz, and no number beyond the limit is ever written.
     """
     if not key or len(key) > MAX_KEY_LENGTH:
         raise SubmissionError(_("This form is incomplete; please reload the quiz."))
@@ -111,6 +124,8 @@ def record(user_id: int, quiz: Quiz, submission: Submission, key: str) -> tuple[
         used, passed_before = attempts_so_far(user_id, quiz)
         if quiz.max_attempts is not None and used >= quiz.max_attempts:
             raise SubmissionError(_("You have used all %(n)d attempts for this quiz.", n=quiz.max_attempts))
+        if key != attempt_key(user_id, quiz, used + 1):  # each number has its one key, so its one layout
+            raise StaleKey()
         values = {
             "user_id": user_id,
             "quiz_id": quiz.id,

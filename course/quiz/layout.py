@@ -1,7 +1,7 @@
 """An attempt's layout: which questions it serves, in which order each shows its options, and the opaque token
 each option carries in the page — derived from a keyed hash, so nothing needs storing.
 
-The seed of an attempt is HMAC(SECRET_KEY, "user:quiz:submission key"). From it:
+The seed of an attempt is HMAC(SECRET_KEY, "layout:user:quiz:submission key"). From it:
 - the questions served: all of them, or with the quiz's `draw: N` the N that rank first by HMAC(seed, question
   id), taking first the best-ranked question of each `group` so every group is represented; served in the quiz's
   order;
@@ -10,10 +10,12 @@ The seed of an attempt is HMAC(SECRET_KEY, "user:quiz:submission key"). From it:
   keeps true, false: its type does not shuffle).
 
 The quiz page's `submission_key` is itself derived from (user, quiz, attempt number) (`attempt_key`): a reload
-shows the same attempt with the same order, the next attempt a new one. Grading computes the layout again from
-the submitted key and maps the tokens back to option ids: a replayed submission is graded against its own order,
-and a token that is not in the layout is an invalid answer (never a 500). The answers an attempt records are the
-questions it served, which is what item statistics count per question.
+shows the same attempt with the same order, the next attempt a new one. It is the only key accepted for that
+attempt: a key of the learner's choosing would let them choose their layout (fish for an easy `draw`), so any other
+is refused as a stale page. Grading computes the layout again from the submitted key and maps the tokens back to
+option ids: a replayed submission is graded against its own order, and a token that is not in the layout is an
+invalid answer (never a 500). The answers an attempt records are the questions it served, which is what item
+statistics count per question.
 """
 
 from __future__ import annotations
@@ -41,9 +43,10 @@ def _secret() -> bytes:
     return str(current_app.config["SECRET_KEY"]).encode()
 
 
-def attempt_key(user_id: int, quiz: Quiz, number: int) -> str:
-    """The submission key the quiz page gives the learner's attempt `number`: the same on every reload."""
-    return _mac(_secret(), f"attempt:{user_id}:{quiz.id}:{number}")[:32]
+def attempt_key(user_id: int, quiz: Quiz, number: int, secret: bytes | None = None) -> str:
+    """The submission key the quiz page gives the learner's attempt `number`: the same on every reload, and the
+    only key an attempt with that number is recorded under (`attempts.record`)."""
+    return _mac(secret or _secret(), f"attempt:{user_id}:{quiz.id}:{number}")[:32]
 
 
 class Choice(NamedTuple):
@@ -86,7 +89,7 @@ class Layout:
 def layout(user_id: int, quiz: Quiz, key: str, secret: bytes | None = None) -> Layout:
     """The layout of the learner's attempt with submission key `key` (`quiz` with its questions and options),
     keyed with the app's SECRET_KEY (or `secret`)."""
-    seed = hmac.new(secret or _secret(), f"{user_id}:{quiz.id}:{key}".encode(), hashlib.sha256).digest()
+    seed = hmac.new(secret or _secret(), f"layout:{user_id}:{quiz.id}:{key}".encode(), hashlib.sha256).digest()
     questions = draw(list(quiz.questions), quiz.draw, seed)
     tokens: dict[int, dict[str, str]] = {}
     for question in questions:
