@@ -24,6 +24,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,7 @@ from conftest import (
 from flask import Flask
 from servers import NO_RESPONSE, Browser, Gunicorn, Response
 from servers import SECRET_KEY as SERVERS_SECRET_KEY
-from sqlalchemy import create_engine, func, make_url, select, text
+from sqlalchemy import create_engine, func, make_url, select, text, update
 from werkzeug.datastructures import MultiDict
 
 from course.accounts.services import create_user
@@ -462,6 +463,48 @@ def _try(call: Callable[..., Response], *args: Any) -> Response | BaseException:
         return exc
 
 
+def test_the_cool_down_holds_across_instances(pg_site: Site, tmp_path: Path):
+    """A quiz with `retry_after: 1h`: attempt 1 recorded by one instance; attempt 2 sent at once to both instances
+    is refused by each (429, with when the next attempt opens); an hour later (the attempt moved back) it is
+    recorded, once. The content is loaded back as it was afterwards."""
+    import shutil
+
+    content = tmp_path / "content"
+    shutil.copytree(FIXTURE_CONTENT, content)
+    quiz_file = next(content.rglob("01-intro/quiz.yaml"))
+    quiz_file.write_text(quiz_file.read_text().replace("pass_mark: 75\n", "pass_mark: 75\nretry_after: 1h\n", 1))
+    assert "retry_after: 1h" in quiz_file.read_text()
+    (learner,) = make_learners(pg_site, "cooling", 1, completed=("welcome", "models"))
+    quiz, answers = "intro-quiz", WRONG_ANSWERS["intro-quiz"]
+    try:
+        assert load(pg_site.app, content).applied
+        first = submit(learner, quiz, answers, key_for(learner, quiz, 1), 0)
+        assert redirected_number(first) == 1
+        second = key_for(learner, quiz, 2)
+        refused = at_once([lambda s=server: submit(learner, quiz, answers, second, s) for server in (0, 1, 0, 1)])
+        for outcome in refused:
+            assert isinstance(outcome, Response) and outcome.status == 429, outcome
+            assert any("your next attempt opens at" in m for m in outcome.messages), outcome.messages
+        page = learner.browser.get(quiz_url(quiz), server=1)
+        assert "Next attempt opens at" in page.body and 'name="submission_key"' not in page.body
+        with pg_site.app.app_context():
+            submitted = db.session.scalar(select(Attempt.submitted_at).where(Attempt.user_id == learner.id))
+            db.session.execute(
+                update(Attempt)
+                .where(Attempt.user_id == learner.id)
+                .values(submitted_at=submitted - timedelta(hours=1, minutes=1))
+            )
+            db.session.commit()
+        later = at_once([lambda s=server: submit(learner, quiz, answers, second, s) for server in (0, 1)])
+        assert [redirected_number(o) for o in later] == [2, 2]
+        assert attempts_of(pg_site, [learner.id], quiz) == {
+            (learner.id, key_for(learner, quiz, 1)): [1],
+            (learner.id, second): [2],
+        }
+    finally:
+        assert load(pg_site.app, FIXTURE_CONTENT).applied
+
+
 # -- SQLite, several workers ---------------------------------------------------------------------------
 def test_sqlite_concurrent_writes_wait_instead_of_failing(tmp_path: Path):
     with fresh_database("fc_sqlite_workers", tmp_path, server=None) as url:
@@ -510,9 +553,7 @@ def test_sqlite_concurrent_writes_wait_instead_of_failing(tmp_path: Path):
                 for p in ("wb-goal", "wb-model-choice", "wb-price")
             }
             recorded = attempts_of(site, ids, "intro-quiz")
-            assert recorded == {
-                (lr.id, key_for(lr, "intro-quiz", n)): [n] for lr in learners for n in range(1, 4)
-            }
+            assert recorded == {(lr.id, key_for(lr, "intro-quiz", n)): [n] for lr in learners for n in range(1, 4)}
             assert_every_attempt_whole(site, ids, questions=len(RIGHT_ANSWERS["intro-quiz"]))
         finally:
             dispose(app)

@@ -109,6 +109,18 @@ def test_the_page_carries_only_tokens_and_a_reload_keeps_the_attempt(ready):
     assert set(re.findall(r'value="([0-9a-f]{12})"', next_page)).isdisjoint(values)
 
 
+def test_attempts_of_the_same_quiz_show_their_options_in_different_orders(ready):
+    """The pages of a learner's successive attempts, as they read them: the option texts in another order."""
+    orders = []
+    for _attempt in range(4):
+        page = ready.get(quiz_url(INTRO)).get_data(as_text=True)
+        orders.append(tuple(re.findall(r'<label for="in-intro-q[12]-\d+">([^<]+)</label>', page)))
+        assert submit_quiz(ready, INTRO, WRONG_ANSWERS[INTRO]).status_code == 302
+    assert all(len(order) == 6 for order in orders)
+    assert len({tuple(sorted(order)) for order in orders}) == 1  # the same options …
+    assert len(set(orders)) > 1  # … not in the same order
+
+
 def test_a_replayed_submission_is_graded_against_its_own_order(app, ready):
     form = quiz_form(ready, INTRO, RIGHT_ANSWERS[INTRO])
     first = ready.post(quiz_url(INTRO), data=form)

@@ -14,10 +14,11 @@ from flask_babel import format_number, to_user_timezone
 from flask_login import current_user, login_required
 from sqlalchemy import text
 
+from course import charts
 from course.audit.log import Action, record
 from course.cohorts.models import Cohort
 from course.cohorts.services import get_cohort_for_staff_or_404, get_learner_enrolment_or_404
-from course.dashboard import charts, exports, itemflags, lists
+from course.dashboard import exports, itemflags, lists
 from course.dashboard.coursemap import CourseMap, QuizInfo, load_course_map
 from course.dashboard.drilldown import learner_detail
 from course.dashboard.labels import decimal, flag_label, flag_reason, name_list, reason_label, whole_percent

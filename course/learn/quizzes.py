@@ -118,6 +118,7 @@ def attempt(course_key: str, quiz_key: str, number: int):
     found = attempts.get_attempt(current_user.id, status.quiz, number)
     if found is None:
         abort(404)
+    level = attempts.reveal_level(status.quiz, status.passed, status.attempts_left)
     return render_template(
         "quiz/result.html",
         course=course,
@@ -126,7 +127,8 @@ def attempt(course_key: str, quiz_key: str, number: int):
         status=status,
         quiz=status.quiz,
         attempt=found,
-        level=attempts.reveal_level(status.quiz, status.passed, status.attempts_left),
+        level=level,
+        withheld=attempts.withheld_notice(status.quiz, level),
         questions=attempts.questions_by_id([a.question_id for a in found.answers]),
         types=QUESTION_TYPES,
         opens_at=attempts.next_attempt_at(current_user.id, status.quiz),

@@ -9,13 +9,12 @@ twice. A card or review of someone else is a 404.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from flask import abort, redirect, render_template, request, url_for
-from flask_babel import format_date
+from flask_babel import format_date, format_percent
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from course import charts
 from course.content.lookup import get_course_or_404
 from course.content.models import Course
 from course.content.question_types import QUESTION_TYPES, ResponseError
@@ -35,26 +34,20 @@ from course.progress.review_display import (
 from course.progress.review_models import ReviewCard, ReviewLog
 
 MAX_ID = 2**31 - 1
-# The retention chart: one row a week, the share of its reviews answered right.
-CHART_WIDTH, LABEL_WIDTH, VALUE_WIDTH, ROW, BAR = 420, 120, 60, 22, 15
 
 
-@dataclass(frozen=True)
-class ChartRow:
-    label: str
-    display: str  # the share as text, or "—" for a week without reviews
-    y: int
-    width: float
-
-
-def _chart(overview: reviews.Overview) -> list[ChartRow]:
-    plot = CHART_WIDTH - LABEL_WIDTH - VALUE_WIDTH
-    rows = []
-    for i, week in enumerate(overview.weeks):
-        share = week.share
-        display = "—" if share is None else f"{round(100 * share)}%"
-        rows.append(ChartRow(format_date(week.starts, "medium"), display, i * ROW + 4, plot * (share or 0)))
-    return rows
+def _chart(overview: reviews.Overview) -> charts.BarChart:
+    """The retention chart: one row a week (labelled with the day it starts), the share of its reviews answered
+    right ("—" for a week without reviews)."""
+    rows = [
+        (
+            format_date(week.starts, "medium"),
+            week.share or 0,
+            "—" if week.share is None else format_percent(week.share),
+        )
+        for week in overview.weeks
+    ]
+    return charts.horizontal_bars(rows, max_value=1, width=420, label_width=120, value_width=60)
 
 
 def _render(
@@ -83,8 +76,6 @@ def _render(
         types=QUESTION_TYPES,
         error=error,
         chart=_chart(overview),
-        chart_size={"width": CHART_WIDTH, "label": LABEL_WIDTH, "plot": CHART_WIDTH - LABEL_WIDTH - VALUE_WIDTH},
-        chart_bar=BAR,
         answer_field=ANSWER_FIELD,
         token_field=DISPLAY_FIELD,
         form=EmptyForm(),
@@ -115,7 +106,7 @@ def review_answer(course_key: str, card_id: int):
         display = read_display(request.form.get(DISPLAY_FIELD, ""), current_user.id, card.id)
     except reviews.ReviewError as exc:
         return _render(course, card, error=str(exc), status=400)
-    try:
+    try:  # before the answer is read: a card not due is refused whatever was sent (answer() checks it again)
         reviews.check_due(card, display.nonce)
     except reviews.ReviewError as exc:
         return _render(course, reviews.next_due(current_user.id, course.id), error=str(exc), status=409)

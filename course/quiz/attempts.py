@@ -187,6 +187,15 @@ def reveal_level(quiz: Quiz, has_passed: bool, attempts_left: int | None = None)
     return "score"
 
 
+def withheld_notice(quiz: Quiz, level: str) -> str | None:
+    """What a result page at `level` says about the answers it does not show yet, and when it will."""
+    if level != "correctness":
+        return None
+    if quiz.reveal == "after_pass_or_last":
+        return _("The correct answers and explanations are shown once you pass this quiz or use your last attempt.")
+    return _("The correct answers and explanations are shown once you pass this quiz.")
+
+
 def questions_by_id(ids: list[int]) -> dict[int, Question]:
     """The questions an attempt answered (archived ones too), with their options."""
     if not ids:

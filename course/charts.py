@@ -1,6 +1,7 @@
-"""Charts drawn by the server as SVG: this module does the geometry, `templates/dashboard/_charts.html` the
-markup. No script and no style attributes (the CSP forbids both): sizes and positions are SVG presentation
-attributes, colours come from classes in app.css. Every chart is paired with a data table on its page.
+"""Charts drawn by the server as SVG, for the dashboard and the learner's pages alike: this module does the
+geometry, the `bar_chart` macro of `templates/_macros/charts.html` the markup. No script and no style attributes
+(the CSP forbids both): sizes and positions are SVG presentation attributes, colours come from classes in app.css.
+Every chart is paired with a data table on its page.
 """
 
 from __future__ import annotations
