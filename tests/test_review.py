@@ -132,7 +132,7 @@ def test_a_right_answer_grows_the_interval_and_a_wrong_one_is_a_lapse(app, loade
     # The retention chart (a row a week) and its table.
     page = client.get(REVIEW).get_data(as_text=True)
     chart = page[page.index('<figure class="chart"') : page.index("</figure>")]
-    assert chart.count("<g class=\"chart-row\">") == 8 and chart.count("<title>") == 8  # a title per week
+    assert chart.count('<g class="chart-row">') == 8 and chart.count("<title>") == 8  # a title per week
     table = re.findall(r'<tr><th scope="row">[^<]+</th><td>(\d+)</td><td>([^<]+)</td></tr>', page)
     # one review in each of the last three weeks (the clock moved days ahead between them): right, right, wrong
     assert table == [("0", "—")] * 5 + [("1", "100%"), ("1", "100%"), ("1", "0%")]
