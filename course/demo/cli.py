@@ -92,7 +92,7 @@ def generate_command(
     weeks_ago: int | None,
     instructor_email: str,
 ) -> None:
-    """Generate demo cohorts with learners, progress, quiz attempts and workbook answers."""
+    """Generate demo cohorts with learners, progress, quiz attempts, workbook answers and spaced reviews."""
     _refuse_in_production("demo data is not generated in production")
     if cohorts > learners:
         raise click.ClickException("--cohorts cannot exceed --learners")
@@ -100,7 +100,10 @@ def generate_command(
     result = generate(learners, cohorts, course_key, seed, retention, instructor_email, weeks_ago)
     db.session.commit()
     seconds = (utcnow() - started).total_seconds()
-    click.echo(f"{result['learners']} learners, {result['progress']} lesson progress rows in {seconds:.1f}s")
+    click.echo(
+        f"{result['learners']} learners, {result['progress']} lesson progress rows, {result['review_cards']} review"
+        f" cards in {seconds:.1f}s"
+    )
     for cohort_id, name in result["cohorts"]:
         click.echo(f"  cohort {cohort_id}: {name} — dashboard at /cohorts/{cohort_id}/dashboard")
     if not result["instructor"]:

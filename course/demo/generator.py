@@ -1,17 +1,18 @@
 """`flask demo generate`: realistic cohorts for demos and benchmarks.
 
 The learners are simulated (`course.demo.simulation`) against the course's outline (`course.content.outline`)
-and graded by the real grader; completions carry the snapshot the real service writes. Rows go in with bulk
-inserts (`session.execute(insert(Model), rows)`) in batches; every demo learner shares one password hash,
-computed once; the dashboard's roll-up is computed once at the end. The whole run is one transaction, which
-the caller commits.
+and graded by the real grader; completions carry the snapshot the real service writes. Each batch inserts its
+learners first, then simulates each one knowing their user id, so their attempts carry the real attempt keys and
+answer the questions those attempts' layouts serve (a quiz with `draw` too); the review cards of revealed quizzes
+and their FSRS reviews go in with them. Rows go in with bulk inserts (`session.execute(insert(Model), rows)`) in
+batches; every demo learner shares one password hash, computed once; the dashboard's roll-up is computed once at
+the end. The whole run is one transaction, which the caller commits.
 """
 
 from __future__ import annotations
 
 import random
 import uuid
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -33,22 +34,12 @@ from course.extensions import db
 from course.progress import rollup
 from course.progress.completion import snapshot
 from course.progress.models import Completion, LessonProgress, WorkbookAnswer
+from course.progress.review_models import ReviewCard, ReviewLog
 from course.quiz.models import Attempt, AttemptAnswer
 
 DEMO_PASSWORD = "demo-learner-pass"  # noqa: S105 - printed by the command; demo data only
 BATCH = 250  # learners simulated and inserted per batch
 DEFAULT_RETENTION = 0.95  # of an average learner: the chance of keeping going to the end (course.demo.simulation)
-
-
-@dataclass
-class Batch:
-    """The rows of one batch of learners, ready for bulk inserts."""
-
-    users: list[dict[str, Any]] = field(default_factory=list)
-    learners: list[SimulatedLearner] = field(default_factory=list)
-
-    def __len__(self) -> int:
-        return len(self.users)
 
 
 def _course_sims(course: Course, rng: random.Random) -> list[ChapterSim]:
@@ -66,26 +57,24 @@ def _course_sims(course: Course, rng: random.Random) -> list[ChapterSim]:
         quiz_sim = None
         if chapter.quiz is not None:
             quiz = quiz_with_questions(course, chapter.quiz)
-            questions = []
+            questions = {}
             for q in quiz.questions:
                 kind = question_type(q.type)
                 options = [o.key for o in q.options]
                 keyed = list(q.accepted[:1]) if kind.takes_accepted_answers else sorted(kind.correct_response(q))
                 distractors = [o for o in options if o not in keyed]
                 others = [a for a in short_answers if a not in q.accepted]
-                questions.append(
-                    QuestionSim(
-                        id=q.id,
-                        input_kind=kind.input_kind,
-                        keyed=keyed,
-                        options=options,
-                        difficulty=min(rng.gauss(-0.8, 0.7), 0.6),  # a hard question, not an impossible quiz
-                        lure=rng.choice(distractors) if distractors else None,
-                        wrong_texts=rng.sample(others, min(2, len(others))) + VAGUE_TEXT_ANSWERS[:1],
-                    )
+                questions[q.id] = QuestionSim(
+                    id=q.id,
+                    input_kind=kind.input_kind,
+                    keyed=keyed,
+                    options=options,
+                    difficulty=min(rng.gauss(-0.8, 0.7), 0.6),  # a hard question, not an impossible quiz
+                    lure=rng.choice(distractors) if distractors else None,
+                    wrong_texts=rng.sample(others, min(2, len(others))) + VAGUE_TEXT_ANSWERS[:1],
                 )
             if questions:  # one tricky question: most learners fall for its lure
-                tricky = rng.choice([q for q in questions if q.lure] or questions)
+                tricky = rng.choice([q for q in questions.values() if q.lure] or list(questions.values()))
                 tricky.difficulty = 1.3
             quiz_sim = QuizSim(quiz, questions)
         sims.append(ChapterSim(chapter.chapter.id, chapter.reference, lessons, quiz_sim, datetime.min))
@@ -111,52 +100,59 @@ def _chunks(items: list, size: int):
         yield items[start : start + size]
 
 
-def _insert_batch(batch: Batch, cohort: Cohort, course: Course) -> int:
-    user_ids = list(db.session.scalars(insert(User).returning(User.id, sort_by_parameter_order=True), batch.users))
-    db.session.execute(
-        insert(Enrolment),
-        [
-            {
-                "cohort_id": cohort.id,
-                "user_id": uid,
-                "course_id": cohort.course_id,
-                "enrolled_at": sim.enrolled_at,
-                "source": "demo",
-                "extension_days": 0,
-                "extension_note": "",
-            }
-            for uid, sim in zip(user_ids, batch.learners, strict=True)
-        ],
+# Core inserts (`Model.__table__`): the rows are complete, so they skip the ORM's bulk bookkeeping.
+def _insert(model: Any, rows: list[dict[str, Any]]) -> None:
+    for chunk in _chunks(rows, 5000):
+        db.session.execute(insert(model.__table__), chunk)
+
+
+def _insert_returning(model: Any, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert `rows`; their new ids, in the rows' order."""
+    table = model.__table__
+    ids: list[int] = []
+    for chunk in _chunks(rows, 2000):
+        ids.extend(db.session.scalars(insert(table).returning(table.c.id, sort_by_parameter_order=True), chunk))
+    return ids
+
+
+def _insert_children(model: Any, parent_key: str, parent_ids: list[int], children: list[list[dict[str, Any]]]):
+    """Insert each parent's `children` rows with the parent's id in `parent_key`."""
+    _insert(
+        model,
+        [{**child, parent_key: parent} for parent, mine in zip(parent_ids, children, strict=True) for child in mine],
     )
-    progress, workbook, completions, attempts, answers = [], [], [], [], []
-    for uid, user, sim in zip(user_ids, batch.users, batch.learners, strict=True):
-        progress.extend({**row, "user_id": uid} for row in sim.progress)
-        workbook.extend({**row, "user_id": uid} for row in sim.workbook)
-        if sim.completion:
-            frozen = snapshot(user["name"], course, sim.quiz_results)
-            completions.append({**sim.completion, "user_id": uid, "snapshot": frozen})
-        for attempt, attempt_answers in sim.attempts:
-            attempts.append({**attempt, "user_id": uid})
-            answers.append(attempt_answers)
-    for rows in _chunks(progress, 5000):
-        db.session.execute(insert(LessonProgress), rows)
-    for rows in _chunks(workbook, 5000):
-        db.session.execute(insert(WorkbookAnswer), rows)
-    if completions:
-        db.session.execute(insert(Completion), completions)
-    for start in range(0, len(attempts), 2000):
-        ids = list(
-            db.session.scalars(
-                insert(Attempt).returning(Attempt.id, sort_by_parameter_order=True), attempts[start : start + 2000]
-            )
-        )
-        rows = [
-            {**answer, "attempt_id": attempt_id}
-            for attempt_id, attempt_answers in zip(ids, answers[start : start + 2000], strict=True)
-            for answer in attempt_answers
-        ]
-        for chunk in _chunks(rows, 5000):
-            db.session.execute(insert(AttemptAnswer), chunk)
+
+
+def _insert_learners(learners: list[SimulatedLearner], names: list[str], cohort: Cohort, course: Course) -> int:
+    """The rows of simulated learners (their users inserted already); returns how many lesson progress rows."""
+    enrolments = [
+        {
+            "cohort_id": cohort.id,
+            "user_id": sim.user_id,
+            "course_id": cohort.course_id,
+            "enrolled_at": sim.enrolled_at,
+            "source": "demo",
+            "extension_days": 0,
+            "extension_note": "",
+        }
+        for sim in learners
+    ]
+    progress = [row for sim in learners for row in sim.progress]
+    completions = [
+        {**sim.completion, "snapshot": snapshot(name, course, sim.quiz_results)}
+        for sim, name in zip(learners, names, strict=True)
+        if sim.completion
+    ]
+    attempts = [attempt for sim in learners for attempt in sim.attempts]
+    cards = [card for sim in learners for card in sim.cards]
+    _insert(Enrolment, enrolments)
+    _insert(LessonProgress, progress)
+    _insert(WorkbookAnswer, [row for sim in learners for row in sim.workbook])
+    _insert(Completion, completions)
+    attempt_ids = _insert_returning(Attempt, [attempt for attempt, _answers in attempts])
+    _insert_children(AttemptAnswer, "attempt_id", attempt_ids, [answers for _attempt, answers in attempts])
+    card_ids = _insert_returning(ReviewCard, [card.row() for card in cards])
+    _insert_children(ReviewLog, "card_id", card_ids, [card.logs for card in cards])
     return len(progress)
 
 
@@ -178,7 +174,7 @@ def generate(
     password_hash = hash_password(DEMO_PASSWORD)  # once, shared by every demo learner
     tag = (db.session.scalar(select(func.max(User.id))) or 0) + 1
     made = []
-    counts = {"learners": 0, "progress": 0}
+    counts = {"learners": 0, "progress": 0, "review_cards": 0}
     per_cohort = [learners // cohorts + (1 if k < learners % cohorts else 0) for k in range(cohorts)]
     with click.progressbar(length=learners, label="Generating learners", show_pos=True) as bar:
         for k, size in enumerate(per_cohort):
@@ -205,24 +201,26 @@ def generate(
             sim = Simulator(rng, course, sims, now, retention)
             cohort_start = datetime.combine(starts_on, datetime.min.time(), tzinfo=now.tzinfo)
             for first in range(0, size, BATCH):
-                batch = Batch()
-                for i in range(first, min(first + BATCH, size)):
-                    name = sim.name()
-                    batch.users.append(
-                        {
-                            "email": f"demo{tag}-{k + 1}-{i + 1:05d}@example.com",
-                            "name": name,
-                            "password_hash": password_hash,
-                            "role": Role.LEARNER,
-                            "active": True,
-                            "session_token": uuid.uuid4().hex,
-                            "created_at": now,
-                        }
-                    )
-                    batch.learners.append(sim.learner(cohort_start))
-                counts["progress"] += _insert_batch(batch, cohort, course)
-                counts["learners"] += len(batch)
-                bar.update(len(batch))
+                numbers = range(first, min(first + BATCH, size))
+                names = [sim.name() for _ in numbers]
+                users = [
+                    {
+                        "email": f"demo{tag}-{k + 1}-{i + 1:05d}@example.com",
+                        "name": name,
+                        "password_hash": password_hash,
+                        "role": Role.LEARNER,
+                        "active": True,
+                        "session_token": uuid.uuid4().hex,
+                        "created_at": now,
+                    }
+                    for i, name in zip(numbers, names, strict=True)
+                ]
+                user_ids = _insert_returning(User, users)  # first: a learner's attempts depend on their id
+                learners_made = [sim.learner(cohort_start, user_id) for user_id in user_ids]
+                counts["progress"] += _insert_learners(learners_made, names, cohort, course)
+                counts["learners"] += len(users)
+                counts["review_cards"] += sum(len(learner.cards) for learner in learners_made)
+                bar.update(len(users))
             db.session.execute(update(Cohort).where(Cohort.id == cohort.id).values(enrolled_count=size))
             made.append(cohort)
     rollup.refresh_course(course.id)  # rows went in around the services: compute the dashboard's roll-up once

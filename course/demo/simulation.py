@@ -7,11 +7,16 @@ burst; now and then someone takes a break of a few days to a few weeks; a few st
 0.95, one in twenty over the whole course, more of them in the first chapters, the less motivated more often) and a
 few never start. A learner who completes a chapter's lessons takes its quiz: each answer is right with a
 probability from the learner's ability and the question's difficulty; wrong answers go mostly to one plausible
-distractor per question; the answers are graded by the real grader (`course.quiz.grading`). Most retry after
-failing (a little better each time, having re-read the chapter); some give up on a quiz for now. The ones who
-finish every lesson and pass every quiz complete the course.
+distractor per question. Each attempt is what the real quiz page serves: attempt n is recorded under
+`attempt_key(user, quiz, n)` and answers exactly the questions its layout serves (`course.quiz.layout`: a quiz
+with `draw` serves a different set each attempt), graded by the real grader (`course.quiz.grading`). Most retry
+after failing (a little better each time, having re-read the chapter), never inside the quiz's cool-down
+(`retry_after`) nor beyond its `max_attempts`; some give up on a quiz for now. The ones who finish every lesson and
+pass every quiz complete the course. Once a quiz's answers are revealed to them, the questions they got wrong
+become review cards, which they review on some days (`course.demo.reviewing`).
 
-Nothing here touches the database: the generator (`course.demo.generator`) reads the course and writes the rows.
+Nothing here touches the database: the generator (`course.demo.generator`) reads the course, inserts the learners
+and writes the rows this makes for each of them.
 """
 
 from __future__ import annotations
@@ -24,8 +29,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from course.content.models import Course, Quiz
+from course.demo.reviewing import SimulatedCard, daily_chance, review
 from course.progress.completion import QuizResult
+from course.quiz.attempts import reveal_level
 from course.quiz.grading import grade
+from course.quiz.layout import attempt_key, layout
 
 FAMILY = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林高罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁沈任姚卢"
 GIVEN = (
@@ -57,8 +65,8 @@ class QuestionSim:
 
 @dataclass
 class QuizSim:
-    quiz: Quiz  # with its questions and their options: what the grader reads
-    questions: list[QuestionSim]
+    quiz: Quiz  # with its questions and their options: what the layout and the grader read
+    questions: dict[int, QuestionSim]  # by question id
 
 
 @dataclass
@@ -72,14 +80,16 @@ class ChapterSim:
 
 @dataclass
 class SimulatedLearner:
-    """What one learner did, as rows ready for bulk inserts (without their user id)."""
+    """What one learner did, as rows ready for bulk inserts."""
 
+    user_id: int
     enrolled_at: datetime
     progress: list[dict[str, Any]] = field(default_factory=list)
     attempts: list[tuple[dict[str, Any], list[dict[str, Any]]]] = field(default_factory=list)
     workbook: list[dict[str, Any]] = field(default_factory=list)
     completion: dict[str, Any] | None = None  # without its snapshot, which needs the learner's name
     quiz_results: list[QuizResult] = field(default_factory=list)  # for the completion's snapshot
+    cards: list[SimulatedCard] = field(default_factory=list)  # review cards, with their reviews
 
 
 def _sigmoid(x: float) -> float:
@@ -122,19 +132,30 @@ class Simulator:
         """How many scheduled chapters after chapter `n` had opened by `t` (reading chapter n)."""
         return sum(1 for c in self.chapters[n + 1 :] if not c.reference and c.opens <= t)
 
-    def learner(self, cohort_start: datetime) -> SimulatedLearner:
+    def learner(self, cohort_start: datetime, user_id: int) -> SimulatedLearner:
+        """What the learner `user_id` (inserted already: their attempts' keys and layouts depend on it) did."""
         rng = self.rng
         enrolled = min(cohort_start - timedelta(days=rng.uniform(0, 14)), self.now - timedelta(hours=1))
-        sim = SimulatedLearner(enrolled_at=enrolled)
+        sim = SimulatedLearner(user_id=user_id, enrolled_at=enrolled)
         if rng.random() < NEVER_STARTS:
             return sim
         ability = rng.gauss(0.6, 0.9)
         motivation = rng.gauss(0.0, 1.0)
+        ability, stopped_at = self._study(sim, cohort_start, ability, motivation)
+        review(rng, sim.cards, ability, daily_chance(rng, motivation), stopped_at or self.now)
+        return sim
+
+    def _study(
+        self, sim: SimulatedLearner, cohort_start: datetime, ability: float, motivation: float
+    ) -> tuple[float, datetime | None]:
+        """The learner's lessons, workbook answers, quizzes and completion, into `sim`. Returns their ability at
+        the end and when they stopped the course for good (None: they are still going)."""
+        rng = self.rng
         stop = self._stop(motivation)
         pace_days = rng.lognormvariate(math.log(0.8), 0.35)  # days between lessons
         if rng.random() < SLOW_SHARE:
             pace_days *= rng.uniform(1.4, 2.0)
-        t = max(enrolled, cohort_start) + timedelta(hours=rng.uniform(2, 48))
+        t = max(sim.enrolled_at, cohort_start) + timedelta(hours=rng.uniform(2, 48))
         all_done, time_spent, first_view = True, 0, None
         results: list[QuizResult] = []
         passed_all = True
@@ -144,14 +165,14 @@ class Simulator:
             chapter_complete = True
             for k, (lesson_id, prompts) in enumerate(chapter.lessons):
                 if stop == (n, k):
-                    return sim
+                    return ability, t
                 behind = self._chapters_behind(n, t)
                 gap = rng.expovariate(1 / pace_days) * (1 if not behind else 0.6 if behind == 1 else 0.35)
                 t += timedelta(days=gap)
                 if t < chapter.opens:  # waiting for it: read it within a day or two of its opening
                     t = chapter.opens + timedelta(hours=rng.uniform(1, 30))
                 if t >= self.now:
-                    return sim
+                    return ability, None
                 spent = int(min(rng.lognormvariate(math.log(540), 0.5), 1800))
                 completed = rng.random() < (0.999 if not chapter.reference else 0.85)
                 last_view = t + timedelta(seconds=spent)
@@ -160,6 +181,7 @@ class Simulator:
                 first_view = first_view or t
                 sim.progress.append(
                     {
+                        "user_id": sim.user_id,
                         "lesson_id": lesson_id,
                         "course_id": self.course.id,
                         "first_viewed_at": t,
@@ -174,6 +196,7 @@ class Simulator:
                     for prompt_id in prompts:
                         sim.workbook.append(
                             {
+                                "user_id": sim.user_id,
                                 "prompt_id": prompt_id,
                                 "text": rng.choice(WORKBOOK_TEXTS),
                                 "created_at": t,
@@ -192,11 +215,12 @@ class Simulator:
                 results.append(QuizResult(chapter.quiz.quiz, best, len(sim.attempts) - tries))
             passed_all = passed_all and passed
             if t >= self.now:
-                return sim
+                return ability, None
         if all_done and passed_all and sim.progress:
             finished = max(p["completed_at"] for p in sim.progress if p["completed_at"])
             finished = max([finished] + [a["submitted_at"] for a, _ in sim.attempts])
             sim.completion = {
+                "user_id": sim.user_id,
                 "course_id": self.course.id,
                 "started_at": first_view,
                 "completed_at": finished,
@@ -204,31 +228,43 @@ class Simulator:
                 "verification_code": uuid.uuid4().hex,
             }
             sim.quiz_results = results
-        return sim
+        return ability, None
 
     def _take_quiz(self, sim: SimulatedLearner, quiz: QuizSim, t: datetime, ability: float):
+        """Attempts at the quiz as its page serves them, at least its cool-down apart, until passed, the last
+        allowed attempt, or giving up for now; the review cards its revealed answers make."""
         rng = self.rng
         number, best, passed, failures = 0, None, False, 0
         limit = quiz.quiz.max_attempts or 5
+        cool_down = timedelta(seconds=quiz.quiz.retry_after or 0)
+        wrong: set[int] = set()  # questions answered wrong that have no card yet
         while number < limit:
-            t = t + timedelta(hours=rng.uniform(0.2, 30))
+            gap = timedelta(hours=rng.uniform(0.2, 30))
+            if number:  # a retry: never inside the cool-down; some come back as soon as it ends
+                gap = max(gap, cool_down) if rng.random() < 0.7 else cool_down + timedelta(minutes=rng.uniform(1, 20))
+            t = t + gap
             if t >= self.now:
                 break
             number += 1
+            key = attempt_key(sim.user_id, quiz.quiz, number)
+            # without `draw` a layout serves every question in the quiz's order: skip hashing its option tokens
+            served = layout(sim.user_id, quiz.quiz, key).questions if quiz.quiz.draw else quiz.quiz.questions
             responses = {}
-            for q in quiz.questions:
+            for question in served:
+                q = quiz.questions[question.id]
                 right = rng.random() < _sigmoid(1.7 * (ability - q.difficulty))
                 keyed = (q.keyed[0] if q.keyed else "") if q.input_kind == "text" else q.keyed
                 responses[q.id] = keyed if right else self._wrong(q)
-            graded = grade(quiz.quiz, responses)
+            graded = grade(quiz.quiz, responses, served)
             percent = graded.percent
             passed = percent >= quiz.quiz.pass_mark
             sim.attempts.append(
                 (
                     {
+                        "user_id": sim.user_id,
                         "quiz_id": quiz.quiz.id,
                         "number": number,
-                        "submission_key": uuid.uuid4().hex,
+                        "submission_key": key,
                         "submitted_at": t,
                         "score": graded.score,
                         "max_score": graded.maximum,
@@ -240,6 +276,13 @@ class Simulator:
                     graded.answers,
                 )
             )
+            wrong.update(answer["question_id"] for answer in graded.answers if not answer["correct"])
+            left = None if quiz.quiz.max_attempts is None else quiz.quiz.max_attempts - number
+            if wrong and reveal_level(quiz.quiz, passed, left) == "full":  # as `review.make_cards` on each attempt
+                for question_id in sorted(wrong):
+                    difficulty = quiz.questions[question_id].difficulty
+                    sim.cards.append(SimulatedCard.new(sim.user_id, question_id, difficulty, t))
+                wrong.clear()
             best = percent if best is None else max(best, percent)
             if passed:
                 break
