@@ -7,10 +7,15 @@ MERMAID_VERSION := 12.3.0
 MERMAID := course/static/vendor/mermaid.min.js
 AXE_VERSION := 4.14.1
 AXE := tests/e2e/vendor/axe.min.js
+# The independent Open Badges verifier (Digital Bazaar's VC libraries), pinned by tests/badges/package-lock.json.
+BADGE_VERIFIER := tests/badges/node_modules/.package-lock.json
 # Source Sans 3, the Latin of Noto Sans CJK (Source Han Sans): its variable font, Latin subset, upright only.
 FONT_VERSION := 5.3.1
 FONT_DIR := course/static/vendor/fonts
 FONT := $(FONT_DIR)/source-sans-3-latin-wght-normal.woff2
+# Swagger UI: the API's reference page (/api/v1/docs), served by the app from static/vendor, no CDN.
+SWAGGER_UI_VERSION := 5.35.0
+SWAGGER_UI := course/static/vendor/swagger-ui/swagger-ui-bundle.js
 HOST ?= 127.0.0.1
 PORT ?= 5000
 # UI translations (Flask-Babel looks in `translations/` next to the app package, i.e. course/translations).
@@ -20,7 +25,7 @@ MO_FILES := $(PO_FILES:.po=.mo)
 
 .PHONY: setup run test lint clean translations
 
-setup: $(VENV)/.installed $(MERMAID) $(AXE) $(FONT) $(MO_FILES)
+setup: $(VENV)/.installed $(MERMAID) $(AXE) $(FONT) $(BADGE_VERIFIER) $(SWAGGER_UI) $(MO_FILES)
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +56,15 @@ $(AXE):
 		echo "npm not found: the accessibility checks in tests/e2e will be skipped (install Node.js to run them)"; \
 	fi
 
+# The verifier tests/test_badges_node.py runs: installed as its lock file pins. Without Node, that test is skipped.
+$(BADGE_VERIFIER): tests/badges/package.json tests/badges/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		echo "installing the Open Badges verifier (tests/badges) from npm"; \
+		npm ci --silent --no-audit --no-fund --prefix tests/badges; \
+	else \
+		echo "npm not found: tests/test_badges_node.py will be skipped (install Node.js to run it)"; \
+	fi
+
 # The Latin typeface (course/static/css/app.css) is installed from npm and served by the app too, with its licence
 # (SIL OFL 1.1) beside it. Without it, pages use the system's fonts.
 $(FONT):
@@ -62,6 +76,19 @@ $(FONT):
 		cp .cache/npm/node_modules/@fontsource-variable/source-sans-3/files/source-sans-3-latin-wght-normal.woff2 $@; \
 	else \
 		echo "npm not found: pages will use the system's fonts (install Node.js for Source Sans 3)"; \
+	fi
+
+# Swagger UI renders the API's OpenAPI document at /api/v1/docs; without it, that page links the document.
+$(SWAGGER_UI):
+	@mkdir -p course/static/vendor/swagger-ui .cache/npm
+	@if command -v npm >/dev/null 2>&1; then \
+		echo "installing swagger-ui-dist@$(SWAGGER_UI_VERSION) from npm"; \
+		npm install --silent --no-audit --no-fund --prefix .cache/npm swagger-ui-dist@$(SWAGGER_UI_VERSION) && \
+		cp .cache/npm/node_modules/swagger-ui-dist/swagger-ui.css .cache/npm/node_modules/swagger-ui-dist/LICENSE \
+			course/static/vendor/swagger-ui/ && \
+		cp .cache/npm/node_modules/swagger-ui-dist/swagger-ui-bundle.js $@; \
+	else \
+		echo "npm not found: /api/v1/docs will link the OpenAPI document instead (install Node.js for Swagger UI)"; \
 	fi
 
 # The compiled catalogs (.mo) are build output, not committed (.gitignore): built from the .po files, and

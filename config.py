@@ -24,6 +24,16 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     CONTENT_DIR = str(ROOT / "content")
     TEMPLATES_DIR = str(ROOT / "templates")
+    LTI_KEY_DIR = str(ROOT / "instance" / "lti")  # the LTI tool's RSA key (`flask lti keygen`), not in the database
+    LTI_HTTP_TIMEOUT = 10  # seconds for each request to an LTI platform (JWKS, token, grades, roster)
+    LTI_ALLOW_HTTP_LOOPBACK = False  # development: platforms on http://127.0.0.1 / localhost (tests allow it)
+    # Hosts a platform's grade and roster services may be on besides its token and JWKS hosts, by issuer
+    # (".host": any host under it). Canvas cloud signs in on sso.canvaslms.com; each school's API is its own host.
+    LTI_SERVICE_HOSTS: dict[str, tuple[str, ...]] = {
+        "https://canvas.instructure.com": (".instructure.com",),
+        "https://canvas.beta.instructure.com": (".instructure.com",),
+        "https://canvas.test.instructure.com": (".instructure.com",),
+    }
 
     # Sessions and cookies
     SESSION_COOKIE_HTTPONLY = True
@@ -95,6 +105,20 @@ class Config:
     RATELIMIT_RESET = "5 per hour"  # password-reset requests per client address
     RATELIMIT_ACCOUNT = "10 per hour"  # email and password changes per user
     RATELIMIT_MFA = "5 per 15 minutes"  # wrong two-step login codes per account (given back when right)
+    RATELIMIT_API = "120 per minute"  # JSON API requests per user (course/api), whatever their token
+    RATELIMIT_API_AUTH_FAILURES = "30 per minute"  # unknown, expired or revoked API tokens per client address
+    RATELIMIT_LTI = "60 per minute"  # LTI logins and launches per client address (course/lti)
+
+    # Open Badges 3.0 credentials for a completion (course/badges; docs/SECURITY.md, "Credential keys"). The issuer
+    # is did:web of an https PUBLIC_URL (its host, and its path as did:web segments), else a did:key (development:
+    # no rotation). The signing keys live
+    # in BADGE_KEY_DIR (default: the instance folder's badge-keys/), made by `flask --app course badges keygen`;
+    # development and the tests make one on first use, production never does (no key: no credential issued until
+    # there is one, then `flask badges issue`).
+    BADGE_ISSUER_NAME = "Founder Course"
+    BADGE_ISSUER_URL = ""  # the school's site in the issuer profile; default: PUBLIC_URL (else LOCAL_URL)
+    BADGE_KEY_DIR = ""
+    BADGE_KEY_AUTOGENERATE = True
 
     # i18n
     BABEL_DEFAULT_LOCALE = "zh_Hans"
@@ -119,6 +143,8 @@ class Config:
             values["SQLALCHEMY_DATABASE_URI"] = url
         if content := _env("CONTENT_DIR"):
             values["CONTENT_DIR"] = content
+        if lti_keys := _env("LTI_KEY_DIR"):
+            values["LTI_KEY_DIR"] = lti_keys
         for name in ("MAIL_SERVER", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_FROM"):
             if (value := _env(name)) is not None:
                 values[name] = value
@@ -139,6 +165,9 @@ class Config:
             values["REQUEST_LOG"] = log.lower() in ("1", "true", "yes")
         if zone := _env("BABEL_DEFAULT_TIMEZONE"):
             values["BABEL_DEFAULT_TIMEZONE"] = _time_zone(zone)
+        for name in ("BADGE_ISSUER_NAME", "BADGE_ISSUER_URL", "BADGE_KEY_DIR"):
+            if value := _env(name):
+                values[name] = value
         return values
 
 
@@ -178,6 +207,7 @@ def _time_zone(name: str) -> str:
 class DevelopmentConfig(Config):
     DEBUG = False
     MAIL_TO_CONSOLE = True  # the reset links of a development machine, on its console
+    LTI_ALLOW_HTTP_LOOPBACK = True  # a test LMS on this machine
 
 
 class TestingConfig(Config):
@@ -189,6 +219,8 @@ class TestingConfig(Config):
     OUTBOX_IMMEDIATE = True  # delivered right after the commit that wrote them (tests/test_outbox_smtp.py: a worker)
     RATELIMIT_REGISTER = "1000 per hour"  # tests register many accounts from one address
     RATELIMIT_LOGIN = "1000 per minute"
+    RATELIMIT_API = "100000 per minute"  # the schemathesis run (tests/test_api_schema.py) sends many
+    RATELIMIT_LTI = "100000 per minute"
     # Cheaper hashing keeps the suite fast; the algorithm (argon2id) stays the same.
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST = 1024
@@ -213,6 +245,7 @@ class ProductionConfig(Config):
     SESSION_COOKIE_NAME = "__Host-session"  # Secure, no Domain, Path=/: cannot be set by a sibling site
     REQUEST_LOG = True
     HSTS = True
+    BADGE_KEY_AUTOGENERATE = False  # a signing key is made on purpose (`flask badges keygen`), and kept
 
     @classmethod
     def from_env(cls) -> dict:

@@ -108,13 +108,16 @@ def register_blueprints(app: Flask) -> None:
         emails,  # noqa: F401 - the outbox's page, on the admin blueprint
     )
     from course.admin.routes import bp as admin_bp
+    from course.api import init_app as init_api
     from course.auth import (
         account,  # noqa: F401 - the account pages, on the auth blueprint
+        api_tokens,  # noqa: F401 - the account page's API tokens, on the auth blueprint
         mfa,  # noqa: F401 - two-step login pages and the staff rule, on the auth blueprint
         notifications,  # noqa: F401 - email settings and unsubscribe links, on the auth blueprint
         privacy,  # noqa: F401 - the account page's "Your data", on the auth blueprint
     )
     from course.auth.routes import bp as auth_bp
+    from course.badges.routes import bp as badges_bp  # the DID document, status lists; issuing on completion
     from course.cohorts import (
         announcement_routes,  # noqa: F401 - a cohort's announcements, dismissing one
         invitation_routes,  # noqa: F401 - add a learner, resend an invitation
@@ -129,10 +132,14 @@ def register_blueprints(app: Flask) -> None:
     from course.learn.lessons import bp as learn_bp
     from course.learn.quizzes import bp as quiz_bp
     from course.learn.summary import bp as progress_bp
+    from course.lti import admin_routes  # noqa: F401 - platform registration and rosters, on the lti blueprint
+    from course.lti.routes import bp as lti_bp
     from course.ops.routes import bp as ops_bp
 
-    for bp in (auth_bp, learn_bp, quiz_bp, progress_bp, cohorts_bp, dashboard_bp, ops_bp, admin_bp):
+    for bp in (auth_bp, learn_bp, quiz_bp, progress_bp, cohorts_bp, dashboard_bp, ops_bp, admin_bp, lti_bp):
         app.register_blueprint(bp)
+    app.register_blueprint(badges_bp)
+    init_api(app)  # /api/v1: its blueprint, CSRF-exempt, with no session
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -165,9 +172,13 @@ def register_error_handlers(app: Flask) -> None:
         except Exception:  # a database that is down cannot even roll back: the page is shown without it
             log.warning("could not roll back the request's transaction", exc_info=True)
 
+    from course.api import problems  # an /api request's errors are problem details (RFC 9457), never a page
+
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):
         rollback()
+        if problems.is_api_request():
+            return problems.from_http_error(error)
         return render_error(400, _("This form has expired or was not sent from this site. Please try again."))
 
     @app.errorhandler(HTTPException)
@@ -176,6 +187,8 @@ def register_error_handlers(app: Flask) -> None:
         code = error.code or 500
         if code < 400:  # not an error (Flask answers routing redirects itself, before any handler)
             return error
+        if problems.is_api_request():
+            return problems.from_http_error(error)
         # Werkzeug's stock descriptions are English; only messages the app wrote itself are shown.
         message = error.description if error.description != type(error).description else ""
         if code == 429:
@@ -188,6 +201,8 @@ def register_error_handlers(app: Flask) -> None:
     def server_error(error: Exception):
         rollback()
         log.exception("unhandled error on %s %s", request.method, logged_path())
+        if problems.is_api_request():
+            return problems.server_error()
         return render_error(500, "")
 
 

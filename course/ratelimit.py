@@ -3,7 +3,8 @@ app's own database (the `fcsql://` storage below) — never in one process's mem
 
 Limits (config): login and registration per client address, quiz submissions and CSV uploads per user, and
 failed logins per account (reserved before each password check and given back when it was right, keyed by the
-email typed, so an unknown email is throttled exactly like a known one).
+email typed, so an unknown email is throttled exactly like a known one); JSON API requests per user and failed
+API token lookups per client address.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import math
 import time
 
 from flask import current_app, g, has_request_context, request
@@ -220,3 +222,34 @@ def release_mfa_attempt(user_id: int) -> None:
     """The code was right: its attempt does not count against the account."""
     item = parse(current_app.config["RATELIMIT_MFA"])
     _give_back(item.key_for("mfa-failures", str(user_id)), item.get_expiry())
+
+
+# The JSON API (course/api/auth.py): requests per user, whichever token they use, and failed token lookups per
+# client address (a token that is unknown, expired or revoked), counted only when they fail.
+def _wait(item, *identifiers: str) -> int:
+    """Seconds until the window of `item` for `identifiers` ends (at least one)."""
+    reset, _remaining = limiter.limiter.get_window_stats(item, *identifiers)
+    return max(1, math.ceil(reset - time.time()))
+
+
+def api_request_wait(user_id: int) -> int | None:
+    """Count one API request of the user: None while within RATELIMIT_API, else the seconds to wait."""
+    item = parse(current_app.config["RATELIMIT_API"])
+    if limiter.limiter.hit(item, "api", str(user_id)):
+        return None
+    return _wait(item, "api", str(user_id))
+
+
+def api_auth_failures_wait(address: str | None) -> int | None:
+    """None while this address may still present a token, else the seconds to wait (RATELIMIT_API_AUTH_FAILURES
+    reached: nothing is looked up until the window ends)."""
+    item = parse(current_app.config["RATELIMIT_API_AUTH_FAILURES"])
+    if limiter.limiter.test(item, "api-auth-failures", str(address)):
+        return None
+    return _wait(item, "api-auth-failures", str(address))
+
+
+def count_api_auth_failure(address: str | None) -> None:
+    """A token presented from this address was unknown, expired or revoked."""
+    item = parse(current_app.config["RATELIMIT_API_AUTH_FAILURES"])
+    limiter.limiter.hit(item, "api-auth-failures", str(address))

@@ -10,7 +10,9 @@ back with the write that caused it.
 - `attempt_recorded(sender, user_id, course_id, first_pass)`: a quiz attempt was written; `first_pass` when it
   passed a quiz the learner had not passed before. The progress roll-up counts it.
 - `user_renamed(sender, user)`: a user changed their display name. Their completions' frozen snapshots (what
-  the public verification page shows) take the new name.
+  the public verification page shows) take the new name, and their Open Badges credentials are signed again.
+- `course_completed(sender, completion)`: a learner completed a course (the completion row was just written,
+  flushed). The badges package issues its Open Badges credential.
 - `outbox_committed(sender=app)`: a transaction that wrote messages to the outbox committed (sent after the
   commit, outside any transaction). The worker's package (course/worker) connects the receiver that wakes it.
 """
@@ -25,3 +27,4 @@ content_loaded = _signals.signal("content-loaded")
 attempt_recorded = _signals.signal("attempt-recorded")
 user_renamed = _signals.signal("user-renamed")
 outbox_committed = _signals.signal("outbox-committed")
+course_completed = _signals.signal("course-completed")

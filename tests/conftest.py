@@ -21,6 +21,7 @@ import itertools
 import os
 import re
 import shutil
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -96,12 +97,16 @@ def fresh_database(prefix: str, tmp_dir: Path, server: str | None = "env") -> It
         admin.dispose()
 
 
+TEST_BADGE_KEYS = Path(tempfile.mkdtemp(prefix="fc-badge-keys-"))
+
+
 def build_app(database_url: str, **config) -> Flask:
     """`create_app("testing")` against `database_url` (TestingConfig reads it from TEST_DATABASE_URL)."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("TEST_DATABASE_URL", database_url)
         app = create_app("testing")
-    app.config.update(config)
+    # Open Badges signing keys made on first use go to the test run's own folder, never to instance/badge-keys.
+    app.config.update({"BADGE_KEY_DIR": str(TEST_BADGE_KEYS), **config})
     return app
 
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from api_world import make_token
 from conftest import (
     FIXTURE_COURSE,
     RIGHT_ANSWERS,
+    WRONG_ANSWERS,
     build_app,
     complete_lessons,
     dispose,
@@ -19,8 +21,9 @@ from conftest import (
     new_client,
     submit_quiz,
 )
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from course.accounts.models import User
 from course.audit.log import Action
 from course.audit.models import AuditEntry
 from course.clock import today
@@ -30,6 +33,7 @@ from course.cohorts.enrolment import enrol
 from course.content.models import Course
 from course.extensions import db as _db
 from course.progress.models import Completion
+from course.progress.review_models import ReviewCard
 
 ANON, LEARNER, INSTRUCTOR_A, INSTRUCTOR_B, ADMIN = "anon", "learner", "instructor_a", "instructor_b", "admin"
 ROLES = (ANON, LEARNER, INSTRUCTOR_A, INSTRUCTOR_B, ADMIN)
@@ -61,10 +65,13 @@ def world(app, loaded_course, make_user):
         assert do_login(clients[role], user.email).status_code == 302
     learner = clients[LEARNER]
     complete_lessons(learner, "welcome", "models", "data", "tuning", "pricing", "growth")
+    # One wrong attempt first: its questions become her review cards, due now (the quiz shows its answers).
+    assert submit_quiz(learner, "intro-quiz", WRONG_ANSWERS["intro-quiz"]).status_code == 302
     for quiz, answers in RIGHT_ANSWERS.items():
         assert submit_quiz(learner, quiz, answers).status_code == 302
     with app.app_context():
         ids["verify"] = _db.session.scalar(select(Completion.verification_code))
+        assert _db.session.scalar(select(func.count(ReviewCard.id))) > 0
     ids["learner"] = users[LEARNER].id
     return clients, ids
 
@@ -92,11 +99,18 @@ def expectations(ids) -> list[tuple[str, dict[str, int]]]:
         (f"{c}/quizzes/intro-quiz/attempts", signed_in),
         (f"{c}/quizzes/intro-quiz/attempts/1", only_learner),
         (f"{c}/summary", signed_in),
-        (f"{c}/review", signed_in),  # the Review page: their own due cards (none here: every answer was right)
+        (f"{c}/review", signed_in),  # the Review page: their own due cards (the learner has some; staff none)
         (f"{c}/review?answered=999999", {ANON: 302, **dict.fromkeys(ROLES[1:], 404)}),  # nobody's review
         (f"{c}/summary/print", only_learner),
+        (f"{c}/summary/badge.json", only_learner),  # her Open Badge, issued when she completed the course
         (f"/verify/{ids['verify']}", everyone_200),
         ("/verify/not-a-real-code", dict.fromkeys(ROLES, 404)),
+        (f"/verify/{ids['verify']}/badge.json", everyone_200),
+        ("/verify/not-a-real-code/badge.json", dict.fromkeys(ROLES, 404)),
+        ("/credentials/status/1", everyone_200),  # the badges' revocation list: public, signed
+        ("/credentials/status/2", dict.fromkeys(ROLES, 404)),
+        ("/.well-known/did.json", dict.fromkeys(ROLES, 404)),  # no https PUBLIC_URL here: the issuer is a did:key
+        ("/did.json", dict.fromkeys(ROLES, 404)),  # a did:web at a path (https PUBLIC_URL with one) resolves here
         ("/verify", everyone_200),  # the form that checks a code
         (f"/calendar/{ids['calendar']}.ics", everyone_200),  # the secret link is the key: no login
         ("/calendar/1-not-its-mac.ics", dict.fromkeys(ROLES, 404)),
@@ -151,6 +165,43 @@ def expectations(ids) -> list[tuple[str, dict[str, int]]]:
         ("/admin/emails?status=lost", {ANON: 302, **dict.fromkeys(ROLES[1:4], 403), ADMIN: 400}),
         ("/logout", dict.fromkeys(ROLES, 405)),
         ("/unsubscribe/not-a-signed-link", dict.fromkeys(ROLES, 404)),
+        # LTI: the tool's public keys; a login with no platform's parameters; the admins' and staff's pages.
+        ("/lti/jwks", everyone_200),
+        ("/lti/login", dict.fromkeys(ROLES, 400)),
+        ("/lti/platforms", {ANON: 302, **dict.fromkeys(ROLES[1:4], 403), ADMIN: 200}),
+        ("/lti/platforms/new", {ANON: 302, **dict.fromkeys(ROLES[1:4], 403), ADMIN: 200}),
+        ("/lti/platforms/999999/edit", {ANON: 302, **dict.fromkeys(ROLES[1:4], 403), ADMIN: 404}),
+        ("/lti/links", staff),
+        # The API refuses a session cookie: every operation is a 401 for a browser (tokens: `api_expectations`).
+        ("/api/v1/openapi.json", everyone_200),
+        ("/api/v1/docs", everyone_200),
+        *((url, dict.fromkeys(ROLES, 401)) for url, _expected in api_expectations(ids)),
+    ]
+
+
+def api_expectations(ids) -> list[tuple[str, dict[str, int]]]:
+    """The API's GET operations as each role's personal access token (every scope its role allows) finds them;
+    ANON sends no token."""
+    a, b, learner, c = ids["a"], ids["b"], ids["learner"], FIXTURE_COURSE
+    everyone = {ANON: 401, **dict.fromkeys(ROLES[1:], 200)}
+    staff = {ANON: 401, LEARNER: 403, INSTRUCTOR_A: 200, INSTRUCTOR_B: 200, ADMIN: 200}
+    cohort_a = {ANON: 401, LEARNER: 403, INSTRUCTOR_A: 200, INSTRUCTOR_B: 404, ADMIN: 200}
+    return [
+        ("/api/v1/courses", everyone),
+        (f"/api/v1/courses/{c}", everyone),
+        ("/api/v1/courses/no-such-course", {ANON: 401, **dict.fromkeys(ROLES[1:], 404)}),
+        ("/api/v1/me", everyone),
+        (f"/api/v1/me/courses/{c}/progress", everyone),  # each their own: no user id in the URL
+        (f"/api/v1/me/courses/{c}/quizzes/intro-quiz/attempts", everyone),
+        (f"/api/v1/me/courses/{c}/workbook", everyone),
+        (f"/api/v1/me/courses/{c}/completion", everyone),
+        ("/api/v1/cohorts", staff),
+        (f"/api/v1/cohorts/{a}", cohort_a),
+        (f"/api/v1/cohorts/{a}/learners", cohort_a),
+        (f"/api/v1/cohorts/{a}/learners/{learner}", cohort_a),
+        (f"/api/v1/cohorts/{b}/learners/{learner}", {ANON: 401, LEARNER: 403, **dict.fromkeys(ROLES[2:], 404)}),
+        ("/api/v1/cohorts/999999", {ANON: 401, LEARNER: 403, **dict.fromkeys(ROLES[2:], 404)}),
+        ("/api/v1/users", {ANON: 401, LEARNER: 403, INSTRUCTOR_A: 403, INSTRUCTOR_B: 403, ADMIN: 200}),
     ]
 
 
@@ -176,6 +227,28 @@ def test_every_get_route_answers_each_role_as_expected(app, world):
     assert not missing, f"routes the walk does not cover: {sorted(missing)}"
 
 
+def test_every_api_operation_answers_each_roles_token_as_expected(app, world):
+    """The API's matrix, with a bearer token per role instead of a session; the errors are problem details."""
+    _clients, ids = world
+    with app.app_context():
+        users = {user.email: user for user in _db.session.scalars(select(User))}
+    emails = {LEARNER: "learner@example.com", INSTRUCTOR_A: "a@example.com", INSTRUCTOR_B: "b@example.com"}
+    emails[ADMIN] = "admin@example.com"
+    headers = {ANON: {}}
+    for role, email in emails.items():
+        headers[role] = {"Authorization": f"Bearer {make_token(app, users[email].id)}"}
+    client = new_client(app)
+    failures = []
+    for url, expected in api_expectations(ids):
+        for role in ROLES:
+            response = client.get(url, headers=headers[role])
+            if response.status_code != expected[role]:
+                failures.append(f"{role:13} GET {url}: {response.status_code}, expected {expected[role]}")
+            elif response.status_code >= 400 and response.mimetype != "application/problem+json":
+                failures.append(f"{role:13} GET {url}: {response.mimetype}, not a problem")
+    assert not failures, "\n".join(failures)
+
+
 def post_urls(ids) -> list[str]:
     c = f"/courses/{FIXTURE_COURSE}"
     a, learner = ids["a"], ids["learner"]
@@ -194,6 +267,8 @@ def post_urls(ids) -> list[str]:
         "/account/data",
         "/account/workbook",
         "/account/delete",
+        "/account/api-tokens",
+        "/account/api-tokens/1/revoke",
         "/login/code",
         "/account/mfa/setup",
         "/account/mfa/recovery-codes",
@@ -229,6 +304,11 @@ def post_urls(ids) -> list[str]:
         f"/admin/users/{learner}/disable",
         f"/admin/users/{learner}/password-reset",
         "/admin/emails/1/retry",
+        "/lti/deep-link",
+        "/lti/platforms/new",
+        "/lti/platforms/1/edit",
+        "/lti/platforms/1/delete",
+        "/lti/links/1/roster",
     ]
 
 
@@ -244,7 +324,11 @@ def test_every_post_needs_a_csrf_token(app, world, database_url):
             covered.add(request.url_rule.endpoint)
     # RFC 8058: a mail program's one-click unsubscribe POSTs no CSRF token; the signed link is the proof
     # (tests/test_outbox.py::test_one_click_unsubscribe_works_without_a_session_or_csrf_token).
-    csrf_exempt = {"auth.unsubscribe"}
+    # An LTI login and launch come from the LMS, authenticated by its signed id_token, the state cookie and the
+    # one-time nonce (tests/test_lti.py::test_a_replayed_launch_is_refused and the tampered-token test).
+    # The API's enrolment (POST /api/v1/cohorts/<id>/learners) has no session: only a bearer token authenticates it
+    # (tests/test_api.py::test_a_session_cookie_alone_is_a_401_and_never_used).
+    csrf_exempt = {"auth.unsubscribe", "lti.login", "lti.launch", "api.cohort_learners"}
     assert post_endpoints == covered | csrf_exempt, sorted(post_endpoints ^ (covered | csrf_exempt))
     strict = build_app(database_url, WTF_CSRF_ENABLED=True)
     try:

@@ -26,7 +26,7 @@ def test_a_built_app_receives_every_signal():
     code = (
         "from course import create_app, signals\n"
         "create_app('testing', cli=False)\n"
-        "names = ('content_loaded', 'attempt_recorded', 'user_renamed')\n"
+        "names = ('content_loaded', 'attempt_recorded', 'user_renamed', 'course_completed')\n"
         "print(' '.join(str(len(getattr(signals, name).receivers)) for name in names))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)

@@ -41,6 +41,8 @@ SAMPLE_VALUES: dict[tuple[str, str], list[Any]] = {
     ("question", "type"): ["single", "multiple", "true_false"],
     ("enrolment", "source"): ["invite", "csv", "instructor"],
 }
+# Times a CHECK wants after the row's others (its seeded times are the same instant): this much later.
+LATER = {("api_token", "expires_at"): timedelta(days=400)}
 COMPARED_TYPES = (sa.Integer, sa.String, sa.Boolean)  # values compared after each step (exact on both engines)
 START = datetime(2026, 1, 5, 9, 30, tzinfo=UTC)
 
@@ -113,7 +115,7 @@ class Seeded:
         if isinstance(kind, sa.Float | sa.Numeric):
             return i + 0.5
         if isinstance(kind, sa.DateTime):
-            moment = START + timedelta(days=i, minutes=7 * i)
+            moment = START + timedelta(days=i, minutes=7 * i) + LATER.get((table.name, column.name), timedelta())
             return moment.replace(tzinfo=None) if sqlite else moment
         if isinstance(kind, sa.Date):
             return (START + timedelta(days=i)).date()

@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from course import signals
+from course.accounts.api_token_models import revoke_all_tokens
 from course.accounts.models import Role, User, new_session_token
 from course.accounts.sessions import close_all_sessions
 from course.audit.log import Action, record
@@ -130,6 +131,7 @@ def change_password(user: User, password: str) -> bool:
     if changed.rowcount != 1:
         return False
     close_all_sessions(user)
+    revoke_all_tokens(user.id)
     record(Action.PASSWORD_CHANGED, actor_id=user.id, target_user_id=user.id)
     return True
 
@@ -218,10 +220,11 @@ def set_active(admin: User, user: User, active: bool) -> None:
 
 
 def end_all_sessions(user: User) -> None:
-    """End every login session of the user, on every instance, and every password link made before (they
-    carry a digest of the session token, rotated here)."""
+    """End every login session of the user, on every instance, every password link made before (they
+    carry a digest of the session token, rotated here), and every API token."""
     user.session_token = new_session_token()
     close_all_sessions(user)
+    revoke_all_tokens(user.id)
 
 
 def is_safe_next(target: str | None) -> bool:

@@ -97,8 +97,8 @@ def clear_session() -> None:
 def init_session_timeouts(app: Flask) -> None:
     @app.before_request
     def enforce_timeouts() -> None:
-        if not current_user.is_authenticated:
-            return
+        if not current_user.is_authenticated or "_user_id" not in session:
+            return  # no login session to time out (an API request's user comes from its token: course/api/auth.py)
         now = int(time.time())
         idle = current_app.config["SESSION_IDLE_MINUTES"] * 60
         absolute = current_app.config["SESSION_MAX_HOURS"] * 3600

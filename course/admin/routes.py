@@ -6,13 +6,12 @@ list's filters as `back`, so that the admin returns to the list they were on."""
 
 from __future__ import annotations
 
-from functools import wraps
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from course.accounts import mfa
+from course.accounts.access import admin_required
 from course.accounts.emails import notify_two_step_login, send_account_created, send_password_reset_by_admin
 from course.accounts.models import Role, User
 from course.accounts.provisioning import (
@@ -32,17 +31,6 @@ from course.privacy.deletion import delete_account_as_admin
 from course.ratelimit import limit, user_or_address
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-
-
-def admin_required(view):
-    @wraps(view)
-    @login_required
-    def wrapper(*args, **kwargs):
-        if not current_user.is_admin:
-            abort(403)
-        return view(*args, **kwargs)
-
-    return wrapper
 
 
 def _user_or_404(user_id: int) -> User:

@@ -29,6 +29,8 @@ ACTION_LABELS = {
     Action.MFA_FAILED: _l("Two-step login code refused"),
     Action.RECOVERY_CODES_MADE: _l("Recovery codes made"),
     Action.RECOVERY_CODE_USED: _l("Recovery code used"),
+    Action.API_TOKEN_CREATED: _l("API token created"),
+    Action.API_TOKEN_REVOKED: _l("API token revoked"),
     Action.ACCOUNT_CREATED: _l("Account created"),
     Action.ROLE_CHANGED: _l("Role changed"),
     Action.ACCOUNT_DISABLED: _l("Account disabled"),
@@ -45,6 +47,9 @@ ACTION_LABELS = {
     Action.REMINDER_SENT: _l("Reminder sent"),
     Action.ANNOUNCEMENT_POSTED: _l("Announcement posted"),
     Action.EMAIL_RETRIED: _l("Email sent again"),
+    Action.LTI_PLATFORM_SAVED: _l("LMS platform saved"),
+    Action.LTI_PLATFORM_DELETED: _l("LMS platform deleted"),
+    Action.LTI_ROSTER_SYNCED: _l("Roster synced from an LMS"),
     Action.CONTENT_LOADED: _l("Content loaded"),
     Action.DATA_EXPORTED: _l("Data exported"),
 }
@@ -88,6 +93,12 @@ FIELD_LABELS = {
     "action": _l("Action"),
     "since": _l("From"),
     "until": _l("To"),
+    "scopes": _l("Scopes"),
+    "expires_in_days": _l("Expires in (days)"),
+    "token_id": _l("Token"),
+    "skipped": _l("Skipped"),
+    "platform_id": _l("LMS platform"),
+    "deployments": _l("Deployments"),
 }
 
 # The values of these keys come from a fixed vocabulary (never free text): as the reader's language says them.
@@ -103,6 +114,7 @@ VALUE_LABELS = {
     "wrong code": _l("wrong code"),
     "invite": _l("invite link"),
     "csv": _l("CSV file"),
+    "lti": _l("LMS launch or roster"),
     "move": _l("move from another cohort"),
     "set-password": _l("set-password link"),
     "reset-password": _l("password reset link"),

@@ -29,6 +29,8 @@ class Action(StrEnum):
     MFA_FAILED = "mfa failed"
     RECOVERY_CODES_MADE = "recovery codes made"
     RECOVERY_CODE_USED = "recovery code used"
+    API_TOKEN_CREATED = "api token created"  # noqa: S105 - an action's name; the token is never recorded
+    API_TOKEN_REVOKED = "api token revoked"  # noqa: S105 - an action's name
     # what admins do to accounts
     ACCOUNT_CREATED = "account created"  # by an admin: the account has no password until its owner sets one
     ROLE_CHANGED = "role changed"
@@ -47,6 +49,9 @@ class Action(StrEnum):
     REMINDER_SENT = "reminder sent"  # an instructor's reminder to one learner or to the at-risk list
     ANNOUNCEMENT_POSTED = "announcement posted"
     EMAIL_RETRIED = "email retried"  # an admin sent a failed email again
+    LTI_PLATFORM_SAVED = "lti platform saved"  # an admin registered or edited an LMS (course/lti)
+    LTI_PLATFORM_DELETED = "lti platform deleted"
+    LTI_ROSTER_SYNCED = "lti roster synced"  # a roster read from an LMS enrolled its learners
     # content and data
     CONTENT_LOADED = "content loaded"
     DATA_EXPORTED = "data exported"

@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, logout_user
 from wtforms import PasswordField
 
+from course.accounts.api_tokens import tokens_of
 from course.accounts.emails import notify_email_changed, notify_password_changed
 from course.accounts.models import Role, User
 from course.accounts.services import (
@@ -25,6 +26,7 @@ from course.accounts.services import (
 )
 from course.auth.forms import ChangePasswordForm, EmailForm, NameForm, PreferencesForm, notifications_form
 from course.auth.routes import bp, start_session
+from course.auth.token_forms import token_form
 from course.extensions import db
 from course.ratelimit import limit, release_login_attempt, reserve_login_attempt, user_or_address
 
@@ -57,7 +59,10 @@ def account_page(status: int = 200, **forms):
         ),
     )
     forms.setdefault("notifications_form", notifications_form(user))
-    return render_template("auth/account.html", user=user, role=ROLE_NAMES[user.role], **forms), status
+    forms.setdefault("token_form", token_form(user))
+    return render_template(
+        "auth/account.html", user=user, role=ROLE_NAMES[user.role], api_tokens=tokens_of(user.id), **forms
+    ), status
 
 
 def password_refused(user: User, field: PasswordField) -> int | None:

@@ -43,6 +43,8 @@ def require_staff_mfa():
     """A staff account without two-step login is sent to set it up, from every page; a POST does nothing."""
     if request.endpoint in OPEN_UNTIL_SET_UP or not current_user.is_authenticated:
         return None
+    if request.path == "/api" or request.path.startswith("/api/"):
+        return None  # a token, not a session: the API answers its staff operations with a 403 problem instead
     if not mfa.needs_setup(current_user):
         return None
     if request.method in ("GET", "HEAD"):

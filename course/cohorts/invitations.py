@@ -25,12 +25,12 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from course.accounts.models import User
+from course.accounts.models import Role, User
 from course.accounts.provisioning import UNUSABLE_PASSWORD, has_password
 from course.accounts.services import find_user, normalise_email
 from course.accounts.tokens import SET_PASSWORD, SEVEN_DAYS, make_token
 from course.clock import today
-from course.cohorts.enrolment import enrol
+from course.cohorts.enrolment import enrol, enrolment_for
 from course.cohorts.errors import CohortError
 from course.cohorts.models import Cohort, Enrolment
 from course.content.i18n import tr
@@ -54,6 +54,13 @@ class Invited:
     emailed: bool = False
     set_password: bool = False  # the email carried a link to choose a password
     reason: str | None = None  # why they were not emailed
+    enrolment: Enrolment | None = None
+    enrolled_now: bool = True  # False: they already were in the cohort
+
+
+class CannotEnrol(CohortError):
+    """This account cannot join the cohort: not a learner's, disabled or deleted, or in another cohort of the
+    course. The message (for the cohort page) names the account; the API answers with one message for them all."""
 
 
 def language_code(value: str) -> str | None:
@@ -77,17 +84,27 @@ def create_learner_account(email: str, name: str, language: str | None) -> User:
 
 def add_learner(cohort: Cohort, email: str, name: str, language: str | None) -> Invited:
     """Enrol the account of `email` (made when there is none) in `cohort` and invite it; a learner already in
-    the cohort is left as they are (not emailed again). CohortError when they cannot join (full, in another
-    cohort of the course)."""
+    the cohort is left as they are (not emailed again). The one service of the cohort page's "add a learner" and
+    the API's enrolment. CannotEnrol for a staff, disabled or deleted account or one in another cohort of the
+    course; CohortError when the cohort is full."""
     user, created = find_user(email), False
     if user is None:
         user, created = _new_or_parallel_account(email, name, language)
     if user.deleted_at is not None or not user.active:
-        raise CohortError(_("The account of %(email)s is disabled or deleted.", email=user.email))
+        raise CannotEnrol(_("The account of %(email)s is disabled or deleted.", email=user.email))
+    if user.role != Role.LEARNER:
+        raise CannotEnrol(_("%(email)s is a staff account: only learners can be enrolled.", email=user.email))
+    existing = enrolment_for(user.id, cohort.course_id)
+    if existing is not None and existing.cohort_id != cohort.id:
+        other = db.session.get(Cohort, existing.cohort_id)
+        raise CannotEnrol(_("%(email)s is already in the cohort “%(name)s”.", email=user.email, name=other.name))
     enrolment, enrolled = enrol(cohort, user, source="instructor", check_window=False)
     if not enrolled:
-        return Invited(user, cohort, False, reason=_("Already in this cohort: not emailed again."))
-    return invite(enrolment, user, cohort, created, language)
+        reason = _("Already in this cohort: not emailed again.")
+        return Invited(user, cohort, False, reason=reason, enrolment=enrolment, enrolled_now=False)
+    invited = invite(enrolment, user, cohort, created, language)
+    invited.enrolment = enrolment
+    return invited
 
 
 def _new_or_parallel_account(email: str, name: str, language: str | None) -> tuple[User, bool]:

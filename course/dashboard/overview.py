@@ -17,6 +17,7 @@ from course.dashboard.learners import LearnerQuery, released_chapters, urgency_o
 from course.dashboard.lists import learner_rows
 from course.dashboard.rows import LearnerRow
 from course.extensions import db
+from course.progress.cohort_overview import median_percent
 from course.progress.outline import percent
 
 AT_RISK_TOP = 10
@@ -133,25 +134,6 @@ def overview(cohort: Cohort, cm: CourseMap, now: datetime) -> Overview:
         released_chapters=released_chapters(cm, school_date(now)),
         top_at_risk=top,
     )
-
-
-def median_percent(by_done: dict[int, int], total: int) -> float | None:
-    """The median of learners' progress %, from {items done: learners}."""
-    n = sum(by_done.values())
-    if not n or not total:
-        return None
-    ordered = sorted(by_done.items())
-
-    def nth(k: int) -> int:  # the k-th smallest value, counting from 0
-        seen = 0
-        for value, count in ordered:
-            seen += count
-            if k < seen:
-                return value
-        return ordered[-1][0]
-
-    middle = (nth((n - 1) // 2) + nth(n // 2)) / 2
-    return min(100.0, 100 * middle / total)
 
 
 def _funnel(cm: CourseMap, furthest: list[tuple[int | None, int]]) -> list[FunnelStep]:

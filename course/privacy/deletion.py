@@ -19,6 +19,7 @@ from course.accounts.models import Role, User, new_session_token
 from course.accounts.provisioning import UNUSABLE_PASSWORD
 from course.accounts.services import AccountError
 from course.audit.log import Action, record
+from course.badges.status import revoke_for_user
 from course.cohorts.digest_models import forget_learner as forget_in_digests
 from course.cohorts.models import Enrolment
 from course.content.models import Question
@@ -150,6 +151,10 @@ def _withdraw(found: UserTable, user: User) -> None:
         completion.snapshot = {key: value for key, value in completion.snapshot.items() if key != "name"}
 
 
+def _revoke_credentials(found: UserTable, user: User) -> None:
+    revoke_for_user(user.id)
+
+
 RULES: dict[str, Rule] = {
     "user_account": Rule(
         _anonymise,
@@ -157,6 +162,11 @@ RULES: dict[str, Rule] = {
         "last login cleared; attempts, progress and enrolments refer to the row and the statistics count them",
     ),
     "login_session": Rule(_delete, "deleted: every session of the account ends"),
+    "api_token": Rule(_delete, "deleted: the account's API tokens stop working"),
+    "lti_account": Rule(
+        _delete, "deleted: the link to the LMS user; a new launch from the LMS makes a new, empty account"
+    ),
+    "lti_score": Rule(_delete, "deleted: scores waiting to be posted to an LMS (one waiting is never sent)"),
     "workbook_answer": Rule(_delete, "deleted: the learner's own words, which no statistic counts"),
     "quiz_attempt": Rule(_keep, "kept: scores, pass marks and dates make the cohort's and the quizzes' statistics"),
     "attempt_answer": Rule(
@@ -171,6 +181,11 @@ RULES: dict[str, Rule] = {
         _withdraw,
         "kept, so the cohort's completions still count it, but withdrawn: the verification page says so, and "
         "the name is removed from its snapshot",
+    ),
+    "badge_credential": Rule(
+        _revoke_credentials,
+        "kept for its bit in the revocation status list, which is set: the Open Badges credential is revoked, and "
+        "its signed document (the learner's name, the salted hash of their email) is erased",
     ),
     "enrolment": Rule(
         _clear_extension_note, "kept: the cohort's learners and seats; its extension note (free text) cleared"

@@ -33,7 +33,7 @@ def maybe_complete_course(user_id: int, course: Course, outline: LearnerOutline 
         return None
     user = db.session.get(User, user_id)
     results = [QuizResult(q.quiz, q.best_percent, q.attempts) for q in outline.quizzes]
-    insert_ignore(
+    inserted = insert_ignore(
         Completion,
         {
             "user_id": user_id,
@@ -46,7 +46,12 @@ def maybe_complete_course(user_id: int, course: Course, outline: LearnerOutline 
         },
         ["user_id", "course_id"],
     )
-    return db.session.scalar(select(Completion).where(Completion.user_id == user_id, Completion.course_id == course.id))
+    completion = db.session.scalar(
+        select(Completion).where(Completion.user_id == user_id, Completion.course_id == course.id)
+    )
+    if inserted:
+        signals.course_completed.send(Completion, completion=completion)  # its Open Badge (course/badges)
+    return completion
 
 
 @dataclass(frozen=True)

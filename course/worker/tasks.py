@@ -26,9 +26,13 @@ def deliver() -> None:
 
 @huey.periodic_task(crontab(minute="*"))
 def sweep() -> None:
-    """Every minute: what is due again after a failure, and what a lost wake-up left behind."""
+    """Every minute: what is due again after a failure, and what a lost wake-up left behind; the grades waiting
+    for an LMS (LTI)."""
     with flask_app().app_context():
         _log_delivery(deliver_due())
+        sent = jobs.run_every_minute()
+        if any(sent.values()):
+            log.info("posted every minute: %s", sent)
 
 
 @huey.periodic_task(crontab(minute="*/15"))

@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 from urllib.parse import urlencode, urlsplit
 
 import pytest
-from conftest import FIXTURE_COURSE, REAL_COURSE
+from conftest import DEFAULT_PASSWORD, FIXTURE_COURSE, REAL_COURSE
 from sqlalchemy import select
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 
@@ -288,6 +288,7 @@ def pages_for(role: str, w: World) -> list[str]:
             Core(f"{course}/summary"),
             Core(f"{course}/summary/print"),
             "/account",
+            "/account#api-token",  # a personal access token made: shown once, then listed
             "/account/mfa",  # two-step login: off
             Core("/account/mfa/setup"),  # the QR code and the key
             "/account/mfa/setup#submit",  # no code typed: the error
@@ -361,6 +362,10 @@ def pages_for(role: str, w: World) -> list[str]:
         "/admin/users/new",
         "/admin/users/new#submit",  # every field marked
         f"/admin/users/{w.learner.id}/disable",  # the confirmation page, never confirmed
+        "/lti/platforms",  # LMS platforms (LTI 1.3): none registered, the tool's addresses
+        "/lti/platforms/new",
+        "/lti/platforms/new#submit",  # every field marked
+        "/lti/links",  # the links an LMS launched, and their rosters
     ]
 
 
@@ -399,6 +404,14 @@ def answer_review(page) -> None:
 
 
 ACTIONS: dict[str, Callable[[Any], None]] = {
+    # a personal access token made on the account page: shown once
+    "api-token": lambda page: (
+        page.fill("#token-name", "Reports"),
+        page.locator('form[action$="/account/api-tokens"] input[type=checkbox]').first.check(),
+        page.fill("#token-password", DEFAULT_PASSWORD),  # a token needs the current password
+        page.locator('form[action$="/account/api-tokens"] [type=submit]').click(),
+        expect(page.locator("#new-api-token")).to_be_visible(),
+    ),
     # the page's last form sent as it is (empty, on most pages): its errors
     "submit": lambda page: (submit(page), expect_alert(page)),
     # the cohort form with its name cleared
@@ -489,15 +502,29 @@ def test_the_item_statistics_name_each_landmark_once(axe_js: Path, locale: str, 
 
 
 # GET routes that are not pages, so not in `pages_for`, and why. Every other GET route must be opened there.
+API_OPERATIONS = "catalogue course_outline me my_progress my_attempts my_workbook my_completion cohorts cohort cohort_learners"
+API_OPERATIONS += " cohort_learner users"
 NOT_PAGES = {
     "static": "files: stylesheets, scripts, icons",
     "ops.favicon": "an icon",
     "ops.healthz": "JSON for the load balancer",
+    "api.docs": "Swagger UI's reference of the JSON API, for developers (its markup is the library's)",
+    "api.openapi": "JSON: the API's OpenAPI document",
+    "badges.did_json": "JSON: the issuer's DID document",
+    "badges.status_list": "JSON: a signed Bitstring Status List credential",
+    "progress.summary_badge": "JSON: the learner's Open Badge credential, a download",
+    "progress.verify_badge": "JSON: a completion's Open Badge credential, a download",
+    **dict.fromkeys(
+        [f"api.{name}" for name in API_OPERATIONS.split()], "JSON: an operation of the API (a bearer token, no session)"
+    ),
     "dashboard.export_grid": "a CSV download",
     "dashboard.export_at_risk": "a CSV download",
     "dashboard.export_quiz": "a CSV download",
     "admin.audit_csv": "a CSV download",
     "learn.calendar_feed": "an iCalendar file, for calendar apps",
+    "lti.jwks": "JSON: the LTI tool's public keys, for LMS platforms",
+    "lti.login": "an LMS's OIDC login initiation: a redirect back to the LMS (or a 400 page)",
+    "lti.edit_platform": "the form of lti.new_platform (checked there), filled with a registered platform",
 }
 
 
