@@ -53,7 +53,7 @@ class SQLStorage(Storage):
     @staticmethod
     def _engine():
         engine = db.engine
-        if engine.dialect.name == "sqlite":
+        if engine.dialect.name == "sqlite" or current_app.config.get("DATABASE_POOLER") == "transaction":
             _release_request_transaction()
         return engine
 
@@ -151,7 +151,9 @@ def limit(name: str, key_func=None):
 
 def _release_request_transaction() -> None:
     """The counters use their own connection. On SQLite a request's transaction may hold the write lock (see
-    `course.sql`), so the request's transaction — which at a rate-limit check has only read — ends first."""
+    `course.sql`), so the request's transaction — which at a rate-limit check has only read — ends first. Through a
+    transaction pooler (DATABASE_POOLER) it holds a server connection: requests that each kept one while waiting
+    for another for their counter could take the whole pool and wait for each other."""
     session = db.session()
     if not session.in_transaction():
         return

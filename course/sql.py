@@ -3,12 +3,12 @@ begin, and portable SQL helpers."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
 from flask import current_app, g, has_request_context, request
-from sqlalchemy import event
+from sqlalchemy import event, make_url
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
@@ -32,6 +32,18 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
     # setting for WAL); only a power loss can lose the last commits.
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def engine_options(config: Mapping[str, Any]) -> dict[str, Any]:
+    """SQLALCHEMY_ENGINE_OPTIONS, with what the database's pooler needs (DATABASE_POOLER)."""
+    options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    url = make_url(config["SQLALCHEMY_DATABASE_URI"])
+    if config.get("DATABASE_POOLER") == "transaction" and url.get_driver_name() == "psycopg":
+        # psycopg prepares a statement on its server connection once it ran 5 times (prepare_threshold). Through a
+        # transaction pooler the next run may be on another server connection: "prepared statement "_pg3_0" does
+        # not exist" (or "already exists" on a third). PgBouncer before 1.21 keeps no prepared statements at all.
+        options["connect_args"] = {**options.get("connect_args", {}), "prepare_threshold": None}
+    return options
 
 
 def insert_ignore(model: type, values: dict[str, Any], conflict: list[str]) -> bool:

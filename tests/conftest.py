@@ -133,6 +133,19 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
+@pytest.fixture(scope="session")
+def pooler() -> Iterator:
+    """PgBouncer in transaction pooling mode in front of the PostgreSQL server, for the session (tests/pgbouncer.py):
+    its `url(database_url)` reaches a database through it. None on SQLite, or when pgbouncer is not installed."""
+    from pgbouncer import PgBouncer, available
+
+    if not available(server_url()):
+        yield None
+        return
+    with PgBouncer(server_url()) as bouncer:
+        yield bouncer
+
+
 # -- app, client, db ----------------------------------------------------------------------------
 @pytest.fixture
 def app(database_url: str) -> Iterator[Flask]:

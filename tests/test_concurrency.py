@@ -46,6 +46,7 @@ from conftest import (
     upgrade_to_head,
 )
 from flask import Flask
+from pgbouncer import PgBouncer
 from servers import NO_RESPONSE, Browser, Gunicorn, Response
 from servers import SECRET_KEY as SERVERS_SECRET_KEY
 from sqlalchemy import create_engine, func, make_url, select, text, update
@@ -75,6 +76,7 @@ class Site:
     app: Flask  # the test's own view of the database
     database_url: str
     servers: list[Gunicorn]
+    pooler: PgBouncer | None = None  # what the servers reach the database through (the test's view goes straight)
 
     @property
     def urls(self) -> list[str]:
@@ -90,18 +92,22 @@ def seeded_app(database_url: str) -> Flask:
 
 
 @pytest.fixture(scope="module")
-def pg_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+def pg_site(tmp_path_factory: pytest.TempPathFactory, pooler: PgBouncer | None) -> Iterator[Site]:
+    """Two instances on one database, through PgBouncer in transaction pooling mode when it is installed (CI installs
+    it), as production runs them; the test's own view and the migrations go straight to the server."""
     if not POSTGRES:
         pytest.skip("needs PostgreSQL: set TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test")
     with fresh_database("fc_concurrency", tmp_path_factory.mktemp("concurrency"), server=server_url()) as url:
         app = seeded_app(url)
-        servers = [Gunicorn(url, workers=2), Gunicorn(url, workers=2)]
+        through = {"DATABASE_POOLER": "transaction"} if pooler else {}
+        served = pooler.url(url) if pooler else url
+        servers = [Gunicorn(served, workers=2, env=through), Gunicorn(served, workers=2, env=through)]
         try:
             for server in servers:
                 server.start()
             for server in servers:
                 server.wait_ready()
-            yield Site(app, url, servers)
+            yield Site(app, url, servers, pooler)
         finally:
             for server in servers:
                 server.stop()
@@ -503,6 +509,17 @@ def test_the_cool_down_holds_across_instances(pg_site: Site, tmp_path: Path):
         }
     finally:
         assert load(pg_site.app, FIXTURE_CONTENT).applied
+
+
+def test_the_instances_share_a_few_server_connections_through_pgbouncer(pg_site: Site):
+    """Where pgbouncer is installed (CI), every test above ran through it in transaction pooling mode."""
+    if pg_site.pooler is None:
+        pytest.skip("pgbouncer is not installed: the instances talked to PostgreSQL directly")
+    database = make_url(pg_site.database_url).database
+    pools = [row for row in pg_site.pooler.show("POOLS") if row["database"] == database]
+    assert [row["pool_mode"] for row in pools] == ["transaction"]
+    servers = [row for row in pg_site.pooler.show("SERVERS") if row["database"] == database]  # only the instances'
+    assert 0 < len(servers) <= pg_site.pooler.pool_size, servers
 
 
 # -- SQLite, several workers ---------------------------------------------------------------------------
