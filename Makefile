@@ -4,7 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app course
 MERMAID_VERSION := 12.3.0
-MERMAID := course/static/vendor/mermaid.min.js
+# Mermaid renders the content's diagrams to SVG ahead of time (`make diagrams`); no page loads it.
+MERMAID := .cache/npm/node_modules/mermaid/dist/mermaid.min.js
 AXE_VERSION := 4.14.1
 AXE := tests/e2e/vendor/axe.min.js
 # The independent Open Badges verifier (Digital Bazaar's VC libraries), pinned by tests/badges/package-lock.json.
@@ -23,9 +24,14 @@ I18N := course/translations
 PO_FILES := $(wildcard $(I18N)/*/LC_MESSAGES/messages.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 
-.PHONY: setup run test lint clean translations
+.PHONY: setup run test lint clean translations diagrams
 
-setup: $(VENV)/.installed $(MERMAID) $(AXE) $(FONT) $(BADGE_VERIFIER) $(SWAGGER_UI) $(MO_FILES)
+# The static files under content-hashed names, gzip and brotli copies, and their manifest (course/ops/static.py).
+STATIC_BUILD := build/static/manifest.json
+STATIC_SOURCES = $(shell find course/static content/diagrams -type f 2>/dev/null)
+
+setup: $(VENV)/.installed $(AXE) $(FONT) $(BADGE_VERIFIER) $(SWAGGER_UI) $(MO_FILES) $(STATIC_BUILD)
+	@rm -f course/static/vendor/mermaid.min.js  # served to the pages by older checkouts: no page loads it now
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,16 +39,25 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-# Mermaid (renders the course's diagrams) is installed from npm and served by the app: no CDN.
+# Mermaid is installed from npm by `make diagrams` only (which renders the content's diagrams to SVG in Chromium).
 $(MERMAID):
-	@mkdir -p course/static/vendor .cache/npm
+	@mkdir -p .cache/npm
 	@if command -v npm >/dev/null 2>&1; then \
 		echo "installing mermaid@$(MERMAID_VERSION) from npm"; \
-		npm install --silent --no-audit --no-fund --prefix .cache/npm mermaid@$(MERMAID_VERSION) && \
-		cp .cache/npm/node_modules/mermaid/dist/mermaid.min.js $@; \
+		npm install --silent --no-audit --no-fund --prefix .cache/npm mermaid@$(MERMAID_VERSION); \
 	else \
-		echo "npm not found: diagrams will be shown as their text source (install Node.js to render them)"; \
+		echo "npm not found: \`make diagrams\` will not render new diagrams (install Node.js to render them)"; \
 	fi
+
+# After adding or changing a diagram in content/: render it (light and dark SVG into content/diagrams, committed).
+# Needs Chromium (Debian's package). `content check` warns about every diagram not rendered yet.
+diagrams: $(VENV)/.installed $(MERMAID)
+	$(FLASK) content diagrams --prune
+	$(FLASK) static build
+
+$(STATIC_BUILD): $(STATIC_SOURCES) $(FONT) $(SWAGGER_UI) | $(VENV)/.installed
+	@rm -f course/static/vendor/mermaid.min.js
+	$(FLASK) static build
 
 # axe-core (the accessibility checker the browser tests inject into each page) is installed from npm too.
 # Without it, or without Chromium, the tests in tests/e2e are skipped and say why.
@@ -126,4 +141,4 @@ lint: setup
 	$(BIN)/lint-imports
 
 clean:
-	rm -rf $(VENV) .cache course/static/vendor tests/e2e/vendor instance $(MO_FILES)
+	rm -rf $(VENV) .cache course/static/vendor tests/e2e/vendor instance build/static $(MO_FILES)

@@ -22,7 +22,20 @@ class Config:
     SECRET_KEY = _DEV_SECRET
     SQLALCHEMY_DATABASE_URI = f"sqlite:///{ROOT / 'instance' / 'course.db'}"
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    # DATABASE_URL leads to a connection pooler rather than to PostgreSQL itself (README, "Running in production"):
+    # "transaction" for PgBouncer in transaction pooling mode, where each transaction may run on another server
+    # connection — then psycopg prepares no statements, a rate limit's counter ends the request's reading transaction
+    # first, and the worker's queue in the database polls instead of LISTEN (course.sql, course.ratelimit,
+    # course/worker/queue.py). "session", "none" or empty: nothing changes. Migrations may go through it or straight
+    # to the server.
+    DATABASE_POOLER = ""
     CONTENT_DIR = str(ROOT / "content")
+    # The content's diagrams rendered to SVG (`flask content diagrams`), committed, served under /static/diagrams/;
+    # CONTENT_DIR/diagrams unless set
+    DIAGRAMS_DIR = str(ROOT / "content" / "diagrams")
+    # Static files with content-hashed names and their gzip and brotli copies (`flask static build`, `make setup`)
+    STATIC_BUILD_DIR = str(ROOT / "build" / "static")
+    STATIC_AUTOREFRESH = False  # look at a static file on each request (development), not once at startup
     TEMPLATES_DIR = str(ROOT / "templates")
     LTI_KEY_DIR = str(ROOT / "instance" / "lti")  # the LTI tool's RSA key (`flask lti keygen`), not in the database
     LTI_HTTP_TIMEOUT = 10  # seconds for each request to an LTI platform (JWKS, token, grades, roster)
@@ -141,8 +154,14 @@ class Config:
             values["SECRET_KEY"] = secret
         if url := _env("DATABASE_URL"):
             values["SQLALCHEMY_DATABASE_URI"] = url
+        if pooler := _env("DATABASE_POOLER"):
+            values["DATABASE_POOLER"] = _pooler(pooler)
         if content := _env("CONTENT_DIR"):
             values["CONTENT_DIR"] = content
+            values["DIAGRAMS_DIR"] = str(Path(content) / "diagrams")
+        for name in ("DIAGRAMS_DIR", "STATIC_BUILD_DIR"):
+            if folder := _env(name):
+                values[name] = folder
         if lti_keys := _env("LTI_KEY_DIR"):
             values["LTI_KEY_DIR"] = lti_keys
         for name in ("MAIL_SERVER", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_FROM"):
@@ -191,6 +210,17 @@ def _public_url(url: str) -> str:
     return url.rstrip("/")
 
 
+POOLERS = ("transaction", "session", "none")
+
+
+def _pooler(value: str) -> str:
+    """How DATABASE_URL's connections are pooled, checked now rather than at the first query."""
+    mode = value.strip().lower()
+    if mode not in POOLERS:
+        raise RuntimeError(f"DATABASE_POOLER must be one of {', '.join(POOLERS)} (got {value!r})")
+    return "" if mode == "none" else mode
+
+
 def _list(value: str) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
@@ -206,6 +236,7 @@ def _time_zone(name: str) -> str:
 
 class DevelopmentConfig(Config):
     DEBUG = False
+    STATIC_AUTOREFRESH = True  # `make run`: a static file edited while the server runs is served as it is now
     MAIL_TO_CONSOLE = True  # the reset links of a development machine, on its console
     LTI_ALLOW_HTTP_LOOPBACK = True  # a test LMS on this machine
 

@@ -60,6 +60,7 @@ def create_app(config: dict[str, Any] | type[Config] | str | None = None, *, cli
 
         register_cli(app)
     register_template_globals(app)
+    register_static_files(app)
     register_request_handling(app)
     register_security_headers(app)
     return app
@@ -67,9 +68,10 @@ def create_app(config: dict[str, Any] | type[Config] | str | None = None, *, cli
 
 def register_extensions(app: Flask) -> None:
     import course.ratelimit
-    import course.sql  # noqa: F401 - connection settings and how transactions begin (engine events)
+    import course.sql  # connection settings (engine_options) and how transactions begin (engine events)
     from course.accounts.sessions import load_user
 
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = course.sql.engine_options(app.config)
     db.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
@@ -207,8 +209,8 @@ def register_error_handlers(app: Flask) -> None:
 
 
 def register_template_globals(app: Flask) -> None:
+    from course.content import diagrams
     from course.content.i18n import tr_for_request
-    from course.content.mermaid_asset import mermaid_available
     from course.i18n import template_functions
     from course.links import external_url
     from course.outbox.messages import email_links
@@ -218,7 +220,6 @@ def register_template_globals(app: Flask) -> None:
         return {
             **template_functions(),  # current_locale, gettext, ngettext: the request's language, found once
             "languages": app.config["LANGUAGES"],
-            "mermaid_available": mermaid_available(app),
             "tr": tr_for_request(),
         }
 
@@ -229,6 +230,7 @@ def register_template_globals(app: Flask) -> None:
     app.jinja_env.filters["listing"] = _listing
     app.jinja_env.filters["sentences"] = sentences
     app.jinja_env.filters["email_links"] = email_links  # plain text in an HTML email (course/outbox)
+    app.jinja_env.filters["diagrams"] = diagrams.localized  # a lesson's diagrams in the reader's language
 
 
 def _listing(items: Iterable[Any]) -> str:
@@ -281,6 +283,34 @@ class HealthCheckAnyHost:
         return self.wsgi_app(environ, start_response)
 
 
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
+
+
+def security_headers(app: Flask) -> dict[str, str]:
+    """The headers every response carries, the static files' included."""
+    headers = {
+        "Content-Security-Policy": CSP,
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "same-origin",
+        "X-Frame-Options": "DENY",
+        "Cross-Origin-Opener-Policy": "same-origin",
+        "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+    }
+    if app.config.get("HSTS"):
+        headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
+    return headers
+
+
+def register_static_files(app: Flask) -> None:
+    """WhiteNoise serves /static/ before the app: compressed, under content-hashed names (course/ops/static.py)."""
+    from course.ops import static
+
+    static.init_app(app, security_headers(app))
+
+
 def register_security_headers(app: Flask) -> None:
     from course.accounts.pending_login import PENDING
     from course.auth.mfa import ENROLMENT
@@ -288,21 +318,12 @@ def register_security_headers(app: Flask) -> None:
     # A session holding any of these is signed in or on its way (flask-login's user, a login waiting for its code,
     # a two-step login being set up): its pages are kept in no cache.
     private_session_keys = frozenset({"_user_id", PENDING, ENROLMENT})
-    csp = (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; font-src 'self'; "
-        "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
-    )
+    every_response = security_headers(app)
 
     @app.after_request
     def headers(response):
-        response.headers.setdefault("Content-Security-Policy", csp)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-        if app.config.get("HSTS"):
-            response.headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+        for name, value in every_response.items():
+            response.headers.setdefault(name, value)
         if request.endpoint != "static" and private_session_keys & session.keys():
             response.headers.setdefault("Cache-Control", "no-store")  # a signed-in page, or one on the way to it
         return response

@@ -1,5 +1,5 @@
 """The `flask` command groups of the app: `db` (Alembic through Flask-Migrate), `content`, `users`, `demo`,
-`audit`, `badges`, `worker`, `outbox`, `notices`, `lti`.
+`audit`, `badges`, `worker`, `outbox`, `notices`, `lti`, `static`.
 
 Loaded only by an app built with its CLI (`create_app(cli=True)`, what `flask --app course` does): a web worker
 does not hold Alembic or the content pipeline in memory (`course.wsgi`)."""
@@ -18,6 +18,7 @@ from course.content.cli import content_cli
 from course.demo.cli import demo_cli
 from course.extensions import db
 from course.lti.cli import lti_cli
+from course.ops.cli import static_cli
 from course.worker.cli import notices_cli, outbox_cli, worker_command
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -34,3 +35,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(outbox_cli)
     app.cli.add_command(notices_cli)
     app.cli.add_command(lti_cli)
+    app.cli.add_command(static_cli)

@@ -12,7 +12,8 @@ from conftest import FIXTURE_COURSE, REAL_CONTENT, load, service_key
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
-from course.content import mermaid
+from course.content import diagram_render, diagrams, mermaid
+from course.content.markdown_check import UNRENDERED
 from course.content.models import Chapter, Course, Lesson, Module, Question, QuestionOption, Quiz, WorkbookPrompt
 from course.content.parser import read_content
 from course.content.render import render_markdown
@@ -344,13 +345,106 @@ def test_broken_diagrams_are_reported_at_their_line(source, line):
     assert info.value.line == line
 
 
-def test_markdown_renders_diagrams_as_pre_mermaid_and_strips_raw_html():
+def test_markdown_shows_a_diagram_not_rendered_as_its_source_and_strips_raw_html(tmp_path, monkeypatch):
+    monkeypatch.setattr(diagrams, "DEFAULT_DIR", tmp_path)  # no rendered diagrams
     html = render_markdown(
-        "Intro <script>alert(1)</script>\n\n```mermaid\ngraph TD\n  A --> B\n```\n\n[x](javascript:alert(1))"
+        "Intro <script>alert(1)</script>\n\n```mermaid\ngraph TD\n  A --> B\n```\n\n[x](javascript:alert(1))\n\n"
+        "![an image](https://example.com/x.png)"
     )
-    assert '<pre class="mermaid" data-alt="A → B">graph TD\n  A --&gt; B\n</pre>' in html
+    assert (
+        '<figure class="diagram"><pre class="diagram-source"><code>graph TD\n  A --&gt; B\n</code></pre></figure>'
+        in html
+    )
     assert "<script" not in html
     assert 'href="javascript' not in html
+    assert "<img" not in html and "<picture" not in html  # an author's image stays out: only rendered diagrams
+
+
+def test_a_rendered_diagram_is_a_picture_light_and_dark_with_its_source_below(tmp_path, monkeypatch):
+    source = "graph TD\n  A[Idea] --> B[Product]\n"
+    for theme, width in (("light", 120.5), ("dark", 120.5)):
+        svg = f'<svg xmlns="http://www.w3.org/2000/svg" width="121" height="80" viewBox="0 0 {width} 80"></svg>'
+        (tmp_path / diagrams.file_name(source, theme)).write_text(svg)
+    monkeypatch.setattr(diagrams, "DEFAULT_DIR", tmp_path)
+    html = render_markdown(f"Before.\n\n```mermaid\n{source}```\n\nAfter <b>x</b>.")
+    light, dark = diagrams.file_name(source, "light"), diagrams.file_name(source, "dark")
+    assert (
+        f'<figure class="diagram"><picture><source srcset="/static/diagrams/{dark}" '
+        'media="screen and (prefers-color-scheme: dark)">'  # on paper: the light one
+        f'<img class="diagram-image" src="/static/diagrams/{light}" alt="Idea → Product" width="120" height="80" '
+        'decoding="async"></picture><details><summary>Diagram source (text)</summary>'
+        '<pre class="diagram-source"><code>graph TD\n  A[Idea] --&gt; B[Product]\n</code></pre></details></figure>'
+    ) in html
+    assert html.startswith("<p>Before.</p>") and "After &lt;b&gt;x&lt;/b&gt;." in html
+    assert light != dark and len(light) == len("0123456789abcdef0123.svg")
+    # The name is of the theme and the source: another diagram, another file.
+    assert diagrams.file_name(source + "  B --> C\n", "light") != light
+
+
+def test_an_announcement_shows_a_diagram_as_code_even_when_its_pictures_exist(tmp_path, monkeypatch):
+    """An announcement's HTML is shown as it is (no `diagrams` filter): no picture whose URL ignores the site's path."""
+    from course.cohorts.announcements import Draft, preview_html
+
+    source = "graph TD\n  A --> B\n"
+    for theme in diagrams.THEMES:
+        svg = '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="8" viewBox="0 0 10 8"></svg>'
+        (tmp_path / diagrams.file_name(source, theme)).write_text(svg)
+    monkeypatch.setattr(diagrams, "DEFAULT_DIR", tmp_path)
+    assert "<picture>" in render_markdown(f"```mermaid\n{source}```\n")  # a lesson's
+    html = str(preview_html(Draft("Plan", f"Our plan:\n\n```mermaid\n{source}```\n")))
+    assert "<picture" not in html and "/static/diagrams/" not in html
+    assert '<pre><code class="language-mermaid">graph TD\n  A --&gt; B\n</code></pre>' in html
+
+
+def test_a_diagram_that_lost_its_place_in_the_html_is_an_error_not_an_empty_figure(monkeypatch):
+    from course.content import render
+
+    monkeypatch.setattr(render.nh3, "clean", lambda html, **_: html.replace(render.DIAGRAM_PLACE, "<figure></figure>"))
+    with pytest.raises(RuntimeError, match="1 diagram"):
+        render_markdown("```mermaid\ngraph TD\n  A --> B\n```\n")
+
+
+def test_rendered_diagrams_are_never_rendered_again_under_the_same_name(app, tmp_path):
+    """Their URLs are cached for a year: new bytes need a new name (a change of `diagrams.RENDERER`)."""
+    app.config["DIAGRAMS_DIR"] = str(tmp_path)
+    source = "graph TD\n  A --> B\n"
+    for theme in diagrams.THEMES:
+        (tmp_path / diagrams.file_name(source, theme)).write_text("<svg/>")
+    report = diagram_render.render_all([source], tmp_path)  # no browser needed: nothing to render
+    assert report.kept == 2 and not report.rendered
+    with app.app_context():
+        result = app.test_cli_runner().invoke(args=["content", "diagrams", "--force"])
+    assert result.exit_code == 2 and "--force" in result.output
+
+
+def test_a_diagram_without_its_pictures_is_a_warning_that_says_how_to_render_it(app, content_dir, tmp_path):
+    app.config["DIAGRAMS_DIR"] = str(tmp_path)  # nothing rendered there
+    with app.app_context():
+        courses, problems, _ = read_content(content_dir)
+        result = app.test_cli_runner().invoke(args=["content", "check", str(content_dir)])
+    assert not problems  # a warning: the course still loads, its diagrams shown as text
+    warnings = [str(w) for course in courses for w in course.warnings]
+    assert warnings == [
+        f"content/{FIXTURE_COURSE}/{INTRO}/01-welcome.md:15: {UNRENDERED}",
+        f"content/{FIXTURE_COURSE}/{TRAINING}/02-tuning.md:10: {UNRENDERED}",
+    ]
+    assert "make diagrams" in UNRENDERED
+    assert result.exit_code == 0 and f"warning: {warnings[0]}" in result.output
+
+
+def test_every_diagram_of_the_real_course_is_rendered_light_and_dark():
+    """The rendered SVGs are committed with the content: `make diagrams` after changing one."""
+    sources = diagram_render.mermaid_sources(REAL_CONTENT, skip=diagrams.DEFAULT_DIR)
+    assert len(sources) >= 70
+    present = {path.name for path in diagrams.DEFAULT_DIR.glob("*.svg")}
+    missing = [s.splitlines()[0] for s in sources for t in diagrams.THEMES if diagrams.file_name(s, t) not in present]
+    assert not missing, f"{len(missing)} diagram file(s) missing: run `make diagrams`"
+    store = diagrams.Store(diagrams.DEFAULT_DIR)
+    for source in sources:
+        picture = store.picture(source)
+        assert picture is not None and picture.width > 0 and picture.height > 0
+        svg = (diagrams.DEFAULT_DIR / picture.light).read_text()
+        assert svg.startswith("<svg") and "<script" not in svg and 'width="100%"' not in svg
 
 
 def test_lesson_checks_see_the_blocks_the_renderer_sees(content_dir):
@@ -730,7 +824,7 @@ def test_the_real_course_loads_with_its_full_outline(real_course, db):
     with_diagrams = [lesson for lesson in lessons if "```mermaid" in lesson.body_md]
     assert with_diagrams
     for lesson in with_diagrams:
-        assert lesson.body_html.count('<pre class="mermaid"') == lesson.body_md.count("```mermaid"), lesson.key
+        assert lesson.body_html.count('<img class="diagram-image"') == lesson.body_md.count("```mermaid"), lesson.key
     for lesson in lessons:
         assert "<|" not in lesson.body_md, lesson.key
 
@@ -741,7 +835,9 @@ def test_every_lesson_page_with_a_diagram_renders_it(app, real_course, client, l
     for key in keys:
         page = client.get(f"/courses/{real_course.key}/lessons/{key}")
         assert page.status_code == 200, key
-        assert '<pre class="mermaid"' in page.get_data(as_text=True), key
+        html = page.get_data(as_text=True)
+        assert '<img class="diagram-image" src="/static/diagrams/' in html, key
+        assert "<script" not in html.split("<main", 1)[1], key  # no Mermaid: the pictures are files
 
 
 def test_reloading_the_real_course_prints_no_changes(app, real_course):

@@ -87,8 +87,8 @@ def check_draft(title: str, body_markdown: str) -> Draft:
 
 
 def preview_html(draft: Draft) -> Markup:
-    """The body as learners will see it: sanitised HTML."""
-    return Markup(render_markdown(draft.body_markdown))  # noqa: S704  # nosec B704 - sanitised by nh3 in render_markdown
+    """The body as learners will see it: sanitised HTML (a Mermaid block as code: no diagram pictures here)."""
+    return Markup(render_markdown(draft.body_markdown, pictures=False))  # noqa: S704  # nosec B704 - sanitised by nh3 in render_markdown
 
 
 # -- who it reaches ----------------------------------------------------------------------------------------------

@@ -92,6 +92,7 @@ class CourseDoc:
     path: Path
     modules: list[ModuleDoc] = field(default_factory=list)
     version: str = ""
+    warnings: list[Problem] = field(default_factory=list)  # e.g. a diagram not rendered: shown, the load goes on
 
     def lessons(self) -> Iterable[tuple[ModuleDoc, ChapterDoc, LessonDoc]]:
         for module in self.modules:

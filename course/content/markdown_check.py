@@ -5,15 +5,21 @@ from __future__ import annotations
 
 from markdown_it.token import Token
 
-from course.content import mermaid
+from course.content import diagrams, mermaid
 from course.content.documents import STRAY_TOKEN
 from course.content.render import block_tokens, fence_language
 
 TITLE_AS_HEADING = "use `##` and below in a lesson: the title is the page heading"
 
 
-def markdown_problems(body: str, first_line: int) -> list[tuple[int, str]]:
-    """The problems of a lesson body as (line, message); `first_line` is the line of the body's first line."""
+UNRENDERED = f"mermaid diagram: not rendered to SVG, so readers see its source as text: {diagrams.RENDER_HINT}"
+
+
+def markdown_problems(
+    body: str, first_line: int, warnings: list[tuple[int, str]] | None = None
+) -> list[tuple[int, str]]:
+    """The problems of a lesson body as (line, message); `first_line` is the line of the body's first line. What
+    does not stop a load (a diagram not rendered yet) goes to `warnings`, if given."""
     if not body.strip():
         return [(first_line, "the lesson has no text")]
     problems: list[tuple[int, str]] = []
@@ -24,7 +30,11 @@ def markdown_problems(body: str, first_line: int) -> list[tuple[int, str]]:
         elif token.type in ("fence", "code_block"):
             code_lines.update(range(*token.map))
         if token.type == "fence":
-            problems += [(first_line + token.map[0] + line, message) for line, message in _fence_problems(token)]
+            found = _fence_problems(token)
+            problems += [(first_line + token.map[0] + line, message) for line, message in found]
+            if warnings is not None and not found and fence_language(token) == "mermaid":
+                if diagrams.store().picture(token.content) is None:
+                    warnings.append((first_line + token.map[0], UNRENDERED))
     if "<|" in body:
         for number, line in enumerate(body.split("\n")):
             if number not in code_lines and (found := STRAY_TOKEN.search(line)):

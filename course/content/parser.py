@@ -98,7 +98,10 @@ def _read_content(root: Path) -> tuple[list[CourseDoc], list[Problem], int]:
 def course_folders(root: Path) -> list[Path]:
     if (root / "course.yaml").is_file():
         return [root]
-    return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")) if root.is_dir() else []
+    if not root.is_dir():
+        return []
+    # Beside the course folders: the rendered diagrams (course/content/diagrams.py), not a course.
+    return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and p.name != "diagrams")
 
 
 @contextmanager
@@ -137,6 +140,7 @@ class _Reader:
     def __init__(self, root: Path):
         self.root = root
         self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []  # what does not stop a load: kept with its course (CourseDoc.warnings)
         self.file_count = 0
         self.yaml_reader = YamlReader()
 
@@ -194,8 +198,10 @@ class _Reader:
         rest = lines[end + 1 :]
         leading_blank = next((i for i, line in enumerate(rest) if line.strip()), len(rest))
         body = "\n".join(rest).strip("\n")
-        for line, message in markdown_problems(body, end + 2 + leading_blank):
+        warnings: list[tuple[int, str]] = []
+        for line, message in markdown_problems(body, end + 2 + leading_blank, warnings):
             self.problem(path, line, message)
+        self.warnings += [Problem(self.rel(path), line, message) for line, message in warnings]
         return spec, linemap, body
 
     def read_lesson(self, path: Path) -> LessonDoc:
@@ -265,10 +271,12 @@ class _Reader:
     def read_course(self, folder: Path) -> CourseDoc:
         spec, _lines = self.read_yaml_file(CourseFile, folder / "course.yaml")
         module_dirs, _ = self.entries(folder, {"course.yaml"})
+        first_warning = len(self.warnings)
         modules = [self.read_module(module_dir) for module_dir in module_dirs]
         if not module_dirs:
             self.problem(folder / "course.yaml", 1, "the course has no module folders")
         course = CourseDoc(spec, folder, modules, version=self.digest(folder))
+        course.warnings = sorted(set(self.warnings[first_warning:]))
         self.check_course(course)
         check_translations(course, self.problem)
         return course

@@ -11,6 +11,8 @@ from markdown_it.rules_core import inline
 from markdown_it.rules_core.state_core import StateCore
 from markdown_it.token import Token
 
+from course.content import diagrams
+
 ALLOWED_TAGS = {
     "a",
     "blockquote",
@@ -39,7 +41,7 @@ ALLOWED_TAGS = {
     "figure",
     "figcaption",
 }
-ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "pre": {"class", "data-alt"}, "code": {"class"}, "figure": {"class"}}
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "pre": {"class"}, "code": {"class"}, "figure": {"class"}}
 
 
 NODE = re.compile(r"([\w.]+)\s*(?:(?:\[\[|\[\(|\(\(|\[|\(|\{\{|\{|>)\"?([^\]\)\}\"\[\(\{]+))?")
@@ -66,13 +68,19 @@ def fence_language(token: Token) -> str:
     return words[0].lower() if words else ""
 
 
+# Where a diagram goes until the HTML is sanitised: the picture's markup is the renderer's own, put in afterwards,
+# so the sanitiser need not allow images (an author's Markdown image stays out). Markdown cannot write a tag itself.
+DIAGRAM_PLACE = '<figure class="diagram"></figure>'
+
+
 def _fence(self, tokens, idx, options, env) -> str:  # markdown-it's renderer rule signature
     token = tokens[idx]
     info = fence_language(token)
-    if info == "mermaid":
-        # Mermaid renders `pre.mermaid` in the browser; without scripts the source stays readable.
-        alt = escape(diagram_alt(token.content))
-        return f'<figure class="diagram"><pre class="mermaid" data-alt="{alt}">{escape(token.content)}</pre></figure>\n'
+    if info == "mermaid" and env.get("pictures", True):
+        # Rendered ahead of time to SVG files (course/content/diagrams.py); without them, the source as text.
+        picture = diagrams.store().picture(token.content)
+        env.setdefault("diagrams", []).append(diagrams.figure(token.content, diagram_alt(token.content), picture))
+        return DIAGRAM_PLACE + "\n"
     lang = f' class="language-{escape(info)}"' if info else ""
     return f"<pre><code{lang}>{escape(token.content)}</code></pre>\n"
 
@@ -98,12 +106,22 @@ def block_tokens(text: str) -> list[Token]:
     return state.tokens
 
 
-def render_markdown(text: str) -> str:
-    html = _MD.render(text)
-    return nh3.clean(
+def render_markdown(text: str, pictures: bool = True) -> str:
+    """Sanitised HTML. A Mermaid block is its rendered picture (a lesson: shown through the `diagrams` filter, which
+    puts its URLs under the site's path); with `pictures=False` (an announcement), it is code like any other."""
+    env: dict = {"pictures": pictures}
+    html = _MD.render(text, env)
+    html = nh3.clean(
         html,
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
         url_schemes={"http", "https", "mailto"},
         link_rel="noopener noreferrer",
     )
+    figures = env.get("diagrams")
+    if figures:
+        parts = html.split(DIAGRAM_PLACE + "\n")
+        if len(parts) != len(figures) + 1:  # the sanitiser changed a placeholder: a bug here, never the author's
+            raise RuntimeError(f"{len(figures)} diagram(s) but {len(parts) - 1} place(s) for them in the HTML")
+        html = parts[0] + "".join(figure + part for figure, part in zip(figures, parts[1:], strict=True))
+    return html

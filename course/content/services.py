@@ -24,6 +24,11 @@ class LoadResult:
     seconds: float
     applied: bool
 
+    @property
+    def warnings(self) -> list[Problem]:
+        """What the load goes on with but an author should fix (a diagram not rendered yet)."""
+        return [warning for course in self.courses for warning in course.warnings]
+
 
 def load_content(root: Path, dry_run: bool = False, report: Callable[[str], None] = lambda _: None) -> LoadResult:
     """Validate `root` and, if it has no problems, sync it into the database (flushed: the caller commits).

@@ -79,7 +79,7 @@ def buffered(app: Flask) -> Callable[..., Any]:
     """The app with each response body read whole and its iterator closed before the server writes a byte.
 
     werkzeug's development server closes a response's iterator only after draining the socket, and that read
-    raises when the browser has already dropped the connection (navigating away while mermaid.min.js is still
+    raises when the browser has already dropped the connection (navigating away while a static file is still
     loading): the static file's handle is then left to the garbage collector, a ResourceWarning that the
     warnings-as-errors setting turns into a failed test. Buffering closes every file deterministically."""
 
@@ -246,11 +246,10 @@ def _watch(page: Any, problems: list[str]) -> None:
             problems.append(f"{response.status} from {response.url}")
 
     def on_console(message: Any) -> None:
-        # Mermaid measures a diagram's text in a hidden copy with inline styles, which the CSP blocks (the
-        # picture is then shown as an <img> and is not affected): style-src reports are expected; any other
-        # blocked script, image or connection is a bug.
+        # Diagrams are pictures rendered ahead of time and pages run no inline script or style: any blocked
+        # script, style, image or connection is a bug.
         text = message.text
-        if message.type == "error" and "Content Security Policy" in text and "'style-src" not in text:
+        if message.type == "error" and "Content Security Policy" in text:
             problems.append(f"CSP violation on {page.url}: {text}")
 
     page.on("response", on_response)

@@ -81,8 +81,7 @@ DUPLICATE_IDS = """() => {
     const ids = [...document.querySelectorAll('[id]')].map(e => e.id);
     return [...new Set(ids.filter((id, i) => ids.indexOf(id) !== i))];
 }"""
-DIAGRAMS_DRAWN = """() => [...document.querySelectorAll('img.diagram-image')].length
-    === document.querySelectorAll('pre.mermaid').length"""
+DIAGRAMS_DRAWN = """() => [...document.querySelectorAll('img.diagram-image')].every(img => img.complete)"""
 WIDTH = "() => [document.documentElement.scrollWidth, window.innerWidth, document.documentElement.clientWidth]"
 
 
@@ -450,7 +449,7 @@ def open_page(page, path: str) -> None:
     page.goto(target)
     if action:
         ACTIONS[action](page)
-    if page.locator("pre.mermaid").count():
+    if page.locator("img.diagram-image").count():
         page.wait_for_function(DIAGRAMS_DRAWN)
 
 
