@@ -49,6 +49,8 @@ from sqlalchemy import select  # noqa: E402
 from course.extensions import db  # noqa: E402
 
 PASSWORD = "bench browser password"  # noqa: S105
+# The production configuration, as bench/load.py runs it (no development-only file checks on each request).
+PRODUCTION = {"FOUNDER_COURSE_ENV": "production", "MAIL_SERVER": "localhost"}
 TARGETS = {"kb": 150.0, "diagram_s": 1.0, "repeat_static": 0, "console_errors": 0}
 START, END = "<!-- bench/browser.py: start -->", "<!-- bench/browser.py: end -->"
 HEADING = "## Browser: a diagram lesson"
@@ -144,7 +146,7 @@ def measure(runs: int, throttle: bool) -> Result:
             site = prepare(app)
         finally:
             dispose(app)
-        with Gunicorn(url) as server, sync_playwright() as pw:
+        with Gunicorn(url, env=PRODUCTION) as server, sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
             result.chromium = browser.version
             try:

@@ -10,11 +10,17 @@ postgresql+psycopg://postgres@127.0.0.1:5432/postgres; a database is created the
    quiz and login rate limits are raised: the limiter still counts every request in its storage (the database),
    but 50 learners sending hundreds of submissions a second are not refused;
 3. wrk (https://github.com/wg/wrk; Debian/Ubuntu: `apt-get install -y wrk`), on the same machine:
-   - GET /healthz, then GET a lesson page as a logged-in learner (the session cookie sent by wrk): the lesson's
-     requests per second as a share of the health check's (targets: >= 40 % SQLite, >= 25 % PostgreSQL);
+   - GET /healthz, then GET a lesson page, the course outline and a quiz page as a logged-in learner (the session
+     cookie sent by wrk): each page's requests per second as a share of the health check's (targets: >= 55 %
+     SQLite, >= 45 % PostgreSQL), and the lesson page's latency: its 99th percentile at most 4x its median;
+   - recording progress, as a share of the health check's rate (target >= 25 %): a first view of a lesson (every
+     request a (reader, lesson) pair not viewed before: READERS learners who have opened nothing, each lesson in
+     turn), then marking those lessons complete (each pair once), then marking a completed lesson complete
+     again (a read, not a write); the rows written are counted afterwards;
    - quiz submissions (POST, CSRF token, each with the key the page issues for that learner's next attempt, 50
      learners in turn) recorded per second (302s; a 409 is a submission that overtook the learner's previous one), then
-     the attempt rows counted against the distinct keys: duplicates must be 0 (target >= 300/s on SQLite);
+     the attempt rows counted against the distinct keys: duplicates must be 0 (targets >= 400/s on SQLite, >= 300/s
+     on PostgreSQL);
    - 10,000 mixed requests (every lesson and quiz page, outline, catalogue, summary, health check, static
      file, quiz submissions), then the resident memory of each worker (target <= 80 MB);
 4. content load time: the real course into an empty database (target <= 0.5 s), and a generated course of
@@ -55,11 +61,14 @@ from sqlalchemy import select  # noqa: E402
 from course.extensions import db  # noqa: E402
 
 LEARNERS = 50
+READERS = 100  # learners who have opened nothing: the first views and first completions are theirs
 PASSWORD = "bench learner password"  # noqa: S105
 MIXED_REQUESTS = 10_000
 TARGETS = {
-    "lesson_ratio": {"sqlite": 40.0, "postgresql": 25.0},
-    "submissions": 300.0,  # per second, SQLite
+    "lesson_ratio": {"sqlite": 55.0, "postgresql": 45.0},  # the lesson, outline and quiz pages alike
+    "submissions": {"sqlite": 400.0, "postgresql": 300.0},  # per second
+    "progress_ratio": 25.0,  # a first view, a first completion, a repeated completion ÷ the health check
+    "p99_over_median": 4.0,  # the lesson page's latency under 8 connections
     "real_load": 0.5,
     "generated_load": 5.0,
     "rss_mb": 80.0,
@@ -96,6 +105,7 @@ class Site:
     quiz: str  # the quiz the submissions go to (its chapter's lessons are complete for every learner)
     quiz_form: list[tuple[str, str]]
     emails: list[str]
+    readers: list[str] = field(default_factory=list)  # learners who have opened nothing yet
     real_load: float = 0.0
     real_reload: float = 0.0
 
@@ -133,10 +143,14 @@ def prepare(app) -> Site:
             user = create_user(email, PASSWORD, name="Bench Learner")
             for lesson in chapter_lessons:
                 mark_complete(user.id, lesson)
+        readers = [f"bench-reader-{i}@example.com" for i in range(READERS)]
+        for email in readers:
+            create_user(email, PASSWORD, name="Bench Reader")
         db.session.commit()
         return Site(
-            course.key, [ls.key for ls in lessons], [q.key for q in quizzes], quiz.key, form, emails, first, again
-        )
+            course.key, [ls.key for ls in lessons], [q.key for q in quizzes], quiz.key, form, emails, readers, first,
+            again,
+        )  # fmt: skip
 
 
 @dataclass
@@ -159,6 +173,7 @@ class WrkResult:
     bad: int  # responses that are not 2xx/3xx, plus socket errors
     statuses: dict[str, int] = field(default_factory=dict)
     output: str = ""
+    latency: dict[str, float] = field(default_factory=dict)  # percentile ("50", "99") → milliseconds (--latency)
 
     @property
     def accepted(self) -> float:
@@ -197,9 +212,10 @@ def lua(value: object) -> str:
 
 
 def run_wrk(url: str, duration: float, script: str | None = None, headers: dict[str, str] | None = None,
-            connections: int = 8, threads: int = 2) -> WrkResult:  # fmt: skip
+            connections: int = 8, threads: int = 2, latency: bool = False) -> WrkResult:  # fmt: skip
     seconds = max(1, math.ceil(duration))  # wrk takes whole seconds
     command = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--timeout", "10s"]
+    command += ["--latency"] if latency else []
     for name, value in (headers or {}).items():
         command += ["-H", f"{name}: {value}"]
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
@@ -221,7 +237,14 @@ def run_wrk(url: str, duration: float, script: str | None = None, headers: dict[
         for pair in filter(None, m.group(1).split(",")):
             status, count = pair.split("=")
             statuses[status] = statuses.get(status, 0) + int(count)
-    return WrkResult(rps, requests, bad, statuses, output)
+    percentiles = {
+        m.group(1): float(m.group(2)) * LATENCY_UNITS[m.group(3)]
+        for m in re.finditer(r"^\s+(50|75|90|99)%\s+([\d.]+)(us|ms|s)\s*$", output, re.M)
+    }
+    return WrkResult(rps, requests, bad, statuses, output, percentiles)
+
+
+LATENCY_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
 def submission_bodies(app, site: Site, sessions: list[LoggedIn], per_learner: int) -> tuple[list[list], set]:
@@ -270,6 +293,57 @@ end
 """
 
 
+def progress_script(site: Site, readers: list[LoggedIn], pairs: list[tuple[int, str]], method: str) -> str:
+    """Each request one (reader, lesson) of `pairs` (reader: an index into `readers`), in turn, each of wrk's two
+    threads its own half: GET the lesson page (a first view) or POST its "mark complete" form."""
+    entries = [[str(reader + 1), f"/courses/{site.course}/lessons/{key}"] for reader, key in pairs]
+    suffix = "/complete" if method == "POST" else ""
+    return f"""
+local cookies = {lua([r.cookie for r in readers])}
+local bodies = {lua([f"csrf_token={r.csrf}" for r in readers])}
+local entries = {lua(entries)}
+local n = 0
+function request()
+  n = n + 1
+  local entry = entries[((n - 1) * 2 + id - 1) % #entries + 1]
+  local reader = tonumber(entry[1])
+  if {lua(method)} == "GET" then
+    return wrk.format("GET", entry[2], {{["Cookie"] = cookies[reader]}})
+  end
+  return wrk.format("POST", entry[2] .. {lua(suffix)}, {{
+    ["Cookie"] = cookies[reader],
+    ["Content-Type"] = "application/x-www-form-urlencoded",
+  }}, bodies[reader])
+end
+"""
+
+
+def count_progress(app, emails: list[str]) -> tuple[int, int, list[tuple[int, str]]]:
+    """The readers' progress rows: how many (first views recorded), how many complete, and the completed
+    (reader index, lesson key) pairs."""
+    from course.accounts.models import User
+    from course.content.models import Lesson
+    from course.progress.models import LessonProgress
+
+    time.sleep(1)  # requests wrk gave up on at the end of its run may still be committing
+    with app.app_context():
+        rows = db.session.execute(
+            select(User.email, Lesson.key, LessonProgress.completed_at)
+            .join(LessonProgress, LessonProgress.user_id == User.id)
+            .join(Lesson, Lesson.id == LessonProgress.lesson_id)
+            .where(User.email.in_(emails))
+        ).all()
+        db.session.rollback()
+    index = {email: i for i, email in enumerate(emails)}
+    done = [(index[email], key) for email, key, completed_at in rows if completed_at is not None]
+    return len(rows), len(done), done
+
+
+def written_rate(run: WrkResult, written: int) -> float:
+    """Writes per second of a run whose every request was meant to write one row: the requests that did."""
+    return run.rps * min(written, run.requests) / max(run.requests, 1)
+
+
 def mixed_script(site: Site, sessions: list[LoggedIn], bodies: list[list[str]], start: int) -> str:
     """Nine pages for one submission of the quiz. Each of wrk's two threads is one learner (`sessions`), submitting
     their next attempts in turn (`bodies`: that learner's forms, each under its attempt's key)."""
@@ -316,6 +390,13 @@ class EngineResult:
     pss_after: list[float]
     rss_curve: list[tuple[int, list[float]]]  # (requests so far, RSS of each worker)
     mixed: WrkResult
+    outline: WrkResult
+    quiz_page: WrkResult
+    first_view: WrkResult
+    views_written: int
+    completion: WrkResult
+    completions_written: int
+    repeat_completion: WrkResult
     real_load: float
     real_reload: float
     generated_load: float
@@ -324,6 +405,14 @@ class EngineResult:
     @property
     def ratio(self) -> float:
         return 100 * self.lesson.rps / self.healthz.rps
+
+    def share(self, rate: float) -> float:
+        """A rate as a percentage of the health check's."""
+        return 100 * rate / self.healthz.rps
+
+    @property
+    def p99_over_median(self) -> float:
+        return self.lesson.latency["99"] / self.lesson.latency["50"]
 
 
 def bench_engine(engine: str, postgres: str | None, duration: float, mixed_count: int) -> EngineResult:
@@ -348,8 +437,27 @@ def bench_engine(engine: str, postgres: str | None, duration: float, mixed_count
             run_wrk(server.url + lesson_path, 2, headers=cookie)
             healthz = run_wrk(server.url + "/healthz", duration)
             say(f"  GET /healthz            {healthz.rps:8.1f} req/s  {healthz.statuses}")
-            lesson = run_wrk(server.url + lesson_path, duration, headers=cookie)
-            say(f"  GET lesson (logged in)  {lesson.rps:8.1f} req/s  {lesson.statuses}")
+            lesson = run_wrk(server.url + lesson_path, duration, headers=cookie, latency=True)
+            say(f"  GET lesson (logged in)  {lesson.rps:8.1f} req/s  {lesson.statuses}  latency {lesson.latency} ms")
+            outline = run_wrk(server.url + f"/courses/{site.course}", duration, headers=cookie)
+            say(f"  GET outline             {outline.rps:8.1f} req/s  {outline.statuses}")
+            quiz_page = run_wrk(server.url + f"/courses/{site.course}/quizzes/{site.quiz}", duration, headers=cookie)
+            say(f"  GET quiz page           {quiz_page.rps:8.1f} req/s  {quiz_page.statuses}")
+            readers = [log_in(server, email, site) for email in site.readers]
+            pairs = [(r, key) for key in site.lessons for r in range(len(readers))]
+            first_view = run_wrk(server.url + "/", duration, script=progress_script(site, readers, pairs, "GET"))
+            views_written, _done, _pairs = count_progress(app, site.readers)
+            say(f"  GET a first view        {first_view.rps:8.1f} req/s  {first_view.statuses}, {views_written} rows")
+            completion = run_wrk(server.url + "/", duration, script=progress_script(site, readers, pairs, "POST"))
+            _views, completions_written, done = count_progress(app, site.readers)
+            say(
+                f"  POST mark complete      {completion.rps:8.1f} req/s  {completion.statuses}, "
+                f"{completions_written} written"
+            )
+            again = run_wrk(server.url + "/", duration, script=progress_script(site, readers, done, "POST"))
+            _views, still, _done = count_progress(app, site.readers)
+            assert still == completions_written, (still, completions_written)
+            say(f"  POST complete again     {again.rps:8.1f} req/s  {again.statuses}")
             entries, keys = submission_bodies(app, site, sessions, per_learner=max(40, int(duration * 40)))
             submit = run_wrk(server.url + "/", duration, script=submissions_script(site, sessions, entries))
             say(f"  POST quiz submission    {submit.rps:8.1f} req/s  {submit.statuses}")
@@ -373,7 +481,7 @@ def bench_engine(engine: str, postgres: str | None, duration: float, mixed_count
     say(f"  generated course (1,000 lessons, 10,000 questions) loaded in {generated:.2f} s")
     return EngineResult(
         engine, healthz, lesson, submit, attempts, distinct, rss_booted, rss_after, pss_after, rss_curve, mixed,
-        site.real_load,
+        outline, quiz_page, first_view, views_written, completion, completions_written, again, site.real_load,
         site.real_reload, generated, load_average,
     )  # fmt: skip
 
@@ -515,13 +623,33 @@ def verdict(ok: bool) -> str:
 
 def table(r: EngineResult) -> str:
     t = TARGETS
+    page, progress = t["lesson_ratio"][r.engine], t["progress_ratio"]
+    first_view = written_rate(r.first_view, r.views_written)
+    completed = written_rate(r.completion, r.completions_written)
     rows = [
         ("GET /healthz", f"{r.healthz.rps:.0f} req/s", "—", "—"),
         ("GET a lesson page, logged in", f"{r.lesson.rps:.0f} req/s", "—", "—"),
-        ("lesson ÷ healthz", f"{r.ratio:.0f} %", f"≥ {t['lesson_ratio'][r.engine]:.0f} %",
-         verdict(r.ratio >= t["lesson_ratio"][r.engine])),
-        ("quiz submissions (recorded)", f"{r.submit.accepted:.0f} /s", "≥ 300 /s" if r.engine == "sqlite" else "—",
-         verdict(r.submit.accepted >= t["submissions"]) if r.engine == "sqlite" else "—"),
+        ("lesson ÷ healthz", f"{r.ratio:.0f} %", f"≥ {page:.0f} %", verdict(r.ratio >= page)),
+        ("GET the course outline", f"{r.outline.rps:.0f} req/s", "—", "—"),
+        ("outline ÷ healthz", f"{r.share(r.outline.rps):.0f} %", f"≥ {page:.0f} %",
+         verdict(r.share(r.outline.rps) >= page)),
+        ("GET a quiz page", f"{r.quiz_page.rps:.0f} req/s", "—", "—"),
+        ("quiz page ÷ healthz", f"{r.share(r.quiz_page.rps):.0f} %", f"≥ {page:.0f} %",
+         verdict(r.share(r.quiz_page.rps) >= page)),
+        ("lesson page latency under 8 connections: p99 ÷ median",
+         f"{r.lesson.latency['99']:.1f} ms ÷ {r.lesson.latency['50']:.1f} ms = {r.p99_over_median:.1f}×",
+         f"≤ {t['p99_over_median']:.0f}×", verdict(r.p99_over_median <= t["p99_over_median"])),
+        ("a first view of a lesson (recorded) ÷ healthz",
+         f"{written_rate(r.first_view, r.views_written):.0f} /s = {r.share(first_view):.0f} %",
+         f"≥ {progress:.0f} %", verdict(r.share(first_view) >= progress)),
+        ("mark complete, first time (recorded) ÷ healthz",
+         f"{written_rate(r.completion, r.completions_written):.0f} /s = {r.share(completed):.0f} %",
+         f"≥ {progress:.0f} %", verdict(r.share(completed) >= progress)),
+        ("mark complete again (nothing written) ÷ healthz",
+         f"{r.repeat_completion.rps:.0f} req/s = {r.share(r.repeat_completion.rps):.0f} %",
+         f"≥ {progress:.0f} %", verdict(r.share(r.repeat_completion.rps) >= progress)),
+        ("quiz submissions (recorded)", f"{r.submit.accepted:.0f} /s", f"≥ {t['submissions'][r.engine]:.0f} /s",
+         verdict(r.submit.accepted >= t["submissions"][r.engine])),
         ("duplicate attempts (rows − distinct keys)", f"{r.attempts - r.distinct_keys} of {r.attempts}", "0",
          verdict(r.attempts == r.distinct_keys)),
         ("content load: the real course", f"{r.real_load:.2f} s", f"≤ {t['real_load']} s",
@@ -541,8 +669,14 @@ def details(r: EngineResult) -> str:
         return ", ".join(f"{k}: {v:,}" for k, v in sorted(w.statuses.items())) or "—"
 
     return (
-        f"Responses — healthz: {status(r.healthz)}; lesson: {status(r.lesson)}; submissions: {status(r.submit)} "
+        f"Responses — healthz: {status(r.healthz)}; lesson: {status(r.lesson)}; outline: {status(r.outline)}; "
+        f"quiz page: {status(r.quiz_page)}; first views: {status(r.first_view)} ({r.views_written:,} rows written); "
+        f"mark complete: {status(r.completion)} ({r.completions_written:,} lessons completed); mark complete "
+        f"again: {status(r.repeat_completion)}; submissions: {status(r.submit)} "
         f"({r.attempts:,} attempts recorded for {r.distinct_keys:,} distinct keys); mixed: {status(r.mixed)}. "
+        f"Lesson page latency: "
+        + ", ".join(f"p{k} {v:.1f} ms" for k, v in sorted(r.lesson.latency.items(), key=lambda kv: int(kv[0])))
+        + ". "
         f"Worker RSS just after boot: {' / '.join(f'{m:.0f} MB' for m in r.rss_booted)}; "
         f"during the mixed requests: "
         + ", ".join(f"{' / '.join(f'{m:.0f}' for m in rss)} MB after {n:,}" for n, rss in r.rss_curve)

@@ -7,8 +7,9 @@ back with the write that caused it.
 
 - `content_loaded(sender, plan)`: a content load synced the files (`plan`: the load's `LoadPlan`), flushed,
   not yet committed. The progress roll-up counts the new outline.
-- `attempt_recorded(sender, user_id, course_id, first_pass)`: a quiz attempt was written; `first_pass` when it
-  passed a quiz the learner had not passed before. The progress roll-up counts it.
+- `attempt_recorded(sender, user_id, course_id, first_pass)`: a quiz attempt was written (`sender`: what it was,
+  `course.quiz.attempts.RecordedAttempt`); `first_pass` when it passed a quiz the learner had not passed before.
+  The progress roll-up counts it, the spaced review makes cards of its wrong answers, LTI queues the new score.
 - `user_renamed(sender, user)`: a user changed their display name. Their completions' frozen snapshots (what
   the public verification page shows) take the new name, and their Open Badges credentials are signed again.
 - `course_completed(sender, completion)`: a learner completed a course (the completion row was just written,

@@ -17,12 +17,9 @@ import re
 import secrets
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pyotp
-import segno
-from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, or_, select, update
@@ -34,6 +31,9 @@ from course.accounts.sessions import close_other_sessions
 from course.audit.log import Action, record
 from course.db_types import utcnow
 from course.extensions import db
+
+if TYPE_CHECKING:
+    from cryptography.fernet import Fernet
 
 STEP_SECONDS = 30  # RFC 6238's time step, what every authenticator app uses
 WINDOW = 1  # steps accepted either side of now: a phone's clock a little off, a code typed as it changes
@@ -53,7 +53,12 @@ def is_required(user: User) -> bool:
 
 # -- the secret, at rest and on screen -------------------------------------------------------------------------
 def _fernet() -> Fernet:
-    """Fernet under a key derived from SECRET_KEY (HKDF-SHA256, its own `info`: no other use shares the key)."""
+    """Fernet under a key derived from SECRET_KEY (HKDF-SHA256, its own `info`: no other use shares the key).
+    cryptography is imported here, by the first two-step login, not by every web worker at start."""
+    from cryptography.fernet import Fernet
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
     secret_key = current_app.config["SECRET_KEY"]
     cached = current_app.extensions.get("mfa_fernet")
     if cached is None or cached[0] != secret_key:
@@ -71,6 +76,8 @@ def encrypt_secret(secret: str) -> str:
 
 def decrypt_secret(token: str) -> str | None:
     """The secret, or None if the token was not made under this SECRET_KEY."""
+    from cryptography.fernet import InvalidToken
+
     try:
         return _fernet().decrypt(token.encode()).decode()
     except InvalidToken:
@@ -89,6 +96,8 @@ def provisioning_uri(secret: str, user: User) -> str:
 def qr_code(uri: str) -> str:
     """The QR code of `uri` as an SVG data: URI for an <img> (the CSP allows data: images; an inline SVG would
     need none of its attributes to be styles). Dark on a light square with its quiet zone, in either theme."""
+    import segno  # only while two-step login is being set up
+
     return segno.make(uri, error="m").svg_data_uri(scale=5, border=4, dark="#000", light="#fff")
 
 

@@ -8,11 +8,6 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """Register the blueprint and its operations, exempt it from CSRF (it has no session), give /api requests no
     session (`auth.ApiSessionInterface`) and read their bearer token in flask-login's request loader."""
-    from course.api import (
-        docs_routes,  # noqa: F401 - the OpenAPI document and its reference page
-        learner_routes,  # noqa: F401 - the catalogue and the caller's own data
-        staff_routes,  # noqa: F401 - cohorts, rosters, enrolments, users
-    )
     from course.api.auth import ApiSessionInterface, load_api_user
     from course.api.blueprint import bp
     from course.extensions import csrf, login_manager

@@ -7,7 +7,9 @@ from flask import Blueprint
 
 from course.api.auth import authenticate
 from course.api.http import add_etag
+from course.api.routes import add_routes
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 bp.before_request(authenticate)
 bp.after_request(add_etag)
+add_routes(bp)  # every operation's rule; its view (docs_routes, learner_routes, staff_routes) loaded at first use

@@ -10,20 +10,18 @@ from typing import Any
 
 from flask import current_app, render_template, url_for
 
-from course.api.blueprint import bp
 from course.api.problems import PROBLEM_JSON
+from course.api.routes import load_views
 from course.api.spec import spec
 
 SWAGGER_UI = Path(__file__).resolve().parent.parent / "static" / "vendor" / "swagger-ui" / "swagger-ui-bundle.js"
 ID_MAX = 2**31 - 1  # the ids in URLs: 1 to the largest an `integer` column holds (course/app.py IdConverter)
 
 
-@bp.get("/openapi.json")
 def openapi():
     return current_app.json.response(document())
 
 
-@bp.get("/docs")
 def docs():
     return render_template("api/docs.html", spec_url=url_for("api.openapi"), available=SWAGGER_UI.is_file())
 
@@ -31,6 +29,7 @@ def docs():
 def document() -> dict[str, Any]:
     """spectree's document with what it cannot say itself: problems as `application/problem+json`, and the
     range of the ids in paths."""
+    load_views(current_app)  # spectree reads each operation from its view
     doc = copy.deepcopy(spec.spec)
     for operations in doc["paths"].values():
         for operation in operations.values():

@@ -8,7 +8,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from course.api import present, schemas
-from course.api.blueprint import bp
 from course.api.http import content_language, page_of
 from course.api.spec import operation, responses
 from course.content.cache import quiz_with_questions
@@ -26,7 +25,6 @@ from course.quiz.models import Attempt
 PROGRESS = "progress:read"
 
 
-@bp.get("/courses")
 @operation(None, tags=("catalogue",), resp=responses(cached=True, HTTP_200=schemas.CoursePage))
 def catalogue(query: schemas.PageLangQuery):
     """The catalogue: every course open to learners, by title."""
@@ -37,14 +35,12 @@ def catalogue(query: schemas.PageLangQuery):
     return schemas.CoursePage(items=[present.course_summary(row[0], lang) for row in rows], **fields)
 
 
-@bp.get("/courses/<course_key>")
 @operation(None, tags=("catalogue",), resp=responses(cached=True, HTTP_200=schemas.CourseOutline))
 def course_outline(course_key: str, query: schemas.LangQuery):
     """A course's outline: its modules, chapters, lessons and quizzes, in course order."""
     return present.course_outline_of(get_course_or_404(course_key), content_language(query.lang))
 
 
-@bp.get("/me")
 @operation(None, tags=("me",), resp=responses(cached=True, HTTP_200=schemas.Me))
 def me():
     """The token's owner and what the token grants."""
@@ -59,14 +55,12 @@ def me():
     )
 
 
-@bp.get("/me/courses/<course_key>/progress")
 @operation(PROGRESS, tags=("me",), resp=responses(cached=True, HTTP_200=schemas.Progress))
 def my_progress(course_key: str):
     """Your progress in a course: every chapter, lesson and quiz."""
     return present.progress_of(build_outline(get_course_or_404(course_key), g.api_user.id))
 
 
-@bp.get("/me/courses/<course_key>/quizzes/<quiz_key>/attempts")
 @operation(PROGRESS, tags=("me",), resp=responses(cached=True, HTTP_200=schemas.AttemptPage))
 def my_attempts(course_key: str, quiz_key: str, query: schemas.PageLangQuery):
     """Your attempts at a quiz, oldest first. Which answers were right, and the correct answers, only as the
@@ -92,7 +86,6 @@ def my_attempts(course_key: str, quiz_key: str, query: schemas.PageLangQuery):
     return schemas.AttemptPage(items=items, **fields)
 
 
-@bp.get("/me/courses/<course_key>/workbook")
 @operation(PROGRESS, tags=("me",), resp=responses(cached=True, HTTP_200=schemas.Workbook))
 def my_workbook(course_key: str, query: schemas.LangQuery):
     """Your workbook answers in a course, lesson by lesson in course order."""
@@ -112,7 +105,6 @@ def my_workbook(course_key: str, query: schemas.LangQuery):
     return schemas.Workbook(course_key=outline.course.key, items=items)
 
 
-@bp.get("/me/courses/<course_key>/completion")
 @operation(PROGRESS, tags=("me",), resp=responses(cached=True, HTTP_200=schemas.CompletionOut))
 def my_completion(course_key: str):
     """Whether you completed the course, and the public link that verifies it."""

@@ -10,7 +10,6 @@ from sqlalchemy import select
 
 from course.accounts.models import Role, User
 from course.api import present, schemas
-from course.api.blueprint import bp
 from course.api.cohort_numbers import overview, roster_entry, roster_query
 from course.api.http import page_of
 from course.api.problems import fail
@@ -39,7 +38,6 @@ def cohort_out(cohort: Cohort, course_key: str) -> schemas.Cohort:
     )
 
 
-@bp.get("/cohorts")
 @operation("cohorts:read", tags=("cohorts",), resp=responses(cached=True, HTTP_200=schemas.CohortPage))
 def cohorts(query: schemas.PageQuery):
     """The cohorts you run (admins: every cohort), the latest first."""
@@ -54,7 +52,6 @@ def cohorts(query: schemas.PageQuery):
     return schemas.CohortPage(items=[cohort_out(cohort, key) for cohort, key in rows], **fields)
 
 
-@bp.get("/cohorts/<int:cohort_id>")
 @operation("cohorts:read", tags=("cohorts",), resp=responses(cached=True, HTTP_200=schemas.CohortDetail))
 def cohort(cohort_id: int):
     """A cohort you run, with the dashboard's headline numbers."""
@@ -122,9 +119,6 @@ class CohortLearners(MethodView):
         return out, 201 if invited.enrolled_now else 200
 
 
-bp.add_url_rule("/cohorts/<int:cohort_id>/learners", view_func=CohortLearners.as_view("cohort_learners"))
-
-
 class CohortLearner(MethodView):
     """One learner of a cohort you run, by the id its roster gives: read their progress, or unenrol them. Any other
     id — another cohort's learner, a staff account, no account — is a 404, whatever the method (one URL rule for
@@ -155,10 +149,6 @@ class CohortLearner(MethodView):
         return Response(status=204)
 
 
-bp.add_url_rule("/cohorts/<int:cohort_id>/learners/<int:user_id>", view_func=CohortLearner.as_view("cohort_learner"))
-
-
-@bp.get("/users")
 @operation("users:read", tags=("users",), resp=responses(cached=True, HTTP_200=schemas.UserPage))
 def users(query: schemas.UsersQuery):
     """Every account (admins), by id."""

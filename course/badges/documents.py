@@ -8,8 +8,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from pyld.jsonld import JsonLdError
-
 HERE = Path(__file__).resolve().parent / "contexts"
 
 CREDENTIALS_V2 = "https://www.w3.org/ns/credentials/v2"
@@ -27,8 +25,24 @@ FILES = {
 }
 
 
-class UnknownContext(JsonLdError):
-    """A document named a context that is not pinned here."""
+@cache
+def _unknown_context() -> type[Exception]:
+    """`UnknownContext`, made at its first use: pyld (with lxml and requests) is loaded only by a process that reads
+    JSON-LD, not by every web worker at start (docs/PERFORMANCE.md, "Memory")."""
+    from pyld.jsonld import JsonLdError
+
+    class UnknownContext(JsonLdError):
+        """A document named a context that is not pinned here."""
+
+    UnknownContext.__module__ = __name__
+    return UnknownContext
+
+
+def __getattr__(name: str) -> Any:
+    """`documents.UnknownContext`: pyld's `JsonLdError` subclassed when first asked for."""
+    if name == "UnknownContext":
+        return _unknown_context()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @cache
@@ -40,7 +54,7 @@ def context(url: str) -> dict[str, Any]:
 def load_document(url: str, options: dict | None = None) -> dict[str, Any]:
     """pyld's document loader: the pinned file, else an error (never the network)."""
     if url not in FILES:
-        raise UnknownContext(
+        raise _unknown_context()(
             f"refusing to load {url!r}: only the pinned contexts are read",
             "jsonld.LoadDocumentError",
             {"url": url},

@@ -9,14 +9,16 @@ so it cannot be rotated (`flask badges keygen --rotate` refuses)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from flask import current_app
 
 from course.badges.documents import DID_V1, MULTIKEY_V1
 from course.badges.keys import key_names, public_key
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 ROOT_DOCUMENT = "/.well-known/did.json"
 PATH_DOCUMENT = "/did.json"

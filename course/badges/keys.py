@@ -10,11 +10,15 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import base58
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from flask import current_app
+
+# cryptography is imported where a key is read or made, not by every web worker at start (docs/PERFORMANCE.md,
+# "Memory")
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 ED25519_PUB_HEADER = b"\xed\x01"  # the multicodec prefix of an Ed25519 public key (varint 0xed)
 CURRENT = "current"
@@ -31,6 +35,8 @@ class SigningKey:
 
 
 def multikey(public: Ed25519PublicKey) -> str:
+    from cryptography.hazmat.primitives import serialization
+
     raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return "z" + base58.b58encode(ED25519_PUB_HEADER + raw).decode("ascii")
 
@@ -42,6 +48,8 @@ def public_key(name: str) -> Ed25519PublicKey:
     raw = base58.b58decode(name[1:])
     if len(raw) != 34 or not raw.startswith(ED25519_PUB_HEADER):
         raise ValueError("not an Ed25519 Multikey")
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
     return Ed25519PublicKey.from_public_bytes(raw[2:])
 
 
@@ -81,6 +89,9 @@ def current_key(directory: Path | None = None) -> SigningKey:
         _make_first_key(directory)
     name = pointer.read_text(encoding="ascii").strip()
     pem = (directory / f"{name}.pem").read_bytes()
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     private = serialization.load_pem_private_key(pem, password=None)
     if not isinstance(private, Ed25519PrivateKey) or multikey(private.public_key()) != name:
         raise NoSigningKey(f"{directory / name}.pem is not the Ed25519 key its name says")
@@ -126,6 +137,9 @@ def _write_key(directory: Path) -> str:
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     if directory.stat().st_mode & 0o077:  # mkdir leaves an existing folder as it was: only its owner may read it
         directory.chmod(0o700)
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     private = Ed25519PrivateKey.generate()
     name = multikey(private.public_key())
     pem = private.private_bytes(

@@ -6,27 +6,44 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 import base58
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from pyld.jsonld import JsonLdError, JsonLdProcessor
 
 from course.badges.documents import load_document
 from course.badges.keys import SigningKey
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 CRYPTOSUITE = "eddsa-rdfc-2022"
 # What a proof of ours says besides its method and value: an assertion (a claim the issuer makes), by this suite.
 EXPECTED = {"type": "DataIntegrityProof", "cryptosuite": CRYPTOSUITE, "proofPurpose": "assertionMethod"}
 
 
-class DroppedTerm(JsonLdError):
-    """A property no context defines: it would not be signed, so it is refused (as jsonld.js's safe mode)."""
+@cache
+def _dropped_term() -> type[Exception]:
+    """`DroppedTerm`, made at its first use: pyld (with lxml and requests) is loaded only by a process that signs or
+    verifies, not by every web worker at start (docs/PERFORMANCE.md, "Memory")."""
+    from pyld.jsonld import JsonLdError
+
+    class DroppedTerm(JsonLdError):
+        """A property no context defines: it would not be signed, so it is refused (as jsonld.js's safe mode)."""
+
+    DroppedTerm.__module__ = __name__
+    return DroppedTerm
+
+
+def __getattr__(name: str) -> Any:
+    """`proof.DroppedTerm`: pyld's `JsonLdError` subclassed when first asked for."""
+    if name == "DroppedTerm":
+        return _dropped_term()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _refuse_dropped(name: str | None) -> None:
-    raise DroppedTerm(f"{name!r} is not defined by the document's contexts", "jsonld.ValidationError")
+    raise _dropped_term()(f"{name!r} is not defined by the document's contexts", "jsonld.ValidationError")
 
 
 Loader = Callable[[str, dict], dict[str, Any]]
@@ -34,6 +51,8 @@ Loader = Callable[[str, dict], dict[str, Any]]
 
 def canonical(document: dict[str, Any], loader: Loader = load_document) -> str:
     """The document's RDF dataset in canonical N-Quads (RDFC-1.0), read with the pinned contexts only."""
+    from pyld.jsonld import JsonLdProcessor
+
     processor = JsonLdProcessor(on_property_dropped=_refuse_dropped)
     options = {"algorithm": "URDNA2015", "format": "application/n-quads", "documentLoader": loader}
     return processor.normalize(document, options)
@@ -79,6 +98,9 @@ def verify(document: dict[str, Any], key_for: Callable[[str], Ed25519PublicKey |
     public = key_for(method)
     if public is None:
         return False
+    from cryptography.exceptions import InvalidSignature
+    from pyld.jsonld import JsonLdError
+
     try:
         public.verify(base58.b58decode(value[1:]), signed_bytes(document, proof))
     except (InvalidSignature, ValueError, JsonLdError):

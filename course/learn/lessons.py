@@ -15,6 +15,7 @@ from course.content.cache import lesson_with_body
 from course.content.lookup import live_courses
 from course.extensions import db
 from course.learn.forms import WorkbookForm
+from course.learn.links import item_links
 from course.learn.loading import LoadedLesson, learner_outline, load_lesson_or_404, refuse_if_locked
 from course.progress import journey
 from course.progress import review as reviews
@@ -22,7 +23,7 @@ from course.progress.opening import format_opening
 from course.progress.outline import build_outline
 from course.progress.reading import record_view, view_is_due
 from course.progress.workbook import save_workbook_answer, workbook_answers
-from course.sql import writing
+from course.sql import reads_first, writing
 
 bp = Blueprint("learn", __name__)
 bp.add_app_template_filter(format_opening, "opening")  # `chapter.opens_on|opening`: when a locked chapter opens
@@ -44,7 +45,9 @@ def catalogue():
 def outline(course_key: str):
     outline = learner_outline(course_key)
     calendar = calendar_links(current_user.id, outline.schedule) if current_user.is_authenticated else None
-    announcements = unread_for(current_user.id, outline.course.id) if current_user.is_authenticated else []
+    # Announcements are made to cohorts: a learner in none (their outline read no cohort) has none to read.
+    in_a_cohort = current_user.is_authenticated and outline.schedule is not None
+    announcements = unread_for(current_user.id, outline.course.id) if in_a_cohort else []
     reviews_due = reviews.due_count(current_user.id, outline.course.id) if current_user.is_authenticated else 0
     return render_template(
         "learn/outline.html",
@@ -54,6 +57,7 @@ def outline(course_key: str):
         calendar=calendar,
         announcements=announcements,
         reviews_due=reviews_due,
+        links=item_links(outline.course),
     )
 
 
@@ -87,6 +91,7 @@ def _render_lesson(loaded: LoadedLesson, rejected: tuple[int, WorkbookForm] | No
         forms=forms,
         previous=previous,
         following=following,
+        links=item_links(course),
     ), status_code
 
 
@@ -104,10 +109,16 @@ def lesson(course_key: str, lesson_key: str):
 
 @bp.route("/courses/<course_key>/lessons/<lesson_key>/complete", methods=["POST"])
 @login_required
+@reads_first
 def complete(course_key: str, lesson_key: str):
     course, outline, chapter, status = load_lesson_or_404(course_key, lesson_key)
-    done = journey.complete_lesson(current_user.id, outline, chapter, status)
-    db.session.commit()
+    # Read without SQLite's write lock: a lesson that was complete already (a second click, a page from before) is
+    # answered from that read alone. Otherwise the write runs in a block of its own, which checks again.
+    if journey.nothing_to_complete(outline, status):
+        done = journey.lesson_completed(outline, chapter, status, completed_course=False)
+    else:
+        with writing():
+            done = journey.complete_lesson(current_user.id, outline, chapter, status)
     if done.completed_course:
         flash(_("Congratulations — you have completed the course!"), "success")
         return redirect(url_for("progress.summary", course_key=course.key))

@@ -11,7 +11,6 @@ from sqlalchemy import select
 from course.accounts.access import admin_required
 from course.cohorts.models import Cohort, CohortInstructor
 from course.extensions import db
-from course.lti.claims import LaunchRefused
 from course.lti.forms import PlatformForm, deployment_lines
 from course.lti.models import LtiDeployment, LtiPlatform, LtiResourceLink
 from course.lti.platforms import (
@@ -22,6 +21,7 @@ from course.lti.platforms import (
     platforms,
     save_platform,
 )
+from course.lti.refusal import LaunchRefused
 from course.lti.roster import fetch_members, may_sync, sync_roster
 from course.lti.routes import bp
 

@@ -8,7 +8,7 @@ from wtforms import HiddenField, SelectField, StringField, TextAreaField, URLFie
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from course.forms import one_line
-from course.lti.http import http_allowed, is_web_url
+from course.lti.urls import http_allowed, is_web_url
 
 MAX_DEPLOYMENTS = 50
 

@@ -20,26 +20,25 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from pylti1p3.assignments_grades import AssignmentsGradesService
-from pylti1p3.exception import LtiException
-from pylti1p3.grade import Grade
-from pylti1p3.lineitem import LineItem
-from pylti1p3.registration import Registration
-from sqlalchemy import Integer, func, select, update
+from sqlalchemy import Integer, bindparam, func, select, update
 
 from course import signals
 from course.content.models import Chapter, Course
 from course.content.outline import course_outline
 from course.db_types import utcnow
 from course.extensions import db
-from course.lti.http import ToolServiceConnector
 from course.lti.keys import MissingKey
 from course.lti.models import LtiAccount, LtiDeployment, LtiPlatform, LtiResourceLink, LtiScore
-from course.lti.tool import registration_for
 from course.progress.models import Completion
 from course.quiz.models import Attempt
 from course.sql import insert_ignore
+
+if TYPE_CHECKING:  # pylti1p3 (with requests and jwcrypto) is loaded by the delivery below, not at start
+    from pylti1p3.grade import Grade
+    from pylti1p3.lineitem import LineItem
+    from pylti1p3.registration import Registration
 
 log = logging.getLogger(__name__)
 
@@ -113,9 +112,25 @@ def queue_scores(user_id: int, course_id: int) -> int:
     return written
 
 
+# Whether the learner launched a link of the course that takes scores: every quiz submission asks, and most
+# learners never came through a platform. Built once, run as a plain statement (no ORM rows).
+_HAS_SCORED_LINK = (
+    select(LtiResourceLink.id)
+    .join(LtiDeployment, LtiDeployment.id == LtiResourceLink.deployment_id)
+    .join(
+        LtiAccount,
+        (LtiAccount.platform_id == LtiDeployment.platform_id) & (LtiAccount.user_id == bindparam("user_id")),
+    )
+    .where(LtiResourceLink.course_id == bindparam("course_id"), LtiResourceLink.ags_scopes.is_not(None))
+    .limit(1)
+)
+
+
 @signals.attempt_recorded.connect
 def _attempt_recorded(_sender: object, user_id: int, course_id: int, **_details: object) -> None:
-    queue_scores(user_id, course_id)
+    params = {"user_id": user_id, "course_id": course_id}
+    if db.session.connection().execute(_HAS_SCORED_LINK, params).first() is not None:
+        queue_scores(user_id, course_id)
 
 
 @signals.course_completed.connect
@@ -157,6 +172,11 @@ def _claim(score_id: int) -> Claimed | None:
 
 
 def _read(score_id: int) -> Claimed:
+    from pylti1p3.grade import Grade
+    from pylti1p3.lineitem import LineItem
+
+    from course.lti.tool import registration_for
+
     score = db.session.get(LtiScore, score_id)
     link = db.session.get(LtiResourceLink, score.link_id)
     deployment = db.session.get(LtiDeployment, link.deployment_id)
@@ -191,6 +211,10 @@ def _read(score_id: int) -> Claimed:
 
 
 def _post(claimed: Claimed) -> None:
+    from pylti1p3.assignments_grades import AssignmentsGradesService
+
+    from course.lti.http import ToolServiceConnector
+
     service = AssignmentsGradesService(ToolServiceConnector(claimed.registration), claimed.service_claim)
     service.put_grade(claimed.grade, claimed.lineitem)
 
@@ -202,6 +226,8 @@ def _unchanged(claimed: Claimed):
 def deliver_due(limit: int = 100) -> Delivery:
     """Post every pending score that is due, each claimed and committed on its own; a failure waits 2^tries
     minutes, and after MAX_TRIES the row is failed."""
+    from pylti1p3.exception import LtiException
+
     result = Delivery()
     ids = db.session.scalars(
         select(LtiScore.id)

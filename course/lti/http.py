@@ -17,7 +17,7 @@ from pylti1p3.exception import LtiException
 from pylti1p3.registration import Registration
 from pylti1p3.service_connector import REQUESTS_USER_AGENT, ServiceConnector, TServiceConnectorResponse
 
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
+from course.lti.urls import host_allowed, http_allowed, is_web_url
 
 
 class UrlRefused(LtiException):
@@ -41,22 +41,6 @@ def session() -> TimeoutSession:
     return TimeoutSession(current_app.config["LTI_HTTP_TIMEOUT"])
 
 
-def http_allowed() -> bool:
-    return bool(current_app.testing or current_app.config["LTI_ALLOW_HTTP_LOOPBACK"])
-
-
-def is_web_url(url: str, *, allow_loopback_http: bool) -> bool:
-    """https with a host, or http to a loopback host when `allow_loopback_http`."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname
-    except ValueError:
-        return False
-    if not host:
-        return False
-    return parts.scheme == "https" or (parts.scheme == "http" and allow_loopback_http and host in LOOPBACK)
-
-
 def hosts_of(registration: Registration) -> frozenset[str]:
     """The hosts a platform's services may live on: those of its token and key-set URLs, and those LTI_SERVICE_HOSTS
     names for its issuer (".example.com": any host under example.com)."""
@@ -64,10 +48,6 @@ def hosts_of(registration: Registration) -> frozenset[str]:
     own = {host for url in urls if url and (host := urlsplit(url).hostname)}
     configured = current_app.config["LTI_SERVICE_HOSTS"].get(registration.get_issuer() or "", ())
     return frozenset({*own, *configured})
-
-
-def host_allowed(host: str, allowed: Iterable[str]) -> bool:
-    return any(host == name or (name.startswith(".") and host.endswith(name)) for name in allowed)
 
 
 def check_service_url(url: str, allowed: Iterable[str]) -> str:

@@ -7,10 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import current_app
-from pylti1p3.registration import Registration
 
 PRIVATE_FILE = "tool-private.pem"
 PUBLIC_FILE = "tool-public.pem"
@@ -30,6 +27,9 @@ def generate(directory: Path, *, overwrite: bool = False) -> Path:
     private_path = directory / PRIVATE_FILE
     if private_path.exists() and not overwrite:
         raise FileExistsError(private_path)
+    from cryptography.hazmat.primitives import serialization  # `flask lti keygen` only
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     private_pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -61,6 +61,8 @@ def public_pem() -> str:
 
 def jwks() -> dict[str, list[dict[str, Any]]]:
     """The tool's public keys as a JWK set; `kid` is the key's RFC 7638 thumbprint (what pylti1p3 signs with)."""
+    from pylti1p3.registration import Registration  # pylti1p3 is loaded when the tool is used, not at start
+
     try:
         return {"keys": [dict(Registration.get_jwk(public_pem()))]}
     except MissingKey:

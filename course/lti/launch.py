@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -24,8 +25,11 @@ from course.content.lookup import live_courses
 from course.content.models import Chapter, Course
 from course.content.outline import course_outline
 from course.extensions import db
-from course.lti.claims import LaunchClaims, LaunchRefused
 from course.lti.models import LtiAccount, LtiDeployment, LtiPlatform, LtiResourceLink
+from course.lti.refusal import LaunchRefused
+
+if TYPE_CHECKING:  # the claims' models are loaded by the launch that parses them (course/lti/tool.py)
+    from course.lti.claims import LaunchClaims
 
 __all__ = ["LaunchRefused", "Launched", "Target", "accept_resource_launch", "account_for", "is_learner", "is_teacher"]
 

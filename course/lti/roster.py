@@ -7,8 +7,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from pylti1p3.exception import LtiException
-from pylti1p3.names_roles import NamesRolesProvisioningService
 from sqlalchemy import select
 
 from course.accounts.models import Role, User
@@ -17,11 +15,9 @@ from course.cohorts.enrolment import enrol
 from course.cohorts.errors import CohortError
 from course.cohorts.models import Cohort, CohortInstructor
 from course.extensions import db
-from course.lti.claims import LaunchRefused, display_name
-from course.lti.http import ToolServiceConnector
 from course.lti.launch import account_for, is_learner
 from course.lti.models import LtiDeployment, LtiPlatform, LtiResourceLink
-from course.lti.tool import registration_for
+from course.lti.refusal import LaunchRefused
 
 
 @dataclass
@@ -50,6 +46,13 @@ def fetch_members(platform: LtiPlatform, link: LtiResourceLink) -> list[dict]:
     """The platform's members of the link's context (every page). LaunchRefused if the platform does not answer."""
     if not link.memberships_url:
         raise LaunchRefused(_("This link's platform offers no roster."))
+    # pylti1p3 (with requests and jwcrypto) is loaded when a platform is called, not by every web worker at start
+    from pylti1p3.exception import LtiException
+    from pylti1p3.names_roles import NamesRolesProvisioningService
+
+    from course.lti.http import ToolServiceConnector
+    from course.lti.tool import registration_for
+
     service = NamesRolesProvisioningService(
         ToolServiceConnector(registration_for(platform)), {"context_memberships_url": link.memberships_url}
     )
@@ -96,6 +99,8 @@ def _enrol_member(platform: LtiPlatform, cohort: Cohort, member: object) -> bool
         return None
     if not isinstance(sub, str) or not 0 < len(sub) <= 255:
         return None
+    from course.lti.claims import display_name  # with the claims' models, loaded when a roster is synced
+
     savepoint = db.session.begin_nested()
     user = account_for(platform, sub, display_name(member))
     if user.role != Role.LEARNER or not user.active or user.deleted_at is not None:

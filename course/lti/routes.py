@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import logging
 import re
+from functools import cache
 from urllib.parse import urlsplit
 
-import requests
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import login_user
-from pylti1p3.deep_link_resource import DeepLinkResource
-from pylti1p3.exception import LtiException, LtiInvalidNonceException, OIDCException, ToolConfException
-from pylti1p3.lineitem import LineItem
 
 from course.accounts.services import record_login
 from course.accounts.sessions import clear_session, mark_login, open_session
@@ -28,11 +25,10 @@ from course.extensions import csrf, db
 from course.lti import (
     grades,  # noqa: F401 - connects the receiver that queues scores for the platforms
     keys,
-    tool,
 )
-from course.lti.claims import LaunchRefused, parse_launch
 from course.lti.forms import DeepLinkForm
 from course.lti.launch import Launched, accept_resource_launch, is_teacher
+from course.lti.refusal import LaunchRefused
 from course.ratelimit import limit
 from course.sql import reads_first, writing
 
@@ -40,9 +36,24 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("lti", __name__, url_prefix="/lti")
 DEEP_LINK_SESSION = "lti_deep_link"
-# pylti1p3's own errors and a platform that does not answer; odd claims are LaunchRefused (course/lti/claims.py)
-LIBRARY_ERRORS = (LtiException, OIDCException, ToolConfException, requests.RequestException)
 HOST_ONLY = re.compile(r"[A-Za-z0-9.\-]+(:[0-9]{1,5})?")
+
+
+@cache
+def library_errors() -> tuple[type[Exception], ...]:
+    """pylti1p3's own errors and a platform that does not answer; odd claims are LaunchRefused (course/lti/claims.py).
+    pylti1p3 and requests are imported by the first LTI request, not by every web worker at start."""
+    import requests
+    from pylti1p3.exception import LtiException, OIDCException, ToolConfException
+
+    return (LtiException, OIDCException, ToolConfException, requests.RequestException, keys.MissingKey)
+
+
+def _tool():
+    """course.lti.tool (pylti1p3's classes, subclassed), imported at the first LTI request."""
+    from course.lti import tool
+
+    return tool
 
 
 def _already_used() -> str:
@@ -52,6 +63,8 @@ def _already_used() -> str:
 def refuse(error: Exception) -> None:
     """A pylti1p3 error as a page: a replay 403, anything else 400; the library's text goes to the log only."""
     log.info("LTI request refused: %s", error)
+    from pylti1p3.exception import LtiInvalidNonceException
+
     if isinstance(error, keys.MissingKey):
         abort(503, description=_("LTI is not set up on this site yet."))
     if isinstance(error, LtiInvalidNonceException):
@@ -70,8 +83,8 @@ def login():
     if target and urlsplit(target).netloc != urlsplit(launch_url).netloc:
         abort(400, description=_("This launch could not be verified. Open the course again from your LMS."))
     try:
-        response = tool.oidc_login().redirect(launch_url)
-    except (*LIBRARY_ERRORS, keys.MissingKey) as error:
+        response = _tool().oidc_login().redirect(launch_url)
+    except library_errors() as error:
         refuse(error)
     db.session.commit()  # the nonce and state, for whichever instance receives the launch
     return response
@@ -82,12 +95,13 @@ def login():
 @limit("LTI")
 @reads_first
 def launch():
+    tool = _tool()
     message = tool.message_launch()
     try:
         message.get_launch_data()  # validates the token; its claims are then in message.claims
         deep_link = message.is_deep_link_launch()
         resource = message.is_resource_launch()
-    except (*LIBRARY_ERRORS, keys.MissingKey, LaunchRefused) as error:
+    except (*library_errors(), LaunchRefused) as error:
         refuse(error)
     claims = message.claims
     with writing():  # the nonce used up now, whatever this app then decides: the token cannot be replayed
@@ -150,11 +164,16 @@ def deep_link():
         return _picker(form, 400)
     if session.get(DEEP_LINK_SESSION) != form.launch_id.data:  # the launch this browser received
         abort(403, description=_already_used())
+    from pylti1p3.deep_link_resource import DeepLinkResource
+    from pylti1p3.lineitem import LineItem
+
+    from course.lti.claims import parse_launch
+
     try:
-        message = tool.restored_launch(form.launch_id.data)
+        message = _tool().restored_launch(form.launch_id.data)
         link = message.get_deep_link()
         settings = parse_launch(message.get_launch_data()).deep_linking
-    except (*LIBRARY_ERRORS, keys.MissingKey, LaunchRefused) as error:
+    except (*library_errors(), LaunchRefused) as error:
         refuse(error)
     return_url = settings.deep_link_return_url if settings else ""
     parts = urlsplit(return_url)

@@ -61,6 +61,27 @@ class LessonCompleted:
     following: Lesson | None  # the next lesson in course order
 
 
+def nothing_to_complete(outline: LearnerOutline, status: LessonStatus) -> bool:
+    """The lesson was complete already (as `outline`, the learner's, was read) and so was the course, or the course
+    is not done: marking it complete again would change nothing, so it writes nothing — not even reading time,
+    which the learner's next action credits from the same point (README, "How progress and completion work")."""
+    return status.completed and (outline.completion is not None or not outline.all_done)
+
+
+def lesson_completed(
+    outline: LearnerOutline, chapter: ChapterStatus, status: LessonStatus, *, completed_course: bool
+) -> LessonCompleted:
+    """Where marking `status`'s lesson complete leads: the chapter's quiz if that opened it, else the next lesson."""
+    chapter_read = all(ls.completed or ls.lesson.id == status.lesson.id for ls in chapter.lessons)
+    quiz = chapter.quiz
+    _previous, following = outline.neighbours(status.lesson.key)
+    return LessonCompleted(
+        completed_course=completed_course,
+        quiz_opened=quiz.quiz if quiz and chapter_read and not quiz.passed else None,
+        following=following,
+    )
+
+
 def complete_lesson(
     user_id: int, outline: LearnerOutline, chapter: ChapterStatus, status: LessonStatus
 ) -> LessonCompleted:
@@ -68,13 +89,8 @@ def complete_lesson(
     thing left. `outline` is the learner's, as read before."""
     mark_complete(user_id, status.lesson)
     completion = maybe_complete_course(user_id, outline.course)
-    chapter_read = all(ls.completed or ls.lesson.id == status.lesson.id for ls in chapter.lessons)
-    quiz = chapter.quiz
-    _previous, following = outline.neighbours(status.lesson.key)
-    return LessonCompleted(
-        completed_course=completion is not None and outline.completion is None,
-        quiz_opened=quiz.quiz if quiz and chapter_read and not quiz.passed else None,
-        following=following,
+    return lesson_completed(
+        outline, chapter, status, completed_course=completion is not None and outline.completion is None
     )
 
 

@@ -18,8 +18,9 @@ from course.progress.models import LessonProgress
 from course.sql import insert_ignore
 
 
-def _ensure_progress_row(user_id: int, lesson: Lesson, now: datetime) -> bool:
-    """Create the (learner, lesson) row if missing; True if this call created it."""
+def _ensure_progress_row(user_id: int, lesson: Lesson, now: datetime, completed_at: datetime | None = None) -> bool:
+    """Create the (learner, lesson) row if missing (complete at `completed_at`, if given); True if this call
+    created it."""
     return insert_ignore(
         LessonProgress,
         {
@@ -28,6 +29,7 @@ def _ensure_progress_row(user_id: int, lesson: Lesson, now: datetime) -> bool:
             "course_id": lesson.course_id,
             "first_viewed_at": now,
             "last_viewed_at": now,
+            "completed_at": completed_at,
             "time_spent_seconds": 0,
         },
         ["user_id", "lesson_id"],
@@ -135,16 +137,21 @@ def mark_complete(user_id: int, lesson: Lesson) -> bool:
     now = utcnow()
     if reading is not None:
         _credit(reading, now)
-    _ensure_progress_row(user_id, lesson, now)
-    result = db.session.execute(
-        update(LessonProgress)
-        .where(
-            LessonProgress.user_id == user_id,
-            LessonProgress.lesson_id == lesson.id,
-            LessonProgress.completed_at.is_(None),
-        )
-        .values(completed_at=now)
-        .execution_options(synchronize_session=False)
+    # The learner's row usually exists (the lesson was viewed): completed by one UPDATE; else created complete.
+    completed = bool(
+        db.session.execute(
+            update(LessonProgress)
+            .where(
+                LessonProgress.user_id == user_id,
+                LessonProgress.lesson_id == lesson.id,
+                LessonProgress.completed_at.is_(None),
+            )
+            .values(completed_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
     )
-    rollup.refresh_learner(user_id, lesson.course_id)
-    return bool(result.rowcount)
+    if not completed:  # no row yet, or complete already (then the INSERT does nothing)
+        completed = _ensure_progress_row(user_id, lesson, now, completed_at=now)
+    if completed:  # nothing changed otherwise: the roll-up stands
+        rollup.refresh_learner(user_id, lesson.course_id)
+    return completed

@@ -3,7 +3,8 @@
 
 - Cards: every question a learner answered wrong in a quiz attempt becomes their review card (so does a question
   they got right only after a retry: it was wrong first). Cards are made when an attempt is recorded, by a receiver
-  of `attempt_recorded` in the attempt's transaction (`make_cards`); a card that exists is never made twice (the
+  of `attempt_recorded` in the attempt's transaction (`make_cards`) — an attempt that answered a question wrong
+  or opened its quiz's answers (its first pass, its last attempt); a card that exists is never made twice (the
   unique (user, question) decides). A new card is due at once.
 - Reviews: a right answer is rated Good, a wrong one Again; FSRS schedules the next review. The scheduler works in
   days: no same-day learning steps (a card answered today comes back on another day), and no fuzz, so a schedule
@@ -25,7 +26,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from fsrs import Card, Rating, Scheduler, State
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, bindparam, case, func, select
 from sqlalchemy.orm import selectinload
 
 from course import clock, signals
@@ -34,7 +35,7 @@ from course.content.models import Question, Quiz
 from course.content.question_types import question_type
 from course.extensions import db
 from course.progress.review_models import ReviewCard, ReviewLog
-from course.quiz.attempts import reveal_level
+from course.quiz.attempts import RecordedAttempt, reveal_level
 from course.quiz.models import Attempt, AttemptAnswer
 from course.sql import insert_ignore
 
@@ -48,26 +49,30 @@ class ReviewError(ValueError):
 
 
 # -- making cards ---------------------------------------------------------------------------------------------
+# The learner's wrong answers to the course's questions that have no card yet. Every quiz submission runs it
+# (`attempt_recorded`): built once, with `bindparam`s.
+_WRONG_WITHOUT_CARD = (
+    select(AttemptAnswer.question_id, Attempt.quiz_id)
+    .join(Attempt, Attempt.id == AttemptAnswer.attempt_id)
+    .join(Question, Question.id == AttemptAnswer.question_id)
+    .where(
+        Attempt.user_id == bindparam("user_id"),
+        Question.course_id == bindparam("course_id"),
+        AttemptAnswer.correct.is_(False),
+        ~select(ReviewCard.id)
+        .where(ReviewCard.user_id == bindparam("user_id"), ReviewCard.question_id == AttemptAnswer.question_id)
+        .exists(),
+    )
+    .distinct()
+)
+
+
 def make_cards(user_id: int, course_id: int) -> int:
     """Give the learner a card for every question of the course they ever answered wrong and have no card for — in
     the quizzes whose answers they may see now (`reveal_level` "full": passed, or the last attempt used, under the
     default policy). Before that, a review would show the correct answer the quiz still withholds; a quiz that never
     reveals them makes no cards. Returns how many were made."""
-    has_card = select(ReviewCard.id).where(
-        ReviewCard.user_id == user_id, ReviewCard.question_id == AttemptAnswer.question_id
-    )
-    wrong = db.session.execute(
-        select(AttemptAnswer.question_id, Attempt.quiz_id)
-        .join(Attempt, Attempt.id == AttemptAnswer.attempt_id)
-        .join(Question, Question.id == AttemptAnswer.question_id)
-        .where(
-            Attempt.user_id == user_id,
-            Question.course_id == course_id,
-            AttemptAnswer.correct.is_(False),
-            ~has_card.exists(),
-        )
-        .distinct()
-    ).all()
+    wrong = db.session.execute(_WRONG_WITHOUT_CARD, {"user_id": user_id, "course_id": course_id}).all()
     revealed = _quizzes_revealed(user_id, {quiz_id for _question, quiz_id in wrong})
     missing = {question_id for question_id, quiz_id in wrong if quiz_id in revealed}
     now = clock.now()
@@ -107,7 +112,12 @@ def _quizzes_revealed(user_id: int, quiz_ids: set[int]) -> set[int]:
 
 
 @signals.attempt_recorded.connect
-def _attempt_recorded(_sender: object, user_id: int, course_id: int, **_details: Any) -> None:
+def _attempt_recorded(sender: object, user_id: int, course_id: int, first_pass: bool = False, **_details: Any) -> None:
+    # An attempt can make cards for its own quiz only: of the questions it answered wrong, or — when it opened the
+    # quiz's answers (its first pass, its last attempt) — of the earlier attempts' wrong ones. One that did neither
+    # (all right, at a quiz passed before or still withholding its answers) makes none: the search is skipped.
+    if isinstance(sender, RecordedAttempt) and not (sender.answered_wrong or first_pass or sender.last):
+        return
     make_cards(user_id, course_id)
 
 
@@ -121,10 +131,23 @@ def _course_cards(user_id: int, course_id: int):
     )
 
 
+# The outline runs it on every request: built once (building a statement costs more than running it).
+_DUE_COUNT = (
+    select(func.count(ReviewCard.id))
+    .join(Question, Question.id == ReviewCard.question_id)
+    .where(
+        ReviewCard.user_id == bindparam("user_id"),
+        Question.course_id == bindparam("course_id"),
+        Question.archived_at.is_(None),
+        ReviewCard.due <= bindparam("now"),
+    )
+)
+
+
 def due_count(user_id: int, course_id: int) -> int:
-    """How many of the learner's cards of the course are due now (the outline's "N reviews due")."""
-    query = _course_cards(user_id, course_id).where(ReviewCard.due <= clock.now())
-    return db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    """How many of the learner's cards of the course's current questions are due now (the outline's "N reviews
+    due")."""
+    return db.session.scalar(_DUE_COUNT, {"user_id": user_id, "course_id": course_id, "now": clock.now()}) or 0
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ correct answers and explanations only once the learner has passed or used their 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from flask_babel import format_datetime
 from flask_babel import gettext as _
@@ -30,6 +31,18 @@ from course.quiz.layout import attempt_key
 from course.quiz.models import Attempt, AttemptAnswer
 
 MAX_KEY_LENGTH = 64
+
+
+class RecordedAttempt(NamedTuple):
+    """An attempt just written, as `signals.attempt_recorded` sends it (its sender): what a receiver may need to
+    know to tell whether it has anything to do."""
+
+    id: int
+    quiz_id: int
+    number: int
+    passed: bool
+    answered_wrong: bool  # at least one question was answered wrong
+    last: bool  # it used the quiz's last attempt (`max_attempts`)
 
 
 class SubmissionError(ValueError):
@@ -68,6 +81,17 @@ _LAST_SUBMITTED = select(func.max(Attempt.submitted_at)).where(
     Attempt.user_id == bindparam("user_id"), Attempt.quiz_id == bindparam("quiz_id")
 )
 _BY_KEY = select(Attempt).where(Attempt.user_id == bindparam("user_id"), Attempt.submission_key == bindparam("key"))
+# What recording a submission reads under the learner's lock, in one round trip: the attempts used and whether one
+# passed (`_ATTEMPTS_USED`), and the id of the attempt this same key made already, if any (`_BY_KEY`).
+_USED_AND_TWIN = select(
+    func.count(Attempt.id),
+    func.max(case((Attempt.passed, 1), else_=0)),
+    select(Attempt.id)
+    .where(Attempt.user_id == bindparam("user_id"), Attempt.submission_key == bindparam("key"))
+    .correlate(None)  # its own scan of the learner's attempts, whatever quiz
+    .scalar_subquery(),
+).where(Attempt.user_id == bindparam("user_id"), Attempt.quiz_id == bindparam("quiz_id"))
+_LOCK_LEARNER = select(User.id).where(User.id == bindparam("user_id")).with_for_update()
 # Core statements on the tables, not ORM bulk inserts: compiled once and cached (the ORM's bulk path compiles
 # a submission's INSERTs again every time).
 _INSERT_ATTEMPT = insert(Attempt.__table__).returning(Attempt.__table__.c.id)
@@ -110,18 +134,23 @@ def record(user_id: int, quiz: Quiz, submission: Submission, key: str) -> tuple[
     # One learner's submissions are graded one at a time: lock their account row (PostgreSQL; on SQLite a
     # writing transaction holds the database's write lock already), so parallel tabs queue instead of racing
     # for attempt numbers.
-    if db.session.get_bind().dialect.name != "sqlite":
-        db.session.execute(select(User.id).where(User.id == user_id).with_for_update())
-    existing = find_by_key(user_id, key)  # a twin of this request may have committed while we waited
-    if existing is not None:
-        return existing, False
+    rows = db.session.connection()
+    on_sqlite = rows.dialect.name == "sqlite"
+    if not on_sqlite:
+        rows.execute(_LOCK_LEARNER, {"user_id": user_id})
+    params = {"user_id": user_id, "quiz_id": quiz.id, "key": key}
+    used, passed_before, twin = rows.execute(_USED_AND_TWIN, params).one()
+    if twin is not None:  # a twin of this request may have committed while we waited
+        return db.session.get(Attempt, twin), False
     if not submission.ok:
         raise SubmissionError(_("Some answers are missing or not valid."))
     if (opens_at := next_attempt_at(user_id, quiz)) is not None:
         raise CoolingDown(opens_at)
     graded = grade(quiz, submission.responses, submission.questions)
-    for _try in range(5):
-        used, passed_before = attempts_so_far(user_id, quiz)
+    for try_ in range(5):
+        if try_:  # another attempt took the number counted before: count again
+            used, passed_before = attempts_so_far(user_id, quiz)
+        used, passed_before = used or 0, bool(passed_before)
         if quiz.max_attempts is not None and used >= quiz.max_attempts:
             raise SubmissionError(_("You have used all %(n)d attempts for this quiz.", n=quiz.max_attempts))
         if key != attempt_key(user_id, quiz, used + 1):  # each number has its one key, so its one layout
@@ -139,21 +168,35 @@ def record(user_id: int, quiz: Quiz, submission: Submission, key: str) -> tuple[
             "passed": graded.percent >= quiz.pass_mark,
             "content_version": quiz.version,
         }
-        # Two statements, not the ORM's unit of work: a submission is the busiest write of the app.
-        savepoint = db.session.begin_nested()
+        # Two statements, not the ORM's unit of work: a submission is the busiest write of the app. In a savepoint,
+        # to count again if another transaction took the number — not on SQLite, where this one has held the
+        # database's write lock since before the count (no other writer can take the number or the key), and where
+        # the savepoint cost more than the two INSERTs.
+        savepoint = None if on_sqlite else db.session.begin_nested()
         try:
             rows = db.session.connection()
             attempt_id = rows.execute(_INSERT_ATTEMPT, values).scalar_one()
             rows.execute(_INSERT_ANSWERS, [{"attempt_id": attempt_id, **answer} for answer in graded.answers])
-            savepoint.commit()
+            if savepoint is not None:
+                savepoint.commit()
         except IntegrityError:
+            if savepoint is None:
+                raise
             savepoint.rollback()
             existing = find_by_key(user_id, key)
             if existing is not None:
                 return existing, False
-            continue  # another attempt took this number: count again
+            continue
         first_pass = values["passed"] and not passed_before
-        signals.attempt_recorded.send(Attempt, user_id=user_id, course_id=quiz.course_id, first_pass=first_pass)
+        recorded = RecordedAttempt(
+            attempt_id,
+            quiz.id,
+            values["number"],
+            values["passed"],
+            answered_wrong=not all(answer["correct"] for answer in graded.answers),
+            last=quiz.max_attempts is not None and values["number"] >= quiz.max_attempts,
+        )
+        signals.attempt_recorded.send(recorded, user_id=user_id, course_id=quiz.course_id, first_pass=first_pass)
         return Attempt(id=attempt_id, **values), True
     raise SubmissionError(_("Too many submissions at once; please try again."))
 

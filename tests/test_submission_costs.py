@@ -1,0 +1,107 @@
+"""What a quiz submission and the outline page cost beyond their own work: the receivers of `attempt_recorded` do
+nothing they need not (no search for review cards an attempt cannot make, one plain check for an LTI launch), the
+rate-limit counter's statement is compiled once, SQLite records an attempt without a savepoint, and the outline
+asks for announcements only for a learner in a cohort."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from conftest import RIGHT_ANSWERS, WRONG_ANSWERS, complete_lessons, submit_quiz
+from sqlalchemy import event, select
+from sqlalchemy.engine.interfaces import CacheStats
+from test_page_costs import Statements
+
+from course.extensions import db as _db
+from course.progress.review_models import ReviewCard
+
+OUTLINE = "/courses/mini-course"
+
+
+def _card_count(app, user_id: int) -> int:
+    with app.app_context():
+        return len(_db.session.scalars(select(ReviewCard.id).where(ReviewCard.user_id == user_id)).all())
+
+
+def test_only_an_attempt_that_can_make_review_cards_looks_for_them(app, loaded_course, client, learner):
+    """intro-quiz reveals its answers after each attempt: its wrong answers become cards at once. An attempt with
+    every answer right at a quiz passed before can make none, and does not look."""
+    complete_lessons(client, "welcome", "models")
+    with Statements(app) as first_pass:
+        assert submit_quiz(client, "intro-quiz", RIGHT_ANSWERS["intro-quiz"]).status_code == 302
+    assert any("review_card" in sql for sql in first_pass.sql)  # a first pass may open earlier mistakes
+    with Statements(app) as right_again:
+        assert submit_quiz(client, "intro-quiz", RIGHT_ANSWERS["intro-quiz"]).status_code == 302
+    assert not any("review_card" in sql for sql in right_again.sql), right_again.tables()
+    assert _card_count(app, learner.id) == 0
+    with Statements(app) as wrong:
+        assert submit_quiz(client, "intro-quiz", WRONG_ANSWERS["intro-quiz"]).status_code == 302
+    assert any("review_card" in sql for sql in wrong.sql)
+    assert _card_count(app, learner.id) == len(WRONG_ANSWERS["intro-quiz"])
+
+
+def test_a_learner_who_never_launched_from_a_platform_queues_no_score(app, loaded_course, client, learner):
+    complete_lessons(client, "welcome", "models")
+    with Statements(app) as seen:
+        assert submit_quiz(client, "intro-quiz", RIGHT_ANSWERS["intro-quiz"]).status_code == 302
+    lti = [table for table in seen.tables() if "lti_" in table]
+    assert lti == ["SELECT lti_resource_link"], lti  # the one check; no score row, no ORM load of links
+
+
+def test_the_rate_limit_counter_statement_is_compiled_once(app, loaded_course, client, learner):
+    """SQLAlchemy never caches a dialect's `insert().on_conflict_do_update()`: the counter is plain SQL instead."""
+    complete_lessons(client, "welcome", "models")
+    with app.app_context():
+        engine = _db.engine
+    hits: list[object] = []
+
+    def after(conn, cursor, statement, parameters, context, executemany) -> None:
+        if "rate_limit_counter" in statement:
+            hits.append(context.cache_hit)
+
+    event.listen(engine, "after_cursor_execute", after)
+    try:
+        for _ in range(2):
+            assert submit_quiz(client, "intro-quiz", RIGHT_ANSWERS["intro-quiz"]).status_code == 302
+    finally:
+        event.remove(engine, "after_cursor_execute", after)
+    assert len(hits) == 2 and hits[-1] is CacheStats.CACHE_HIT, hits
+
+
+def test_sqlite_records_an_attempt_without_a_savepoint(app, loaded_course, client, learner):
+    """Its transaction holds the database's write lock from before the count: no other writer can take the number.
+    (PostgreSQL keeps the savepoint: tests/test_page_costs.py checks it runs inside the transaction.)"""
+    with app.app_context():
+        if _db.engine.dialect.name != "sqlite":
+            pytest.skip("SQLite's write lock")
+    complete_lessons(client, "welcome", "models")
+    with Statements(app) as seen:
+        assert submit_quiz(client, "intro-quiz", RIGHT_ANSWERS["intro-quiz"]).status_code == 302
+    assert "INSERT quiz_attempt" in seen.tables()
+    assert not [sql for sql in seen.sql if "SAVEPOINT" in sql.upper()]
+
+
+def test_the_outline_asks_for_announcements_only_in_a_cohort(app, loaded_course, client, learner):
+    from test_page_costs import enrol_in_a_cohort_with_a_schedule
+
+    with Statements(app) as alone:
+        page = client.get(OUTLINE)
+    assert page.status_code == 200
+    assert not any("announcement" in sql for sql in alone.sql)
+    enrol_in_a_cohort_with_a_schedule(app, learner)
+    with Statements(app) as in_a_cohort:
+        assert client.get(OUTLINE).status_code == 200
+    assert any("announcement" in sql for sql in in_a_cohort.sql)
+
+
+def test_the_outline_shows_one_progress_bar_for_the_course_and_one_per_module(app, loaded_course, client, learner):
+    """The module bars come from the progress bar's macro, the course's from its include: the same markup."""
+    complete_lessons(client, "welcome")
+    page = client.get(OUTLINE).get_data(as_text=True)
+    bars = re.findall(r'<div class="progress" role="progressbar"[^>]*aria-valuenow="(\d+)"[^>]*>', page)
+    modules = page.count('<section class="module"')
+    assert modules >= 2 and len(bars) == 1 + modules, (bars, modules)
+    shown = r'<progress max="100" value="(\d+)">\1%</progress>\s*<span class="progress-text">\1%</span>'
+    values = re.findall(shown, page)
+    assert values == bars

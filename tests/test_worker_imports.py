@@ -1,0 +1,61 @@
+"""What a web worker imports at start: the libraries only some requests need are loaded by the first of them.
+
+pyld (with lxml and requests) signs and verifies Open Badges (course/badges/proof.py), pylti1p3 (with requests,
+jwcrypto and PyJWT) and the launch claims' pydantic models serve LTI (course/lti/), pydantic and spectree serve the
+JSON API (its views, listed in course/api/routes.py): each is imported at its first use, so a worker that serves
+none of them keeps them out of its memory (docs/PERFORMANCE.md, "Memory")."""
+
+from __future__ import annotations
+
+from test_page_costs import _run
+
+LAZY = ("pyld", "lxml", "requests", "urllib3", "pylti1p3", "jwcrypto", "jwt", "course.lti.claims", "course.lti.tool")
+LAZY += ("pydantic", "pydantic_core", "spectree", "course.api.schemas", "course.api.spec", "course.api.learner_routes")
+
+
+def test_the_web_entry_point_leaves_json_ld_lti_and_api_libraries_out():
+    out = _run(
+        "import sys\nimport course.wsgi\n"
+        f"lazy = {LAZY!r}\n"
+        "print(sorted(m for m in sys.modules if m in lazy or m.split('.')[0] in lazy))\n"
+    )
+    assert out == "[]"
+
+
+def test_the_lazy_libraries_load_when_used():
+    """The error classes made at first use are pyld's, so pyld's callers catch them as before."""
+    out = _run(
+        "import sys\nimport course.wsgi\n"
+        "from course.badges import documents, proof\n"
+        "from pyld.jsonld import JsonLdError\n"
+        "print(issubclass(documents.UnknownContext, JsonLdError), issubclass(proof.DroppedTerm, JsonLdError),"
+        " documents.UnknownContext is documents.UnknownContext)\n"
+    )
+    assert out == "True True True"
+
+
+def test_every_api_route_is_an_operation_of_the_document(app, client):
+    """The API's rules come from one table (course/api/routes.py); each operation in it is in the OpenAPI
+    document, under the same path and methods, once its view is loaded."""
+    from course.api.routes import ROUTES
+
+    document = client.get("/api/v1/openapi.json").get_json()
+    documented = {(path, method.upper()) for path, ops in document["paths"].items() for method in ops}
+    expected = set()
+    for route in ROUTES:
+        if route.endpoint in ("openapi", "docs"):  # the document and its page, not operations
+            continue
+        path = "/api/v1" + route.rule.replace("<int:", "{").replace("<", "{").replace(">", "}")
+        expected |= {(path, method) for method in route.methods}
+    assert documented == expected
+
+
+def test_an_api_request_loads_its_view_once(app, client):
+    from course.api.routes import LazyView
+
+    assert isinstance(app.view_functions["api.docs"], LazyView)
+    assert client.get("/api/v1/courses").status_code == 401  # refused before any view: nothing loaded
+    assert isinstance(app.view_functions["api.catalogue"], LazyView)
+    assert client.get("/api/v1/docs").status_code == 200  # a public page: its view is loaded, and kept
+    assert not isinstance(app.view_functions["api.docs"], LazyView)
+    assert isinstance(app.view_functions["api.catalogue"], LazyView)
