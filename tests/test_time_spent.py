@@ -146,8 +146,8 @@ def test_two_requests_that_read_the_same_row_credit_it_once(app, loaded_course, 
 
 
 def test_a_recorded_view_writes_the_credit_with_the_view(app, loaded_course, client, learner):
-    """Opening the lesson being read again: one UPDATE credits it and moves its last view; opening another
-    lesson: one more UPDATE, for the lesson left."""
+    """Opening the lesson being read again: one UPDATE credits it and moves its last view (with the roll-up's row
+    and the dashboard's counter); opening another lesson: one more UPDATE, for the lesson left."""
     client.get(lesson_url("welcome"))
     wait(app, 2)
     with Statements(app) as again:
@@ -159,6 +159,7 @@ def test_a_recorded_view_writes_the_credit_with_the_view(app, loaded_course, cli
     def progress_writes(seen: Statements) -> list[str]:
         return [t for t in seen.tables() if t.startswith(("INSERT", "UPDATE", "DELETE"))]
 
-    assert progress_writes(again) == ["UPDATE lesson_progress", "UPDATE learner_course_stats"]
+    # and the dashboard's counter of lesson activity, one upsert at the commit (course/progress/rollup.py)
+    assert progress_writes(again) == ["UPDATE lesson_progress", "UPDATE learner_course_stats", "INSERT rollup_version"]
     assert progress_writes(other)[:2] == ["UPDATE lesson_progress", "INSERT lesson_progress"]
     assert spent(app) == {"welcome": about(240), "models": 0}

@@ -4,15 +4,17 @@ the CSV exports. Each is a fixed number of statements: the learners are chosen i
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, or_, select
 
 from course.accounts.models import User
 from course.cohorts.models import Cohort, Enrolment
+from course.dashboard.cache import EVERYTHING, NAMES, cached, cohort_key, minute
 from course.dashboard.coursemap import CourseMap
 from course.dashboard.learners import LearnerQuery, urgency_order
 from course.dashboard.rows import ROW_METRICS, LearnerRow, to_row
@@ -96,15 +98,27 @@ def _search(stmt: Select, q: str, name: Any = User.name, email: Any = User.email
 
 
 def grid(cohort: Cohort, cm: CourseMap, now: datetime, params: GridParams) -> Page:
-    """One page of the learner × chapter grid: count, then the page's learners chosen in SQL (searched, sorted,
-    paginated), then one query for those learners' numbers. Three statements."""
+    """One page of the learner × chapter grid: the learners chosen in SQL (searched, sorted) — their ids in order,
+    kept by `cached` until a change — then one query for the page's learners' numbers."""
+    key = (cohort_key(cohort, cm), params.sort, params.direction, params.q)
+    depends = NAMES if params.sort in ("name", "email") else EVERYTHING
+    if params.q:  # a search: not kept (one entry per string typed would fill the cache)
+        ids = _grid_ids(cohort, cm, now, params)
+    else:
+        ids = cached("grid", cohort.course_id, key, lambda: _grid_ids(cohort, cm, now, params), depends)
+    total = len(ids)
+    pages = _pages(total)
+    page = min(params.page, pages)
+    chosen = ids[(page - 1) * PAGE_SIZE : page * PAGE_SIZE].tolist()
+    return Page(learner_rows(cohort, cm, now, chosen), total, page, pages)
+
+
+def _grid_ids(cohort: Cohort, cm: CourseMap, now: datetime, params: GridParams) -> array:
+    """Every learner of the grid (searched), in the page's order: one statement."""
     members = _search(
         select(Enrolment.user_id).join(User, User.id == Enrolment.user_id).where(Enrolment.cohort_id == cohort.id),
         params.q,
     )
-    total = db.session.scalar(select(func.count()).select_from(members.subquery())) or 0
-    pages = _pages(total)
-    page = min(params.page, pages)
     desc = params.direction == "desc"
     if params.sort in ("name", "email"):
         column = User.name if params.sort == "name" else User.email
@@ -116,8 +130,7 @@ def grid(cohort: Cohort, cm: CourseMap, now: datetime, params: GridParams) -> Pa
         stmt = _search(select(narrow.c.user_id), params.q, narrow.c.name, narrow.c.email).order_by(
             key.desc().nulls_last() if desc else key.asc().nulls_first(), narrow.c.name, narrow.c.user_id
         )
-    ids = list(db.session.scalars(stmt.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)))
-    return Page(learner_rows(cohort, cm, now, ids), total, page, pages)
+    return array("i", db.session.scalars(stmt))
 
 
 # -- at risk ------------------------------------------------------------------------------------------------
@@ -155,53 +168,61 @@ class AtRiskParams:
 def _at_risk_select(cohort: Cohort, cm: CourseMap, now: datetime, params: AtRiskParams, full: bool = False):
     query = LearnerQuery(cohort, cm, now, inactive_days=params.inactive_days(cohort))
     learners = query.select(ROW_METRICS + ("reasons",) if full else AT_RISK_METRICS).subquery("l")
-    c = learners.c
+    return learners, _reason_condition(learners.c, params.reason), urgency_order(learners.c)
+
+
+def _reason_condition(c: Any, reason: str) -> Any:
+    """WHERE the learner (columns `c`) has any at-risk reason, or the chosen one."""
     condition = {"": c.reasons > 0, "inactive": c.inactive == 1, "schedule": c.far_behind == 1, "quiz": c.failing == 1}
-    return learners, condition[params.reason], urgency_order(c)
+    return condition[reason]
 
 
 def at_risk(cohort: Cohort, cm: CourseMap, now: datetime, params: AtRiskParams) -> Page:
     """Learners with at least one reason (or the chosen one), most urgent first (`urgency_order`: most reasons,
-    then the longest without activity, then the furthest behind). Two statements: the page's learners with the
-    total (a window count), then their details."""
-    learners, condition, order = _at_risk_select(cohort, cm, now, params)
-    ranked = select(learners.c.user_id, func.count().over().label("total")).where(condition).order_by(*order)
-    rows = db.session.execute(ranked.limit(PAGE_SIZE).offset((params.page - 1) * PAGE_SIZE)).all()
-    if not rows and params.page > 1:  # past the end (a stale link): show the first page
-        return at_risk(cohort, cm, now, AtRiskParams(params.days, params.reason, 1))
-    total = rows[0].total if rows else 0
-    ids = [r.user_id for r in rows]
+    then the longest without activity, then the furthest behind): their ids in order, kept by `cached` for a
+    minute or until a change, then the page's learners' details."""
+    key = (cohort_key(cohort, cm), params.inactive_days(cohort), params.reason)
+    ids = cached("at_risk", cohort.course_id, key, lambda: _at_risk_ids(cohort, cm, now, params), at=minute(now))
+    total = len(ids)
+    page = params.page if (params.page - 1) * PAGE_SIZE < total else 1  # past the end (a stale link): the first
+    chosen = ids[(page - 1) * PAGE_SIZE : page * PAGE_SIZE].tolist()
     days = params.inactive_days(cohort)
-    return Page(learner_rows(cohort, cm, now, ids, days), total, params.page if rows else 1, _pages(total))
+    return Page(learner_rows(cohort, cm, now, chosen, days), total, page, _pages(total))
+
+
+def _at_risk_ids(cohort: Cohort, cm: CourseMap, now: datetime, params: AtRiskParams) -> array:
+    learners, condition, order = _at_risk_select(cohort, cm, now, params)
+    return array("i", db.session.scalars(select(learners.c.user_id).where(condition).order_by(*order)))
 
 
 # -- exports: every learner, streamed -----------------------------------------------------------------------
 
 
 def all_learner_rows(cohort: Cohort, cm: CourseMap, now: datetime) -> Iterator[LearnerRow]:
-    """Every learner of the cohort with their chapter cells, by name. Three statements: the chapter and quiz
-    numbers of everyone (a few integers a learner, held in memory), then the learners, read in batches."""
+    """Every learner of the cohort with their chapter cells, by name: one statement, read in batches."""
     query = LearnerQuery(cohort, cm, now)
-    pivot = query.pivot()
     learners = query.select(ROW_METRICS).subquery("l")
-    stmt = select(learners).order_by(learners.c.name, learners.c.user_id)
-    yield from _streamed(stmt, cm, now, pivot)
+    stmt = query.with_cells(learners).order_by(learners.c.name, learners.c.user_id)
+    yield from _streamed(stmt, cm, now)
 
 
 def all_at_risk_rows(cohort: Cohort, cm: CourseMap, now: datetime, params: AtRiskParams) -> Iterator[LearnerRow]:
-    """Every at-risk learner (as on the at-risk page, without paging), with their details. Three statements."""
-    pivot = LearnerQuery(cohort, cm, now, inactive_days=params.inactive_days(cohort)).pivot()
-    learners, condition, order = _at_risk_select(cohort, cm, now, params, full=True)
-    stmt = select(learners).where(condition).order_by(*order)
-    yield from _streamed(stmt, cm, now, pivot)
+    """Every at-risk learner (as on the at-risk page, without paging), with their details: one statement."""
+    query = LearnerQuery(cohort, cm, now, inactive_days=params.inactive_days(cohort))
+    learners, _condition, _order = _at_risk_select(cohort, cm, now, params, full=True)
+    # Joined first, then filtered: with the filter beside the join, SQLite expects few learners and scans the
+    # chapter numbers once per learner instead of indexing them (quadratic: 2 minutes for 100,000 learners).
+    joined = query.with_cells(learners).cte("with_cells").prefix_with("MATERIALIZED")
+    stmt = select(joined).where(_reason_condition(joined.c, params.reason)).order_by(*urgency_order(joined.c))
+    yield from _streamed(stmt, cm, now)
 
 
-def _streamed(stmt: Select, cm: CourseMap, now: datetime, pivot: dict[int, dict]) -> Iterator[LearnerRow]:
+def _streamed(stmt: Select, cm: CourseMap, now: datetime) -> Iterator[LearnerRow]:
     """Rows read in batches (a server-side cursor on PostgreSQL), closed even when the download is abandoned
-    half-way (the generator is closed, and with it the cursor)."""
+    half-way (the generator is closed, and with it the cursor): memory does not grow with the cohort."""
     result = db.session.execute(stmt.execution_options(yield_per=500))
     try:
         for row in result:
-            yield to_row(row, cm, now, pivot.get(row.user_id))
+            yield to_row(row, cm, now)
     finally:
         result.close()

@@ -12,6 +12,7 @@ from sqlalchemy import Integer, case, func, literal, select, union_all
 
 from course.clock import school_date
 from course.cohorts.models import Cohort
+from course.dashboard.cache import cached, cohort_key, minute
 from course.dashboard.coursemap import ChapterInfo, CourseMap, LessonInfo
 from course.dashboard.learners import LearnerQuery, released_chapters, urgency_order
 from course.dashboard.lists import learner_rows
@@ -79,36 +80,18 @@ def overview(cohort: Cohort, cm: CourseMap, now: datetime) -> Overview:
     """Totals, histogram, funnel and the top of the at-risk list from one pass over the cohort's learners.
 
     One statement: the per-learner rows, grouped by (progress, furthest lesson) — a few dozen rows whatever the
-    size of the cohort — UNION ALL the ids of the AT_RISK_TOP learners most at risk. A second, small statement
-    loads those learners' details.
+    size of the cohort — UNION ALL the ids of the AT_RISK_TOP learners most at risk, kept (course/dashboard/
+    cache.py) for the minute or until the cohort's learners change. Small statements then load those learners'
+    details.
     """
-    learners = LearnerQuery(cohort, cm, now).select(OVERVIEW_METRICS).cte("learners")
-    c = learners.c
-    totals = {
-        "items_done": c.items_done,
-        "furthest": c.furthest,
-        "n": func.count(),
-        "started": func.sum(c.started),
-        "completed": func.sum(c.completed),
-        "active": func.sum(c.active),
-        "behind": func.sum(c.behind),
-        "at_risk": func.sum(case((c.reasons > 0, 1), else_=0)),
-        "best_sum": func.sum(c.best_avg),
-        "best_n": func.count(c.best_avg),
-    }
-    groups = select(
-        literal("group").label("kind"),
-        *(value.label(name) for name, value in totals.items()),
-        literal(None, Integer).label("user_id"),
-    ).group_by(c.items_done, c.furthest)
-    top = select(c.user_id).where(c.reasons > 0).order_by(*urgency_order(c)).limit(AT_RISK_TOP).subquery("top")
-    # the same columns: the totals' are NULL in a row of the top learners
-    risky = select(literal("risk"), *(literal(None, Integer) for _name in totals), top.c.user_id)
-    rows = db.session.execute(union_all(groups, risky)).all()
+    rows = cached(
+        "overview", cohort.course_id, cohort_key(cohort, cm), lambda: _groups_and_top(cohort, cm, now), at=minute(now)
+    )
     groups = [r for r in rows if r.kind == "group"]
     top_ids = [r.user_id for r in rows if r.kind == "risk"]
 
     enrolled = sum(g.n for g in groups)
+
     histogram = [0] * 11
     by_done: dict[int, int] = {}
     for g in groups:
@@ -134,6 +117,33 @@ def overview(cohort: Cohort, cm: CourseMap, now: datetime) -> Overview:
         released_chapters=released_chapters(cm, school_date(now)),
         top_at_risk=top,
     )
+
+
+def _groups_and_top(cohort: Cohort, cm: CourseMap, now: datetime) -> list:
+    """The one statement over every learner of the cohort (kept by `cached` for a minute, or until a change)."""
+    learners = LearnerQuery(cohort, cm, now).select(OVERVIEW_METRICS).cte("learners")
+    c = learners.c
+    totals = {
+        "items_done": c.items_done,
+        "furthest": c.furthest,
+        "n": func.count(),
+        "started": func.sum(c.started),
+        "completed": func.sum(c.completed),
+        "active": func.sum(c.active),
+        "behind": func.sum(c.behind),
+        "at_risk": func.sum(case((c.reasons > 0, 1), else_=0)),
+        "best_sum": func.sum(c.best_avg),
+        "best_n": func.count(c.best_avg),
+    }
+    groups = select(
+        literal("group").label("kind"),
+        *(value.label(name) for name, value in totals.items()),
+        literal(None, Integer).label("user_id"),
+    ).group_by(c.items_done, c.furthest)
+    top = select(c.user_id).where(c.reasons > 0).order_by(*urgency_order(c)).limit(AT_RISK_TOP).subquery("top")
+    # the same columns: the totals' are NULL in a row of the top learners
+    risky = select(literal("risk"), *(literal(None, Integer) for _name in totals), top.c.user_id)
+    return db.session.execute(union_all(groups, risky)).all()
 
 
 def _funnel(cm: CourseMap, furthest: list[tuple[int | None, int]]) -> list[FunnelStep]:

@@ -34,6 +34,7 @@ from course.content.i18n import content_language, tr
 from course.content.models import Question, QuestionOption
 from course.content.question_types import QUESTION_TYPES
 from course.content.short_answer import normalise
+from course.dashboard.cache import ATTEMPTS, cached
 from course.dashboard.coursemap import CourseMap, QuizInfo, in_ranges
 from course.dashboard.itemflags import Flag, clearly_more, flags_for, upper_group_size
 from course.extensions import db
@@ -133,12 +134,66 @@ def _first_attempts(cohort: Cohort, quiz: QuizInfo) -> Select:
     )
 
 
+@dataclass
+class _Reduced:
+    """One question's first-attempt answers, reduced to what the page shows (what `cached` keeps: no raw rows)."""
+
+    sums: ResponseSums = field(default_factory=ResponseSums)
+    upper_responses: int = 0
+    chosen: dict[str, list[int]] = field(default_factory=dict)  # option key: [learners, of them the strongest]
+    answers: list[TextAnswer] = field(default_factory=list)  # short answers: the `TOP_ANSWERS` most common
+
+
 def quiz_stats(cohort: Cohort, quiz: QuizInfo, lang: str | None = None) -> QuizStats:
     """The quiz's item statistics over the cohort's first attempts, texts in `lang` (default: the reader's)."""
     questions = _questions(quiz, content_language() if lang is None else lang)
-    by_id = {q.id: q for q in questions}
-    first = _first_attempts(cohort, quiz)
+    kinds = {q.id: q.has_options for q in questions}
+    key = (cohort.id, quiz.id, tuple(kinds.items()))
+    compute = lambda: _reduce(*_first_attempt_sums(cohort, quiz), kinds)  # noqa: E731
+    count, average, reduced = cached("quiz_stats", cohort.course_id, key, compute, ATTEMPTS)
+    for q in questions:
+        r = reduced.get(q.id, _Reduced())
+        total = r.sums
+        q.responses, q.correct, q.upper_responses = total.responses, total.correct, r.upper_responses
+        q.discrimination = pearson(
+            total.responses, total.correct, total.rest, total.correct, total.rest_squared, total.rest_when_correct
+        )
+        for option in q.options:
+            option.chosen, option.chosen_upper = r.chosen.get(option.key, (0, 0))
+        q.answers = [TextAnswer(a.text, a.count, a.correct) for a in r.answers]
+        _finish(q)
+    return QuizStats(quiz, count, average, questions, upper_group_size(count or 0))
 
+
+def _reduce(count: int, average: float | None, rows: list[Any], kinds: dict[int, bool]) -> tuple:
+    """The first attempts' answer rows summed per current question (`kinds`: whether it has options)."""
+    reduced: dict[int, _Reduced] = {}
+    for row in rows:
+        if row.question_id not in kinds:  # an answer to a question archived since
+            continue
+        r = reduced.setdefault(row.question_id, _Reduced())
+        total = r.sums
+        total.responses += row.learners
+        total.rest += row.rest or 0.0
+        total.rest_squared += row.rest_squared or 0.0
+        if row.correct:
+            total.correct += row.learners
+            total.rest_when_correct += row.rest or 0.0
+        r.upper_responses += row.learners if row.upper else 0
+        if kinds[row.question_id]:
+            _count_options(r.chosen, row.response, row.learners, bool(row.upper))
+        else:
+            _add_text_answer(r.answers, row.response, bool(row.correct), row.learners)
+    for r in reduced.values():
+        r.answers = sorted(r.answers, key=lambda a: -a.count)[:TOP_ANSWERS]
+    return count, average, reduced
+
+
+def _first_attempt_sums(cohort: Cohort, quiz: QuizInfo) -> tuple[int, float | None, list[Any]]:
+    """How many first attempts, their average score, and their answers summed by question, correctness, response
+    and whether the attempt is among the strongest: the two statements that read every learner's first attempt
+    (kept by `cached` until the next attempt or enrolment change)."""
+    first = _first_attempts(cohort, quiz)
     count, average = db.session.execute(first.add_columns(func.count(), func.avg(Attempt.percent))).one()
     upper = upper_group_size(count or 0)
 
@@ -157,7 +212,6 @@ def quiz_stats(cohort: Cohort, quiz: QuizInfo, lang: str | None = None) -> QuizS
     rest_max = ranked.c.max_score - AttemptAnswer.max_points
     rest_score = case((rest_max > 0, (ranked.c.score - AttemptAnswer.points) / rest_max), else_=0.0)
     response = cast(AttemptAnswer.response, Text)
-    sums = {q.id: ResponseSums() for q in questions}
     rows = db.session.execute(
         select(
             AttemptAnswer.question_id,
@@ -172,46 +226,19 @@ def quiz_stats(cohort: Cohort, quiz: QuizInfo, lang: str | None = None) -> QuizS
         .join(AttemptAnswer, AttemptAnswer.attempt_id == ranked.c.attempt_id)
         .group_by(AttemptAnswer.question_id, AttemptAnswer.correct, response, ranked.c.upper)
     ).all()
-    for row in rows:
-        if row.question_id not in sums:  # an answer to a question archived since
-            continue
-        total = sums[row.question_id]
-        total.responses += row.learners
-        total.rest += row.rest or 0.0
-        total.rest_squared += row.rest_squared or 0.0
-        if row.correct:
-            total.correct += row.learners
-            total.rest_when_correct += row.rest or 0.0
-        question = by_id[row.question_id]
-        if row.upper:
-            question.upper_responses += row.learners
-        if question.has_options:
-            _count_options(question, row.response, row.learners, bool(row.upper))
-        else:
-            _add_text_answer(question, row.response, bool(row.correct), row.learners)
-    for question_id, total in sums.items():
-        q = by_id[question_id]
-        q.responses, q.correct = total.responses, total.correct
-        q.discrimination = pearson(
-            total.responses, total.correct, total.rest, total.correct, total.rest_squared, total.rest_when_correct
-        )
-
-    for q in questions:
-        _finish(q)
-    return QuizStats(quiz, count or 0, float(average) if average is not None else None, questions, upper)
+    return count or 0, float(average) if average is not None else None, rows
 
 
-def _count_options(q: QuestionStat, raw: str, n: int, upper: bool) -> None:
+def _count_options(chosen: dict[str, list[int]], raw: str, n: int, upper: bool) -> None:
     """Add `n` learners who gave the stored response `raw` (a JSON list of option keys) to its options."""
     try:
         keys = json.loads(raw)
     except (TypeError, ValueError):
         return
-    chosen = set(keys) if isinstance(keys, list) else {keys}
-    for option in q.options:
-        if option.key in chosen:
-            option.chosen += n
-            option.chosen_upper += n if upper else 0
+    for key in set(keys) if isinstance(keys, list) else {keys}:
+        counts = chosen.setdefault(str(key), [0, 0])
+        counts[0] += n
+        counts[1] += n if upper else 0
 
 
 def pearson(n: int, sx: float, sy: float, sxx: float, syy: float, sxy: float) -> float | None:
@@ -273,7 +300,7 @@ class _Shim:
     options: list[OptionStat]
 
 
-def _add_text_answer(q: QuestionStat, raw: str, correct: bool, n: int) -> None:
+def _add_text_answer(answers: list[TextAnswer], raw: str, correct: bool, n: int) -> None:
     try:
         value = json.loads(raw)
     except (TypeError, ValueError):
@@ -282,11 +309,11 @@ def _add_text_answer(q: QuestionStat, raw: str, correct: bool, n: int) -> None:
     if not text:  # erased with its author's account (course/privacy): counted above, but no common answer
         return
     norm = normalise(text)
-    for answer in q.answers:  # answers the grader sees as the same (case, width, punctuation …) count together
+    for answer in answers:  # answers the grader sees as the same (case, width, punctuation …) count together
         if normalise(answer.text) == norm and answer.correct == correct:
             answer.count += n
             return
-    q.answers.append(TextAnswer(text, n, correct))
+    answers.append(TextAnswer(text, n, correct))
 
 
 def _finish(q: QuestionStat) -> None:
@@ -311,7 +338,30 @@ class QuizSummary:
 
 
 def quiz_summaries(cohort: Cohort, cm: CourseMap) -> list[QuizSummary]:
-    """Per quiz: learners who tried it, passed it, their average best and first-attempt scores. One query."""
+    """Per quiz: learners who tried it, passed it, their average best and first-attempt scores. One query (kept by
+    `cached` until the next attempt or enrolment change)."""
+    key = (cohort.id, tuple(cm.quiz_runs()))
+    found = cached("quiz_summaries", cohort.course_id, key, lambda: _summary_rows(cohort, cm), ATTEMPTS)
+    summaries = []
+    for quiz in cm.quizzes:
+        row = found.get(quiz.id)
+        if row is None:
+            summaries.append(QuizSummary(quiz, 0, 0, None, None, 0))
+        else:
+            summaries.append(
+                QuizSummary(
+                    quiz,
+                    row.learners,
+                    int(row.passed or 0),
+                    _float(row.average_best),
+                    _float(row.average_first),
+                    int(row.attempts or 0),
+                )
+            )
+    return summaries
+
+
+def _summary_rows(cohort: Cohort, cm: CourseMap) -> dict[int, Any]:
     per_learner = (
         select(
             Attempt.quiz_id.label("quiz_id"),
@@ -338,24 +388,7 @@ def quiz_summaries(cohort: Cohort, cm: CourseMap) -> list[QuizSummary]:
             func.sum(learner.attempts).label("attempts"),
         ).group_by(learner.quiz_id)
     ).all()
-    found = {row.quiz_id: row for row in rows}
-    summaries = []
-    for quiz in cm.quizzes:
-        row = found.get(quiz.id)
-        if row is None:
-            summaries.append(QuizSummary(quiz, 0, 0, None, None, 0))
-        else:
-            summaries.append(
-                QuizSummary(
-                    quiz,
-                    row.learners,
-                    int(row.passed or 0),
-                    _float(row.average_best),
-                    _float(row.average_first),
-                    int(row.attempts or 0),
-                )
-            )
-    return summaries
+    return {row.quiz_id: row for row in rows}
 
 
 def _float(value: Any) -> float | None:

@@ -19,6 +19,7 @@ from course.audit.log import Action, record
 from course.cohorts.models import Cohort
 from course.cohorts.services import get_cohort_for_staff_or_404, get_learner_enrolment_or_404
 from course.dashboard import exports, itemflags, lists
+from course.dashboard.cache import IN_REVIEW, cached
 from course.dashboard.coursemap import CourseMap, QuizInfo, load_course_map
 from course.dashboard.drilldown import learner_detail
 from course.dashboard.labels import decimal, flag_label, flag_reason, name_list, reason_label, whole_percent
@@ -130,7 +131,14 @@ def quizzes(cohort_id: int):
 def quiz(cohort_id: int, quiz_key: str):
     cohort, cm = load_cohort(cohort_id)
     stats = quiz_stats(cohort, _quiz_or_404(cm, quiz_key))
-    in_review = learners_in_review(cohort.id, [q.id for q in stats.questions])
+    question_ids = tuple(q.id for q in stats.questions)
+    in_review = cached(
+        "in_review",
+        cohort.course_id,
+        (cohort.id, question_ids),
+        lambda: learners_in_review(cohort.id, question_ids),
+        IN_REVIEW,
+    )
     return render_page("dashboard/quiz.html", cohort, cm, "quizzes", stats=stats, rules=itemflags, in_review=in_review)
 
 

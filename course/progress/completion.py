@@ -18,6 +18,7 @@ from course.db_types import utcnow
 from course.extensions import db
 from course.progress.models import Completion, new_verification_code
 from course.progress.outline import LearnerOutline, build_outline
+from course.progress.rollup import ACTIVITY, touch
 from course.sql import insert_ignore
 
 
@@ -50,6 +51,7 @@ def maybe_complete_course(user_id: int, course: Course, outline: LearnerOutline 
         select(Completion).where(Completion.user_id == user_id, Completion.course_id == course.id)
     )
     if inserted:
+        touch(course.id, user_id, ACTIVITY)  # a plain INSERT: the flush hook (rollup._flushed) does not see it
         signals.course_completed.send(Completion, completion=completion)  # its Open Badge (course/badges)
     return completion
 

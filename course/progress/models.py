@@ -113,3 +113,18 @@ class LearnerChapterDone(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), primary_key=True)
     chapter_id: Mapped[int] = mapped_column(ForeignKey("chapter.id"), primary_key=True, index=True)
     course_id: Mapped[int] = mapped_column(ForeignKey("course.id"))
+
+
+class RollupVersion(db.Model):
+    """A counter that moves whenever what the dashboard reads of a course changes (course/progress/rollup.py,
+    `touch`): the dashboard keeps a page's expensive numbers, keyed by the sum of a course's counters, until it
+    moves. Spread over a few rows per course (`shard`: the learner's id modulo `rollup.SHARDS`) so that learners
+    writing at the same time seldom wait for one another's row. Course 0: every course (a change without one)."""
+
+    __tablename__ = "rollup_version"
+    __table_args__ = (UniqueConstraint("course_id", "shard"),)  # the upsert's conflict target
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(Integer)  # no foreign key: 0 is every course
+    shard: Mapped[int] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(Integer, default=0)

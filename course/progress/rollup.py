@@ -16,6 +16,17 @@ commits); the writes of lower layers reach it through signals (`course.signals`)
 Every refresh is a recomputation from the raw rows, never an increment, so a refresh always repairs a row
 (data written around the services, e.g. the demo generator, ends with `refresh_course`). The statements are
 plain SQL shared by SQLite and PostgreSQL; migration 0006 backfills with the same statements.
+
+Each of them also moves the course's counters (`touch`, table `rollup_version`: per kind of change — lesson
+activity, quiz attempts, people, review cards — and shard of learners), recorded in the session and written at its
+commit in one upsert (`_write_counters`: locked only for the commit, in one order, so no deadlock): the dashboard
+keeps a page's expensive numbers until `version(course_id, kinds)` moves (course/dashboard/cache.py). So do the
+other changes the dashboard reads, caught when the session flushes them (`_flushed`): an enrolment added,
+moved, extended or removed, a course completed, a user renamed or deleted (not created: their enrolment moves
+it), a review card rescheduled; and ORM
+bulk updates and deletes of enrolments, users, attempts, answers (the privacy erasure) and review cards, which
+move every course's counters (course 0). A write path that changes what the roll-up counts without calling the
+functions here must call `touch` itself.
 """
 
 from __future__ import annotations
@@ -23,13 +34,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select, text, update
+from sqlalchemy import event, func, inspect, or_, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
 from course import signals
 from course.accounts.models import User
+from course.cohorts.models import Enrolment
 from course.content.models import Course
 from course.extensions import db
-from course.progress.models import LearnerCourseStats
+from course.progress.models import Completion, LearnerCourseStats, RollupVersion
+from course.progress.review_models import ReviewCard
+from course.quiz.models import Attempt, AttemptAnswer
 
 # The quizzes of the current outline of :course_id (the quizzes of chapters and modules not archived).
 QUIZZES = """
@@ -166,6 +182,7 @@ def refresh_learner(user_id: int, course_id: int) -> None:
         db.session.execute(select(User.id).where(User.id == user_id).with_for_update(key_share=True))
     for sql in statements(one_learner=True):
         db.session.execute(text(sql), {"course_id": course_id, "user_id": user_id})
+    touch(course_id, user_id, ACTIVITY, QUIZZES)
 
 
 # The quiz columns of one learner's row, recomputed from their attempts at the course's current quizzes (the
@@ -197,6 +214,8 @@ def attempt_recorded(user_id: int, course_id: int, *, first_pass: bool) -> None:
     # database's write lock (SQLite) already, so their refreshes run one at a time.
     if not db.session.execute(_QUIZ_COLUMNS, {"course_id": course_id, "user_id": user_id}).rowcount:
         refresh_learner(user_id, course_id)  # no row yet: a first attempt before any lesson was opened
+        return
+    touch(course_id, user_id, QUIZZES)
 
 
 def refresh_course(course_id: int) -> None:
@@ -204,6 +223,7 @@ def refresh_course(course_id: int) -> None:
     db.session.flush()
     for sql in statements(one_learner=False):
         db.session.execute(text(sql), {"course_id": course_id})
+    touch(course_id, 0, *KINDS)
 
 
 def lesson_viewed(user_id: int, course_id: int, at: datetime) -> None:
@@ -217,6 +237,8 @@ def lesson_viewed(user_id: int, course_id: int, at: datetime) -> None:
     )
     if not result.rowcount:  # no row yet (data written around the services) or a clock that went back
         refresh_learner(user_id, course_id)
+    else:
+        touch(course_id, user_id, ACTIVITY)
 
 
 OUTLINE_KINDS = ("module", "chapter", "lesson", "quiz")
@@ -229,6 +251,109 @@ def refresh_after_load(plan: Any) -> None:
     if any(plan.count(kind, action) for kind in OUTLINE_KINDS for action in OUTLINE_ACTIONS):
         for course_id in db.session.scalars(select(Course.id).order_by(Course.id)).all():
             refresh_course(course_id)
+
+
+# -- the dashboard's cache key ---------------------------------------------------------------------------------
+SHARDS = 16  # rows per course and kind: two learners' writes wait for each other's counter one time in 16
+EVERY_COURSE = 0
+# What changed, so that a page reads only the counters of what it shows: lesson views and completions (the
+# busiest: a repeat view), quiz attempts, who is in which cohort (enrolments, names), review cards.
+ACTIVITY, QUIZZES, PEOPLE, REVIEWS = KINDS = (0, 1, 2, 3)
+_PENDING = "rollup_pending"  # session.info: the (course_id, shard) counters this transaction moves
+
+
+def _upsert(session: Session, pending: list[tuple[int, int]]) -> None:
+    """One INSERT … ON CONFLICT DO UPDATE of every counter in `pending`, in its order."""
+    v = RollupVersion
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    rows = [{"course_id": course_id, "shard": shard, "version": 1} for course_id, shard in pending]
+    stmt = insert(v).values(rows)
+    session.execute(stmt.on_conflict_do_update(index_elements=[v.course_id, v.shard], set_={"version": v.version + 1}))
+
+
+def _pending(session: Session) -> set[tuple[int, int]]:
+    return session.info.setdefault(_PENDING, set())
+
+
+def touch(course_id: int, user_id: int, *kinds: int) -> None:
+    """Move the course's counters of `kinds` (`EVERY_COURSE`: every course's) when the caller's transaction
+    commits: what the dashboard reads of them changed. A learner's writes move their shard's rows (by their id).
+    Only recorded here; `_write_counters` writes them all at the commit, in one statement."""
+    _pending(db.session).update((course_id, kind * SHARDS + user_id % SHARDS) for kind in kinds)
+
+
+def version(course_id: int, kinds: tuple[int, ...] = KINDS) -> int:
+    """The course's counters of `kinds`: their sum moves, never comes back, with every committed change of those
+    kinds (one statement; the count of rows makes a table emptied and refilled give new numbers)."""
+    v = RollupVersion
+    shards = or_(*(v.shard.between(kind * SHARDS, kind * SHARDS + SHARDS - 1) for kind in kinds))
+    total = db.session.execute(
+        select(func.coalesce(func.sum(v.version), 0), func.count()).where(
+            v.course_id.in_((course_id, EVERY_COURSE)), shards
+        )
+    ).one()
+    return int(total[0]) * 1000 + int(total[1])
+
+
+_WATCHED_BULK = (Enrolment, User, Attempt, AttemptAnswer, ReviewCard)
+
+
+@event.listens_for(Session, "after_flush")
+def _flushed(session: Session, _context: object) -> None:
+    """Enrolments, completions, users' names and review cards changed by this flush move their counters."""
+    touched: set[tuple[int, int]] = set()
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, Enrolment | Completion):
+            if obj in session.dirty and not session.is_modified(obj, include_collections=False):
+                continue
+            kind = PEOPLE if isinstance(obj, Enrolment) else ACTIVITY
+            touched.add((obj.course_id, kind * SHARDS + obj.user_id % SHARDS))
+        elif (
+            isinstance(obj, User)
+            and obj not in session.new
+            and (obj in session.deleted or _changed(obj, "name", "email"))
+        ):
+            # not a new user: until enrolled they are in no cohort, and the enrolment's flush moves its course's
+            # counter (a roster sync creating users under the cohort's row lock takes no site-wide counter)
+            touched.add((EVERY_COURSE, PEOPLE * SHARDS + (obj.id or 0) % SHARDS))
+        elif isinstance(obj, ReviewCard) and (obj not in session.dirty or _changed(obj, "interval_days")):
+            # a card does not name its course: every course's review counter (only review counts read it)
+            touched.add((EVERY_COURSE, REVIEWS * SHARDS + (obj.user_id or 0) % SHARDS))
+    _pending(session).update(touched)
+
+
+def _changed(obj: object, *names: str) -> bool:
+    state = inspect(obj)
+    return any(state.attrs[name].history.has_changes() for name in names)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _bulk(state: ORMExecuteState) -> None:
+    """An ORM bulk UPDATE or DELETE of enrolments, users, attempts, answers (the privacy erasure) or review cards
+    moves every course's counters."""
+    if (state.is_update or state.is_delete) and state.bind_mapper is not None:
+        if state.bind_mapper.class_ in _WATCHED_BULK:
+            _pending(state.session).update((EVERY_COURSE, kind * SHARDS) for kind in KINDS)
+
+
+@event.listens_for(Session, "before_commit")
+def _write_counters(session: Session) -> None:
+    """At the commit of the outermost transaction, the counters it moved, in one upsert, in one order (course 0
+    first): they are locked only from here to the commit, and two transactions never wait for each other's."""
+    if session.in_nested_transaction():
+        return  # a savepoint's release: its records stay for the outer commit
+    session.flush()  # the last flush's records (the commit would flush after this event)
+    pending = sorted(session.info.pop(_PENDING, ()))
+    if pending:
+        _upsert(session, pending)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget(session: Session, transaction: SessionTransaction) -> None:
+    """A transaction rolled back moves nothing; records of a savepoint rolled back stay (a needless move costs
+    one cache miss, a missed one shows old numbers)."""
+    if transaction.parent is None:
+        session.info.pop(_PENDING, None)
 
 
 # -- what the lower layers report ---------------------------------------------------------------------------
