@@ -16,16 +16,14 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from databases import migrated_app
+from databases import fresh_database, migrated_app
 from sqlalchemy import create_engine, func, make_url, select, text
 
 from course.extensions import db
@@ -236,20 +234,6 @@ def _kept(engine_name: str, postgres: str | None, name: str, keep: Path):
     return url.set(database=name).render_as_string(hide_password=False), exists, start_pg
 
 
-@contextmanager
-def _throwaway(engine_name: str, postgres: str | None) -> Iterator[str]:
-    if engine_name == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="bench-dashboard-") as tmp:
-            yield f"sqlite:///{tmp}/bench.db"
-        return
-    url = make_url(postgres)
-    name = f"bench_dashboard_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+def _throwaway(engine_name: str, postgres: str | None):
+    """A database used once and removed (without --keep): bench/databases.py's."""
+    return fresh_database(engine_name, postgres, "dashboard")
