@@ -39,13 +39,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 import pyotp  # noqa: E402
-from browser_checks import CHROMIUM_ARGS, View, cold_and_repeat, console_errors, logged_in_state  # noqa: E402
+from browser_checks import View, cold_and_repeat, console_errors, logged_in_state  # noqa: E402
 from databases import fresh_database, migrated_app  # noqa: E402
 from load import code_version, dispose  # noqa: E402
 from servers import SECRET_KEY as SERVER_SECRET  # noqa: E402
 from servers import Gunicorn  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
+from course.content.diagram_render import CHROMIUM_ARGS  # noqa: E402
 from course.extensions import db  # noqa: E402
 
 PASSWORD = "bench browser password"  # noqa: S105

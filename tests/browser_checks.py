@@ -12,13 +12,6 @@ from urllib.parse import urlsplit
 
 # "Fast 4G"-like: 9 Mbit/s down, 1.5 Mbit/s up, 150 ms round trip (CDP takes bytes per second and milliseconds).
 FAST_4G = {"offline": False, "latency": 150, "downloadThroughput": 9_000_000 / 8, "uploadThroughput": 1_500_000 / 8}
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 # In every page, before its own scripts (CDP's init scripts are not subject to the page's CSP): a promise of the
 # time (ms after navigation start) when every diagram picture of the page is loaded and decoded.
 DIAGRAMS_SHOWN = """

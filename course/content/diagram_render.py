@@ -15,6 +15,8 @@ from course.content.render import block_tokens, fence_language
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 MERMAID_JS = ROOT / ".cache" / "npm" / "node_modules" / "mermaid" / "dist" / "mermaid.min.js"
+# Debian's Chromium as a root process in a container, quiet on the network: for every Chromium the project starts
+# (this renderer, bench/browser.py, the browser tests).
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",

@@ -34,18 +34,12 @@ from flask import Blueprint, Flask, abort
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from course import create_app
+from course.content.diagram_render import CHROMIUM_ARGS  # one set of flags for every Chromium started
 from course.extensions import db
 
 CHROMIUM = shutil.which("chromium")
 AXE_JS = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
 SCREENSHOTS = Path(os.environ.get("E2E_SCREENSHOTS") or ROOT / "test-artifacts" / "screenshots")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 GENEROUS = "100000 per minute"
 _saved_screenshots: list[Path] = []
 
