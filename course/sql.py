@@ -8,9 +8,11 @@ from contextlib import contextmanager
 from typing import Any
 
 from flask import current_app, g, has_request_context, request
-from sqlalchemy import event, make_url
+from sqlalchemy import bindparam, event, make_url, text
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.sql.elements import ClauseElement, TextClause
 
 from course.extensions import db
 
@@ -56,14 +58,78 @@ def insert_ignore(model: type, values: dict[str, Any], conflict: list[str]) -> b
 
 def insert_ignore_returning(model: type, values: dict[str, Any], conflict: list[str]) -> Any:
     """`insert_ignore`, returning the new row's primary key (its first column), or None when the row existed."""
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    key = list(model.__table__.primary_key.columns)
-    stmt = insert(model).values(**values).on_conflict_do_nothing(index_elements=conflict).returning(*key)
-    # The row it returns, not the rowcount: through the ORM on PostgreSQL the rowcount is not 0 when the
-    # conflict skipped the row.
-    row = db.session.execute(stmt).first()
+    built = _insert_ignoring(model, tuple(values), tuple(conflict))
+    if built is None or any(isinstance(value, ClauseElement) for value in values.values()):
+        # a default or a value that is SQL: the dialect's own statement (compiled again each time)
+        dialect = db.session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        key = list(model.__table__.primary_key.columns)
+        stmt = insert(model).values(**values).on_conflict_do_nothing(index_elements=conflict).returning(*key)
+        # The row it returns, not the rowcount: through the ORM on PostgreSQL the rowcount is not 0 when the
+        # conflict skipped the row.
+        row = db.session.execute(stmt).first()
+    else:
+        stmt, defaults = built
+        params = {**{name: make() for name, make in defaults}, **values}
+        db.session.flush()  # as the ORM's INSERT would: the rows it may refer to go in first
+        row = db.session.connection().execute(stmt, params).first()
     return row[0] if row is not None else None
+
+
+# `insert_ignore`'s statements, per model, columns given and conflict target: plain SQL that SQLite (3.35+) and
+# PostgreSQL both run, so SQLAlchemy compiles each once and reuses it (the dialects' `on_conflict_do_nothing()` is
+# never cached: compiling it again cost a tenth of a lesson's first view). With the statement, the Python-side
+# defaults of the columns not given, as the ORM's INSERT would apply them. None: a column default that is SQL.
+_IGNORING: dict[tuple[type, tuple[str, ...], tuple[str, ...]], tuple[TextClause, list] | None] = {}
+
+
+def _insert_ignoring(
+    model: type, names: tuple[str, ...], conflict: tuple[str, ...]
+) -> tuple[TextClause, list[tuple[str, Callable[[], Any]]]] | None:
+    key = (model, names, conflict)
+    if key not in _IGNORING:
+        _IGNORING[key] = _build_insert_ignoring(model, names, conflict)
+    return _IGNORING[key]
+
+
+def _build_insert_ignoring(
+    model: type, names: tuple[str, ...], conflict: tuple[str, ...]
+) -> tuple[TextClause, list[tuple[str, Callable[[], Any]]]] | None:
+    columns = sa_inspect(model).columns  # by attribute name
+    given = {name: columns[name] for name in names}
+    defaults: list[tuple[str, Callable[[], Any]]] = []
+    for name, column in columns.items():
+        default = column.default
+        if name in given or default is None:
+            continue
+        if default.is_scalar:
+            defaults.append((name, lambda arg=default.arg: arg))
+        elif default.is_callable:
+            defaults.append((name, lambda arg=default.arg: arg(None)))  # SQLAlchemy's wrapper of a 0-argument callable
+        else:
+            return None
+        given[name] = column
+    table = model.__table__
+    returned = list(table.primary_key.columns)[0]
+    listed = ", ".join(_quoted(column.name) for column in given.values())
+    sql = (  # the model's own names and placeholders, nothing from outside
+        f"INSERT INTO {_quoted(table.name)} ({listed})"  # noqa: S608  # nosec B608
+        f" VALUES ({', '.join(f':{name}' for name in given)})"
+        f" ON CONFLICT ({', '.join(_quoted(name) for name in conflict)}) DO NOTHING"
+        f" RETURNING {_quoted(returned.name)}"
+    )
+    stmt = text(sql).bindparams(*(bindparam(name, type_=column.type) for name, column in given.items()))
+    return stmt, defaults
+
+
+def _quoted(name: str) -> str:
+    """A table's or column's name as both engines read it: quoted only when one of them reserves it (e.g. "key"),
+    as SQLAlchemy writes it (the models' names are lower case, so quoted they are the same names)."""
+    plain = name.isidentifier() and name == name.lower() and name not in _RESERVED
+    return name if plain else f'"{name}"'
+
+
+_RESERVED = postgresql.base.RESERVED_WORDS | sqlite.base.SQLiteIdentifierPreparer.reserved_words
 
 
 # -- how a request's transactions begin ----------------------------------------------------------------

@@ -71,7 +71,7 @@ def test_the_rate_limit_counter_statement_is_compiled_once(app, loaded_course, c
 
 def test_sqlite_records_an_attempt_without_a_savepoint(app, loaded_course, client, learner):
     """Its transaction holds the database's write lock from before the count: no other writer can take the number.
-    (PostgreSQL keeps the savepoint: tests/test_page_costs.py checks it runs inside the transaction.)"""
+    (PostgreSQL's holds the learner's row lock: tests/test_write_costs.py checks neither engine takes a savepoint.)"""
     with app.app_context():
         if _db.engine.dialect.name != "sqlite":
             pytest.skip("SQLite's write lock")
@@ -105,3 +105,28 @@ def test_the_outline_shows_one_progress_bar_for_the_course_and_one_per_module(ap
     shown = r'<progress max="100" value="(\d+)">\1%</progress>\s*<span class="progress-text">\1%</span>'
     values = re.findall(shown, page)
     assert values == bars
+
+
+def test_an_attempt_the_constraints_refuse_is_a_409_that_records_nothing(
+    app, loaded_course, client, learner, monkeypatch
+):
+    """Without a savepoint, a unique violation (another transaction took the number or key: all but impossible
+    under the learner's lock) ends the write whole: the quiz again with a 409, never a 500, nothing recorded."""
+    from sqlalchemy.exc import IntegrityError
+
+    from course.progress import journey
+    from course.quiz.models import Attempt
+
+    complete_lessons(client, "welcome", "models")
+    record = journey.record_submission
+
+    def refused(*args, **kwargs):
+        record(*args, **kwargs)  # written, then refused as the constraint would: the block rolls it back
+        raise IntegrityError("INSERT INTO quiz_attempt …", {}, Exception("duplicate key"))
+
+    monkeypatch.setattr(journey, "record_submission", refused)
+    response = submit_quiz(client, "intro-quiz", RIGHT_ANSWERS["intro-quiz"])
+    assert response.status_code == 409
+    assert "out of date" in response.get_data(as_text=True)
+    with app.app_context():
+        assert _db.session.scalars(select(Attempt).where(Attempt.user_id == learner.id)).all() == []

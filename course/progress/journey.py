@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
 from course.content.models import Course, Lesson, Quiz, WorkbookPrompt
+from course.progress import rollup
 from course.progress.completion import maybe_complete_course
 from course.progress.opening import format_opening
 from course.progress.outline import ChapterStatus, LearnerOutline, LessonStatus, QuizStatus
@@ -87,8 +88,12 @@ def complete_lesson(
 ) -> LessonCompleted:
     """Mark the lesson complete (again is harmless), and issue the course's completion if that was the last
     thing left. `outline` is the learner's, as read before."""
-    mark_complete(user_id, status.lesson)
-    completion = maybe_complete_course(user_id, outline.course)
+    newly = mark_complete(user_id, status.lesson)
+    completion = None
+    # Completed just now: the learner's roll-up row, recomputed by that under the write lock, says whether anything
+    # is left to do, which saves reading their outline again when something is (nearly always).
+    if not newly or rollup.may_be_all_done(user_id, outline.course.id):
+        completion = maybe_complete_course(user_id, outline.course)
     return lesson_completed(
         outline, chapter, status, completed_course=completion is not None and outline.completion is None
     )

@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import Row, bindparam, select, update
+from sqlalchemy import Integer, Row, Update, bindparam, select, update
 
 from course.accounts.models import User
 from course.content.models import Lesson
-from course.db_types import utcnow
+from course.db_types import UTCDateTime, utcnow
 from course.extensions import db
 from course.progress import rollup
 from course.progress.learner_state import Progress
@@ -59,34 +59,80 @@ def _lesson_being_read(user_id: int, course_id: int) -> Row | None:
     """The learner's progress row of the lesson they viewed last in the course, read after their other writes.
 
     PostgreSQL: a learner's credits run one at a time, each reading the rows of the one before it (and taking
-    the locks of two progress rows in the same order): FOR NO KEY UPDATE on the user row, as the dashboard's
-    roll-up does. (SQLite: one writer at a time.)
+    the locks of two progress rows in the same order): FOR NO KEY UPDATE on the user row, the lock the dashboard's
+    roll-up takes, held to the commit (its refresh after this write need not take it again). (SQLite: one writer at
+    a time.)
     """
-    if db.session.get_bind().dialect.name != "sqlite":
-        db.session.execute(select(User.id).where(User.id == user_id).with_for_update(key_share=True))
-    return db.session.execute(_READING, {"user_id": user_id, "course_id": course_id}).first()
+    db.session.flush()  # the statements below and after it run on the connection: pending rows go in first
+    rows = db.session.connection()
+    if rows.dialect.name != "sqlite":
+        rows.execute(_LOCK_LEARNER, {"user_id": user_id})
+    return rows.execute(_READING, {"user_id": user_id, "course_id": course_id}).first()
 
 
-def _credit(reading: Row, now: datetime, **also: object) -> bool:
+# The writes below run on every view and completion: core statements on the table, built once (an ORM UPDATE built
+# per call cost more than running it), each run on the session's connection.
+_LOCK_LEARNER = select(User.id).where(User.id == bindparam("user_id")).with_for_update(key_share=True)
+_ROWS = LessonProgress.__table__
+_AT = UTCDateTime()
+
+
+def _credit_statement(moves_view: bool) -> Update:
+    """Credit a `_READING` row (:row_id, as read: :seen_at, :credited) with :spent seconds, its credit reaching
+    :until; when `moves_view`, its last view moves to :viewed_at too."""
+    c = _ROWS.c
+    moved = {"last_viewed_at": bindparam("viewed_at", type_=_AT)} if moves_view else {}
+    return (
+        update(_ROWS)
+        .where(
+            c.id == bindparam("row_id"),
+            c.last_viewed_at == bindparam("seen_at", type_=_AT),
+            c.time_credited_until.is_not_distinct_from(bindparam("credited", type_=_AT)),
+        )
+        .values(
+            time_spent_seconds=c.time_spent_seconds + bindparam("spent", type_=Integer),
+            time_credited_until=bindparam("until", type_=_AT),
+            **moved,
+        )
+    )
+
+
+_CREDIT, _CREDIT_AND_VIEW = _credit_statement(False), _credit_statement(True)
+_VIEWED_AGAIN = (
+    update(_ROWS)
+    .where(_ROWS.c.user_id == bindparam("learner"), _ROWS.c.lesson_id == bindparam("lesson"))
+    .values(last_viewed_at=bindparam("at", type_=_AT), time_credited_until=None)
+)
+_COMPLETE = (
+    update(_ROWS)
+    .where(
+        _ROWS.c.user_id == bindparam("learner"),
+        _ROWS.c.lesson_id == bindparam("lesson"),
+        _ROWS.c.completed_at.is_(None),
+    )
+    .values(completed_at=bindparam("at", type_=_AT))
+)
+
+
+def _credit(reading: Row, now: datetime, *, viewed: bool = False) -> bool:
     """Credit `reading` (a `_READING` row) with the time from where its count stands to `now`, capped, in one
-    UPDATE that may set `also`. False if the row changed since it was read (then nothing is written)."""
+    UPDATE — which, when `viewed`, also moves its last view to `now` (and its credit starts again from there).
+    False if the row changed since it was read (then nothing is written)."""
     since = reading.time_credited_until or reading.last_viewed_at
     cap = current_app.config["LESSON_TIME_CAP_SECONDS"]
     spent = round(min(max((now - since).total_seconds(), 0), cap))
-    if not spent and not also:
+    if not spent and not viewed:
         return True  # under half a second: left to the next credit
-    row = LessonProgress
-    result = db.session.execute(
-        update(row)
-        .where(
-            row.id == reading.id,
-            row.last_viewed_at == reading.last_viewed_at,
-            row.time_credited_until.is_not_distinct_from(reading.time_credited_until),
-        )
-        .values({"time_spent_seconds": row.time_spent_seconds + spent, "time_credited_until": max(now, since), **also})
-        .execution_options(synchronize_session=False)
-    )
-    return bool(result.rowcount)
+    params = {
+        "row_id": reading.id,
+        "seen_at": reading.last_viewed_at,
+        "credited": reading.time_credited_until,
+        "spent": spent,
+        "until": None if viewed else max(now, since),
+    }
+    if viewed:
+        params["viewed_at"] = now
+    return bool(db.session.connection().execute(_CREDIT_AND_VIEW if viewed else _CREDIT, params).rowcount)
 
 
 def credit_reading(user_id: int, course_id: int) -> None:
@@ -112,19 +158,15 @@ def record_view(user_id: int, lesson: Lesson) -> None:
     now = utcnow()
     if reading is not None:
         again = reading.lesson_id == lesson.id
-        moved = _credit(reading, now, **({"last_viewed_at": now, "time_credited_until": None} if again else {}))
+        moved = _credit(reading, now, viewed=again)
         if again and moved:
             rollup.lesson_viewed(user_id, lesson.course_id, now)
             return
     if not _ensure_progress_row(user_id, lesson, now):
-        db.session.execute(
-            update(LessonProgress)
-            .where(LessonProgress.user_id == user_id, LessonProgress.lesson_id == lesson.id)
-            .values(last_viewed_at=now, time_credited_until=None)
-        )
+        db.session.connection().execute(_VIEWED_AGAIN, {"learner": user_id, "lesson": lesson.id, "at": now})
         rollup.lesson_viewed(user_id, lesson.course_id, now)
-    else:
-        rollup.refresh_learner(user_id, lesson.course_id)
+    else:  # a first view: their row counts it; their chapters cannot have changed (a lesson not complete)
+        rollup.refresh_learner(user_id, lesson.course_id, attempts=False, chapters=False, locked=True)
 
 
 def mark_complete(user_id: int, lesson: Lesson) -> bool:
@@ -138,20 +180,10 @@ def mark_complete(user_id: int, lesson: Lesson) -> bool:
     if reading is not None:
         _credit(reading, now)
     # The learner's row usually exists (the lesson was viewed): completed by one UPDATE; else created complete.
-    completed = bool(
-        db.session.execute(
-            update(LessonProgress)
-            .where(
-                LessonProgress.user_id == user_id,
-                LessonProgress.lesson_id == lesson.id,
-                LessonProgress.completed_at.is_(None),
-            )
-            .values(completed_at=now)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-    )
+    params = {"learner": user_id, "lesson": lesson.id, "at": now}
+    completed = bool(db.session.connection().execute(_COMPLETE, params).rowcount)
     if not completed:  # no row yet, or complete already (then the INSERT does nothing)
         completed = _ensure_progress_row(user_id, lesson, now, completed_at=now)
     if completed:  # nothing changed otherwise: the roll-up stands
-        rollup.refresh_learner(user_id, lesson.course_id)
+        rollup.refresh_learner(user_id, lesson.course_id, attempts=False, locked=True)
     return completed

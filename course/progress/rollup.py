@@ -6,7 +6,9 @@ commits); the writes of lower layers reach it through signals (`course.signals`)
 
 - a lesson opened again: `lesson_viewed` moves `last_viewed_at` (one UPDATE by primary key);
 - a lesson opened for the first time, a lesson completed, a quiz passed for the first time: `refresh_learner`
-  recomputes that learner's row and chapters from their own progress and attempt rows (their ~40 rows);
+  recomputes that learner's row and chapters from their own progress and attempt rows (their ~40 rows) — for a
+  lesson, only the row's lesson columns (their attempts did not change), and for a first view not the chapters
+  (a lesson opened is not a lesson completed);
 - any other quiz attempt: `attempt_recorded` recomputes the row's quiz numbers from the learner's attempt rows
   (one UPDATE; their lessons and chapters cannot have changed: a chapter is complete only once its quiz is
   passed, and this quiz was passed before or is not passed now);
@@ -15,7 +17,8 @@ commits); the writes of lower layers reach it through signals (`course.signals`)
 
 Every refresh is a recomputation from the raw rows, never an increment, so a refresh always repairs a row
 (data written around the services, e.g. the demo generator, ends with `refresh_course`). The statements are
-plain SQL shared by SQLite and PostgreSQL; migration 0006 backfills with the same statements.
+plain SQL shared by SQLite and PostgreSQL (course/progress/rollup_sql.py); migration 0006 backfilled with its own
+copy of them, as they were then.
 
 Each of them also moves the course's counters (`touch`, table `rollup_version`: per kind of change — lesson
 activity, quiz attempts, people, review cards — and shard of learners), recorded in the session and written at its
@@ -34,172 +37,58 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, func, inspect, or_, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import bindparam, event, func, inspect, or_, select, text, update
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
+from sqlalchemy.sql.elements import TextClause
 
 from course import signals
 from course.accounts.models import User
 from course.cohorts.models import Enrolment
 from course.content.models import Course
+from course.db_types import UTCDateTime
 from course.extensions import db
+from course.progress import rollup_sql
 from course.progress.models import Completion, LearnerCourseStats, RollupVersion
 from course.progress.review_models import ReviewCard
+from course.progress.rollup_sql import CHAPTERS as CHAPTERS  # tests/test_outline.py reads them here
+from course.progress.rollup_sql import LESSON_COLUMNS, QUIZ_COLUMNS, statements
+from course.progress.rollup_sql import OUTLINE as OUTLINE
 from course.quiz.models import Attempt, AttemptAnswer
 
-# The quizzes of the current outline of :course_id (the quizzes of chapters and modules not archived).
-QUIZZES = """
-    SELECT q.id AS quiz_id, q.chapter_id AS chapter_id
-    FROM quiz q JOIN chapter c ON c.id = q.chapter_id JOIN module m ON m.id = c.module_id
-    WHERE q.course_id = :course_id AND c.course_id = :course_id
-      AND q.archived_at IS NULL AND c.archived_at IS NULL AND m.archived_at IS NULL
-"""
-
-# The current outline of :course_id (course.content.outline, restated in SQL; tests/test_outline.py checks that
-# they agree): lessons numbered in course order from 0, and its quizzes.
-_OUTLINE_OF = """
-lessons AS (
-    SELECT l.id AS lesson_id, l.chapter_id AS chapter_id,
-           ROW_NUMBER() OVER (ORDER BY m.position, m.id, c.position, c.id, l.position, l.id) - 1 AS pos
-    FROM lesson l JOIN chapter c ON c.id = l.chapter_id JOIN module m ON m.id = c.module_id
-    WHERE l.course_id = :course_id AND c.course_id = :course_id
-      AND l.archived_at IS NULL AND c.archived_at IS NULL AND m.archived_at IS NULL
-),
-quizzes AS (QUIZZES)"""
-OUTLINE = _OUTLINE_OF.replace("QUIZZES", QUIZZES)
-
-# Each learner's results per current quiz, and their totals: the quiz columns of a learner's row.
-PER_QUIZ = """
-    SELECT a.user_id AS user_id, a.quiz_id AS quiz_id, MAX(CASE WHEN a.passed THEN 1 ELSE 0 END) AS passed,
-           MAX(a.number) AS tries, MAX(a.percent) AS best, MAX(a.submitted_at) AS last_at
-    FROM {quizzes} q JOIN quiz_attempt a ON a.quiz_id = q.quiz_id
-    WHERE TRUE {only_a}
-    GROUP BY a.user_id, a.quiz_id
-"""
-QUIZ_TOTALS = """
-    SELECT user_id, SUM(passed) AS quizzes_passed,
-           SUM(CASE WHEN passed = 0 AND tries >= 2 THEN 1 ELSE 0 END) AS quizzes_failing,
-           SUM(best) AS best_sum, COUNT(*) AS best_count, MAX(last_at) AS last_attempt_at
-    FROM {per_quiz} per_quiz
-    GROUP BY user_id
-"""
-
-# One row per learner with any progress in the course or any attempt at one of its quizzes (archived ones
-# too, so that a row never has to disappear: it is upserted, never deleted).
-STATS = """
-WITH{outline},
-viewed AS (
-    SELECT p.user_id AS user_id, MAX(p.last_viewed_at) AS last_viewed_at
-    FROM lesson_progress p
-    WHERE p.course_id = :course_id {only_p}
-    GROUP BY p.user_id
-),
-current_lessons AS (
-    SELECT p.user_id AS user_id, SUM(CASE WHEN p.completed_at IS NOT NULL THEN 1 ELSE 0 END) AS lessons_done,
-           MAX(l.pos) AS furthest_lesson
-    FROM lessons l JOIN lesson_progress p ON p.lesson_id = l.lesson_id
-    WHERE TRUE {only_p}
-    GROUP BY p.user_id
-),
-per_quiz AS ({per_quiz}),
-attempts AS ({quiz_totals}),
-learners AS (
-    SELECT user_id FROM viewed
-    UNION
-    SELECT a.user_id FROM quiz q JOIN quiz_attempt a ON a.quiz_id = q.id WHERE q.course_id = :course_id {only_a}
-)
-INSERT INTO learner_course_stats (user_id, course_id, lessons_done, quizzes_passed, quizzes_failing, best_sum,
-                                  best_count, furthest_lesson, last_viewed_at, last_attempt_at)
-SELECT u.user_id, :course_id, COALESCE(c.lessons_done, 0), COALESCE(a.quizzes_passed, 0),
-       COALESCE(a.quizzes_failing, 0), COALESCE(a.best_sum, 0), COALESCE(a.best_count, 0), c.furthest_lesson,
-       v.last_viewed_at, a.last_attempt_at
-FROM learners u
-LEFT JOIN viewed v ON v.user_id = u.user_id
-LEFT JOIN current_lessons c ON c.user_id = u.user_id
-LEFT JOIN attempts a ON a.user_id = u.user_id
-WHERE TRUE
-ON CONFLICT (user_id, course_id) DO UPDATE SET
-    lessons_done = excluded.lessons_done, quizzes_passed = excluded.quizzes_passed,
-    quizzes_failing = excluded.quizzes_failing, best_sum = excluded.best_sum, best_count = excluded.best_count,
-    furthest_lesson = excluded.furthest_lesson, last_viewed_at = excluded.last_viewed_at,
-    last_attempt_at = excluded.last_attempt_at
-"""
-
-# The chapters each learner has complete: as many of its items (current lessons completed, current quiz
-# passed) as the chapter has.
-CHAPTERS = """
-WITH{outline},
-chapters AS (
-    SELECT chapter_id, COUNT(*) AS items
-    FROM (SELECT chapter_id FROM lessons UNION ALL SELECT chapter_id FROM quizzes) outline_items
-    GROUP BY chapter_id
-),
-items AS (
-    SELECT p.user_id AS user_id, l.chapter_id AS chapter_id
-    FROM lessons l JOIN lesson_progress p ON p.lesson_id = l.lesson_id
-    WHERE p.completed_at IS NOT NULL {only_p}
-    UNION ALL
-    SELECT user_id, chapter_id
-    FROM (SELECT DISTINCT a.user_id AS user_id, a.quiz_id AS quiz_id, q.chapter_id AS chapter_id
-          FROM quizzes q JOIN quiz_attempt a ON a.quiz_id = q.quiz_id
-          WHERE a.passed {only_a}) passed
-)
-INSERT INTO learner_chapter_done (user_id, chapter_id, course_id)
-SELECT user_id, chapter_id, :course_id
-FROM (SELECT i.user_id AS user_id, i.chapter_id AS chapter_id
-      FROM items i JOIN chapters c ON c.chapter_id = i.chapter_id
-      GROUP BY i.user_id, i.chapter_id, c.items
-      HAVING COUNT(*) >= c.items) complete
-WHERE TRUE
-ON CONFLICT (user_id, chapter_id) DO NOTHING
-"""
+# Run on every first view, completion and first pass: built once (parsing a statement this long into a `text()`
+# cost a tenth of a lesson's first view).
+_ONE_LEARNER_STATS, _ONE_LEARNERS_DELETE_CHAPTERS, _ONE_LEARNERS_CHAPTERS = map(text, statements(one_learner=True))
 
 
-DELETE_CHAPTERS = "DELETE FROM learner_chapter_done WHERE course_id = :course_id"
-ONE_LEARNER = {"only_p": "AND p.user_id = :user_id", "only_a": "AND a.user_id = :user_id"}
-EVERY_LEARNER = {"only_p": "", "only_a": ""}
-
-
-def statements(one_learner: bool) -> list[str]:
-    """The SQL that recomputes the roll-up of :course_id (of :user_id only, when `one_learner`)."""
-    only = ONE_LEARNER if one_learner else EVERY_LEARNER
-    per_quiz = PER_QUIZ.format(quizzes="quizzes", only_a=only["only_a"])
-    return [
-        STATS.format(outline=OUTLINE, per_quiz=per_quiz, quiz_totals=QUIZ_TOTALS.format(per_quiz="per_quiz"), **only),
-        DELETE_CHAPTERS + (" AND user_id = :user_id" if one_learner else ""),
-        CHAPTERS.format(outline=OUTLINE, **only),
-    ]
-
-
-def refresh_learner(user_id: int, course_id: int) -> None:
-    """Recompute one learner's roll-up in a course from their progress and attempt rows."""
-    db.session.flush()  # plain SQL below: pending ORM rows must be in the database first
-    if db.session.get_bind().dialect.name != "sqlite":
+def refresh_learner(
+    user_id: int, course_id: int, *, attempts: bool = True, chapters: bool = True, locked: bool = False
+) -> None:
+    """Recompute one learner's roll-up in a course from their progress and attempt rows: their row, and their
+    chapters unless `chapters` is False (a first view of a lesson: what completes a chapter did not change). Without
+    `attempts` (their progress changed, not their attempts), only the row's lesson columns, if it has a row.
+    `locked`: the caller's transaction holds the learner's row FOR NO KEY UPDATE already (see below)."""
+    session = db.session
+    session.flush()  # plain SQL below: pending ORM rows must be in the database first
+    rows = session.connection()
+    if rows.dialect.name != "sqlite" and not locked:
         # One learner's refreshes run one at a time, each reading the rows of the one before it: otherwise the
         # later upsert could write numbers computed without the other's new row. FOR NO KEY UPDATE on the user
         # row: it queues behind the quiz submission's FOR UPDATE, and does not conflict with the key-share lock
         # that inserting progress (a foreign key to the user) holds already. (SQLite: one writer at a time.)
-        db.session.execute(select(User.id).where(User.id == user_id).with_for_update(key_share=True))
-    for sql in statements(one_learner=True):
-        db.session.execute(text(sql), {"course_id": course_id, "user_id": user_id})
+        rows.execute(_LOCK_LEARNER_ROW, {"user_id": user_id})
+    params = {"course_id": course_id, "user_id": user_id}
+    if attempts or not rows.execute(_LESSON_COLUMNS, params).rowcount:
+        rows.execute(_ONE_LEARNER_STATS, params)
+    if chapters:
+        rows.execute(_ONE_LEARNERS_DELETE_CHAPTERS, params)
+        rows.execute(_ONE_LEARNERS_CHAPTERS, params)
     touch(course_id, user_id, ACTIVITY, QUIZZES)
 
 
-# The quiz columns of one learner's row, recomputed from their attempts at the course's current quizzes (the
-# same numbers as STATS's `attempts`). No WITH: Python's sqlite3 reports no row count for a statement that
-# does not begin with UPDATE, and the count tells whether the learner has a row yet.
-_QUIZ_COLUMNS_OF = """
-UPDATE learner_course_stats
-SET quizzes_passed = s.quizzes_passed, quizzes_failing = s.quizzes_failing, best_sum = s.best_sum,
-    best_count = s.best_count, last_attempt_at = s.last_attempt_at
-FROM (SELECT COALESCE(SUM(quizzes_passed), 0) AS quizzes_passed,
-             COALESCE(SUM(quizzes_failing), 0) AS quizzes_failing, COALESCE(SUM(best_sum), 0) AS best_sum,
-             COALESCE(SUM(best_count), 0) AS best_count, MAX(last_attempt_at) AS last_attempt_at
-      FROM ({totals}) totals) s
-WHERE learner_course_stats.user_id = :user_id AND learner_course_stats.course_id = :course_id
-"""
-_ONE_LEARNERS_QUIZZES = PER_QUIZ.format(quizzes=f"({QUIZZES})", only_a="AND a.user_id = :user_id")
-QUIZ_COLUMNS = _QUIZ_COLUMNS_OF.format(totals=QUIZ_TOTALS.format(per_quiz=f"({_ONE_LEARNERS_QUIZZES})"))
+_LESSON_COLUMNS = text(LESSON_COLUMNS)
+_LOCK_LEARNER_ROW = select(User.id).where(User.id == bindparam("user_id")).with_for_update(key_share=True)
+
+
 _QUIZ_COLUMNS = text(QUIZ_COLUMNS)
 
 
@@ -212,7 +101,7 @@ def attempt_recorded(user_id: int, course_id: int, *, first_pass: bool) -> None:
     db.session.flush()
     # No lock here: the quiz submission that calls this holds the learner's row FOR UPDATE (PostgreSQL) or the
     # database's write lock (SQLite) already, so their refreshes run one at a time.
-    if not db.session.execute(_QUIZ_COLUMNS, {"course_id": course_id, "user_id": user_id}).rowcount:
+    if not db.session.connection().execute(_QUIZ_COLUMNS, {"course_id": course_id, "user_id": user_id}).rowcount:
         refresh_learner(user_id, course_id)  # no row yet: a first attempt before any lesson was opened
         return
     touch(course_id, user_id, QUIZZES)
@@ -228,17 +117,41 @@ def refresh_course(course_id: int) -> None:
 
 def lesson_viewed(user_id: int, course_id: int, at: datetime) -> None:
     """A lesson the learner had opened before was opened again at `at`: move their last view."""
-    s = LearnerCourseStats
-    result = db.session.execute(
-        update(s)
-        .where(s.user_id == user_id, s.course_id == course_id, or_(s.last_viewed_at.is_(None), s.last_viewed_at < at))
-        .values(last_viewed_at=at)
-        .execution_options(synchronize_session=False)
-    )
-    if not result.rowcount:  # no row yet (data written around the services) or a clock that went back
+    params = {"learner": user_id, "course": course_id, "at": at}
+    if not db.session.connection().execute(_LAST_VIEWED, params).rowcount:
+        # no row yet (data written around the services) or a clock that went back
         refresh_learner(user_id, course_id)
     else:
         touch(course_id, user_id, ACTIVITY)
+
+
+_STATS = LearnerCourseStats.__table__
+_LAST_VIEWED = (
+    update(_STATS)
+    .where(
+        _STATS.c.user_id == bindparam("learner"),
+        _STATS.c.course_id == bindparam("course"),
+        or_(_STATS.c.last_viewed_at.is_(None), _STATS.c.last_viewed_at < bindparam("at", type_=UTCDateTime())),
+    )
+    .values(last_viewed_at=bindparam("at", type_=UTCDateTime()))
+)
+
+
+# The outline counted in the same statement, not taken from the caller's earlier read: a content load between that
+# read and this write (a lesson archived) must not make a learner who has done everything look unfinished.
+_DONE = text(
+    f"SELECT s.lessons_done >= (SELECT count(*) FROM ({rollup_sql.LESSONS}) l)"  # noqa: S608  # nosec B608 - constant SQL
+    f" AND s.quizzes_passed >= (SELECT count(*) FROM ({rollup_sql.QUIZZES}) q) AS all_done"
+    f" FROM {LearnerCourseStats.__tablename__} s WHERE s.user_id = :user_id AND s.course_id = :course_id"
+)
+
+
+def may_be_all_done(user_id: int, course_id: int) -> bool:
+    """Whether the learner's row may count every lesson of the course's current outline complete and every quiz
+    passed: False only when it is there and counts fewer (read after `refresh_learner`, it counts the transaction's
+    writes)."""
+    done = db.session.connection().execute(_DONE, {"user_id": user_id, "course_id": course_id}).scalar()
+    return done is None or bool(done)
 
 
 OUTLINE_KINDS = ("module", "chapter", "lesson", "quiz")
@@ -264,11 +177,30 @@ _PENDING = "rollup_pending"  # session.info: the (course_id, shard) counters thi
 
 def _upsert(session: Session, pending: list[tuple[int, int]]) -> None:
     """One INSERT … ON CONFLICT DO UPDATE of every counter in `pending`, in its order."""
-    v = RollupVersion
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    rows = [{"course_id": course_id, "shard": shard, "version": 1} for course_id, shard in pending]
-    stmt = insert(v).values(rows)
-    session.execute(stmt.on_conflict_do_update(index_elements=[v.course_id, v.shard], set_={"version": v.version + 1}))
+    params = {}
+    for i, (course_id, shard) in enumerate(pending):
+        params[f"c{i}"] = course_id
+        params[f"s{i}"] = shard
+    session.execute(_upsert_statement(len(pending)), params)
+
+
+# Plain SQL that SQLite (3.24+) and PostgreSQL both run, one per number of rows, so that SQLAlchemy compiles it once
+# and reuses it: the dialects' `insert().on_conflict_do_update()` is never cached (as course/ratelimit.py says), and
+# compiling it again cost a sixth of a quiz submission.
+_UPSERTS: dict[int, TextClause] = {}
+
+
+def _upsert_statement(rows: int) -> TextClause:
+    stmt = _UPSERTS.get(rows)
+    if stmt is None:
+        values = ", ".join(f"(:c{i}, :s{i}, 1)" for i in range(rows))
+        stmt = text(  # only placeholders are put in
+            f"INSERT INTO rollup_version (course_id, shard, version) VALUES {values}"  # noqa: S608  # nosec B608
+            " ON CONFLICT (course_id, shard) DO UPDATE SET version = rollup_version.version + 1"
+        )
+        if rows <= SHARDS * len(KINDS):  # the usual few; a content load's many are built for it alone
+            _UPSERTS[rows] = stmt
+    return stmt
 
 
 def _pending(session: Session) -> set[tuple[int, int]]:

@@ -1,7 +1,8 @@
 """Recording a learner's graded attempts at a quiz, and reading them back.
 
 `record` applies a submission once however often it is sent (its key), never gives two attempts the same number
-and never writes one beyond the quiz's limit — the database's unique constraints decide under races — nor one inside
+and never writes one beyond the quiz's limit — one learner's submissions are recorded one at a time, under their
+row's lock (SQLite: the write lock), and the unique constraints refuse anything that got past it — nor one inside
 the quiz's cool-down (`retry_after`: read from the attempts table under the learner's lock, so it holds across
 instances). Services flush, never commit.
 
@@ -18,7 +19,6 @@ from typing import NamedTuple
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from sqlalchemy import bindparam, case, func, insert, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from course import signals
@@ -147,58 +147,41 @@ def record(user_id: int, quiz: Quiz, submission: Submission, key: str) -> tuple[
     if (opens_at := next_attempt_at(user_id, quiz)) is not None:
         raise CoolingDown(opens_at)
     graded = grade(quiz, submission.responses, submission.questions)
-    for try_ in range(5):
-        if try_:  # another attempt took the number counted before: count again
-            used, passed_before = attempts_so_far(user_id, quiz)
-        used, passed_before = used or 0, bool(passed_before)
-        if quiz.max_attempts is not None and used >= quiz.max_attempts:
-            raise SubmissionError(_("You have used all %(n)d attempts for this quiz.", n=quiz.max_attempts))
-        if key != attempt_key(user_id, quiz, used + 1):  # each number has its one key, so its one layout
-            raise StaleKey()
-        values = {
-            "user_id": user_id,
-            "quiz_id": quiz.id,
-            "number": used + 1,
-            "submission_key": key,
-            "submitted_at": utcnow(),
-            "score": graded.score,
-            "max_score": graded.maximum,
-            "percent": graded.percent,
-            "pass_mark": quiz.pass_mark,
-            "passed": graded.percent >= quiz.pass_mark,
-            "content_version": quiz.version,
-        }
-        # Two statements, not the ORM's unit of work: a submission is the busiest write of the app. In a savepoint,
-        # to count again if another transaction took the number — not on SQLite, where this one has held the
-        # database's write lock since before the count (no other writer can take the number or the key), and where
-        # the savepoint cost more than the two INSERTs.
-        savepoint = None if on_sqlite else db.session.begin_nested()
-        try:
-            rows = db.session.connection()
-            attempt_id = rows.execute(_INSERT_ATTEMPT, values).scalar_one()
-            rows.execute(_INSERT_ANSWERS, [{"attempt_id": attempt_id, **answer} for answer in graded.answers])
-            if savepoint is not None:
-                savepoint.commit()
-        except IntegrityError:
-            if savepoint is None:
-                raise
-            savepoint.rollback()
-            existing = find_by_key(user_id, key)
-            if existing is not None:
-                return existing, False
-            continue
-        first_pass = values["passed"] and not passed_before
-        recorded = RecordedAttempt(
-            attempt_id,
-            quiz.id,
-            values["number"],
-            values["passed"],
-            answered_wrong=not all(answer["correct"] for answer in graded.answers),
-            last=quiz.max_attempts is not None and values["number"] >= quiz.max_attempts,
-        )
-        signals.attempt_recorded.send(recorded, user_id=user_id, course_id=quiz.course_id, first_pass=first_pass)
-        return Attempt(id=attempt_id, **values), True
-    raise SubmissionError(_("Too many submissions at once; please try again."))
+    used, passed_before = used or 0, bool(passed_before)
+    if quiz.max_attempts is not None and used >= quiz.max_attempts:
+        raise SubmissionError(_("You have used all %(n)d attempts for this quiz.", n=quiz.max_attempts))
+    if key != attempt_key(user_id, quiz, used + 1):  # each number has its one key, so its one layout
+        raise StaleKey()
+    values = {
+        "user_id": user_id,
+        "quiz_id": quiz.id,
+        "number": used + 1,
+        "submission_key": key,
+        "submitted_at": utcnow(),
+        "score": graded.score,
+        "max_score": graded.maximum,
+        "percent": graded.percent,
+        "pass_mark": quiz.pass_mark,
+        "passed": graded.percent >= quiz.pass_mark,
+        "content_version": quiz.version,
+    }
+    # Two statements, not the ORM's unit of work: a submission is the busiest write of the app. No savepoint: the
+    # count above was read under the learner's lock (or SQLite's write lock), which every writer of their attempts
+    # holds, so no other transaction can take the number or the key before this one commits. Were one to, the
+    # unique constraints refuse the INSERT and the transaction fails whole.
+    attempt_id = rows.execute(_INSERT_ATTEMPT, values).scalar_one()
+    rows.execute(_INSERT_ANSWERS, [{"attempt_id": attempt_id, **answer} for answer in graded.answers])
+    recorded = RecordedAttempt(
+        attempt_id,
+        quiz.id,
+        values["number"],
+        values["passed"],
+        answered_wrong=not all(answer["correct"] for answer in graded.answers),
+        last=quiz.max_attempts is not None and values["number"] >= quiz.max_attempts,
+    )
+    first_pass = values["passed"] and not passed_before
+    signals.attempt_recorded.send(recorded, user_id=user_id, course_id=quiz.course_id, first_pass=first_pass)
+    return Attempt(id=attempt_id, **values), True
 
 
 def history(user_id: int, quiz: Quiz) -> list[Attempt]:
