@@ -12,7 +12,8 @@ under a counter are never older than it.
 Per process (each worker keeps its own): one entry per page (kind and key), which a newer counter or minute
 replaces; at most `ENTRIES` entries and `BUDGET` ids or rows in all (a list of learners is kept as an array of
 ids, 400 kB for 100,000 learners: `BUDGET` is about 4 MB of them), the least recently used dropped first. A
-value larger than the budget is not kept; searches are not kept (course/dashboard/lists.py).
+value larger than the budget is not kept. A search's results are not kept; the cohort's lowered names and emails it
+scans are (course/dashboard/search.py: about 4 MB for 100,000 learners, counted by four bytes).
 """
 
 from __future__ import annotations
@@ -39,10 +40,16 @@ IN_REVIEW = (QUIZZES, PEOPLE, REVIEWS)  # review cards (made by attempts, moved 
 
 
 def size(value: object) -> int:
-    """What `value` counts against `BUDGET`: its ids or rows (the lengths of its containers, one level deep)."""
-    if isinstance(value, tuple):
-        return 1 + sum(len(v) for v in value if isinstance(v, Sized) and not isinstance(v, str))
-    return 1 + (len(value) if isinstance(value, Sized) and not isinstance(value, str) else 0)
+    """What `value` counts against `BUDGET`: its ids or rows (the lengths of its containers, one level deep; bytes
+    by four, the size of an id)."""
+    parts = value if isinstance(value, tuple) else (value,)
+    return 1 + sum(_count(v) for v in parts)
+
+
+def _count(value: object) -> int:
+    if isinstance(value, bytes):
+        return len(value) // 4
+    return len(value) if isinstance(value, Sized) and not isinstance(value, str) else 0
 
 
 class _Store:

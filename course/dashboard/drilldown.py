@@ -18,6 +18,7 @@ from sqlalchemy.orm import selectinload
 
 from course.accounts.models import User
 from course.cohorts.models import Cohort, Enrolment
+from course.content import cache as content_cache
 from course.content.i18n import content_language, tr
 from course.content.models import Course, Lesson, Question, Quiz, WorkbookPrompt
 from course.content.question_types import QUESTION_TYPES
@@ -83,20 +84,14 @@ def learner_detail(cohort: Cohort, enrolment: Enrolment, user: User, lang: str |
         .where(Attempt.user_id == user.id, Attempt.quiz_id.in_(course_quizzes))
         .order_by(Attempt.submitted_at, Attempt.id)
     ).all()
-    answers = db.session.scalars(
-        select(AttemptAnswer)
+    # Rows, not objects: only read (a learner of ten attempts has about eighty answers).
+    answers = db.session.execute(
+        select(AttemptAnswer.attempt_id, AttemptAnswer.question_id, AttemptAnswer.response, AttemptAnswer.correct)
         .join(Attempt, Attempt.id == AttemptAnswer.attempt_id)
         .where(Attempt.user_id == user.id, Attempt.quiz_id.in_(course_quizzes))
         .order_by(AttemptAnswer.attempt_id, AttemptAnswer.position)
     ).all()
-    questions = {
-        q.id: q
-        for q in db.session.scalars(
-            select(Question)
-            .where(Question.id.in_(sorted({a.question_id for a in answers}) or [-1]))
-            .options(selectinload(Question.options))
-        )
-    }
+    questions = _questions(course, {quiz for _attempt, quiz in attempts}, {a.question_id for a in answers})
     by_attempt: dict[int, list[AnswerView]] = {}
     for answer in answers:
         view = _answer_view(answer, questions.get(answer.question_id), lang)
@@ -127,7 +122,21 @@ def learner_detail(cohort: Cohort, enrolment: Enrolment, user: User, lang: str |
     return LearnerDetail(user, enrolment, course, outline, attempt_views, workbook)
 
 
-def _answer_view(answer: AttemptAnswer, question: Question | None, lang: str) -> AnswerView:
+def _questions(course: Course, quizzes: set[Quiz], wanted: set[int]) -> dict[int, Question]:
+    """The questions answered (`wanted`, by id) with their options: the quizzes' live questions from the process's
+    content cache (as the quiz pages read them), any others (since archived) from the database."""
+    questions: dict[int, Question] = {}
+    for quiz in sorted(quizzes, key=lambda q: q.id):
+        questions.update((q.id, q) for q in content_cache.quiz_with_questions(course, quiz).questions)
+    missing = sorted(wanted - questions.keys())
+    if missing:
+        stmt = select(Question).where(Question.id.in_(missing)).options(selectinload(Question.options))
+        questions.update((q.id, q) for q in db.session.scalars(stmt))
+    return questions
+
+
+def _answer_view(answer: Any, question: Question | None, lang: str) -> AnswerView:
+    """`answer`: a row of an answer's attempt id, question id, response and correctness."""
     if question is None:  # cannot happen with foreign keys; keep the page up if it ever does
         return AnswerView(prompt="", type_label="", correct=answer.correct, text=str(answer.response))
     kind = QUESTION_TYPES[question.type]

@@ -30,7 +30,7 @@ from typing import Any
 
 import pytz
 from flask import current_app
-from sqlalchemy import Integer, Select, and_, case, func, literal, not_, select
+from sqlalchemy import Integer, Select, and_, bindparam, case, func, literal, not_, select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import Subquery
 
@@ -101,6 +101,39 @@ class LearnerQuery:
 
     def _days_open(self, chapter: ChapterInfo) -> int:
         return (self.today - chapter.opens_on).days
+
+    def shape(self, metrics: tuple[str, ...]) -> tuple:
+        """Everything the statements of `select(metrics, user_ids=…)` and `pivot(…)` are built from but the
+        moment and the learners, which are bind parameters (`params`): statements built for one shape can run
+        again for another request of the same shape (`course.dashboard.lists.learner_rows` keeps them)."""
+        chapters = tuple(
+            (
+                c.id,
+                c.index,
+                c.reference,
+                c.scheduled,
+                c.opens_on,
+                tuple(c.lesson_ids),
+                c.quiz and (c.quiz.id, c.quiz.index),
+            )
+            for c in self.cm.chapters
+        )
+        cm = (self.cm.course_id, chapters, tuple(self.cm.all_lesson_ids), tuple(self.cm.all_quiz_ids))
+        return (self.cohort.id, self.starts_at, self.today, self.inactive_days, metrics, cm)
+
+    def params(self, user_ids: list[int]) -> dict[str, Any]:
+        """The bind parameters of statements built for this query's shape, for `user_ids` and this moment."""
+        return {"user_ids": user_ids, **self._moments()}
+
+    def _moments(self) -> dict[str, datetime]:
+        """The moments the numbers are compared with: active since, inactive before."""
+        return {
+            "active_since": self.now - timedelta(days=ACTIVE_DAYS),
+            "inactive_since": self.now - timedelta(days=self.inactive_days),
+        }
+
+    def _moment(self, name: str) -> ColumnElement:
+        return bindparam(name, self._moments()[name], type_=UTCDateTime())
 
     # -- raw numbers: columns of the roll-up row, or a short index range of the learner's complete chapters ------
     def _unfinished(self) -> ColumnElement:
@@ -189,7 +222,7 @@ class LearnerQuery:
                 Completion, and_(Completion.user_id == Enrolment.user_id, Completion.course_id == self.cm.course_id)
             )
         if user_ids is not None:
-            base = base.where(Enrolment.user_id.in_(user_ids))
+            base = base.where(Enrolment.user_id.in_(_ids(user_ids)))
         b = base.cte("learner_base").prefix_with("MATERIALIZED")
         derived = self._derived(b.c)
         stmt = select(
@@ -202,17 +235,25 @@ class LearnerQuery:
         )
         return stmt
 
-    def pivot(self, user_ids: list[int] | None = None) -> dict[int, dict[str, Any]]:
+    def pivot(
+        self, user_ids: list[int] | None = None, statements: tuple[Select, ...] | None = None
+    ) -> dict[int, dict[str, Any]]:
         """Per learner: per chapter `done_<i>` (lessons completed) and per quiz `best_<i>`, `passed_<i>`,
         `fails_<i>`, `attempts_<i>`. Two statements (a GROUP BY over progress, one over attempts), merged here
         by user id: joining them to the learner rows in SQL lets SQLite pick a nested scan when it has no
-        statistics (a 10,000-learner export took seconds)."""
+        statistics (a 10,000-learner export took seconds). `statements`: `pivot_statements` built earlier for
+        this query's shape, run again for `user_ids`."""
         out: dict[int, dict[str, Any]] = {}
-        for sq in (self._pivot_progress(user_ids), self._pivot_attempts(user_ids)):
-            for row in db.session.execute(select(sq)):
+        params = self.params(user_ids) if user_ids is not None else None
+        for stmt in statements or self.pivot_statements(user_ids):
+            for row in db.session.execute(stmt, params):
                 values = row._asdict()
                 out.setdefault(values.pop("user_id"), {}).update(values)
         return out
+
+    def pivot_statements(self, user_ids: list[int] | None = None) -> tuple[Select, ...]:
+        """`pivot`'s two statements."""
+        return select(self._pivot_progress(user_ids)), select(self._pivot_attempts(user_ids))
 
     def with_cells(self, learners: Subquery) -> Select:
         """SELECT every column of `learners` (a subquery of `select`) and each one's chapter cells (`pivot`'s
@@ -252,9 +293,9 @@ class LearnerQuery:
             idle_since = func.coalesce(last, case((c.enrolled_at > start, c.enrolled_at), else_=start))
             out["last_active"] = last
             out["idle_since"] = idle_since
-            out["active"] = _flag(last >= self.now - timedelta(days=ACTIVE_DAYS))
+            out["active"] = _flag(last >= self._moment("active_since"))
             if going is not None and "released_left" in has:
-                since = self.now - timedelta(days=self.inactive_days)
+                since = self._moment("inactive_since")
                 out["inactive"] = _flag(and_(going, c.released_left > 0, idle_since < since))
         if {"inactive", "far_behind", "failing"} <= set(out):
             out["reasons"] = out["inactive"] + out["far_behind"] + out["failing"]
@@ -262,7 +303,7 @@ class LearnerQuery:
 
     def _members(self, user_ids: list[int] | None) -> Select:
         members = select(Enrolment.user_id).where(Enrolment.cohort_id == self.cohort.id)
-        return members.where(Enrolment.user_id.in_(user_ids)) if user_ids is not None else members
+        return members.where(Enrolment.user_id.in_(_ids(user_ids))) if user_ids is not None else members
 
     def _pivot_progress(self, user_ids: list[int] | None, cte: bool = False) -> Any:
         done = LessonProgress.completed_at.is_not(None)
@@ -299,6 +340,11 @@ class LearnerQuery:
             .group_by(Attempt.user_id)
         )
         return stmt.cte("pivot_at").prefix_with("MATERIALIZED") if cte else stmt.subquery("pivot_at")
+
+
+def _ids(user_ids: list[int]) -> Any:
+    """The chosen learners, as one bind parameter (`LearnerQuery.params` gives it again)."""
+    return bindparam("user_ids", user_ids, expanding=True)
 
 
 def _flag(condition: ColumnElement) -> ColumnElement:
