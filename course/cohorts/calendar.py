@@ -23,7 +23,7 @@ import hmac
 from typing import NamedTuple
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from course.accounts.models import User
 from course.cohorts.calendar_models import CalendarFeed, new_token_salt
@@ -68,9 +68,14 @@ def feed_for_token(token: str) -> CalendarFeed | None:
     return feed if db.session.scalar(still_in) is not None else None
 
 
+# The outline of every learner in a cohort reads it: built once (building a statement costs more than running it).
+_LEARNER_FEED = select(CalendarFeed).where(
+    CalendarFeed.user_id == bindparam("user_id"), CalendarFeed.cohort_id == bindparam("cohort_id")
+)
+
+
 def learner_feed(user_id: int, cohort_id: int) -> CalendarFeed | None:
-    query = select(CalendarFeed).where(CalendarFeed.user_id == user_id, CalendarFeed.cohort_id == cohort_id)
-    return db.session.scalar(query)
+    return db.session.scalar(_LEARNER_FEED, {"user_id": user_id, "cohort_id": cohort_id})
 
 
 def make_feed(user_id: int, cohort_id: int) -> CalendarFeed:

@@ -1,5 +1,7 @@
 """A process's copy of course content, the rows every learner page reads and only a content load changes.
 
+- `course(id, content_version, loaded_at)`: the course's row itself (its titles, texts in other languages, settings),
+  for the pages that find it by its key (`course.content.lookup.get_course_or_404`).
 - `outline(course, load)`: the course's outline (`course.content.outline`): its live modules, chapters, lessons
   (without their bodies), quizzes (without their questions) and workbook prompts, in order.
 - `quiz_with_questions(course, quiz)`: one quiz with its live questions and their options, for the quiz page
@@ -46,6 +48,7 @@ LESSONS_KEPT = 48  # the real course has 40 lessons; a body with its translation
 _CONTENT_MODELS = (Course, Module, Chapter, Lesson, Quiz, WorkbookPrompt, Question, QuestionOption)
 _lock = threading.Lock()
 _generation = 0  # moved on by every ORM change to content rows in this process: part of every key
+_courses: dict[int, tuple[tuple, Course]] = {}  # course id → ((content_version, loaded_at, _generation), the row)
 _outlines: dict[int, tuple[tuple, Any]] = {}  # course id → (_key(course), its Outline)
 _quizzes: OrderedDict[tuple, Quiz] = OrderedDict()  # (quiz id, *_key(course)) → quiz with questions
 _lessons: OrderedDict[tuple, Lesson] = OrderedDict()  # (lesson id, *_key(course)) → lesson with its texts
@@ -54,6 +57,24 @@ _lessons: OrderedDict[tuple, Lesson] = OrderedDict()  # (lesson id, *_key(course
 def _key(course: Course) -> tuple:
     """What the course's cached content is valid for. Taken before loading: a change meanwhile makes it stale."""
     return (course.content_version, course.loaded_at, _generation)
+
+
+_COURSE = select(Course).where(Course.id == bindparam("row_id"))
+
+
+def course(course_id: int, content_version: str, loaded_at: object) -> Course:
+    """The course's row, detached, as it was when its content version and load time were these (which the caller
+    has just read from the database): from this process's cache unless it changed since."""
+    key = (content_version, loaded_at, _generation)
+    cached = _courses.get(course_id)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    with _loading_session() as session:
+        loaded = session.scalars(_COURSE, {"row_id": course_id}).one()
+    if (loaded.content_version, loaded.loaded_at) == key[:2]:  # not changed in between: kept for that key
+        with _lock:
+            _courses[course_id] = (key, loaded)
+    return loaded
 
 
 def outline(course: Course, load: Callable[[Session, Course], Any]) -> Any:
@@ -128,6 +149,7 @@ def clear() -> None:
     global _generation
     with _lock:
         _generation += 1
+        _courses.clear()
         _outlines.clear()
         _quizzes.clear()
         _lessons.clear()

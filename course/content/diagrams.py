@@ -118,7 +118,8 @@ def localized(html: str) -> str:
     their URLs under the site's path when it is not at the root of its host. Nothing to do without a diagram."""
     if SOURCE_LABEL not in html:
         return html
-    html = html.replace(SOURCE_LABEL, f"<summary>{escape(_('Diagram source (text)'))}</summary>")
+    label = _("Diagram source (text)")  # outside an f-string, where pybabel's extractor finds it
+    html = html.replace(SOURCE_LABEL, f"<summary>{escape(label)}</summary>")
     root = request.script_root if has_request_context() else ""
     if root:  # the site's path, as the client sent it: escaped, being put into an attribute
         html = html.replace(f'="{URL_PREFIX}', f'="{escape(root)}{URL_PREFIX}')

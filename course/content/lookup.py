@@ -5,17 +5,24 @@ from __future__ import annotations
 from flask import abort
 from sqlalchemy import bindparam, select
 
+from course.content import cache
 from course.content.models import Course
 from course.extensions import db
 
-_COURSE = select(Course).where(Course.key == bindparam("key"), Course.archived_at.is_(None))  # built once
+# Built once. Plain columns, read without the ORM: what names the cached row (course/content/cache.py).
+_COURSE_VERSION = select(Course.id, Course.content_version, Course.loaded_at).where(
+    Course.key == bindparam("key"), Course.archived_at.is_(None)
+)
 
 
 def get_course_or_404(course_key: str) -> Course:
-    course = db.session.scalar(_COURSE, {"key": course_key})
-    if course is None:
+    """The live course with this key, for reading: a copy kept by the process (detached from the request's
+    session, shared by its requests), checked against the database on every call — a load, an edit or archiving
+    is seen at the next request. Read it, never change it; a lazy relationship (`course.modules`) is not there."""
+    row = db.session.connection().execute(_COURSE_VERSION, {"key": course_key}).first()
+    if row is None:
         abort(404)
-    return course
+    return cache.course(*row)
 
 
 def live_courses() -> list[Course]:

@@ -17,6 +17,7 @@ from course.extensions import db
 from course.learn.forms import WorkbookForm
 from course.learn.links import item_links
 from course.learn.loading import LoadedLesson, learner_outline, load_lesson_or_404, refuse_if_locked
+from course.learn.titles import item_titles
 from course.progress import journey
 from course.progress import review as reviews
 from course.progress.opening import format_opening
@@ -58,6 +59,7 @@ def outline(course_key: str):
         announcements=announcements,
         reviews_due=reviews_due,
         links=item_links(outline.course),
+        titles=item_titles(outline.outline),
     )
 
 
@@ -66,19 +68,10 @@ def _render_lesson(loaded: LoadedLesson, rejected: tuple[int, WorkbookForm] | No
     status.lesson = lesson_with_body(course, status.lesson)
     prompts = outline.prompts_of(status.lesson)
     answers = workbook_answers(current_user.id, [p.id for p in prompts])
-    # Shown, not validated: the page writes the CSRF token itself (the one `csrf_token()` made for this request)
-    # under the name the form's own field would have, which is what a save is checked against.
-    forms = {
-        p.id: WorkbookForm(
-            prefix=f"wb-{p.key}",
-            formdata=None,
-            answer=answers[p.id].text if p.id in answers else "",
-            meta={"csrf": False},
-        )
-        for p in prompts
-    }
-    if rejected is not None:
-        forms[rejected[0]] = rejected[1]
+    # Each prompt's form is written by the template, with the learner's answer, as `WorkbookForm(prefix=f"wb-{key}")`
+    # would render it, and the CSRF token under the name that form's own field has (what a save is checked
+    # against). A form sent and refused is shown as it came back, with its errors.
+    forms = dict([rejected]) if rejected is not None else {}
     previous, following = outline.neighbours(status.lesson.key)
     return render_template(
         "learn/lesson.html",

@@ -13,10 +13,11 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy.exc import IntegrityError
 
 from course.content.question_types import QUESTION_TYPES
-from course.forms import EmptyForm
 from course.learn.loading import LoadedQuiz, load_quiz_or_404, status_of
+from course.learn.quiz_texts import quiz_texts
 from course.progress import journey
 from course.quiz import attempts
 from course.quiz.layout import layout
@@ -30,6 +31,7 @@ def _render_quiz(loaded: LoadedQuiz, submission=None, form_values=None, status_c
     course, outline, chapter, status = loaded
     if not key or len(key) > attempts.MAX_KEY_LENGTH:
         key = journey.next_attempt_key(current_user.id, status)
+    texts = quiz_texts(status.quiz)
     return render_template(
         "quiz/quiz.html",
         course=course,
@@ -38,12 +40,12 @@ def _render_quiz(loaded: LoadedQuiz, submission=None, form_values=None, status_c
         status=status,
         quiz=status.quiz,
         types=QUESTION_TYPES,
-        served=layout(current_user.id, status.quiz, key).served(),
+        texts=texts,
+        served=layout(current_user.id, status.quiz, key).served(texts.options),
         opens_at=attempts.next_attempt_at(current_user.id, status.quiz),
         submission=submission,
         values=form_values,
         submission_key=key,
-        form=EmptyForm(),
     ), status_code
 
 
@@ -90,6 +92,15 @@ def submit(course_key: str, quiz_key: str):
     except attempts.SubmissionError as exc:
         flash(str(exc), "error")
         return _render_quiz(loaded, checked.submission, request.form, status_code=409, key=key)
+    except IntegrityError:
+        # The unique constraints refused the attempt's number or key: another transaction took it (the learner's
+        # lock makes this all but impossible; `writing` has rolled this one back). Its result if it was this key's.
+        earlier = attempts.find_by_key(current_user.id, key)
+        if earlier is not None:
+            flash(_("This attempt was already submitted; here is its result."), "info")
+            return _result(loaded, earlier.number)
+        flash(attempts.stale_message(), "error")
+        return _render_quiz(loaded, status_code=409)
     if not recorded.created:
         flash(_("This attempt was already submitted; here is its result."), "info")
     elif recorded.completed_course:

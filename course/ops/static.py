@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, request, url_for
 from whitenoise import WhiteNoise
 
 log = logging.getLogger(__name__)
@@ -285,3 +285,20 @@ def init_app(app: Flask, headers: Mapping[str, str]) -> None:
             if autorefresh and not _fresh(sources, filename, static_dir):  # edited since: its plain name
                 return
             values["filename"] = hashed
+
+    # `static_url(filename)` in a template: `url_for('static', filename=…)`, worked out once per file while the
+    # process runs (the manifest is read at start), for the application root of the request (one kept per file).
+    # Every page links the same four files in its <head>. Not kept with autorefresh: a file may change.
+    known: dict[str, tuple[str, str]] = {}
+
+    def static_url(filename: str) -> str:
+        root = request.script_root
+        kept = known.get(filename)
+        if kept is not None and kept[0] == root:
+            return kept[1]
+        url = url_for("static", filename=filename)
+        if not autorefresh:
+            known[filename] = (root, url)
+        return url
+
+    app.jinja_env.globals["static_url"] = static_url

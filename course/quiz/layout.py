@@ -76,11 +76,15 @@ class Layout:
     def token(self, question: Question, option_key: str) -> str:
         return self.tokens[question.id][option_key]
 
-    def served(self) -> list[ServedQuestion]:
-        """The questions with their options' texts (in the reader's language) in this attempt's order."""
+    def served(self, options: dict[int, dict[str, str]] | None = None) -> list[ServedQuestion]:
+        """The questions with their options' texts (in the reader's language) in this attempt's order; `options`:
+        the texts already looked up (question id → option key → text), as the quiz page keeps them."""
         result = []
         for question in self.questions:
-            texts = {shown.key: shown.text for shown in question_type(question.type).shown_options(question)}
+            if options is not None:
+                texts = options[question.id]
+            else:
+                texts = {shown.key: shown.text for shown in question_type(question.type).shown_options(question)}
             tokens = self.tokens.get(question.id, {})
             result.append(ServedQuestion(question, [Choice(token, texts[key]) for key, token in tokens.items()]))
         return result
