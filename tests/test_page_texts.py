@@ -94,3 +94,35 @@ def test_the_quiz_page_shows_an_option_changed_since(app, loaded_course, learner
         db.session.commit()
     page = client.get(QUIZ).get_data(as_text=True)
     assert "Its colour &amp; shape" in page and "Its colour<" not in page
+
+
+def test_a_quiz_page_and_its_submission_compute_the_attempts_layout_once(
+    app, loaded_course, learner, client, monkeypatch
+):
+    """The layout is a function of the quiz, the learner, the key and the secret: kept, it is not computed again
+    for a reload or for grading the submission; another quiz content (its draw) gets its own."""
+    from conftest import RIGHT_ANSWERS, submit_quiz
+
+    from course.quiz import layout as layouts
+
+    made: list[tuple[int, str]] = []
+    compute = layouts._layout
+
+    def counted(user_id, quiz, key, secret):
+        made.append((user_id, key))
+        return compute(user_id, quiz, key, secret)
+
+    monkeypatch.setattr(layouts, "_layout", counted)
+    monkeypatch.setattr(layouts, "_kept", type(layouts._kept)())
+    complete_lessons(client, "welcome", "models")
+    for _ in range(2):
+        assert client.get(quiz_url("intro-quiz")).status_code == 200
+    assert len(made) == 1
+    assert submit_quiz(client, "intro-quiz", RIGHT_ANSWERS["intro-quiz"]).status_code == 302
+    assert len(set(made)) == 1, made  # the form, the submission and its grading: the one layout
+    with app.app_context():
+        quiz = db.session.scalars(select(Quiz).where(Quiz.key == "intro-quiz")).one()
+        first = layouts.layout(learner.id, quiz, "k")
+        quiz.draw = 1
+        assert layouts.layout(learner.id, quiz, "k") is not first
+        db.session.rollback()

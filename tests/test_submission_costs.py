@@ -130,3 +130,17 @@ def test_an_attempt_the_constraints_refuse_is_a_409_that_records_nothing(
     assert "out of date" in response.get_data(as_text=True)
     with app.app_context():
         assert _db.session.scalars(select(Attempt).where(Attempt.user_id == learner.id)).all() == []
+
+
+def test_the_rate_limit_counter_does_not_wait_for_the_disk_on_postgresql(app, loaded_course, client, learner):
+    """Its transaction commits without waiting for the write-ahead log's flush; the attempt's own still waits: the
+    setting is made once, in the counter's transaction, just before its INSERT."""
+    with app.app_context():
+        if _db.engine.dialect.name != "postgresql":
+            pytest.skip("PostgreSQL's synchronous_commit")
+    complete_lessons(client, "welcome", "models")
+    with Statements(app) as seen:
+        assert submit_quiz(client, "intro-quiz", RIGHT_ANSWERS["intro-quiz"]).status_code == 302
+    relaxed = [i for i, sql in enumerate(seen.sql) if "synchronous_commit" in sql]
+    counter = [i for i, sql in enumerate(seen.sql) if "rate_limit_counter" in sql and sql.lstrip().startswith("INSERT")]
+    assert len(relaxed) == 1 and counter and relaxed[0] == counter[0] - 1, seen.sql[:8]
