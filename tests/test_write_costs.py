@@ -149,6 +149,52 @@ def test_a_lesson_archived_after_the_outline_was_read_does_not_hold_back_the_com
         assert _db.session.scalar(select(func.count(Completion.id))) == 1
 
 
+def test_passing_the_last_quiz_while_another_tab_finished_the_last_lesson_completes_the_course(
+    app, loaded_course, client, learner
+):
+    """Two tabs finish the last two items at once: the submission's outline, read before its write, still shows the
+    lesson undone. With little left, the learner's roll-up row, recomputed in the write, decides: completed."""
+    from conftest import quiz_form
+    from werkzeug.datastructures import MultiDict
+
+    from course.content.cache import quiz_with_questions
+    from course.content.lookup import get_course_or_404
+    from course.progress import journey
+    from course.progress.outline import build_outline
+
+    complete_lessons(client, "welcome", "models", "data", "tuning", "pricing", "growth")
+    for quiz in ("intro-quiz", "training-quiz"):
+        assert submit_quiz(client, quiz, RIGHT_ANSWERS[quiz]).status_code == 302
+    form = quiz_form(client, "launch-quiz", RIGHT_ANSWERS["launch-quiz"])
+    with app.test_request_context(method="POST"):
+        _db.session.execute(delete(BadgeCredential))
+        _db.session.execute(delete(Completion))
+        lesson = _db.session.scalars(select(Lesson).where(Lesson.key == "welcome")).one()  # an earlier chapter's
+        _db.session.execute(
+            update(LessonProgress).where(LessonProgress.lesson_id == lesson.id).values(completed_at=None)
+        )
+        rollup.refresh_learner(learner.id, lesson.course_id)
+        _db.session.commit()
+        course = get_course_or_404(FIXTURE_COURSE)
+        outline = build_outline(course, learner.id)  # the submitting tab's read: the lesson and the quiz left
+        _chapter, status = outline.find_quiz("launch-quiz")
+        status.quiz = quiz_with_questions(course, status.quiz)
+        assert outline.left_but(status.quiz) == 1
+        checked = journey.check_submission(learner.id, outline, status, MultiDict(form))
+        assert checked.ready, checked
+        _db.session.execute(  # the other tab's completion, committed meanwhile
+            update(LessonProgress).where(LessonProgress.lesson_id == lesson.id).values(completed_at=utcnow())
+        )
+        rollup.refresh_learner(learner.id, lesson.course_id)
+        _db.session.commit()
+        recorded = journey.record_submission(
+            learner.id, course, outline, status, checked.submission, form["submission_key"]
+        )
+        _db.session.commit()
+        assert recorded.created and recorded.attempt.passed
+        assert _db.session.scalar(select(func.count(Completion.id))) == 1
+
+
 def test_a_submission_takes_no_savepoint(app, loaded_course, client, learner):
     """Its count is read under the learner's lock (PostgreSQL) or the write lock (SQLite): no other transaction can
     take the number meanwhile, so there is nothing to count again."""

@@ -182,14 +182,23 @@ class RecordedSubmission:
     completed_course: bool  # this attempt completed the course
 
 
+NEARLY_DONE = 2  # items left besides the quiz being submitted: few enough that another tab may finish them at once
+
+
 def record_submission(
     user_id: int, course: Course, outline: LearnerOutline, status: QuizStatus, submission: Submission, key: str
 ) -> RecordedSubmission:
     """Grade and record a checked submission; issue the course's completion if it passed the last quiz left.
     Raises `attempts.SubmissionError` when it is refused as a whole (the limit reached meanwhile)."""
-    everything_else_done = outline.everything_done_but(status.quiz)
+    left = outline.left_but(status.quiz)
     attempt, created = attempts.record(user_id, status.quiz, submission, key)
     completion = None
-    if created and attempt.passed and everything_else_done:
+    # Nothing else left when the outline was read; or a little, which another tab may have finished meanwhile: then
+    # the learner's roll-up row, recomputed in this write, decides (as for a completion: `complete_lesson`).
+    if (
+        created
+        and attempt.passed
+        and (left == 0 or (left <= NEARLY_DONE and rollup.may_be_all_done(user_id, course.id)))
+    ):
         completion = maybe_complete_course(user_id, course)
     return RecordedSubmission(attempt, created, completion is not None and outline.completion is None)

@@ -220,9 +220,12 @@ class LearnerOutline(_RollUp):
         i = keys.index(lesson_key)
         return (order[i - 1] if i > 0 else None, order[i + 1] if i + 1 < len(order) else None)
 
-    def everything_done_but(self, quiz: Quiz) -> bool:
-        """Every lesson complete and every other quiz passed: passing `quiz` would complete the course."""
-        return all(ls.completed for ls in self.lessons) and all(q.passed for q in self.quizzes if q.quiz.id != quiz.id)
+    def left_but(self, quiz: Quiz) -> int:
+        """The lessons not complete and the quizzes other than `quiz` not passed (0: passing `quiz` would complete
+        the course)."""
+        return sum(not ls.completed for ls in self.lessons) + sum(
+            not q.passed for q in self.quizzes if q.quiz.id != quiz.id
+        )
 
     def next_step(self) -> tuple[str, object] | None:
         """Where "continue" leads: the lesson the learner was last reading if it is unfinished (a lesson they opened
