@@ -249,13 +249,7 @@ def _statements_into_counters(app, fn):
 
 def test_a_submission_moves_the_counter_once_at_its_commit(app, cohort, make_user):
     cohort_id, _ids, _teacher = cohort
-    eve = make_user(email="eve@example.com")
-    with app.test_request_context(method="POST"):
-        enrol(_db.session.get(Cohort, cohort_id), _db.session.get(User, eve.id), check_window=False)
-        _db.session.commit()
-    client = new_client(app)
-    assert do_login(client, eve.email).status_code == 302
-    complete_lessons(client, "welcome", "models")
+    client = _enrolled_learner(app, cohort_id, make_user)
     before = _version(app)
     response, writes = _statements_into_counters(
         app, lambda: submit_quiz(client, "intro-quiz", WRONG_ANSWERS["intro-quiz"])
