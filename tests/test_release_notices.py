@@ -185,3 +185,18 @@ def test_the_worker_runs_the_release_notices(app, cohort):
     with app.app_context():
         counts = jobs.run_scheduled()
     assert counts["release notices"] == 1 and len(notices(app)) == 1
+
+
+def test_the_workers_quarter_hour_task_sends_them_unless_told_not_to(app, cohort):
+    """`flask worker --no-notices` (the tests' workers, or a site whose cron runs `flask notices send`) leaves them;
+    a worker that sent them anyway at a quarter hour would add its own digest to a test's count."""
+    from course.worker import queue, tasks
+
+    learner(app, cohort, "Wei Zhang", "zh_Hans")
+    queue.bind(app)
+    app.config["WORKER_NOTICES"] = False
+    tasks.scheduled_notices.call_local()
+    assert notices(app) == []
+    app.config["WORKER_NOTICES"] = True
+    tasks.scheduled_notices.call_local()
+    assert len(notices(app)) == 1

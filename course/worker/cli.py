@@ -20,17 +20,25 @@ from course.worker.queue import bind, queue_url
 
 @click.command("worker", help="Run the background worker: deliver the outbox, send the scheduled notices.")
 @click.option("--workers", type=click.IntRange(1, 16), default=1, show_default=True, help="Worker threads.")
+@click.option(
+    "--notices/--no-notices",
+    default=True,
+    show_default=True,
+    help="Send the scheduled notices every quarter hour; --no-notices leaves them to `flask notices send` (cron).",
+)
 @with_appcontext
-def worker_command(workers: int) -> None:
+def worker_command(workers: int, notices: bool) -> None:
     speak_english()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("huey").setLevel(logging.WARNING)  # not a line per task, every minute
     app = current_app._get_current_object()
+    app.config["WORKER_NOTICES"] = notices
     huey = bind(app)
     from course.worker.tasks import deliver
 
     queue = queue_url(app.config).split("@")[-1]  # without a password
-    click.echo(f"worker: queue {queue}, {workers} thread(s); mail to {app.config.get('MAIL_SERVER') or 'the console'}")
+    mail = app.config.get("MAIL_SERVER") or "the console"
+    click.echo(f"worker: queue {queue}, {workers} thread(s), notices {'on' if notices else 'off'}; mail to {mail}")
     deliver()  # at start: whatever is due, e.g. what a killed worker left
     huey.create_consumer(workers=workers, worker_type="thread", periodic=True).run()
 

@@ -37,8 +37,12 @@ def sweep() -> None:
 
 @huey.periodic_task(crontab(minute="*/15"))
 def scheduled_notices() -> None:
-    """Every quarter of an hour: chapter release notices, nudges, the weekly digest (each sent once)."""
-    with flask_app().app_context():
+    """Every quarter of an hour: chapter release notices, nudges, the weekly digest (each sent once); not with
+    `flask worker --no-notices`."""
+    app = flask_app()
+    if not app.config.get("WORKER_NOTICES", True):
+        return
+    with app.app_context():
         counts = jobs.run_scheduled()
         if any(counts.values()):
             log.info("scheduled notices written: %s", counts)
