@@ -17,6 +17,7 @@ from course.extensions import db
 from course.learn.forms import WorkbookForm
 from course.learn.links import item_links
 from course.learn.loading import LoadedLesson, learner_outline, load_lesson_or_404, refuse_if_locked
+from course.learn.outline_html import ChapterSections
 from course.learn.titles import item_titles
 from course.progress import journey
 from course.progress import review as reviews
@@ -50,6 +51,7 @@ def outline(course_key: str):
     in_a_cohort = current_user.is_authenticated and outline.schedule is not None
     announcements = unread_for(current_user.id, outline.course.id) if in_a_cohort else []
     reviews_due = reviews.due_count(current_user.id, outline.course.id) if current_user.is_authenticated else 0
+    links, titles = item_links(outline.course), item_titles(outline.outline)
     return render_template(
         "learn/outline.html",
         course=outline.course,
@@ -58,8 +60,8 @@ def outline(course_key: str):
         calendar=calendar,
         announcements=announcements,
         reviews_due=reviews_due,
-        links=item_links(outline.course),
-        titles=item_titles(outline.outline),
+        titles=titles,
+        chapters=ChapterSections(outline.outline, titles, links, current_user.is_authenticated),
     )
 
 
