@@ -188,6 +188,8 @@ def _begin(conn: Connection) -> None:
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
     elif conn.dialect.name == "postgresql":
+        if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+            return  # asked for by the caller (a rate-limit counter's one statement): SQLAlchemy sets and resets it
         # A connection's own mode (transactional, or AUTOCOMMIT by SQLAlchemy's option) is remembered the first
         # time it begins, and restored whenever a transaction begins outside a reading request (e.g. the CLI).
         pooled = conn.connection

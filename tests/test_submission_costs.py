@@ -132,15 +132,28 @@ def test_an_attempt_the_constraints_refuse_is_a_409_that_records_nothing(
         assert _db.session.scalars(select(Attempt).where(Attempt.user_id == learner.id)).all() == []
 
 
-def test_the_rate_limit_counter_does_not_wait_for_the_disk_on_postgresql(app, loaded_course, client, learner):
-    """Its transaction commits without waiting for the write-ahead log's flush; the attempt's own still waits: the
-    setting is made once, in the counter's transaction, just before its INSERT."""
+def test_the_rate_limit_counter_is_one_statement_outside_any_transaction_on_postgresql(
+    app, loaded_course, client, learner
+):
+    """Its INSERT … RETURNING runs in autocommit: no BEGIN and COMMIT round trips around it. The connection goes back
+    to the pool as it came: the attempt's own statements, after it, still run in one transaction."""
     with app.app_context():
-        if _db.engine.dialect.name != "postgresql":
-            pytest.skip("PostgreSQL's synchronous_commit")
+        engine = _db.engine
+        if engine.dialect.name != "postgresql":
+            pytest.skip("PostgreSQL's autocommit")
     complete_lessons(client, "welcome", "models")
-    with Statements(app) as seen:
-        assert submit_quiz(client, "intro-quiz", RIGHT_ANSWERS["intro-quiz"]).status_code == 302
-    relaxed = [i for i, sql in enumerate(seen.sql) if "synchronous_commit" in sql]
-    counter = [i for i, sql in enumerate(seen.sql) if "rate_limit_counter" in sql and sql.lstrip().startswith("INSERT")]
-    assert len(relaxed) == 1 and counter and relaxed[0] == counter[0] - 1, seen.sql[:8]
+    modes: list[tuple[str, bool]] = []
+
+    def record(conn, _cursor, statement, _params, _context, _many) -> None:
+        modes.append((statement.split()[0] + " " + statement.split()[2], conn.connection.dbapi_connection.autocommit))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        for _ in range(3):  # the pool's connections each taken for a counter, then for a request's writes
+            assert submit_quiz(client, "intro-quiz", RIGHT_ANSWERS["intro-quiz"]).status_code == 302
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    counters = [autocommit for statement, autocommit in modes if statement == "INSERT rate_limit_counter"]
+    attempts = [autocommit for statement, autocommit in modes if statement == "INSERT quiz_attempt"]
+    assert counters == [True, True, True] and attempts == [False, False, False], modes
+    assert not any("synchronous_commit" in statement for statement, _ in modes)
