@@ -31,16 +31,23 @@ def refuse_control_characters() -> None:
     query or form that holds one."""
     if has_control_characters(request.path):
         abort(404)
-    message = _("The request contains characters that are not allowed (control characters). Nothing was saved.")
     args = request.args
     if _any(args.keys()) or _any(args.values()):
-        abort(400, description=message)
+        _refuse()
     if request.method in ("POST", "PUT", "PATCH") and request.mimetype in (
         "application/x-www-form-urlencoded",
         "multipart/form-data",
     ):
         form, files = request.form, request.files
         if _any(form.keys()) or _any(form.values(), multiline=True):
-            abort(400, description=message)
+            _refuse()
         if _any(files.keys()) or _any(upload.filename or "" for upload in files.values()):
-            abort(400, description=message)
+            _refuse()
+
+
+def _refuse() -> None:
+    """400, in the reader's language (translated only then: a request without control characters needs no text)."""
+    abort(
+        400,
+        description=_("The request contains characters that are not allowed (control characters). Nothing was saved."),
+    )
