@@ -3,6 +3,7 @@
 - `select_locale` / `select_timezone`: Flask-Babel's selectors (the signed-in user's choice, else the browser's).
 - `language()`, `template_functions()`: the request's language found once.
 - `speak_english`: the callback of every `flask` command group (a terminal has no request to choose from).
+- `load_locale_data`: Babel's data for the site's languages, at start, without Babel's global table.
 
 Flask-Babel finds the locale and its translations again for every string it translates (two context lookups
 and the locale's identifier rebuilt as a cache key), and a page translates dozens. Here they are looked up
@@ -92,6 +93,22 @@ def speak_english() -> None:
     cohort error) would come out in the default language, Chinese, among the commands' own English. The locale
     stays forced until the group's command returns."""
     click.get_current_context().with_resource(force_locale("en"))
+
+
+def load_locale_data(languages: Iterable[str]) -> None:
+    """Babel's CLDR data (month names, date formats) for each of the site's languages, loaded now rather than at
+    the first formatted date, and Babel's global table let go once they are in.
+
+    Babel reads its global table (every territory's currencies, zones and likely subtags: about 2.2 MB in memory)
+    to load a language's data, only to find which language it inherits from, and keeps it for the life of the
+    process. Loaded first and let go, the memory it took is given back before a request allocates anything in
+    between (let go after a request, its blocks would stay). Babel reads it again if something later needs it
+    (`babel.core.get_global`), so nothing depends on it staying out. docs/PERFORMANCE.md, "Memory"."""
+    import babel.core
+
+    for tag in languages:
+        Locale.parse(tag).date_formats  # noqa: B018 - the access loads the language's data into Babel's cache
+    babel.core._global_data = None  # Babel's own lazily loaded cache: `get_global` loads it again when asked
 
 
 class Language(NamedTuple):

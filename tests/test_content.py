@@ -397,9 +397,11 @@ def test_an_announcement_shows_a_diagram_as_code_even_when_its_pictures_exist(tm
 
 
 def test_a_diagram_that_lost_its_place_in_the_html_is_an_error_not_an_empty_figure(monkeypatch):
+    import nh3
+
     from course.content import render
 
-    monkeypatch.setattr(render.nh3, "clean", lambda html, **_: html.replace(render.DIAGRAM_PLACE, "<figure></figure>"))
+    monkeypatch.setattr(nh3, "clean", lambda html, **_: html.replace(render.DIAGRAM_PLACE, "<figure></figure>"))
     with pytest.raises(RuntimeError, match="1 diagram"):
         render_markdown("```mermaid\ngraph TD\n  A --> B\n```\n")
 

@@ -190,3 +190,28 @@ def test_sentences_are_joined_as_each_language_writes_them(app):
         assert sentences(["Too short.", "", "Too common."]) == "Too short. Too common."
     with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
         assert sentences(["太短。", "太常见。"]) == "太短。太常见。"
+
+
+def test_babels_global_table_is_let_go_once_the_languages_are_loaded(database_url):
+    """Babel reads its global table (about 2.2 MB) to load a language's data, and would keep it: the app loads its
+    languages at start and lets the table go (course/i18n.py `load_locale_data`). Dates still format in both."""
+    from datetime import date
+
+    import babel.core
+    from conftest import build_app, dispose
+    from flask_babel import force_locale, format_date
+
+    babel.core.get_global("likely_subtags")  # as a process that formatted something before would hold it
+    assert babel.core._global_data is not None
+    app = build_app(database_url)
+    try:
+        assert babel.core._global_data is None
+        with app.test_request_context():
+            with force_locale("en"):
+                english = format_date(date(2026, 12, 5), "long")
+            with force_locale("zh_Hans"):
+                chinese = format_date(date(2026, 12, 5), "long")
+        assert (english, chinese) == ("December 5, 2026", "2026年12月5日")
+        assert babel.core._global_data is None  # formatting the site's languages did not need it again
+    finally:
+        dispose(app)

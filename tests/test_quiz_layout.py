@@ -285,3 +285,22 @@ def test_the_checker_reports_wrong_pool_and_cool_down_settings(content_dir, sett
     found = [p for p in problems if message in p.message]
     assert found, problems
     assert found[0].path.endswith("01-intro/quiz.yaml") and found[0].line > 1  # file:line of the setting
+
+
+def test_a_layout_is_let_go_once_its_attempt_is_recorded(app, loaded_course, client, learner):
+    """The quiz page keeps its attempt's layout for the submission; once recorded it is no longer kept (a replay of
+    the submission computes it again, and is still shown its result)."""
+    from course.quiz import layout as layouts
+
+    complete_lessons(client, "welcome", "models")
+    key = next_key(client, "intro-quiz")  # (the test's own helper keeps a layout under its own copy of the quiz)
+    before = set(layouts._kept)
+    assert client.get(quiz_url("intro-quiz")).status_code == 200
+    shown = [wanted for wanted in layouts._kept if wanted not in before and wanted[4] == key]
+    assert len(shown) == 1  # the page's layout, kept for its submission
+    assert submit_quiz(client, "intro-quiz", RIGHT_ANSWERS["intro-quiz"], key=key).status_code == 302
+    assert shown[0] not in layouts._kept
+    again = submit_quiz(client, "intro-quiz", RIGHT_ANSWERS["intro-quiz"], key=key)  # the same form sent again
+    assert again.status_code == 302
+    with app.app_context():
+        assert len(_db.session.scalars(select(Attempt).where(Attempt.user_id == learner.id)).all()) == 1

@@ -2,7 +2,8 @@
 
 pyld (with lxml and requests) signs and verifies Open Badges (course/badges/proof.py), pylti1p3 (with requests,
 jwcrypto and PyJWT) and the launch claims' pydantic models serve LTI (course/lti/), pydantic and spectree serve the
-JSON API (its views, listed in course/api/routes.py): each is imported at its first use, so a worker that serves
+JSON API (its views, listed in course/api/routes.py), markdown-it and nh3 render Markdown (course/content/render.py,
+at a content load or an announcement): each is imported at its first use, so a worker that serves
 none of them keeps them out of its memory (docs/PERFORMANCE.md, "Memory")."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from test_page_costs import _run
 
 LAZY = ("pyld", "lxml", "requests", "urllib3", "pylti1p3", "jwcrypto", "jwt", "course.lti.claims", "course.lti.tool")
+LAZY += ("markdown_it", "nh3", "mdurl")  # Markdown is rendered when content is loaded or an announcement written
 LAZY += ("pydantic", "pydantic_core", "spectree", "course.api.schemas", "course.api.spec", "course.api.learner_routes")
 
 

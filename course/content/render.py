@@ -1,17 +1,21 @@
-"""Markdown to safe HTML, done once at load time so lesson pages only display stored HTML."""
+"""Markdown to safe HTML, done once at load time so lesson pages only display stored HTML.
+
+markdown-it and nh3 (about 1.5 MB, most of it nh3's compiled library) are imported by the first rendering, not by
+every web worker at start: a worker that only shows stored HTML never needs them (docs/PERFORMANCE.md, "Memory").
+"""
 
 from __future__ import annotations
 
 import re
+from functools import cache
 from html import escape
-
-import nh3
-from markdown_it import MarkdownIt
-from markdown_it.rules_core import inline
-from markdown_it.rules_core.state_core import StateCore
-from markdown_it.token import Token
+from typing import TYPE_CHECKING
 
 from course.content import diagrams
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+    from markdown_it.token import Token
 
 ALLOWED_TAGS = {
     "a",
@@ -85,21 +89,25 @@ def _fence(self, tokens, idx, options, env) -> str:  # markdown-it's renderer ru
     return f"<pre><code{lang}>{escape(token.content)}</code></pre>\n"
 
 
+@cache
 def _markdown() -> MarkdownIt:
+    from markdown_it import MarkdownIt
+
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable("table")
     md.add_render_rule("fence", _fence)
     return md
-
-
-_MD = _markdown()
 
 
 def block_tokens(text: str) -> list[Token]:
     """The block tokens the renderer sees in `text` (fences, code blocks, headings, paragraphs, lists, tables),
     each with its `map` of lines; the text inside them is not parsed into inline tokens, which is most of the
     cost of a full parse, and which the lesson checks do not need."""
-    state = StateCore(text, _MD, {})
-    for rule in _MD.core.ruler.getRules(""):
+    from markdown_it.rules_core import inline
+    from markdown_it.rules_core.state_core import StateCore
+
+    md = _markdown()
+    state = StateCore(text, md, {})
+    for rule in md.core.ruler.getRules(""):
         if rule is inline:
             break
         rule(state)
@@ -109,8 +117,10 @@ def block_tokens(text: str) -> list[Token]:
 def render_markdown(text: str, pictures: bool = True) -> str:
     """Sanitised HTML. A Mermaid block is its rendered picture (a lesson: shown through the `diagrams` filter, which
     puts its URLs under the site's path); with `pictures=False` (an announcement), it is code like any other."""
+    import nh3
+
     env: dict = {"pictures": pictures}
-    html = _MD.render(text, env)
+    html = _markdown().render(text, env)
     html = nh3.clean(
         html,
         tags=ALLOWED_TAGS,

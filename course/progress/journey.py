@@ -28,6 +28,7 @@ from course.progress.reading import mark_complete
 from course.quiz import attempts
 from course.quiz.grading import Submission, read_submission
 from course.quiz.layout import attempt_key, layout
+from course.quiz.layout import forget as forget_layout
 from course.quiz.models import Attempt
 
 
@@ -192,6 +193,8 @@ def record_submission(
     Raises `attempts.SubmissionError` when it is refused as a whole (the limit reached meanwhile)."""
     left = outline.left_but(status.quiz)
     attempt, created = attempts.record(user_id, status.quiz, submission, key)
+    if created:
+        forget_layout(user_id, status.quiz, key)
     completion = None
     # Nothing else left when the outline was read; or a little, which another tab may have finished meanwhile: then
     # the learner's roll-up row, recomputed in this write, decides (as for a completion: `complete_lesson`).

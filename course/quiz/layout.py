@@ -96,6 +96,7 @@ class Layout:
 # (quiz, its version and draw, user id, submission key, secret) → its layout. A layout is a function of these alone
 # (the quiz object is the content cache's, replaced when the content changes), so a kept one is never stale; it is
 # the learner's own order of the page they were served, nothing a page does not show. About 80 µs of HMACs saved.
+# An attempt's layout is let go once the attempt is recorded (`forget`): what stays are the pages being answered.
 _kept: OrderedDict[tuple, Layout] = OrderedDict()
 _lock = threading.Lock()
 
@@ -116,6 +117,13 @@ def layout(user_id: int, quiz: Quiz, key: str, secret: bytes | None = None) -> L
         if len(_kept) > LAYOUTS_KEPT:
             _kept.popitem(last=False)
     return made
+
+
+def forget(user_id: int, quiz: Quiz, key: str) -> None:
+    """The attempt with submission key `key` is recorded: its page is answered, its layout no longer needed (a
+    replay of it computes it again). A few KB each, which 256 attempts made would otherwise hold."""
+    with _lock:
+        _kept.pop((quiz, quiz.version, quiz.draw, user_id, key, _secret()), None)
 
 
 def _layout(user_id: int, quiz: Quiz, key: str, secret: bytes) -> Layout:
