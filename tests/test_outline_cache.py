@@ -91,3 +91,40 @@ def test_a_content_load_shows_the_new_titles(app, loaded_course, client, learner
     assert load(app, loaded_course.root).applied
     page = chapter(client.get(OUTLINE).get_data(as_text=True), "intro")
     assert "1.1 Hello" in page and "1.1 Welcome" not in page
+
+
+def test_the_states_kept_are_bounded_and_the_page_whole_when_they_overflow(
+    app, loaded_course, client, learner, monkeypatch
+):
+    from course.learn import outline_html
+
+    monkeypatch.setattr(outline_html, "KEEP", 2)
+    whole = client.get(OUTLINE).get_data(as_text=True)
+    assert whole.count('<section class="chapter"') > 2  # more chapters than states kept
+    client.get(lesson_url("welcome"))
+    again = client.get(OUTLINE).get_data(as_text=True)
+    assert again.count('<section class="chapter"') == whole.count('<section class="chapter"')
+    assert 'class="started"' in chapter(again, "intro")
+    assert max(len(states) for states in outline_html._kept.values()) == 2
+
+
+def test_a_locked_chapter_says_when_it_opens_in_each_readers_time_zone(app, loaded_course, client, learner):
+    from datetime import datetime, time, timedelta
+    from zoneinfo import ZoneInfo
+
+    from test_cohort_start import SCHOOL, TODAY, join, long_date, start_cohort
+
+    from course.accounts.models import User
+    from course.extensions import db as _db
+
+    starts = TODAY + timedelta(days=7)
+    join(app, start_cohort(app, starts), learner)  # chapter 2 opens a week after the start
+    opens = starts + timedelta(days=7)
+    school = chapter(client.get(OUTLINE).get_data(as_text=True), "training")
+    assert f"Opens {long_date(opens)}<" in school
+    with app.app_context():
+        _db.session.get(User, learner.id).time_zone = "America/New_York"
+        _db.session.commit()
+    there = datetime.combine(opens, time.min, tzinfo=SCHOOL).astimezone(ZoneInfo("America/New_York"))
+    new_york = chapter(client.get(OUTLINE).get_data(as_text=True), "training")
+    assert f"Opens {long_date(there.date())}, {there:%-I}:{there:%M}" in new_york

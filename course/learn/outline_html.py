@@ -7,17 +7,19 @@ in, when it opens for them, the languages and the links — so it is rendered on
 shared by every reader in that state (most readers of a chapter are in one of a few: not started, done).
 
 Keyed by the cached outline (`course.content.outline`), which a content change replaces: a new outline's chapters
-are rendered again and the old ones go with it. At most `KEEP` states per outline are kept (then they are all
-dropped and rendered again as they are asked for).
+are rendered again and the old ones go with it. At most `KEEP` states per outline are kept, the most recently
+shown.
 """
 
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from weakref import WeakKeyDictionary
 
 from flask import render_template
+from jinja2.filters import do_round
 from markupsafe import Markup
 
 from course.content.i18n import content_language
@@ -30,7 +32,7 @@ from course.progress.outline import ChapterStatus, ModuleStatus
 KEEP = 512
 
 _lock = threading.Lock()
-_kept: WeakKeyDictionary[Outline, dict[tuple, Markup]] = WeakKeyDictionary()
+_kept: WeakKeyDictionary[Outline, OrderedDict[tuple, Markup]] = WeakKeyDictionary()
 
 
 class ChapterSections:
@@ -52,6 +54,11 @@ class ChapterSections:
             if html is None:
                 html = self._render(chapter, key)
                 kept = _kept.get(self.outline)
+            else:
+                try:
+                    kept.move_to_end(key)  # the most recently shown stay when the oldest are let go
+                except KeyError:  # let go by another thread meanwhile: shown now all the same
+                    pass
             parts.append(html)
         return Markup("\n").join(parts)
 
@@ -68,10 +75,12 @@ class ChapterSections:
             )
         )
         with _lock:
-            kept = _kept.setdefault(self.outline, {})
-            if len(kept) >= KEEP:
-                kept.clear()
+            kept = _kept.get(self.outline)
+            if kept is None:
+                kept = _kept[self.outline] = OrderedDict()
             kept[key] = html
+            if len(kept) > KEEP:
+                kept.popitem(last=False)
         return html
 
 
@@ -85,8 +94,13 @@ def _key(c: ChapterStatus, page: tuple) -> tuple:
         c.chapter.id,
         format_opening(c.opens_on) if c.opens_on is not None else None,  # in the reader's time zone and language
         tuple(None if (p := ls.progress) is None else p.completed_at is not None for ls in c.lessons),
-        None if quiz is None else (quiz.passed, quiz.best_percent, bool(quiz.attempts), quiz.open),
+        None if quiz is None else (quiz.passed, _shown_percent(quiz.best_percent), bool(quiz.attempts), quiz.open),
     )
+
+
+def _shown_percent(best: float | None) -> int | None:
+    """The best score as the page shows it (`best_percent|round|int`): scores that show alike share a state."""
+    return None if best is None else int(do_round(best))
 
 
 def kept_count() -> int:
