@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import NoReturn
 
 from flask import abort, request
 from flask_babel import gettext as _
@@ -45,7 +46,7 @@ def refuse_control_characters() -> None:
             _refuse()
 
 
-def _refuse() -> None:
+def _refuse() -> NoReturn:
     """400, in the reader's language (translated only then: a request without control characters needs no text)."""
     abort(
         400,

@@ -190,8 +190,8 @@ def _begin(conn: Connection) -> None:
     elif conn.dialect.name == "postgresql":
         if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
             return  # asked for by the caller (a rate-limit counter's one statement): SQLAlchemy sets and resets it
-        # A connection's own mode (transactional, or AUTOCOMMIT by SQLAlchemy's option) is remembered the first
-        # time it begins, and restored whenever a transaction begins outside a reading request (e.g. the CLI).
+        # A connection's own mode (transactional, or AUTOCOMMIT by the engine's `isolation_level`) is remembered the
+        # first time it begins, and restored whenever a transaction begins outside a reading request (e.g. the CLI).
         pooled = conn.connection
         own = pooled.info.setdefault(_OWN_AUTOCOMMIT, pooled.dbapi_connection.autocommit)
         autocommit = own or (reading and not g.get("request_needs_transaction"))

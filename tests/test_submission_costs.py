@@ -145,8 +145,13 @@ def test_the_rate_limit_counter_is_one_statement_outside_any_transaction_on_post
     modes: list[tuple[str, bool]] = []
 
     def record(conn, _cursor, statement, _params, _context, _many) -> None:
-        modes.append((statement.split()[0] + " " + statement.split()[2], conn.connection.dbapi_connection.autocommit))
+        written = re.match(r"\s*INSERT\s+INTO\s+(\w+)", statement)
+        if written:
+            modes.append((f"INSERT {written[1]}", conn.connection.dbapi_connection.autocommit))
+        elif "synchronous_commit" in statement:
+            modes.append((statement, conn.connection.dbapi_connection.autocommit))
 
+    engine.dispose()  # fresh connections too: the first use of one may be a counter's
     event.listen(engine, "before_cursor_execute", record)
     try:
         for _ in range(3):  # the pool's connections each taken for a counter, then for a request's writes
