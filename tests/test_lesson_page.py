@@ -4,14 +4,13 @@ the workbook field the lesson writes without its form (`shown_textarea`), which 
 
 from __future__ import annotations
 
-import contextlib
 import re
-from collections.abc import Iterator
 
 import pytest
 from conftest import FIXTURE_COURSE, lesson_url, load
 from flask import Flask, render_template_string
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
+from test_page_costs import Statements
 
 from course.content.models import Course, WorkbookPrompt
 from course.extensions import db as _db
@@ -19,23 +18,6 @@ from course.learn.forms import WorkbookForm
 from course.progress.models import WorkbookAnswer
 
 OUTLINE = f"/courses/{FIXTURE_COURSE}"
-
-
-@contextlib.contextmanager
-def statements(app: Flask) -> Iterator[list[str]]:
-    """The SQL statements run while the block runs."""
-    with app.app_context():
-        engine = _db.engine
-    seen: list[str] = []
-
-    def record(_conn, _cursor, statement, _params, _context, _many):
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def course_row_loads(seen: list[str]) -> list[str]:
@@ -52,11 +34,11 @@ def change_course_elsewhere(app: Flask, **values) -> None:
 # -- the course's row -------------------------------------------------------------------------------------------
 def test_the_course_row_is_read_once_per_process_then_checked_by_a_light_query(app, loaded_course, client, learner):
     assert client.get(lesson_url("welcome")).status_code == 200
-    with statements(app) as seen:
+    with Statements(app) as seen:
         assert client.get(lesson_url("welcome")).status_code == 200
         assert client.get(OUTLINE).status_code == 200
-    assert course_row_loads(seen) == []
-    assert len([s for s in seen if "FROM course" in s and "course.content_version" in s]) == 2  # one a request
+    assert course_row_loads(seen.sql) == []
+    assert len([s for s in seen.sql if "FROM course" in s and "course.content_version" in s]) == 2  # one a request
 
 
 def test_a_course_changed_by_another_process_is_seen_at_the_next_request(app, loaded_course, client, learner):

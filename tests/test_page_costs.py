@@ -41,19 +41,21 @@ from course.progress.models import LessonProgress
 
 
 class Statements:
-    """Every SQL statement the app's engine runs inside the block."""
+    """Every SQL statement the app's engine runs inside the block (`EVENT`: the engine event that records one)."""
+
+    EVENT = "before_cursor_execute"
 
     def __init__(self, app) -> None:
         with app.app_context():
             self.engine = _db.engine
         self.sql: list[str] = []
 
-    def __enter__(self) -> Statements:
-        event.listen(self.engine, "before_cursor_execute", self._record)
+    def __enter__(self):
+        event.listen(self.engine, self.EVENT, self._record)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        event.remove(self.engine, "before_cursor_execute", self._record)
+        event.remove(self.engine, self.EVENT, self._record)
 
     def _record(self, conn, cursor, statement, *args) -> None:
         self.sql.append(" ".join(statement.split()))

@@ -9,7 +9,7 @@ quiz columns) and reads the learner's outline once, a submission takes no savepo
 from __future__ import annotations
 
 from conftest import FIXTURE_COURSE, RIGHT_ANSWERS, WRONG_ANSWERS, complete_lessons, lesson_url, submit_quiz
-from sqlalchemy import delete, event, func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine.interfaces import CacheStats
 from test_page_costs import Statements
 
@@ -23,20 +23,10 @@ from course.progress.models import Completion, LessonProgress
 COMPILED = (CacheStats.CACHE_MISS, CacheStats.NO_CACHE_KEY)
 
 
-class Compiled:
+class Compiled(Statements):
     """The statements the app's engine compiled (or could not cache) inside the block."""
 
-    def __init__(self, app) -> None:
-        with app.app_context():
-            self.engine = _db.engine
-        self.sql: list[str] = []
-
-    def __enter__(self) -> Compiled:
-        event.listen(self.engine, "after_cursor_execute", self._record)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        event.remove(self.engine, "after_cursor_execute", self._record)
+    EVENT = "after_cursor_execute"
 
     def _record(self, conn, cursor, statement, parameters, context, executemany) -> None:
         if context is not None and context.compiled is not None and context.cache_hit in COMPILED:
