@@ -15,7 +15,7 @@ behave as Jinja's i18n extension's "newstyle" functions that Flask-Babel install
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
 import click
@@ -128,7 +128,20 @@ def language() -> Language:
 def template_functions() -> dict[str, Any]:
     """`current_locale`, `gettext` (and so `_`) and `ngettext` for one template render."""
     current = language()
-    translations = current.translations
+    gettext, ngettext = _translating(current.translations)
+    return {"current_locale": current.tag, "gettext": gettext, "ngettext": ngettext}
+
+
+# The template functions of each catalogue, made once (flask-babel keeps one catalogue per language and app): id →
+# the catalogue and its functions; emptied past a few (apps made one after another, in the tests).
+_TRANSLATING_KEPT = 16
+_TRANSLATING: dict[int, tuple[NullTranslations, Callable, Callable]] = {}
+
+
+def _translating(translations: NullTranslations) -> tuple[Callable, Callable]:
+    known = _TRANSLATING.get(id(translations))
+    if known is not None and known[0] is translations:
+        return known[1], known[2]
 
     @pass_context
     def gettext(context: Context, string: str, **variables: Any) -> str:
@@ -147,7 +160,10 @@ def template_functions() -> dict[str, Any]:
             text = Markup(text)  # noqa: S704  # nosec B704
         return text % variables
 
-    return {"current_locale": current.tag, "gettext": gettext, "ngettext": ngettext}
+    if len(_TRANSLATING) >= _TRANSLATING_KEPT:
+        _TRANSLATING.clear()
+    _TRANSLATING[id(translations)] = (translations, gettext, ngettext)
+    return gettext, ngettext
 
 
 def sentences(items: Iterable[Any]) -> str:

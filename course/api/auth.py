@@ -11,6 +11,7 @@ from __future__ import annotations
 from flask import Flask, Request, g, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
+from itsdangerous import URLSafeTimedSerializer
 
 from course.accounts import api_tokens, mfa
 from course.accounts.models import User
@@ -23,6 +24,17 @@ PUBLIC_ENDPOINTS = frozenset({"api.openapi", "api.docs"})
 
 class ApiSessionInterface(SecureCookieSessionInterface):
     """The app's signed-cookie sessions, except under /api, where a request has none."""
+
+    _signing: tuple[tuple, URLSafeTimedSerializer | None] | None = None
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        """Flask's serializer, built once for the app's keys (Flask builds it for every request that opens or saves
+        a session; it holds nothing of a request)."""
+        keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        signing = self._signing
+        if signing is None or signing[0] != keys:
+            signing = self._signing = (keys, super().get_signing_serializer(app))
+        return signing[1]
 
     def open_session(self, app: Flask, request):  # type: ignore[override]
         if is_api_path(request.path):

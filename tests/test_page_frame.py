@@ -1,0 +1,73 @@
+"""What every page's frame is made of, built once where Flask and Jinja would build it for every request:
+
+- a form's hidden CSRF field (`csrf_input`, a template global, not a macro);
+- the session cookie's signing serializer (once for the app's keys, again when they change);
+- the templates' `_`/`ngettext` (once per language's catalogue).
+"""
+
+from __future__ import annotations
+
+import re
+
+from conftest import do_login
+from flask import render_template_string
+from flask_wtf.csrf import generate_csrf
+
+from course.forms import csrf_input
+from course.i18n import template_functions
+
+CSRF_FIELD = re.compile(r'<input type="hidden" name="([^"]*csrf_token)" value="([^"]+)">')
+
+
+def test_a_forms_csrf_field_is_named_as_wtforms_names_it_and_holds_the_requests_token(app):
+    with app.test_request_context("/"):
+        token = generate_csrf()
+        assert csrf_input() == f'<input type="hidden" name="csrf_token" value="{token}">'
+        assert csrf_input("wb-why") == f'<input type="hidden" name="wb-why-csrf_token" value="{token}">'
+        assert 'name="&#34;&gt;&lt;b&gt;-csrf_token"' in csrf_input('"><b>')  # a prefix is text, never markup
+        assert render_template_string("{{ csrf_input() }}") == csrf_input()  # a global: no import, not escaped
+
+
+def test_the_header_forms_tokens_are_the_ones_the_app_accepts(client, learner):
+    html = client.get("/courses").get_data(as_text=True)
+    fields = CSRF_FIELD.findall(html)
+    assert [name for name, _ in fields] == ["csrf_token", "csrf_token"]  # log out and the language switch
+    switch = {"lang": "en", "next": "/courses", "csrf_token": fields[1][1]}
+    assert client.post("/language", data=switch).status_code == 302
+    assert client.post("/logout", data={"csrf_token": fields[0][1]}).status_code == 302
+    assert client.get("/courses/x/lessons/y").status_code == 302  # logged out: to the login page
+
+
+def test_the_session_serializer_is_built_once_and_again_when_the_keys_change(app, client, make_user):
+    interface = app.session_interface
+    first = interface.get_signing_serializer(app)
+    assert interface.get_signing_serializer(app) is first
+
+    user = make_user(email="keys@example.com", name="Key Holder")
+    assert do_login(client, user.email).status_code == 302
+    assert client.get("/account").status_code == 200
+    old_key = app.secret_key
+    app.config["SECRET_KEY_FALLBACKS"] = [old_key]
+    app.secret_key = "a-new-secret-key-for-this-test-0123456789"
+    rotated = interface.get_signing_serializer(app)
+    assert rotated is not first
+    page = client.get("/account")
+    assert page.status_code == 200  # the old cookie is still good: its key is a fallback
+    app.config["SECRET_KEY_FALLBACKS"] = []
+    assert interface.get_signing_serializer(app) is not rotated
+    assert client.get("/account").status_code == 302  # the cookie signed with the old key is no longer good
+
+
+def test_the_templates_translation_functions_are_made_once_per_language(app):
+    with app.test_request_context("/", headers={"Accept-Language": "en"}):
+        english = template_functions()
+        assert render_template_string("{{ _('Log out') }}") == "Log out"
+    with app.test_request_context("/", headers={"Accept-Language": "en"}):
+        assert template_functions()["gettext"] is english["gettext"]
+        assert template_functions()["ngettext"] is english["ngettext"]
+    with app.test_request_context("/", headers={"Accept-Language": "zh-CN"}):
+        chinese = template_functions()
+        assert chinese["gettext"] is not english["gettext"]
+        assert chinese["current_locale"] == "zh_Hans"
+        assert render_template_string("{{ _('Log out') }}") == "退出登录"
+        assert render_template_string("{{ ngettext('%(num)d question', '%(num)d questions', 2) }}") == "2 道题"
