@@ -236,9 +236,9 @@ def register_error_handlers(app: Flask) -> None:
 
 
 def register_template_globals(app: Flask) -> None:
+    from course import components
     from course.content import diagrams
     from course.content.i18n import tr_for_request
-    from course.forms import csrf_input
     from course.i18n import template_functions
     from course.links import external_url, fixed_url
     from course.outbox.messages import email_links
@@ -251,7 +251,7 @@ def register_template_globals(app: Flask) -> None:
             "tr": tr_for_request(),
         }
 
-    app.jinja_env.globals["csrf_input"] = csrf_input  # a form's hidden CSRF field (course/forms.py)
+    components.init_app(app)  # csrf_input(), progress_bar(): HTML pieces written in Python (course/components.py)
     app.jinja_env.globals["external_url"] = external_url  # links to share: from PUBLIC_URL (course/links.py)
     app.jinja_env.globals["fixed_url"] = fixed_url  # url_for(endpoint) of a link on every page, built once
     app.jinja_env.filters["datetime"] = lambda value, fmt="medium": format_datetime(value, fmt) if value else ""

@@ -8,22 +8,12 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from flask_wtf.csrf import generate_csrf
-from markupsafe import Markup, escape
 from wtforms import Field
 from wtforms.validators import ValidationError
 
 
 class EmptyForm(FlaskForm):
     """A form with only the CSRF token, for POST buttons such as log out."""
-
-
-def csrf_input(prefix: str | None = None) -> Markup:
-    """The hidden CSRF field of a form written out in a template (a template global): named as a WTForms form
-    with `prefix` names its token (`{prefix}-csrf_token`), holding the request's token. A Python function, not a
-    macro: every page's header has two forms, and a macro call costs several times this."""
-    name = escape(f"{prefix}-csrf_token" if prefix else "csrf_token")
-    return Markup(f'<input type="hidden" name="{name}" value="{escape(generate_csrf())}">')  # noqa: S704  # nosec B704
 
 
 def positive_int(value: Any, default: int, maximum: int) -> int:

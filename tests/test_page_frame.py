@@ -1,6 +1,6 @@
 """What every page's frame is made of, built once where Flask and Jinja would build it for every request:
 
-- a form's hidden CSRF field (`csrf_input`, a template global, not a macro);
+- a form's hidden CSRF field and the progress bar (`course/components.py`: template globals, not macros);
 - the session cookie's signing serializer (once for the app's keys, again when they change);
 - the templates' `_`/`ngettext` (once per language's catalogue).
 """
@@ -13,7 +13,7 @@ from conftest import do_login
 from flask import render_template_string
 from flask_wtf.csrf import generate_csrf
 
-from course.forms import csrf_input
+from course.components import csrf_input, progress_bar
 from course.i18n import template_functions
 
 CSRF_FIELD = re.compile(r'<input type="hidden" name="([^"]*csrf_token)" value="([^"]+)">')
@@ -26,6 +26,19 @@ def test_a_forms_csrf_field_is_named_as_wtforms_names_it_and_holds_the_requests_
         assert csrf_input("wb-why") == f'<input type="hidden" name="wb-why-csrf_token" value="{token}">'
         assert 'name="&#34;&gt;&lt;b&gt;-csrf_token"' in csrf_input('"><b>')  # a prefix is text, never markup
         assert render_template_string("{{ csrf_input() }}") == csrf_input()  # a global: no import, not escaped
+
+
+def test_a_progress_bar_reads_as_text_and_escapes_its_label(app):
+    with app.test_request_context("/"):
+        bar = render_template_string("{{ progress_bar(42, label) }}", label="Progress in <Part 1> & more")
+    assert bar == progress_bar(42, "Progress in <Part 1> & more")
+    assert bar == (
+        '<div class="progress" role="progressbar" aria-valuemin="0" aria-valuemax="100" aria-valuenow="42"'
+        ' aria-label="Progress in &lt;Part 1&gt; &amp; more">\n'
+        '  <progress max="100" value="42">42%</progress>\n'
+        '  <span class="progress-text">42%</span>\n'
+        "</div>"
+    )
 
 
 def test_the_header_forms_tokens_are_the_ones_the_app_accepts(client, learner):

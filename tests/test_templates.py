@@ -21,7 +21,7 @@ from course.extensions import db as _db
 
 TEMPLATES = ROOT / "templates"
 # What only a macro file may write by hand: the table region (`table_region`). The CSRF token no template writes:
-# `csrf_input()` (course/forms.py) does, for `post_form` and the forms written out by hand.
+# `csrf_input()` (course/components.py) does, for `post_form` and the forms written out by hand.
 OWNED = {"_macros/layout.html": re.compile(r"table-scroll")}
 CSRF_BY_HAND = re.compile(r'csrf_token\(\)|name="[^"]*csrf_token"')
 
