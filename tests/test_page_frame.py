@@ -41,14 +41,18 @@ def test_a_progress_bar_reads_as_text_and_escapes_its_label(app):
     )
 
 
-def test_the_header_forms_tokens_are_the_ones_the_app_accepts(client, learner):
+def test_the_header_forms_tokens_are_the_ones_the_app_accepts(app, client, learner):
+    app.config["WTF_CSRF_ENABLED"] = True  # the tests' config checks no token
     html = client.get("/courses").get_data(as_text=True)
     fields = CSRF_FIELD.findall(html)
     assert [name for name, _ in fields] == ["csrf_token", "csrf_token"]  # log out and the language switch
-    switch = {"lang": "en", "next": "/courses", "csrf_token": fields[1][1]}
-    assert client.post("/language", data=switch).status_code == 302
+    switch = {"lang": "en", "next": "/courses"}
+    assert client.post("/language", data={**switch, "csrf_token": "forged"}).status_code == 400
+    assert client.post("/language", data={**switch, "csrf_token": fields[1][1]}).status_code == 302
+    assert client.post("/logout", data={"csrf_token": "forged"}).status_code == 400
+    assert client.get("/account").status_code == 200  # still logged in
     assert client.post("/logout", data={"csrf_token": fields[0][1]}).status_code == 302
-    assert client.get("/courses/x/lessons/y").status_code == 302  # logged out: to the login page
+    assert client.get("/account").status_code == 302  # logged out: to the login page
 
 
 def test_the_session_serializer_is_built_once_and_again_when_the_keys_change(app, client, make_user):
