@@ -61,11 +61,11 @@ class SQLStorage(Storage):
         params = {"key": key, "amount": amount, "now": now, "expires_at": now + expiry}
         if engine.dialect.name == "postgresql":
             # One statement is its own transaction: no BEGIN and COMMIT around it, one round trip in all.
-            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                count, expires_at = conn.execute(_INCREMENT, params).one()
+            counting = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
         else:
-            with engine.begin() as conn:
-                count, expires_at = conn.execute(_INCREMENT, params).one()
+            counting = engine.begin()
+        with counting as conn:
+            count, expires_at = conn.execute(_INCREMENT, params).one()
         _remember(key, int(count), float(expires_at))
         return int(count)
 
