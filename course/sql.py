@@ -76,6 +76,18 @@ def insert_ignore_returning(model: type, values: dict[str, Any], conflict: list[
     return row[0] if row is not None else None
 
 
+def analyze(tables: list[str]) -> None:
+    """PostgreSQL: refresh the planner's statistics of `tables`, in the session's transaction (rolled back with it).
+    For the small tables only a content load writes (the outline): autovacuum analyzes a table once 50 rows and a
+    tenth of it have changed, which a course's 40 lessons never reach, and without statistics the planner takes
+    every table for a row or two and joins the outline by nested loops: the roll-up's statements on every first
+    view and completion took half as long again (docs/PERFORMANCE.md, "Round six"). SQLite: nothing (no ANALYZE is
+    run there; its plans are chosen without statistics)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.flush()
+        db.session.execute(text("ANALYZE " + ", ".join(_quoted(name) for name in tables)))
+
+
 # `insert_ignore`'s statements, per model, columns given and conflict target: plain SQL that SQLite (3.35+) and
 # PostgreSQL both run, so SQLAlchemy compiles each once and reuses it (the dialects' `on_conflict_do_nothing()` is
 # never cached: compiling it again cost a tenth of a lesson's first view). With the statement, the Python-side

@@ -11,8 +11,10 @@ from course import signals
 from course.audit.log import Action, record
 from course.content import cache as content_cache
 from course.content.loader import LoadPlan, sync
+from course.content.models import Chapter, Course, Lesson, Module, Question, QuestionOption, Quiz, WorkbookPrompt
 from course.content.parser import CourseDoc, Problem, read_content
 from course.extensions import db
+from course.sql import analyze
 
 
 @dataclass
@@ -45,6 +47,8 @@ def load_content(root: Path, dry_run: bool = False, report: Callable[[str], None
             lessons = sum(1 for _ in course.lessons())
             report(f"syncing {course.spec.id}: {len(course.modules)} modules, {lessons} lessons")
         plan = sync(courses)
+        if not plan.empty:
+            analyze(OUTLINE_TABLES)  # before the roll-up is recomputed over them
         signals.content_loaded.send(LoadPlan, plan=plan)  # e.g. the progress roll-up counts the new outline
         if dry_run:
             db.session.rollback()
@@ -57,6 +61,13 @@ def load_content(root: Path, dry_run: bool = False, report: Callable[[str], None
         db.session.rollback()
         raise
     return LoadResult(courses, problems, plan, files, time.perf_counter() - started, not dry_run)
+
+
+# What a content load writes, and nothing else does: the planner's statistics of them are refreshed by a load that
+# changed something (course.sql.analyze says why).
+OUTLINE_TABLES = [
+    model.__tablename__ for model in (Course, Module, Chapter, Lesson, WorkbookPrompt, Quiz, Question, QuestionOption)
+]
 
 
 def _record_load(courses: list[CourseDoc], plan: LoadPlan) -> None:
