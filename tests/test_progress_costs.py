@@ -84,10 +84,10 @@ def test_completing_a_lesson_never_opened_creates_its_row_complete(app, loaded_c
 def test_the_service_refreshes_nothing_for_a_lesson_complete_already(app, loaded_course, learner):
     with app.test_request_context(method="POST"):  # POST: a request that writes (see course.sql)
         lesson = _db.session.scalar(select(Lesson).where(Lesson.key == "welcome"))
-        assert reading.mark_complete(learner.id, lesson) is True
+        assert reading.mark_complete(learner.id, lesson).newly is True
         _db.session.commit()
         with Statements(app) as seen:
-            assert reading.mark_complete(learner.id, lesson) is False
+            assert reading.mark_complete(learner.id, lesson).newly is False
         _db.session.commit()
     assert not [t for t in seen.tables() if "learner_c" in t], seen.tables()  # no roll-up statement
 

@@ -79,6 +79,20 @@ def test_a_first_completion_reads_the_outline_once(app, loaded_course, client, l
     assert len(outline_reads) == 1, tables
 
 
+def test_a_first_completion_refreshes_the_roll_up_in_two_statements_on_postgresql(app, loaded_course, client, learner):
+    """The row's lesson columns and whether anything is left are one UPDATE … RETURNING; the chapters are recomputed
+    by one statement on PostgreSQL (its DELETE in the WITH), two on SQLite (which has no DELETE in a WITH)."""
+    assert client.get(lesson_url("welcome")).status_code == 200
+    with Statements(app) as seen:
+        complete_lessons(client, "welcome")
+    with app.app_context():
+        postgres = _db.engine.dialect.name == "postgresql"
+    stats = [sql for sql in seen.sql if "learner_course_stats" in sql]
+    assert len(stats) == 1 and stats[0].startswith("UPDATE") and "RETURNING" in stats[0], stats
+    chapters = [sql for sql in seen.sql if "learner_chapter_done" in sql]
+    assert len(chapters) == (1 if postgres else 2), chapters
+
+
 def test_the_last_lesson_left_still_completes_the_course(app, loaded_course, client, learner):
     """Skipping the second outline read must not skip the completion: the roll-up row, recomputed under the write
     lock, counts everything done when the lesson was the last thing left."""

@@ -89,11 +89,11 @@ def complete_lesson(
 ) -> LessonCompleted:
     """Mark the lesson complete (again is harmless), and issue the course's completion if that was the last
     thing left. `outline` is the learner's, as read before."""
-    newly = mark_complete(user_id, status.lesson)
+    marked = mark_complete(user_id, status.lesson)
     completion = None
     # Completed just now: the learner's roll-up row, recomputed by that under the write lock, says whether anything
     # is left to do, which saves reading their outline again when something is (nearly always).
-    if not newly or rollup.may_be_all_done(user_id, outline.course.id):
+    if not marked.newly or marked.may_be_all_done:
         completion = maybe_complete_course(user_id, outline.course)
     return lesson_completed(
         outline, chapter, status, completed_course=completion is not None and outline.completion is None

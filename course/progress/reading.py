@@ -3,6 +3,7 @@ time spent reading. Services flush, never commit."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -169,8 +170,18 @@ def record_view(user_id: int, lesson: Lesson) -> None:
         rollup.refresh_learner(user_id, lesson.course_id, attempts=False, chapters=False, locked=True)
 
 
-def mark_complete(user_id: int, lesson: Lesson) -> bool:
-    """Mark a lesson complete. Idempotent: returns False if it already was.
+@dataclass(frozen=True)
+class Marked:
+    """What marking a lesson complete did."""
+
+    newly: bool  # complete now, not before (False: it was, and nothing was written)
+    # Newly complete: whether the learner's roll-up row, recomputed under the write lock, may now count everything of
+    # the course's current outline done (`rollup.may_be_all_done`; read by the refresh's own statement). Else False.
+    may_be_all_done: bool = False
+
+
+def mark_complete(user_id: int, lesson: Lesson) -> Marked:
+    """Mark a lesson complete. Idempotent: `newly` is False if it already was.
 
     An action like any other for reading time: the lesson being read (this one, unless another was opened
     since) is credited the time since its last view or credit, capped.
@@ -184,6 +195,9 @@ def mark_complete(user_id: int, lesson: Lesson) -> bool:
     completed = bool(db.session.connection().execute(_COMPLETE, params).rowcount)
     if not completed:  # no row yet, or complete already (then the INSERT does nothing)
         completed = _ensure_progress_row(user_id, lesson, now, completed_at=now)
-    if completed:  # nothing changed otherwise: the roll-up stands
-        rollup.refresh_learner(user_id, lesson.course_id, attempts=False, locked=True)
-    return completed
+    if not completed:  # nothing changed: the roll-up stands
+        return Marked(newly=False)
+    all_done = rollup.refresh_learner(user_id, lesson.course_id, attempts=False, locked=True)
+    if all_done is None:  # their row was created just now (a lesson completed before any was opened)
+        all_done = rollup.may_be_all_done(user_id, lesson.course_id)
+    return Marked(True, all_done)

@@ -47,26 +47,33 @@ from course.cohorts.models import Enrolment
 from course.content.models import Course
 from course.db_types import UTCDateTime
 from course.extensions import db
-from course.progress import rollup_sql
 from course.progress.models import Completion, LearnerCourseStats, RollupVersion
 from course.progress.review_models import ReviewCard
+from course.progress.rollup_sql import ALL_DONE, LESSON_COLUMNS, LESSON_COLUMNS_ALL_DONE, QUIZ_COLUMNS, statements
 from course.progress.rollup_sql import CHAPTERS as CHAPTERS  # tests/test_outline.py reads them here
-from course.progress.rollup_sql import LESSON_COLUMNS, QUIZ_COLUMNS, statements
 from course.progress.rollup_sql import OUTLINE as OUTLINE
 from course.quiz.models import Attempt, AttemptAnswer
 
 # Run on every first view, completion and first pass: built once (parsing a statement this long into a `text()`
-# cost a tenth of a lesson's first view).
-_ONE_LEARNER_STATS, _ONE_LEARNERS_DELETE_CHAPTERS, _ONE_LEARNERS_CHAPTERS = map(text, statements(one_learner=True))
+# cost a tenth of a lesson's first view). Per engine: the learner's row, then their chapters (one statement on
+# PostgreSQL, two on SQLite).
+_ONE_LEARNER = {
+    engine: [text(sql) for sql in statements(one_learner=True, deletes_in_with=engine == "postgresql")]
+    for engine in ("sqlite", "postgresql")
+}
 
 
 def refresh_learner(
     user_id: int, course_id: int, *, attempts: bool = True, chapters: bool = True, locked: bool = False
-) -> None:
+) -> bool | None:
     """Recompute one learner's roll-up in a course from their progress and attempt rows: their row, and their
     chapters unless `chapters` is False (a first view of a lesson: what completes a chapter did not change). Without
     `attempts` (their progress changed, not their attempts), only the row's lesson columns, if it has a row.
-    `locked`: the caller's transaction holds the learner's row FOR NO KEY UPDATE already (see below)."""
+    `locked`: the caller's transaction holds the learner's row FOR NO KEY UPDATE already (see below).
+
+    Returns, for a completion (without `attempts`, with `chapters`) of a learner who has a row, whether their row now
+    counts everything of the course's current outline done (`may_be_all_done`, read by the same statement); None
+    otherwise."""
     session = db.session
     session.flush()  # plain SQL below: pending ORM rows must be in the database first
     rows = session.connection()
@@ -77,15 +84,25 @@ def refresh_learner(
         # that inserting progress (a foreign key to the user) holds already. (SQLite: one writer at a time.)
         rows.execute(_LOCK_LEARNER_ROW, {"user_id": user_id})
     params = {"course_id": course_id, "user_id": user_id}
-    if attempts or not rows.execute(_LESSON_COLUMNS, params).rowcount:
-        rows.execute(_ONE_LEARNER_STATS, params)
+    recompute, *recompute_chapters = _ONE_LEARNER[rows.dialect.name]
+    all_done, updated = None, False
+    if not attempts and chapters:
+        row = rows.execute(_LESSON_COLUMNS_ALL_DONE, params).first()
+        if row is not None:
+            all_done, updated = bool(row.all_done), True
+    elif not attempts:
+        updated = bool(rows.execute(_LESSON_COLUMNS, params).rowcount)
+    if not updated:  # their attempts changed, or they have no row yet
+        rows.execute(recompute, params)
     if chapters:
-        rows.execute(_ONE_LEARNERS_DELETE_CHAPTERS, params)
-        rows.execute(_ONE_LEARNERS_CHAPTERS, params)
+        for statement in recompute_chapters:
+            rows.execute(statement, params)
     touch(course_id, user_id, ACTIVITY, QUIZZES)
+    return all_done
 
 
 _LESSON_COLUMNS = text(LESSON_COLUMNS)
+_LESSON_COLUMNS_ALL_DONE = text(LESSON_COLUMNS_ALL_DONE)
 _LOCK_LEARNER_ROW = select(User.id).where(User.id == bindparam("user_id")).with_for_update(key_share=True)
 
 
@@ -110,7 +127,7 @@ def attempt_recorded(user_id: int, course_id: int, *, first_pass: bool) -> None:
 def refresh_course(course_id: int) -> None:
     """Recompute the roll-up of every learner of a course (after a content load changed its outline)."""
     db.session.flush()
-    for sql in statements(one_learner=False):
+    for sql in statements(one_learner=False, deletes_in_with=db.session.get_bind().dialect.name == "postgresql"):
         db.session.execute(text(sql), {"course_id": course_id})
     touch(course_id, 0, *KINDS)
 
@@ -140,8 +157,7 @@ _LAST_VIEWED = (
 # The outline counted in the same statement, not taken from the caller's earlier read: a content load between that
 # read and this write (a lesson archived) must not make a learner who has done everything look unfinished.
 _DONE = text(
-    f"SELECT s.lessons_done >= (SELECT count(*) FROM ({rollup_sql.LESSONS}) l)"  # noqa: S608  # nosec B608 - constant SQL
-    f" AND s.quizzes_passed >= (SELECT count(*) FROM ({rollup_sql.QUIZZES}) q) AS all_done"
+    f"SELECT {ALL_DONE.format(row='s')} AS all_done"  # noqa: S608  # nosec B608 - constant SQL
     f" FROM {LearnerCourseStats.__tablename__} s WHERE s.user_id = :user_id AND s.course_id = :course_id"
 )
 
