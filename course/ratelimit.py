@@ -26,7 +26,8 @@ from course.extensions import db, limiter
 
 
 class RateLimitCounter(db.Model):
-    """A fixed-window counter: `count` hits until `expires_at` (epoch seconds)."""
+    """A fixed-window counter: `count` hits until `expires_at` (epoch seconds). UNLOGGED on PostgreSQL (migration
+    0024): no write-ahead log, so counting a request waits for no disk flush; a crash of the server empties it."""
 
     __tablename__ = "rate_limit_counter"
 

@@ -367,6 +367,19 @@ def test_pruning_removes_expired_rate_limit_counters(app):
         assert _db.session.scalars(select(RateLimitCounter.key)).all() == ["LIMITER/live"]
 
 
+def test_rate_limit_counters_write_no_wal_on_postgresql(app):
+    """UNLOGGED (migration 0024): counting a request waits for no disk flush; SQLite has no such thing."""
+    from sqlalchemy import text
+
+    with app.app_context():
+        if _db.engine.dialect.name != "postgresql":
+            pytest.skip("an UNLOGGED table is PostgreSQL's")
+        persistence = _db.session.scalar(
+            text("SELECT relpersistence FROM pg_class WHERE relname = 'rate_limit_counter'")
+        )
+    assert persistence == "u"
+
+
 def test_unknown_accounts_are_limited_the_same_way(app):
     client = new_client(app)
     for _ in range(10):
