@@ -13,8 +13,10 @@ from conftest import (
     RIGHT_ANSWERS,
     WRONG_ANSWERS,
     complete_lessons,
+    do_login,
     lesson_url,
     load,
+    new_client,
     quiz_url,
     submit_quiz,
 )
@@ -300,3 +302,18 @@ def test_a_workbook_answer_is_shown_as_text_not_html(loaded_course, client, lear
         assert "<script>alert(1)</script>" not in page
         assert "<b>bold</b>" not in page
         assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;" in page
+
+
+def test_a_lesson_page_shows_each_learner_their_own_workbook_answer_only(
+    app, loaded_course, client, learner, make_user
+):
+    """The answers come with the learner's outline (one statement, `learner_state(lesson_id=…)`): for the signed-in
+    learner and for that lesson's prompts only."""
+    client.post(workbook_url("wb-goal"), data={"wb-wb-goal-answer": "Mine: a tool for exporters."})
+    other = new_client(app)
+    assert do_login(other, make_user().email).status_code == 302
+    other.post(workbook_url("wb-goal"), data={"wb-wb-goal-answer": "Theirs: a bakery."})
+    mine, theirs = text_of(client.get(lesson_url("welcome"))), text_of(other.get(lesson_url("welcome")))
+    assert "Mine: a tool for exporters." in mine and "Theirs: a bakery." not in mine
+    assert "Theirs: a bakery." in theirs and "Mine: a tool for exporters." not in theirs
+    assert "Mine: a tool for exporters." not in text_of(client.get(lesson_url("models")))  # another lesson's prompts

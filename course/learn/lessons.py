@@ -69,7 +69,9 @@ def _render_lesson(loaded: LoadedLesson, rejected: tuple[int, WorkbookForm] | No
     course, outline, chapter, status = loaded
     status.lesson = lesson_with_body(course, status.lesson)
     prompts = outline.prompts_of(status.lesson)
-    answers = workbook_answers(current_user.id, [p.id for p in prompts])
+    answers = outline.answers.get(status.lesson.id)  # read with the outline (`load_lesson_or_404`), else now
+    if answers is None:
+        answers = workbook_answers(current_user.id, [p.id for p in prompts])
     # Each prompt's form is written by the template, with the learner's answer, as `WorkbookForm(prefix=f"wb-{key}")`
     # would render it, and the CSRF token under the name that form's own field has (what a save is checked
     # against). A form sent and refused is shown as it came back, with its errors.
@@ -106,7 +108,7 @@ def lesson(course_key: str, lesson_key: str):
 @login_required
 @reads_first
 def complete(course_key: str, lesson_key: str):
-    course, outline, chapter, status = load_lesson_or_404(course_key, lesson_key)
+    course, outline, chapter, status = load_lesson_or_404(course_key, lesson_key, page=False)
     # Read without SQLite's write lock: a lesson that was complete already (a second click, a page from before) is
     # answered from that read alone. Otherwise the write runs in a block of its own, which checks again.
     if journey.nothing_to_complete(outline, status):

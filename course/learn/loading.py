@@ -30,10 +30,11 @@ class LoadedQuiz(NamedTuple):
     status: QuizStatus  # its quiz with its questions and their options
 
 
-def learner_outline(course_key: str) -> LearnerOutline:
-    """The signed-in learner's outline of the course (anonymous readers see it with nothing started)."""
+def learner_outline(course_key: str, answers_for: str | None = None) -> LearnerOutline:
+    """The signed-in learner's outline of the course (anonymous readers see it with nothing started); with their
+    workbook answers to the lesson `answers_for` (its key), if asked."""
     course = get_course_or_404(course_key)
-    return build_outline(course, current_user.id if current_user.is_authenticated else None)
+    return build_outline(course, current_user.id if current_user.is_authenticated else None, answers_for)
 
 
 # What each refusal answers: forbidden for now, or in conflict with what the learner already did.
@@ -65,8 +66,10 @@ def refuse_if_locked(outline: LearnerOutline, chapter: ChapterStatus) -> None:
         abort(make_response(page, status_of(refusal)))
 
 
-def load_lesson_or_404(course_key: str, lesson_key: str) -> LoadedLesson:
-    outline = learner_outline(course_key)
+def load_lesson_or_404(course_key: str, lesson_key: str, page: bool = True) -> LoadedLesson:
+    """The lesson, in the learner's outline; for its `page`, with the learner's workbook answers to it (read with the
+    outline: `LearnerOutline.answers`)."""
+    outline = learner_outline(course_key, answers_for=lesson_key if page else None)
     found = outline.find_lesson(lesson_key)
     if found is None:
         abort(404)

@@ -1,5 +1,6 @@
 """Everything of one learner's that their outline shows, read in one statement: their progress in each lesson,
-their attempts at each quiz (count, best score, passed), their completion, their cohort and its release dates.
+their attempts at each quiz (count, best score, passed), their completion, their cohort and its release dates; and,
+for a lesson page, their workbook answers to the lesson's prompts.
 
 A page runs it on every request, so it is one UNION ALL of plain rows, built once (building a statement costs
 more than running it). Each branch is one kind of row (`RowKind`) and fills the columns it does not use with
@@ -18,10 +19,10 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from course.cohorts.models import ChapterRelease, Cohort, Enrolment
 from course.cohorts.schedule import LearnerSchedule
-from course.content.models import Quiz
+from course.content.models import Quiz, WorkbookPrompt
 from course.db_types import UTCDateTime
 from course.extensions import db
-from course.progress.models import Completion, LessonProgress
+from course.progress.models import Completion, LessonProgress, WorkbookAnswer
 from course.quiz.models import Attempt
 
 
@@ -31,6 +32,7 @@ class RowKind(StrEnum):
     COMPLETION = "completion"  # the course's completion
     ENROLMENT = "enrolment"  # their cohort: its last day and their extension
     RELEASE = "release"  # a chapter's release date in that cohort
+    ANSWER = "answer"  # their workbook answer to a prompt of the lesson asked for (`learner_state(lesson_id=…)`)
 
 
 class Progress(NamedTuple):
@@ -49,6 +51,14 @@ class QuizResults(NamedTuple):
     attempts: int
     best_percent: float | None
     passed: bool
+
+
+class Answer(NamedTuple):
+    """The learner's workbook answer to a prompt (WorkbookAnswer's columns a lesson page shows)."""
+
+    prompt_id: int
+    text: str
+    updated_at: datetime
 
 
 class CompletionRecord(NamedTuple):
@@ -82,7 +92,7 @@ def _columns(kind: RowKind, row_id: ColumnElement, **values: ColumnElement) -> l
     return columns
 
 
-_STATE = union_all(
+_BRANCHES = (
     select(
         *_columns(
             RowKind.PROGRESS,
@@ -122,6 +132,19 @@ _STATE = union_all(
     .join(Enrolment, Enrolment.cohort_id == ChapterRelease.cohort_id)
     .where(Enrolment.user_id == bindparam("user_id"), Enrolment.course_id == bindparam("course_id")),
 )
+_STATE = union_all(*_BRANCHES)
+# A lesson page's: with the learner's answers to the lesson's workbook prompts (every lesson of the course has some),
+# which would otherwise be a statement of their own.
+_STATE_WITH_ANSWERS = union_all(
+    *_BRANCHES,
+    select(
+        *_columns(
+            RowKind.ANSWER, WorkbookAnswer.prompt_id, first_at=WorkbookAnswer.updated_at, code=WorkbookAnswer.text
+        )
+    )
+    .join(WorkbookPrompt, WorkbookPrompt.id == WorkbookAnswer.prompt_id)
+    .where(WorkbookAnswer.user_id == bindparam("user_id"), WorkbookPrompt.lesson_id == bindparam("lesson_id")),
+)
 
 
 @dataclass
@@ -130,13 +153,19 @@ class LearnerState:
     quizzes: dict[int, QuizResults] = field(default_factory=dict)  # by quiz id
     completion: CompletionRecord | None = None
     schedule: LearnerSchedule | None = None  # their cohort's, if they are in one
+    answers: dict[int, Answer] | None = None  # by prompt id: their answers to the lesson's prompts, if asked for
 
 
-def learner_state(user_id: int, course_id: int) -> LearnerState:
-    """Everything of the learner's that an outline shows, in one statement."""
+def learner_state(user_id: int, course_id: int, lesson_id: int | None = None) -> LearnerState:
+    """Everything of the learner's that an outline shows, in one statement; with `lesson_id`, their workbook answers
+    to that lesson's prompts too."""
     found = LearnerState()
     releases: dict[int, date] = {}
-    rows = db.session.connection().execute(_STATE, {"user_id": user_id, "course_id": course_id})
+    params = {"user_id": user_id, "course_id": course_id}
+    if lesson_id is not None:
+        params["lesson_id"] = lesson_id
+        found.answers = {}
+    rows = db.session.connection().execute(_STATE if lesson_id is None else _STATE_WITH_ANSWERS, params)
     for row in rows:
         kind = row.kind
         if kind == RowKind.PROGRESS:
@@ -147,6 +176,8 @@ def learner_state(user_id: int, course_id: int) -> LearnerState:
             found.completion = CompletionRecord(row.row_id, row.first_at, row.second_at, row.number, row.code)
         elif kind == RowKind.ENROLMENT:
             found.schedule = LearnerSchedule(row.row_id, row.day, row.number, releases)
+        elif kind == RowKind.ANSWER:
+            found.answers[row.row_id] = Answer(row.row_id, row.code, row.first_at)
         elif row.day is not None:  # a chapter with a release date
             releases[row.row_id] = row.day
     return found

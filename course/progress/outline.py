@@ -19,7 +19,7 @@ from datetime import date, datetime
 from course.cohorts.schedule import LearnerSchedule
 from course.content.models import Chapter, Course, Lesson, Module, Quiz, WorkbookPrompt
 from course.content.outline import Outline, course_outline
-from course.progress.learner_state import CompletionRecord, LearnerState, Progress, learner_state
+from course.progress.learner_state import Answer, CompletionRecord, LearnerState, Progress, learner_state
 
 
 def percent(done: int, total: int) -> int:
@@ -141,6 +141,9 @@ class LearnerOutline(_RollUp):
     completion: CompletionRecord | None = None
     last_lesson: LessonStatus | None = None
     schedule: LearnerSchedule | None = None
+    # The learner's workbook answers (by prompt id) to the prompts of the lesson the outline was built for
+    # (`build_outline(answers_for=…)`), by that lesson's id; empty when it was built for none.
+    answers: dict[int, dict[int, Answer]] = field(default_factory=dict)
 
     @property
     def chapters(self) -> list[ChapterStatus]:
@@ -244,10 +247,12 @@ class LearnerOutline(_RollUp):
         return None
 
 
-def build_outline(course: Course, user_id: int | None) -> LearnerOutline:
-    """The course's outline as `user_id` sees it (an anonymous reader: None, every item not started)."""
+def build_outline(course: Course, user_id: int | None, answers_for: str | None = None) -> LearnerOutline:
+    """The course's outline as `user_id` sees it (an anonymous reader: None, every item not started); with the
+    learner's workbook answers to the prompts of the lesson whose key is `answers_for`, read in the same statement."""
     outline = course_outline(course)
-    mine = learner_state(user_id, course.id) if user_id is not None else LearnerState()
+    lesson_id = next((lesson.id for lesson in outline.lessons if lesson.key == answers_for), None)
+    mine = learner_state(user_id, course.id, lesson_id) if user_id is not None else LearnerState()
     schedule = mine.schedule
     modules = []
     for module in outline.modules:
@@ -268,6 +273,8 @@ def build_outline(course: Course, user_id: int | None) -> LearnerOutline:
             module_status.chapters.append(status)
         modules.append(module_status)
     learner = LearnerOutline(course, outline, modules, mine.completion, schedule=schedule)
+    if lesson_id is not None and mine.answers is not None:
+        learner.answers[lesson_id] = mine.answers
     viewed = [ls for ls in learner.lessons if ls.progress]
     if viewed:
         learner.last_lesson = max(viewed, key=lambda ls: ls.progress.last_viewed_at)
