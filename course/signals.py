@@ -9,6 +9,7 @@ back with the write that caused it.
   not yet committed. The progress roll-up counts the new outline.
 - `attempt_recorded(sender, user_id, course_id, first_pass)`: a quiz attempt was written (`sender`: what it was,
   `course.quiz.attempts.RecordedAttempt`); `first_pass` when it passed a quiz the learner had not passed before.
+  Sent under the learner's lock (their user row FOR UPDATE on PostgreSQL; SQLite's write lock).
   The progress roll-up counts it, the spaced review makes cards of its wrong answers, LTI queues the new score.
 - `user_renamed(sender, user)`: a user changed their display name. Their completions' frozen snapshots (what
   the public verification page shows) take the new name, and their Open Badges credentials are signed again.

@@ -41,6 +41,20 @@ def test_only_an_attempt_that_can_make_review_cards_looks_for_them(app, loaded_c
     assert _card_count(app, learner.id) == len(WRONG_ANSWERS["intro-quiz"])
 
 
+def test_a_first_pass_locks_the_learner_once(app, loaded_course, client, learner):
+    """The submission holds their row FOR UPDATE (PostgreSQL) when the roll-up recomputes everything for a first
+    pass: the roll-up takes no second lock (SQLite: the write lock, no row lock at all)."""
+    complete_lessons(client, "welcome", "models")
+    with Statements(app) as first_pass:
+        assert submit_quiz(client, "intro-quiz", RIGHT_ANSWERS["intro-quiz"]).status_code == 302
+    assert any("INSERT INTO learner_course_stats" in sql for sql in first_pass.sql)  # everything recomputed
+    locks = [sql for sql in first_pass.sql if "FOR UPDATE" in sql or "FOR NO KEY UPDATE" in sql]
+    with app.app_context():
+        postgres = _db.engine.dialect.name == "postgresql"
+    assert len(locks) == (1 if postgres else 0), locks
+    assert not postgres or "FOR UPDATE" in locks[0] and "NO KEY" not in locks[0]
+
+
 def test_a_learner_who_never_launched_from_a_platform_queues_no_score(app, loaded_course, client, learner):
     complete_lessons(client, "welcome", "models")
     with Statements(app) as seen:

@@ -111,15 +111,16 @@ _QUIZ_COLUMNS = text(QUIZ_COLUMNS)
 
 def attempt_recorded(user_id: int, course_id: int, *, first_pass: bool) -> None:
     """A quiz attempt was recorded: `first_pass` when it passed a quiz the learner had not passed before (their
-    chapters may be complete now: everything is recomputed), else only the row's quiz numbers."""
+    chapters may be complete now: everything is recomputed), else only the row's quiz numbers.
+
+    No lock is taken here: the quiz submission that calls this holds the learner's row FOR UPDATE (PostgreSQL) or the
+    database's write lock (SQLite) already, so their refreshes run one at a time."""
     if first_pass:
-        refresh_learner(user_id, course_id)
+        refresh_learner(user_id, course_id, locked=True)
         return
     db.session.flush()
-    # No lock here: the quiz submission that calls this holds the learner's row FOR UPDATE (PostgreSQL) or the
-    # database's write lock (SQLite) already, so their refreshes run one at a time.
     if not db.session.connection().execute(_QUIZ_COLUMNS, {"course_id": course_id, "user_id": user_id}).rowcount:
-        refresh_learner(user_id, course_id)  # no row yet: a first attempt before any lesson was opened
+        refresh_learner(user_id, course_id, locked=True)  # no row yet: a first attempt before any lesson was opened
         return
     touch(course_id, user_id, QUIZZES)
 
