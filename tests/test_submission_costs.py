@@ -109,6 +109,20 @@ def test_the_outline_asks_for_announcements_only_in_a_cohort(app, loaded_course,
     assert any("announcement" in sql for sql in in_a_cohort.sql)
 
 
+def test_the_outline_counts_the_reviews_due_with_the_learners_outline(app, loaded_course, client, learner):
+    """The outline's "N reviews due" is one more branch of the learner's outline statement, not one of its own: a
+    learner in no cohort costs the user, the course and that one statement."""
+    from test_review import fail_intro
+
+    fail_intro(client)  # one wrong answer: a card due at once
+    with Statements(app) as seen:
+        page = client.get(OUTLINE)
+    assert page.status_code == 200 and "1 review due" in page.get_data(as_text=True)
+    reads = [t for t in seen.tables() if t != "BEGIN"]
+    assert reads == ["SELECT user_account", "SELECT course", "SELECT lesson_progress"], reads
+    assert "review_card" in seen.sql[-1]
+
+
 def test_the_outline_shows_one_progress_bar_for_the_course_and_one_per_module(app, loaded_course, client, learner):
     """The module bars come from the progress bar's macro, the course's from its include: the same markup."""
     complete_lessons(client, "welcome")

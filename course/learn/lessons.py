@@ -20,7 +20,6 @@ from course.learn.loading import LoadedLesson, learner_outline, load_lesson_or_4
 from course.learn.outline_html import ChapterSections
 from course.learn.titles import item_titles
 from course.progress import journey
-from course.progress import review as reviews
 from course.progress.opening import format_opening
 from course.progress.outline import build_outline
 from course.progress.reading import record_view, view_is_due
@@ -45,12 +44,12 @@ def catalogue():
 
 @bp.route("/courses/<course_key>")
 def outline(course_key: str):
-    outline = learner_outline(course_key)
+    outline = learner_outline(course_key, reviews_due=True)
     calendar = calendar_links(current_user.id, outline.schedule) if current_user.is_authenticated else None
     # Announcements are made to cohorts: a learner in none (their outline read no cohort) has none to read.
     in_a_cohort = current_user.is_authenticated and outline.schedule is not None
     announcements = unread_for(current_user.id, outline.course.id) if in_a_cohort else []
-    reviews_due = reviews.due_count(current_user.id, outline.course.id) if current_user.is_authenticated else 0
+    reviews_due = outline.reviews_due or 0  # read with the outline
     links, titles = item_links(outline.course), item_titles(outline.outline)
     return render_template(
         "learn/outline.html",

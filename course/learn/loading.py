@@ -30,11 +30,13 @@ class LoadedQuiz(NamedTuple):
     status: QuizStatus  # its quiz with its questions and their options
 
 
-def learner_outline(course_key: str, answers_for: str | None = None) -> LearnerOutline:
-    """The signed-in learner's outline of the course (anonymous readers see it with nothing started); with their
-    workbook answers to the lesson `answers_for` (its key), if asked."""
+def learner_outline(course_key: str, answers_for: str | None = None, reviews_due: bool = False) -> LearnerOutline:
+    """The signed-in learner's outline of the course (anonymous readers see it with nothing started); with what the
+    page shows besides, if asked: their workbook answers to the lesson `answers_for` (its key), how many of their
+    review cards are due (`build_outline`)."""
     course = get_course_or_404(course_key)
-    return build_outline(course, current_user.id if current_user.is_authenticated else None, answers_for)
+    user_id = current_user.id if current_user.is_authenticated else None
+    return build_outline(course, user_id, answers_for, reviews_due)
 
 
 # What each refusal answers: forbidden for now, or in conflict with what the learner already did.

@@ -1,6 +1,7 @@
 """Everything of one learner's that their outline shows, read in one statement: their progress in each lesson,
-their attempts at each quiz (count, best score, passed), their completion, their cohort and its release dates; and,
-for a lesson page, their workbook answers to the lesson's prompts.
+their attempts at each quiz (count, best score, passed), their completion, their cohort and its release dates; and
+what one page shows besides: a lesson page, their workbook answers to the lesson's prompts; the outline, how many of
+their review cards are due.
 
 A page runs it on every request, so it is one UNION ALL of plain rows, built once (building a statement costs
 more than running it). Each branch is one kind of row (`RowKind`) and fills the columns it does not use with
@@ -17,12 +18,14 @@ from typing import NamedTuple
 from sqlalchemy import Date, Float, Integer, String, bindparam, case, cast, func, literal, null, select, union_all
 from sqlalchemy.sql.elements import ColumnElement
 
+from course import clock
 from course.cohorts.models import ChapterRelease, Cohort, Enrolment
 from course.cohorts.schedule import LearnerSchedule
-from course.content.models import Quiz, WorkbookPrompt
+from course.content.models import Question, Quiz, WorkbookPrompt
 from course.db_types import UTCDateTime
 from course.extensions import db
 from course.progress.models import Completion, LessonProgress, WorkbookAnswer
+from course.progress.review_models import ReviewCard
 from course.quiz.models import Attempt
 
 
@@ -33,6 +36,7 @@ class RowKind(StrEnum):
     ENROLMENT = "enrolment"  # their cohort: its last day and their extension
     RELEASE = "release"  # a chapter's release date in that cohort
     ANSWER = "answer"  # their workbook answer to a prompt of the lesson asked for (`learner_state(lesson_id=…)`)
+    REVIEWS_DUE = "reviews_due"  # how many of their review cards are due now (`learner_state(reviews_due=True)`)
 
 
 class Progress(NamedTuple):
@@ -132,19 +136,34 @@ _BRANCHES = (
     .join(Enrolment, Enrolment.cohort_id == ChapterRelease.cohort_id)
     .where(Enrolment.user_id == bindparam("user_id"), Enrolment.course_id == bindparam("course_id")),
 )
-_STATE = union_all(*_BRANCHES)
-# A lesson page's: with the learner's answers to the lesson's workbook prompts (every lesson of the course has some),
-# which would otherwise be a statement of their own.
-_STATE_WITH_ANSWERS = union_all(
-    *_BRANCHES,
+# What one page shows besides, read in the same statement rather than one of their own: a lesson page's learner's
+# answers to the lesson's workbook prompts (every lesson of the course has some) …
+_ANSWERS = (
     select(
         *_columns(
             RowKind.ANSWER, WorkbookAnswer.prompt_id, first_at=WorkbookAnswer.updated_at, code=WorkbookAnswer.text
         )
     )
     .join(WorkbookPrompt, WorkbookPrompt.id == WorkbookAnswer.prompt_id)
-    .where(WorkbookAnswer.user_id == bindparam("user_id"), WorkbookPrompt.lesson_id == bindparam("lesson_id")),
+    .where(WorkbookAnswer.user_id == bindparam("user_id"), WorkbookPrompt.lesson_id == bindparam("lesson_id"))
 )
+# … and the outline's "N reviews due": their cards of the course's current questions due now.
+_REVIEWS_DUE = (
+    select(*_columns(RowKind.REVIEWS_DUE, cast(null(), Integer), number=func.count(ReviewCard.id)))
+    .join(Question, Question.id == ReviewCard.question_id)
+    .where(
+        ReviewCard.user_id == bindparam("user_id"),
+        Question.course_id == bindparam("course_id"),
+        Question.archived_at.is_(None),
+        ReviewCard.due <= bindparam("now", type_=UTCDateTime()),
+    )
+)
+# Built once, one per combination (answers, reviews due).
+_STATES = {
+    (answers, reviews): union_all(*_BRANCHES, *([_ANSWERS] if answers else []), *([_REVIEWS_DUE] if reviews else []))
+    for answers in (False, True)
+    for reviews in (False, True)
+}
 
 
 @dataclass
@@ -154,18 +173,23 @@ class LearnerState:
     completion: CompletionRecord | None = None
     schedule: LearnerSchedule | None = None  # their cohort's, if they are in one
     answers: dict[int, Answer] | None = None  # by prompt id: their answers to the lesson's prompts, if asked for
+    reviews_due: int | None = None  # how many of their review cards are due now, if asked for
 
 
-def learner_state(user_id: int, course_id: int, lesson_id: int | None = None) -> LearnerState:
+def learner_state(
+    user_id: int, course_id: int, lesson_id: int | None = None, reviews_due: bool = False
+) -> LearnerState:
     """Everything of the learner's that an outline shows, in one statement; with `lesson_id`, their workbook answers
-    to that lesson's prompts too."""
+    to that lesson's prompts too, and with `reviews_due`, how many of their review cards are due now."""
     found = LearnerState()
     releases: dict[int, date] = {}
-    params = {"user_id": user_id, "course_id": course_id}
+    params: dict = {"user_id": user_id, "course_id": course_id}
     if lesson_id is not None:
         params["lesson_id"] = lesson_id
         found.answers = {}
-    rows = db.session.connection().execute(_STATE if lesson_id is None else _STATE_WITH_ANSWERS, params)
+    if reviews_due:
+        params["now"] = clock.now()
+    rows = db.session.connection().execute(_STATES[lesson_id is not None, reviews_due], params)
     for row in rows:
         kind = row.kind
         if kind == RowKind.PROGRESS:
@@ -178,6 +202,8 @@ def learner_state(user_id: int, course_id: int, lesson_id: int | None = None) ->
             found.schedule = LearnerSchedule(row.row_id, row.day, row.number, releases)
         elif kind == RowKind.ANSWER:
             found.answers[row.row_id] = Answer(row.row_id, row.code, row.first_at)
+        elif kind == RowKind.REVIEWS_DUE:
+            found.reviews_due = row.number
         elif row.day is not None:  # a chapter with a release date
             releases[row.row_id] = row.day
     return found

@@ -144,6 +144,7 @@ class LearnerOutline(_RollUp):
     # The learner's workbook answers (by prompt id) to the prompts of the lesson the outline was built for
     # (`build_outline(answers_for=…)`), by that lesson's id; empty when it was built for none.
     answers: dict[int, dict[int, Answer]] = field(default_factory=dict)
+    reviews_due: int | None = None  # how many of the learner's review cards are due now, if asked for
 
     @property
     def chapters(self) -> list[ChapterStatus]:
@@ -247,12 +248,15 @@ class LearnerOutline(_RollUp):
         return None
 
 
-def build_outline(course: Course, user_id: int | None, answers_for: str | None = None) -> LearnerOutline:
-    """The course's outline as `user_id` sees it (an anonymous reader: None, every item not started); with the
-    learner's workbook answers to the prompts of the lesson whose key is `answers_for`, read in the same statement."""
+def build_outline(
+    course: Course, user_id: int | None, answers_for: str | None = None, reviews_due: bool = False
+) -> LearnerOutline:
+    """The course's outline as `user_id` sees it (an anonymous reader: None, every item not started); read in the same
+    statement, the learner's workbook answers to the prompts of the lesson whose key is `answers_for`, and with
+    `reviews_due` how many of their review cards are due."""
     outline = course_outline(course)
     lesson_id = next((lesson.id for lesson in outline.lessons if lesson.key == answers_for), None)
-    mine = learner_state(user_id, course.id, lesson_id) if user_id is not None else LearnerState()
+    mine = learner_state(user_id, course.id, lesson_id, reviews_due) if user_id is not None else LearnerState()
     schedule = mine.schedule
     modules = []
     for module in outline.modules:
@@ -272,7 +276,7 @@ def build_outline(course: Course, user_id: int | None, answers_for: str | None =
                 status.quiz.open = not status.locked and (not course.quiz_gate or status.read)
             module_status.chapters.append(status)
         modules.append(module_status)
-    learner = LearnerOutline(course, outline, modules, mine.completion, schedule=schedule)
+    learner = LearnerOutline(course, outline, modules, mine.completion, schedule=schedule, reviews_due=mine.reviews_due)
     if lesson_id is not None and mine.answers is not None:
         learner.answers[lesson_id] = mine.answers
     viewed = [ls for ls in learner.lessons if ls.progress]

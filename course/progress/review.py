@@ -131,27 +131,6 @@ def _course_cards(user_id: int, course_id: int):
     )
 
 
-# The outline runs it on every request: built once (building a statement costs more than running it).
-_DUE_COUNT = (
-    select(func.count(ReviewCard.id))
-    .join(Question, Question.id == ReviewCard.question_id)
-    .where(
-        ReviewCard.user_id == bindparam("user_id"),
-        Question.course_id == bindparam("course_id"),
-        Question.archived_at.is_(None),
-        ReviewCard.due <= bindparam("now"),
-    )
-)
-
-
-def due_count(user_id: int, course_id: int) -> int:
-    """How many of the learner's cards of the course's current questions are due now (the outline's "N reviews
-    due")."""
-    # A count, read without the ORM's machinery for loading objects (on the session's connection: its transaction).
-    params = {"user_id": user_id, "course_id": course_id, "now": clock.now()}
-    return db.session.connection().execute(_DUE_COUNT, params).scalar() or 0
-
-
 @dataclass(frozen=True)
 class Week:
     starts: datetime
