@@ -111,7 +111,7 @@ def test_the_outline_asks_for_announcements_only_in_a_cohort(app, loaded_course,
 
 def test_the_outline_counts_the_reviews_due_with_the_learners_outline(app, loaded_course, client, learner):
     """The outline's "N reviews due" is one more branch of the learner's outline statement, not one of its own: a
-    learner in no cohort costs the user, the course and that one statement."""
+    learner in no cohort costs the user and that one statement (which reads the course's row too)."""
     from test_review import fail_intro
 
     fail_intro(client)  # one wrong answer: a card due at once
@@ -119,8 +119,8 @@ def test_the_outline_counts_the_reviews_due_with_the_learners_outline(app, loade
         page = client.get(OUTLINE)
     assert page.status_code == 200 and "1 review due" in page.get_data(as_text=True)
     reads = [t for t in seen.tables() if t != "BEGIN"]
-    assert reads == ["SELECT user_account", "SELECT course", "SELECT lesson_progress"], reads
-    assert "review_card" in seen.sql[-1]
+    assert reads == ["SELECT user_account", "SELECT course"], reads
+    assert "review_card" in seen.sql[-1] and "lesson_progress" in seen.sql[-1]
 
 
 def test_the_outline_shows_one_progress_bar_for_the_course_and_one_per_module(app, loaded_course, client, learner):

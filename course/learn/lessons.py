@@ -68,7 +68,7 @@ def _render_lesson(loaded: LoadedLesson, rejected: tuple[int, WorkbookForm] | No
     course, outline, chapter, status = loaded
     status.lesson = lesson_with_body(course, status.lesson)
     prompts = outline.prompts_of(status.lesson)
-    answers = outline.answers.get(status.lesson.id)  # read with the outline (`load_lesson_or_404`), else now
+    answers = outline.answers.get(status.lesson.key)  # read with the outline (`load_lesson_or_404`), else now
     if answers is None:
         answers = workbook_answers(current_user.id, [p.id for p in prompts])
     # Each prompt's form is written by the template, with the learner's answer, as `WorkbookForm(prefix=f"wb-{key}")`

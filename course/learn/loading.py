@@ -13,7 +13,14 @@ from course.content.cache import quiz_with_questions
 from course.content.lookup import get_course_or_404
 from course.content.models import Course
 from course.progress.journey import Refusal, Refused, chapter_refusal
-from course.progress.outline import ChapterStatus, LearnerOutline, LessonStatus, QuizStatus, build_outline
+from course.progress.outline import (
+    ChapterStatus,
+    LearnerOutline,
+    LessonStatus,
+    QuizStatus,
+    build_outline,
+    build_outline_of_key,
+)
 
 
 class LoadedLesson(NamedTuple):
@@ -34,9 +41,12 @@ def learner_outline(course_key: str, answers_for: str | None = None, reviews_due
     """The signed-in learner's outline of the course (anonymous readers see it with nothing started); with what the
     page shows besides, if asked: their workbook answers to the lesson `answers_for` (its key), how many of their
     review cards are due (`build_outline`)."""
-    course = get_course_or_404(course_key)
-    user_id = current_user.id if current_user.is_authenticated else None
-    return build_outline(course, user_id, answers_for, reviews_due)
+    if not current_user.is_authenticated:
+        return build_outline(get_course_or_404(course_key), None)
+    outline = build_outline_of_key(course_key, current_user.id, answers_for, reviews_due)  # the course read with it
+    if outline is None:
+        abort(404)
+    return outline
 
 
 # What each refusal answers: forbidden for now, or in conflict with what the learner already did.

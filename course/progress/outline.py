@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from course.cohorts.schedule import LearnerSchedule
+from course.content import cache as content_cache
 from course.content.models import Chapter, Course, Lesson, Module, Quiz, WorkbookPrompt
 from course.content.outline import Outline, course_outline
 from course.progress.learner_state import Answer, CompletionRecord, LearnerState, Progress, learner_state
@@ -142,8 +143,8 @@ class LearnerOutline(_RollUp):
     last_lesson: LessonStatus | None = None
     schedule: LearnerSchedule | None = None
     # The learner's workbook answers (by prompt id) to the prompts of the lesson the outline was built for
-    # (`build_outline(answers_for=…)`), by that lesson's id; empty when it was built for none.
-    answers: dict[int, dict[int, Answer]] = field(default_factory=dict)
+    # (`build_outline(answers_for=…)`), by that lesson's key; empty when it was built for none.
+    answers: dict[str, dict[int, Answer]] = field(default_factory=dict)
     reviews_due: int | None = None  # how many of the learner's review cards are due now, if asked for
 
     @property
@@ -254,9 +255,24 @@ def build_outline(
     """The course's outline as `user_id` sees it (an anonymous reader: None, every item not started); read in the same
     statement, the learner's workbook answers to the prompts of the lesson whose key is `answers_for`, and with
     `reviews_due` how many of their review cards are due."""
+    if user_id is None:
+        return _assembled(course, LearnerState())
+    return _assembled(course, learner_state(user_id, course.id, lesson_key=answers_for, reviews_due=reviews_due))
+
+
+def build_outline_of_key(
+    course_key: str, user_id: int, answers_for: str | None = None, reviews_due: bool = False
+) -> LearnerOutline | None:
+    """`build_outline` for a learner's page, which names the course by its key: the course's row is read with the
+    learner's state, in one statement. None when no live course has that key."""
+    mine = learner_state(user_id, course_key=course_key, lesson_key=answers_for, reviews_due=reviews_due)
+    if mine.course is None:
+        return None
+    return _assembled(content_cache.course(*mine.course), mine)
+
+
+def _assembled(course: Course, mine: LearnerState) -> LearnerOutline:
     outline = course_outline(course)
-    lesson_id = next((lesson.id for lesson in outline.lessons if lesson.key == answers_for), None)
-    mine = learner_state(user_id, course.id, lesson_id, reviews_due) if user_id is not None else LearnerState()
     schedule = mine.schedule
     modules = []
     for module in outline.modules:
@@ -277,8 +293,8 @@ def build_outline(
             module_status.chapters.append(status)
         modules.append(module_status)
     learner = LearnerOutline(course, outline, modules, mine.completion, schedule=schedule, reviews_due=mine.reviews_due)
-    if lesson_id is not None and mine.answers is not None:
-        learner.answers[lesson_id] = mine.answers
+    if mine.answers is not None:
+        learner.answers[mine.answers_for] = mine.answers
     viewed = [ls for ls in learner.lessons if ls.progress]
     if viewed:
         learner.last_lesson = max(viewed, key=lambda ls: ls.progress.last_viewed_at)
