@@ -77,7 +77,9 @@ def insert_ignore_returning(model: type, values: dict[str, Any], conflict: list[
 
 
 def analyze(tables: list[str]) -> None:
-    """PostgreSQL: refresh the planner's statistics of `tables`, in the session's transaction (rolled back with it).
+    """PostgreSQL: refresh the planner's statistics of `tables`, in the session's transaction. A rollback takes back
+    the column statistics but not the tables' row and page counts, which ANALYZE writes in place (counting the
+    transaction's own rows): run it for a write that is meant to be committed (not a dry run).
     For the small tables only a content load writes (the outline): autovacuum analyzes a table once 50 rows and a
     tenth of it have changed, which a course's 40 lessons never reach, and without statistics the planner takes
     every table for a row or two and joins the outline by nested loops: the roll-up's statements on every first

@@ -47,7 +47,7 @@ def load_content(root: Path, dry_run: bool = False, report: Callable[[str], None
             lessons = sum(1 for _ in course.lessons())
             report(f"syncing {course.spec.id}: {len(course.modules)} modules, {lessons} lessons")
         plan = sync(courses)
-        if not plan.empty:
+        if not plan.empty and not dry_run:  # a dry run's would stay: see course.sql.analyze
             analyze(OUTLINE_TABLES)  # before the roll-up is recomputed over them
         signals.content_loaded.send(LoadPlan, plan=plan)  # e.g. the progress roll-up counts the new outline
         if dry_run:
