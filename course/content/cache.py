@@ -30,14 +30,11 @@ from sqlalchemy import Select, bindparam, event, select
 from sqlalchemy.orm import Session, selectinload, undefer
 
 from course.content.models import (
-    Chapter,
+    CONTENT_MODELS,
     Course,
     Lesson,
-    Module,
     Question,
-    QuestionOption,
     Quiz,
-    WorkbookPrompt,
 )
 from course.extensions import db
 
@@ -45,7 +42,6 @@ QUIZZES_KEPT = 32
 LESSONS_KEPT = 48  # the real course has 40 lessons; a body with its translation is about 20 KB
 
 
-_CONTENT_MODELS = (Course, Module, Chapter, Lesson, Quiz, WorkbookPrompt, Question, QuestionOption)
 _lock = threading.Lock()
 _generation = 0  # moved on by every ORM change to content rows in this process: part of every key
 _courses: dict[int, tuple[tuple, Course]] = {}  # course id → ((content_version, loaded_at, _generation), the row)
@@ -157,7 +153,7 @@ def clear() -> None:
 
 @event.listens_for(Session, "after_flush")
 def _content_flushed(session: Session, _context: object) -> None:
-    if any(isinstance(obj, _CONTENT_MODELS) for obj in (*session.new, *session.dirty, *session.deleted)):
+    if any(isinstance(obj, CONTENT_MODELS) for obj in (*session.new, *session.dirty, *session.deleted)):
         session.info[_CHANGED] = True
         clear()
 

@@ -179,3 +179,8 @@ class QuestionOption(db.Model):
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Texts in the course's other languages: {lang: {field: text}}
     i18n: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+# Every model whose rows a content load writes and nothing else does (the process's content cache is cleared when one
+# of them changes; a load that changed them refreshes their planner statistics).
+CONTENT_MODELS = (Course, Module, Chapter, Lesson, Quiz, WorkbookPrompt, Question, QuestionOption)

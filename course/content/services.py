@@ -11,7 +11,7 @@ from course import signals
 from course.audit.log import Action, record
 from course.content import cache as content_cache
 from course.content.loader import LoadPlan, sync
-from course.content.models import Chapter, Course, Lesson, Module, Question, QuestionOption, Quiz, WorkbookPrompt
+from course.content.models import CONTENT_MODELS
 from course.content.parser import CourseDoc, Problem, read_content
 from course.extensions import db
 from course.sql import analyze
@@ -65,9 +65,7 @@ def load_content(root: Path, dry_run: bool = False, report: Callable[[str], None
 
 # What a content load writes, and nothing else does: the planner's statistics of them are refreshed by a load that
 # changed something (course.sql.analyze says why).
-OUTLINE_TABLES = [
-    model.__tablename__ for model in (Course, Module, Chapter, Lesson, WorkbookPrompt, Quiz, Question, QuestionOption)
-]
+OUTLINE_TABLES = [model.__tablename__ for model in CONTENT_MODELS]
 
 
 def _record_load(courses: list[CourseDoc], plan: LoadPlan) -> None:

@@ -40,7 +40,7 @@ class LoadedQuiz(NamedTuple):
 def learner_outline(course_key: str, answers_for: str | None = None, reviews_due: bool = False) -> LearnerOutline:
     """The signed-in learner's outline of the course (anonymous readers see it with nothing started); with what the
     page shows besides, if asked: their workbook answers to the lesson `answers_for` (its key), how many of their
-    review cards are due (`build_outline`)."""
+    review cards are due (`build_outline_of_key`)."""
     if not current_user.is_authenticated:
         return build_outline(get_course_or_404(course_key), None)
     outline = build_outline_of_key(course_key, current_user.id, answers_for, reviews_due)  # the course read with it

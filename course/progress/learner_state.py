@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
+from functools import cache
 from typing import NamedTuple
 
 from sqlalchemy import (
@@ -113,6 +114,7 @@ def _columns(kind: RowKind, row_id: ColumnElement, **values: ColumnElement) -> l
     return columns
 
 
+@cache  # built once each, at its first use (building a statement costs more than running it)
 def _statement(by_key: bool, answers: bool, reviews: bool) -> CompoundSelect:
     """The UNION ALL of the branches asked for. `by_key`: the course named by its key (:course_key, a live course:
     its row comes first, none when there is no such course), not its id (:course_id)."""
@@ -193,26 +195,15 @@ def _statement(by_key: bool, answers: bool, reviews: bool) -> CompoundSelect:
     return union_all(*branches)
 
 
-_COURSE_OF_KEY = (
-    select(Course.id).where(Course.key == bindparam("course_key"), Course.archived_at.is_(None)).scalar_subquery()
-)
+_LIVE_COURSE_OF_KEY = (Course.key == bindparam("course_key"), Course.archived_at.is_(None))
+_COURSE_OF_KEY = select(Course.id).where(*_LIVE_COURSE_OF_KEY).scalar_subquery()
 
 
 def _course_row() -> Select:
     """The live course's row: what names the process's copy of it (`course.content.cache.course`). First: it types the
     UNION's columns, and its id and load time are of the types the other branches' are."""
-    return select(*_columns(RowKind.COURSE, Course.id, first_at=Course.loaded_at, code=Course.content_version)).where(
-        Course.key == bindparam("course_key"), Course.archived_at.is_(None)
-    )
-
-
-# Built once each (building a statement costs more than running it): by (by_key, answers, reviews).
-_STATEMENTS = {
-    (by_key, answers, reviews): _statement(by_key, answers, reviews)
-    for by_key in (False, True)
-    for answers in (False, True)
-    for reviews in (False, True)
-}
+    columns = _columns(RowKind.COURSE, Course.id, first_at=Course.loaded_at, code=Course.content_version)
+    return select(*columns).where(*_LIVE_COURSE_OF_KEY)
 
 
 @dataclass
@@ -258,7 +249,7 @@ def learner_state(
         found.answers, found.answers_for = {}, lesson_key
     if reviews_due:
         params["now"] = clock.now()
-    statement = _STATEMENTS[course_key is not None, lesson_key is not None, reviews_due]
+    statement = _statement(course_key is not None, lesson_key is not None, reviews_due)
     rows = db.session.connection().execute(statement, params)
     for row in rows:
         kind = row.kind

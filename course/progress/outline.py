@@ -143,7 +143,7 @@ class LearnerOutline(_RollUp):
     last_lesson: LessonStatus | None = None
     schedule: LearnerSchedule | None = None
     # The learner's workbook answers (by prompt id) to the prompts of the lesson the outline was built for
-    # (`build_outline(answers_for=…)`), by that lesson's key; empty when it was built for none.
+    # (`build_outline_of_key(answers_for=…)`), by that lesson's key; empty when it was built for none.
     answers: dict[str, dict[int, Answer]] = field(default_factory=dict)
     reviews_due: int | None = None  # how many of the learner's review cards are due now, if asked for
 
@@ -249,22 +249,18 @@ class LearnerOutline(_RollUp):
         return None
 
 
-def build_outline(
-    course: Course, user_id: int | None, answers_for: str | None = None, reviews_due: bool = False
-) -> LearnerOutline:
-    """The course's outline as `user_id` sees it (an anonymous reader: None, every item not started); read in the same
-    statement, the learner's workbook answers to the prompts of the lesson whose key is `answers_for`, and with
-    `reviews_due` how many of their review cards are due."""
-    if user_id is None:
-        return _assembled(course, LearnerState())
-    return _assembled(course, learner_state(user_id, course.id, lesson_key=answers_for, reviews_due=reviews_due))
+def build_outline(course: Course, user_id: int | None) -> LearnerOutline:
+    """The course's outline as `user_id` sees it (an anonymous reader: None, every item not started)."""
+    return _assembled(course, learner_state(user_id, course.id) if user_id is not None else LearnerState())
 
 
 def build_outline_of_key(
     course_key: str, user_id: int, answers_for: str | None = None, reviews_due: bool = False
 ) -> LearnerOutline | None:
     """`build_outline` for a learner's page, which names the course by its key: the course's row is read with the
-    learner's state, in one statement. None when no live course has that key."""
+    learner's state, in one statement, and so is what the page shows besides, if asked: their workbook answers to
+    the prompts of the lesson whose key is `answers_for`, and with `reviews_due` how many of their review cards are
+    due. None when no live course has that key."""
     mine = learner_state(user_id, course_key=course_key, lesson_key=answers_for, reviews_due=reviews_due)
     if mine.course is None:
         return None
