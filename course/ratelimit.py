@@ -141,15 +141,26 @@ def user_or_address() -> str:
     return f"addr:{request.remote_addr}"
 
 
+# What a route limit counts: the forms' POSTs. The JSON API counts its own requests (course/api/auth.py).
+LIMITED_METHODS = ("POST",)
+
+
 def limit(name: str, key_func=None):
     """A route decorator whose limit string is read from config (`RATELIMIT_<NAME>`), so tests and
-    deployments can tune it."""
+    deployments can tune it. It counts POSTs only (LIMITED_METHODS)."""
     return limiter.limit(
         lambda: current_app.config[f"RATELIMIT_{name.upper()}"],
         key_func=key_func,
-        methods=["POST"],
+        methods=list(LIMITED_METHODS),
         scope=name,
     )
+
+
+@limiter.request_filter
+def _not_limited_method() -> bool:
+    """Flask-Limiter's request filter: a GET (any method no limit counts) is let through before the limiter
+    resolves the route's limits, which it otherwise does in a before_request hook for every page."""
+    return request.method not in LIMITED_METHODS
 
 
 def _release_request_transaction() -> None:

@@ -341,6 +341,31 @@ def test_rate_limit_headers_come_from_the_counter_just_written(app, loaded_cours
     assert remaining == [4, 3, 2]
 
 
+def test_a_page_skips_the_rate_limiter(app, loaded_course, client, learner, monkeypatch):
+    """Every limit counts POSTs (course.ratelimit.LIMITED_METHODS): a GET is let through before Flask-Limiter
+    resolves its route's limits, a POST still has them resolved and counted."""
+    from course.extensions import limiter
+    from course.ratelimit import LIMITED_METHODS
+
+    resolved = []
+    resolve = limiter.limit_manager.resolve_limits
+
+    def resolving(app, endpoint, *rest, **kwargs):
+        resolved.append(endpoint)
+        return resolve(app, endpoint, *rest, **kwargs)
+
+    monkeypatch.setattr(limiter.limit_manager, "resolve_limits", resolving)
+    complete_lessons(client, "welcome", "models")
+    resolved.clear()
+    assert client.get(lesson_url("welcome")).status_code == 200
+    assert client.get(quiz_url("intro-quiz")).status_code == 200
+    assert resolved == []
+    submit_quiz(client, "intro-quiz", RIGHT_ANSWERS["intro-quiz"])
+    assert set(resolved) == {"quiz.submit"}  # in the before_request hook and in the decorator
+    every = [lim for lims in limiter.limit_manager._decorated_limits.values() for lim in lims]
+    assert every and all(lim.methods == tuple(m.lower() for m in LIMITED_METHODS) for lim in every)
+
+
 # -- memory ---------------------------------------------------------------------------------------------
 # glibc raises its mmap threshold to the size of the last large block freed, so argon2id's 19 MiB would come
 # from the heap and stay resident after the first login: the production command fixes the threshold at its
