@@ -179,7 +179,7 @@ class WrkResult:
     rps: float
     requests: int
     bad: int  # responses that are not 2xx/3xx, plus socket errors
-    statuses: dict[str, int] = field(default_factory=dict)
+    statuses: dict[str, int] = field(default_factory=dict)  # and "cookie": responses that set a cookie
     output: str = ""
     latency: dict[str, float] = field(default_factory=dict)  # percentile ("50", "99") → milliseconds (--latency)
 
@@ -194,6 +194,7 @@ STATUS_LUA = """
 counts = {}
 function response(status, headers, body)
   counts[status] = (counts[status] or 0) + 1
+  if headers["Set-Cookie"] then counts["cookie"] = (counts["cookie"] or 0) + 1 end
 end
 local threads = {}
 function setup(thread)
@@ -491,23 +492,28 @@ def bench_engine(engine: str, postgres: str | None, duration: float, mixed_count
             rss_booted = [rss_kib(pid) / 1024 for pid in server.worker_pids()]
             sessions = [log_in(server, email, site) for email in site.emails]
             lesson_path = f"/courses/{site.course}/lessons/{site.lessons[0]}"
-            cookie = {"Cookie": sessions[0].cookie}
             run_wrk(server.url + "/healthz", 2)  # warm-up: templates compiled, connections pooled
-            run_wrk(server.url + lesson_path, 2, headers=cookie)
+            run_wrk(server.url + lesson_path, 2, headers={"Cookie": sessions[0].cookie})
+
+            def page_turn(path: str, latency: bool = False) -> WrkResult:
+                """One turn of a page, as a learner who logged in just before it. A browser sends back the cookie
+                the app rewrites once a minute (its last-seen time, for the idle timeout); wrk sends the one it
+                was given, which the app would re-sign in every response once it is a minute old."""
+                cookie = {"Cookie": log_in(server, site.emails[0], site).cookie}
+                return run_wrk(server.url + path, turn, headers=cookie, latency=latency)
+
             health = Health(server.url, duration)
             turn = page_turn_seconds(duration)  # each page turn: the health check and the page, PAGE_ROUNDS times
             health.seconds = turn
-            lesson = health.page(
-                "lesson", lambda: run_wrk(server.url + lesson_path, turn, headers=cookie, latency=True)
-            )
+            lesson = health.page("lesson", lambda: page_turn(lesson_path, latency=True))
             say(f"  GET lesson (logged in)  {lesson.rps:8.1f} req/s  {lesson.statuses}  latency {lesson.latency} ms, "
                 f"÷ healthz {fmt_shares(health, 'lesson')}")  # fmt: skip
             outline_path = f"/courses/{site.course}"
-            outline = health.page("outline", lambda: run_wrk(server.url + outline_path, turn, headers=cookie))
+            outline = health.page("outline", lambda: page_turn(outline_path))
             say(f"  GET outline             {outline.rps:8.1f} req/s  {outline.statuses}, ÷ healthz "
                 f"{fmt_shares(health, 'outline')}")  # fmt: skip
             quiz_path = f"/courses/{site.course}/quizzes/{site.quiz}"
-            quiz_page = health.page("quiz", lambda: run_wrk(server.url + quiz_path, turn, headers=cookie))
+            quiz_page = health.page("quiz", lambda: page_turn(quiz_path))
             say(f"  GET quiz page           {quiz_page.rps:8.1f} req/s  {quiz_page.statuses}, ÷ healthz "
                 f"{fmt_shares(health, 'quiz')}")  # fmt: skip
             health.seconds = duration
