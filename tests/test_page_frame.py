@@ -1,6 +1,7 @@
 """What every page's frame is made of, built once where Flask and Jinja would build it for every request:
 
-- a form's hidden CSRF field and the progress bar (`course/components.py`: template globals, not macros);
+- a form's hidden CSRF field, the progress bar and a question's options (`course/components.py`: template globals,
+  not macros);
 - the session cookie's signing serializer (once for the app's keys, again when they change);
 - the templates' `_`/`ngettext` (once per language's catalogue).
 """
@@ -13,7 +14,7 @@ from conftest import do_login
 from flask import render_template_string
 from flask_wtf.csrf import generate_csrf
 
-from course.components import csrf_input, progress_bar
+from course.components import choice_inputs, csrf_input, progress_bar
 from course.i18n import template_functions
 
 CSRF_FIELD = re.compile(r'<input type="hidden" name="([^"]*csrf_token)" value="([^"]+)">')
@@ -39,6 +40,33 @@ def test_a_progress_bar_reads_as_text_and_escapes_its_label(app):
         '  <span class="progress-text">42%</span>\n'
         "</div>"
     )
+
+
+class _Choice:
+    def __init__(self, token: str, text: str) -> None:
+        self.token, self.text = token, text
+
+
+def test_a_questions_options_are_inputs_with_labels_their_text_escaped(app):
+    choices = [_Choice("a1b2", "Yes <b>really</b> & truly"), _Choice("c3d4", "No")]
+    with app.test_request_context("/"):
+        shown = render_template_string(
+            "{{ choice_inputs(kind, 'q-1', choices, chosen, error) }}",
+            kind="checkbox", choices=choices, chosen=["c3d4"], error="Choose one.",
+        )  # fmt: skip
+    assert shown == choice_inputs("checkbox", "q-1", choices, ["c3d4"], True)  # a global: not escaped again
+    assert shown == (
+        '<div class="option">\n'
+        '  <input type="checkbox" id="in-q-1-1" name="q-1" value="a1b2" aria-invalid="true">\n'
+        '  <label for="in-q-1-1">Yes &lt;b&gt;really&lt;/b&gt; &amp; truly</label>\n'
+        "</div>\n"
+        '<div class="option">\n'
+        '  <input type="checkbox" id="in-q-1-2" name="q-1" value="c3d4" checked aria-invalid="true">\n'
+        '  <label for="in-q-1-2">No</label>\n'
+        "</div>"
+    )
+    assert 'name="&#34;&gt;"' in choice_inputs("radio", '">', choices, [], False)  # a key is text, never markup
+    assert "aria-invalid" not in choice_inputs("radio", "q-1", choices, [], False)
 
 
 def test_the_header_forms_tokens_are_the_ones_the_app_accepts(app, client, learner):
