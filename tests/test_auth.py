@@ -341,3 +341,43 @@ def test_pages_carry_a_csrf_token_in_every_post_form(csrf_on, loaded_course, cli
         for form in forms:
             # A prefixed form names it "<prefix>-csrf_token", which CSRFProtect also reads.
             assert re.search(r'name="([\w-]+-)?csrf_token"', form), (path, form[:120])
+
+
+# -- the signed-in user a request loads ------------------------------------------------------------------------
+def _login_secret(client) -> str:
+    with client.session_transaction() as session:
+        return session["_user_id"]
+
+
+def test_a_request_loads_its_user_as_plain_values_not_an_orm_row(app, client, learner):
+    from course.accounts.sessions import SignedInUser, load_user
+
+    secret = _login_secret(client)
+    with app.test_request_context("/"):
+        user = load_user(secret)
+        assert isinstance(user, SignedInUser) and not isinstance(user, User)
+        assert (user.id, user.email, user.name, user.role) == (learner.id, learner.email, "Ada Founder", Role.LEARNER)
+        assert user.is_authenticated and user.is_active and not user.is_instructor and not user.is_admin
+        assert user.get_id() == secret and user.get_id_number() == learner.id
+        assert not [obj for obj in _db.session.identity_map.values() if isinstance(obj, User)]  # nothing to clean up
+        assert load_user("not-a-session") is None
+
+
+def test_a_view_that_changes_the_user_takes_the_orm_row_and_shows_it(app, client, learner):
+    from flask import g
+    from flask_login import current_user
+    from werkzeug.exceptions import Unauthorized
+
+    from course.accounts.sessions import load_user, signed_in_user
+
+    secret = _login_secret(client)
+    with app.test_request_context("/"):
+        g._login_user = load_user(secret)  # as flask-login's loader leaves it
+        row = signed_in_user()
+        assert isinstance(row, User) and row.id == learner.id and row.login_secret == secret
+        assert current_user._get_current_object() is row  # the rest of the request sees the row
+        row.name = "Ada Renamed"
+        assert current_user.name == "Ada Renamed" and signed_in_user() is row
+        _db.session.rollback()
+    with app.test_request_context("/"), pytest.raises(Unauthorized):
+        signed_in_user()  # nobody signed in

@@ -24,27 +24,10 @@ def new_session_token() -> str:
     return secrets.token_urlsafe(24)
 
 
-class User(UserMixin, db.Model):
-    __tablename__ = "user_account"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(String(254), unique=True)
-    name: Mapped[str] = mapped_column(String(120))
-    password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[Role] = mapped_column(
-        Enum(Role, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]),
-        default=Role.LEARNER,
-    )
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
-    # Part of the login cookie: rotating it ends every session of this user, on every instance.
-    session_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_session_token)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    # The user's own choices, on every device; None: the browser's language, the site's time zone.
-    language: Mapped[str | None] = mapped_column(String(16))  # one of the config's LANGUAGES, e.g. "zh_Hans"
-    time_zone: Mapped[str | None] = mapped_column(String(64))  # an IANA name, e.g. "Asia/Shanghai"
-    # When the account was deleted: the row stays, anonymised, so the cohorts' statistics stay whole (course/privacy).
-    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+class Account(UserMixin):
+    """What a user is to flask-login and to the pages, shared by the ORM row (`User`) and the signed-in user a request
+    loads (`course.accounts.sessions.SignedInUser`: the same columns as plain values): `id`, `active` and `role` are
+    theirs."""
 
     # The secret of the login session this object was loaded or logged in for (not a column): what the session
     # cookie carries, and so what flask-login's get_id() answers.
@@ -67,6 +50,29 @@ class User(UserMixin, db.Model):
     @property
     def is_instructor(self) -> bool:
         return self.role in (Role.INSTRUCTOR, Role.ADMIN)
+
+
+class User(Account, db.Model):
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[Role] = mapped_column(
+        Enum(Role, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]),
+        default=Role.LEARNER,
+    )
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Part of the login cookie: rotating it ends every session of this user, on every instance.
+    session_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_session_token)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The user's own choices, on every device; None: the browser's language, the site's time zone.
+    language: Mapped[str | None] = mapped_column(String(16))  # one of the config's LANGUAGES, e.g. "zh_Hans"
+    time_zone: Mapped[str | None] = mapped_column(String(64))  # an IANA name, e.g. "Asia/Shanghai"
+    # When the account was deleted: the row stays, anonymised, so the cohorts' statistics stay whole (course/privacy).
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email} {self.role}>"

@@ -22,6 +22,7 @@ from course.accounts.provisioning import (
     record_password_link_sent,
 )
 from course.accounts.services import AccountError, change_role, set_active
+from course.accounts.sessions import signed_in_user
 from course.accounts.tokens import SET_PASSWORD
 from course.admin.forms import ROLE_NAMES, NewUserForm, UserFilterForm
 from course.admin.users import MAX_PAGE, PAGE_SIZE, carried, list_args, search, to_carry
@@ -84,7 +85,7 @@ def new_user():
     """Create an account: it has no password until its owner chooses one from the link emailed to them."""
     form = NewUserForm()
     if form.validate_on_submit():
-        admin = current_user._get_current_object()
+        admin = signed_in_user()
         try:
             user = create_account(admin, form.email.data, form.name.data, form.role.data, form.language.data)
         except EmailTaken as exc:
@@ -114,7 +115,7 @@ def new_user():
 @admin_required
 def update_user(user_id: int):
     user = _user_or_404(user_id)
-    admin = current_user._get_current_object()
+    admin = signed_in_user()
     action = request.form.get("action", "")
     try:
         if action == "role":
@@ -158,7 +159,7 @@ def disable_user(user_id: int):
             flash(_("%(email)s is disabled.", email=user.email), "success")
             return _back_to_list(303)
         try:
-            set_active(current_user._get_current_object(), user, False)
+            set_active(signed_in_user(), user, False)
         except AccountError as exc:
             db.session.rollback()
             flash(str(exc), "error")
@@ -184,7 +185,7 @@ def send_password_link(user_id: int):
         flash(str(exc), "error")
         return _back_to_list(303)
     emailed = send_account_created(user) if purpose == SET_PASSWORD else send_password_reset_by_admin(user)
-    record_password_link_sent(current_user._get_current_object(), user, purpose, emailed)
+    record_password_link_sent(signed_in_user(), user, purpose, emailed)
     db.session.commit()
     if not emailed:
         flash(_("The email to %(email)s could not be sent. Try again later.", email=user.email), "error")
@@ -207,7 +208,7 @@ def delete_user(user_id: int):
         abort(403, description=_("You cannot delete your own account here. Use your account page."))
     if request.method == "POST":
         try:
-            delete_account_as_admin(current_user._get_current_object(), user)
+            delete_account_as_admin(signed_in_user(), user)
         except AccountError as exc:
             db.session.rollback()
             flash(str(exc), "error")

@@ -24,6 +24,7 @@ from course.accounts.services import (
     rename,
     set_preferences,
 )
+from course.accounts.sessions import signed_in_user
 from course.auth.forms import ChangePasswordForm, EmailForm, NameForm, PreferencesForm, notifications_form
 from course.auth.routes import bp, start_session
 from course.auth.token_forms import token_form
@@ -48,7 +49,7 @@ def account_post(view):
 
 
 def account_page(status: int = 200, **forms):
-    user = current_user._get_current_object()
+    user = signed_in_user()
     forms.setdefault("name_form", NameForm(formdata=None, prefix="profile", name=user.name))
     forms.setdefault("email_form", EmailForm(formdata=None, prefix="email"))
     forms.setdefault("password_form", ChangePasswordForm(formdata=None, prefix="pw"))
@@ -90,7 +91,7 @@ def account_name():
     form = NameForm(prefix="profile")
     if not form.validate_on_submit():
         return account_page(400, name_form=form)
-    rename(current_user._get_current_object(), form.name.data)
+    rename(signed_in_user(), form.name.data)
     db.session.commit()
     flash(_("Your name is now %(name)s.", name=current_user.name), "success")
     return redirect(url_for("auth.account"), 303)
@@ -103,7 +104,7 @@ def account_email():
     form = EmailForm(prefix="email")
     if not form.validate_on_submit():
         return account_page(400, email_form=form)
-    user = current_user._get_current_object()
+    user = signed_in_user()
     if refused := password_refused(user, form.password):
         return account_page(refused, email_form=form)
     try:
@@ -127,7 +128,7 @@ def account_password():
     form = ChangePasswordForm(prefix="pw")
     if not form.validate_on_submit():
         return account_page(400, password_form=form)
-    user = current_user._get_current_object()
+    user = signed_in_user()
     if refused := password_refused(user, form.current):
         return account_page(refused, password_form=form)
     if not change_password(user, form.password.data):
@@ -147,7 +148,7 @@ def account_preferences():
     form = PreferencesForm(prefix="prefs")
     if not form.validate_on_submit():
         return account_page(400, preferences_form=form)
-    user = current_user._get_current_object()
+    user = signed_in_user()
     set_preferences(user, form.language.data, form.time_zone.data or None)
     db.session.commit()
     session["lang"] = user.language  # this browser keeps it after logging out

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from course.accounts.api_tokens import TokenError, create_token, revoke
+from course.accounts.sessions import signed_in_user
 from course.auth.account import account_page, account_post, password_refused
 from course.auth.routes import bp
 from course.auth.token_forms import token_form
@@ -17,7 +18,7 @@ from course.extensions import db
 @bp.route("/account/api-tokens", methods=["POST"])
 @account_post
 def create_api_token():
-    user = current_user._get_current_object()
+    user = signed_in_user()
     form = token_form(user, submitted=True)
     if not form.validate_on_submit():
         return account_page(400, token_form=form)

@@ -17,6 +17,7 @@ from course.accounts.emails import notify_two_step_login
 from course.accounts.models import User
 from course.accounts.pending_login import has_pending_login, pending_login
 from course.accounts.services import AccountError
+from course.accounts.sessions import signed_in_user
 from course.auth.account import account_post, password_refused
 from course.auth.forms import ConfirmForm, LoginCodeForm, SetupCodeForm
 from course.auth.routes import bp, form_status, next_url, start_session
@@ -105,7 +106,7 @@ def enrolment_secret() -> str:
 @bp.route("/account/mfa/setup", methods=["GET", "POST"])
 @login_required
 def mfa_setup():
-    user = current_user._get_current_object()
+    user = signed_in_user()
     target = next_url() if request.args.get("next") else url_for("auth.mfa")
     if mfa.has_factor(user.id):
         return redirect(url_for("auth.mfa"))
@@ -135,7 +136,7 @@ def mfa_setup():
 
 # -- the account's two-step login page ----------------------------------------------------------------------------
 def manage_page(status: int = 200, **forms):
-    user = current_user._get_current_object()
+    user = signed_in_user()
     factor = mfa.factor_of(user.id)
     forms.setdefault("codes_form", ConfirmForm(formdata=None, prefix="codes"))
     forms.setdefault("off_form", ConfirmForm(formdata=None, prefix="off"))
@@ -177,7 +178,7 @@ def mfa_page():
 @account_post
 @limit("account", key_func=user_or_address)  # each checks a password (argon2) or a code
 def mfa_recovery_codes():
-    user = current_user._get_current_object()
+    user = signed_in_user()
     if not mfa.has_factor(user.id):
         return redirect(url_for("auth.mfa_setup"), 303)
     form = ConfirmForm(prefix="codes")
@@ -195,7 +196,7 @@ def mfa_recovery_codes():
 @account_post
 @limit("account", key_func=user_or_address)
 def mfa_disable():
-    user = current_user._get_current_object()
+    user = signed_in_user()
     if mfa.is_required(user):
         flash(_("Your role requires two-step login: it cannot be turned off."), "error")
         return redirect(url_for("auth.mfa"), 303)

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 
 from course.accounts.models import User
+from course.accounts.sessions import signed_in_user
 from course.auth.account import account_page, account_post
 from course.auth.forms import KIND_NAMES, NotificationsForm, kinds_for
 from course.auth.routes import bp
@@ -23,7 +23,7 @@ from course.outbox.messages import read_unsubscribe_token, set_opted_out
 @bp.route("/account/notifications", methods=["POST"])
 @account_post
 def account_notifications():
-    user = current_user._get_current_object()
+    user = signed_in_user()
     form = NotificationsForm(prefix="notify")
     if not form.validate_on_submit():
         form.shown = [form[kind.value] for kind in kinds_for(user)]

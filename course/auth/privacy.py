@@ -8,10 +8,10 @@ import json
 
 from flask import Response, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, logout_user
+from flask_login import login_required, logout_user
 
 from course.accounts.services import AccountError
-from course.accounts.sessions import clear_session
+from course.accounts.sessions import clear_session, signed_in_user
 from course.auth.account import account_post, password_refused
 from course.auth.forms import DeleteAccountForm
 from course.auth.routes import bp, form_status
@@ -33,7 +33,7 @@ def download(body: str, mimetype: str, filename: str) -> Response:
 @bp.route("/account/data", methods=["POST"])
 @account_post
 def download_data():
-    document = export_data(current_user._get_current_object())
+    document = export_data(signed_in_user())
     db.session.commit()
     body = json.dumps(document, ensure_ascii=False, indent=2)
     return download(body, "application/json", f"founder-course-data-{today().isoformat()}.json")
@@ -42,7 +42,7 @@ def download_data():
 @bp.route("/account/workbook", methods=["POST"])
 @account_post
 def download_workbook():
-    body = workbook_markdown(current_user._get_current_object())
+    body = workbook_markdown(signed_in_user())
     db.session.commit()
     return download(body, "text/markdown", f"founder-course-workbook-{today().isoformat()}.md")
 
@@ -51,7 +51,7 @@ def download_workbook():
 @login_required
 @limit("account", key_func=user_or_address)  # each checks a password (argon2)
 def delete_own_account():
-    user = current_user._get_current_object()
+    user = signed_in_user()
     form = DeleteAccountForm(prefix="delete")
     if problem := refusal(user, by=user):  # the last active admin: the page says why, without the form
         status = 409 if form.is_submitted() else 200

@@ -26,7 +26,7 @@ from course.accounts.services import (
     set_language,
     set_password,
 )
-from course.accounts.sessions import clear_session, close_session, mark_login, open_session
+from course.accounts.sessions import clear_session, close_session, mark_login, open_session, signed_in_user
 from course.accounts.tokens import RESET_PASSWORD, SET_PASSWORD, user_for_token
 from course.audit.log import Action, record
 from course.auth.forms import ForgotPasswordForm, LoginForm, RegisterForm, SetPasswordForm
@@ -139,7 +139,7 @@ def logout():
 @bp.route("/logout/everywhere", methods=["POST"])
 @login_required
 def logout_everywhere():
-    user = current_user._get_current_object()
+    user = signed_in_user()
     end_all_sessions(user)
     record(Action.LOGGED_OUT_EVERYWHERE, actor_id=user.id, target_user_id=user.id)
     db.session.commit()
@@ -157,7 +157,7 @@ def switch_language():
         raise BadRequest(_("Unknown language."))
     session["lang"] = lang
     if current_user.is_authenticated:
-        set_language(current_user._get_current_object(), lang)
+        set_language(signed_in_user(), lang)
         db.session.commit()
     return redirect(next_url(request.form.get("next")))
 

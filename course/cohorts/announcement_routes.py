@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
 
+from course.accounts.sessions import signed_in_user
 from course.cohorts import announcements, services
 from course.cohorts.announcement_forms import AnnouncementForm
 from course.cohorts.errors import CohortError
@@ -32,9 +33,7 @@ def announcements_page(cohort_id: int):
         try:
             draft = announcements.check_draft(form.title.data, form.body.data)
             if form.post.data:
-                posted = announcements.post_announcement(
-                    cohort, current_user._get_current_object(), draft, form.submission_key.data
-                )
+                posted = announcements.post_announcement(cohort, signed_in_user(), draft, form.submission_key.data)
             else:
                 preview = announcements.preview_html(draft)
         except CohortError as exc:

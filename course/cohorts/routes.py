@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from course.accounts.provisioning import has_password
+from course.accounts.sessions import signed_in_user
 from course.audit.queries import AuditFilter
 from course.clock import today
 from course.cohorts import enrolment as enrolments
@@ -103,7 +104,7 @@ def create():
         form.instructors.data = [current_user.id]
     if form.validate_on_submit():
         course = db.session.get(Course, form.course.data)
-        user = current_user._get_current_object()
+        user = signed_in_user()
         try:
             cohort = services.create_cohort(course, _settings(form), form.instructors.data or [], created_by=user)
         except CohortError as exc:
@@ -192,7 +193,7 @@ def edit(cohort_id: int):
         form.course.data = cohort.course_id
         form.instructors.data = [i.user_id for i in cohort.instructors]
     if form.validate_on_submit():
-        user = current_user._get_current_object()
+        user = signed_in_user()
         try:
             settings, shift = _settings(form), form.shift_requested
             moved = services.update_cohort(cohort, settings, form.instructors.data or [], user, shift_schedule=shift)
@@ -362,7 +363,7 @@ def join(code: str):
     enrolment = enrolments.enrolment_for(current_user.id, course.id)
     if request.method == "POST":
         try:
-            enrolments.enrol(cohort, current_user._get_current_object(), source="invite")
+            enrolments.enrol(cohort, signed_in_user(), source="invite")
         except CohortError as exc:
             db.session.rollback()
             flash(str(exc), "error")

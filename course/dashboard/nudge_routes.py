@@ -16,6 +16,7 @@ from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from course.accounts.sessions import signed_in_user
 from course.cohorts.models import Cohort
 from course.cohorts.services import get_learner_enrolment_or_404
 from course.dashboard import lists, nudges
@@ -78,7 +79,7 @@ def _send(cohort: Cohort, cm: CourseMap, form: ReminderForm, back: str):
         abort(400, description=_("Some of these learners are not in this cohort any more. Open the reminder again."))
     if recipients.to_email:
         note = (form.note.data or "").strip()
-        sender = current_user._get_current_object()
+        sender = signed_in_user()
         written = nudges.send_reminders(cohort, recipients, key=form.key.data, note=note, sender=sender)
         db.session.commit()
         if written:
