@@ -1,16 +1,16 @@
 """What a quiz submission and the outline page cost beyond their own work: the receivers of `attempt_recorded` do
 nothing they need not (no search for review cards an attempt cannot make, one plain check for an LTI launch), the
-rate-limit counter's statement is compiled once, SQLite records an attempt without a savepoint, and the outline
-asks for announcements only for a learner in a cohort."""
+rate-limit counter runs on the driver, outside SQLAlchemy's transactions, SQLite records an attempt without a
+savepoint, and the outline asks for announcements only for a learner in a cohort."""
 
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from conftest import RIGHT_ANSWERS, WRONG_ANSWERS, complete_lessons, submit_quiz
-from sqlalchemy import event, select
-from sqlalchemy.engine.interfaces import CacheStats
+from sqlalchemy import event, select, text
 from test_page_costs import Statements
 
 from course.extensions import db as _db
@@ -63,24 +63,43 @@ def test_a_learner_who_never_launched_from_a_platform_queues_no_score(app, loade
     assert lti == ["SELECT lti_resource_link"], lti  # the one check; no score row, no ORM load of links
 
 
-def test_the_rate_limit_counter_statement_is_compiled_once(app, loaded_course, client, learner):
-    """SQLAlchemy never caches a dialect's `insert().on_conflict_do_update()`: the counter is plain SQL instead."""
+def test_the_rate_limit_counter_runs_on_the_driver_outside_sqlalchemy(app, loaded_course, client, learner):
+    """Its one statement costs no SQLAlchemy transaction (no BEGIN, COMMIT or isolation level around it): what
+    SQLAlchemy runs for a submission holds no counter statement, and the counter still moved by one."""
     complete_lessons(client, "welcome", "models")
+    with Statements(app) as seen:
+        assert submit_quiz(client, "intro-quiz", RIGHT_ANSWERS["intro-quiz"]).status_code == 302
+    assert not [sql for sql in seen.sql if "rate_limit_counter" in sql]
+    before = _quiz_counts(app)
+    assert submit_quiz(client, "intro-quiz", RIGHT_ANSWERS["intro-quiz"]).status_code == 302
+    assert _quiz_counts(app) == [count + 1 for count in before]
+
+
+def _quiz_counts(app) -> list[int]:
+    with app.app_context():
+        rows = _db.session.execute(text("SELECT count FROM rate_limit_counter WHERE key LIKE '%quiz%'")).all()
+        _db.session.rollback()
+    assert len(rows) == 1, rows  # the learner's one quiz counter
+    return [rows[0][0]]
+
+
+def test_a_counted_hit_is_committed_and_its_connection_given_back_as_it_came(app):
+    """`_increment` returns with the hit committed (another connection sees it) and the connection in the mode it
+    was lent in: a PostgreSQL connection is in autocommit only for the statement."""
+    from course.ratelimit import _increment
+
     with app.app_context():
         engine = _db.engine
-    hits: list[object] = []
-
-    def after(conn, cursor, statement, parameters, context, executemany) -> None:
-        if "rate_limit_counter" in statement:
-            hits.append(context.cache_hit)
-
-    event.listen(engine, "after_cursor_execute", after)
-    try:
-        for _ in range(2):
-            assert submit_quiz(client, "intro-quiz", RIGHT_ANSWERS["intro-quiz"]).status_code == 302
-    finally:
-        event.remove(engine, "after_cursor_execute", after)
-    assert len(hits) == 2 and hits[-1] is CacheStats.CACHE_HIT, hits
+        engine.dispose()  # no connection in the pool: the counter's is the one made for it
+        params = {"key": "test:hit", "amount": 1, "now": time.time(), "expires_at": time.time() + 60}
+        assert _increment(engine, params)[0] == 1
+        assert _increment(engine, params)[0] == 2
+        with engine.connect() as one, engine.connect() as two:  # the counter's connection, given back, and another
+            if engine.dialect.name == "postgresql":  # in autocommit only for the statement
+                assert [c.connection.dbapi_connection.autocommit for c in (one, two)] == [False, False]
+            for conn in (one, two):  # committed: seen from another connection too
+                assert conn.execute(text("SELECT count FROM rate_limit_counter WHERE key = 'test:hit'")).scalar() == 2
+                conn.rollback()  # (SQLite: outside a request a connection begins with the write lock)
 
 
 def test_sqlite_records_an_attempt_without_a_savepoint(app, loaded_course, client, learner):
@@ -160,11 +179,9 @@ def test_an_attempt_the_constraints_refuse_is_a_409_that_records_nothing(
         assert _db.session.scalars(select(Attempt).where(Attempt.user_id == learner.id)).all() == []
 
 
-def test_the_rate_limit_counter_is_one_statement_outside_any_transaction_on_postgresql(
-    app, loaded_course, client, learner
-):
-    """Its INSERT … RETURNING runs in autocommit: no BEGIN and COMMIT round trips around it. The connection goes back
-    to the pool as it came: the attempt's own statements, after it, still run in one transaction."""
+def test_a_submissions_writes_run_in_one_transaction_after_a_counter_on_postgresql(app, loaded_course, client, learner):
+    """The counter takes a connection from the pool into autocommit and gives it back as it came: the attempt's
+    own statements, after it, on the same connections, still run in one transaction."""
     with app.app_context():
         engine = _db.engine
         if engine.dialect.name != "postgresql":
@@ -186,7 +203,6 @@ def test_the_rate_limit_counter_is_one_statement_outside_any_transaction_on_post
             assert submit_quiz(client, "intro-quiz", RIGHT_ANSWERS["intro-quiz"]).status_code == 302
     finally:
         event.remove(engine, "before_cursor_execute", record)
-    counters = [autocommit for statement, autocommit in modes if statement == "INSERT rate_limit_counter"]
     attempts = [autocommit for statement, autocommit in modes if statement == "INSERT quiz_attempt"]
-    assert counters == [True, True, True] and attempts == [False, False, False], modes
+    assert attempts == [False, False, False], modes
     assert not any("synchronous_commit" in statement for statement, _ in modes)
