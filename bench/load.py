@@ -15,7 +15,9 @@ postgresql+psycopg://postgres@127.0.0.1:5432/postgres; a database is created the
      three pages that cost the same within 4 % measured 800 to 1,100 req/s one after the other), and a ratio of
      two runs far apart measures the drift as much as the page;
    - GET a lesson page, the course outline and a quiz page as a logged-in learner (the session cookie sent by
-     wrk), each in PAGE_ROUNDS turns: each page's requests per second as a share of the health check's, the median
+     wrk; logged in again before each turn, as a browser's cookie is never more than the minute old after which
+     the app rewrites it), each in PAGE_ROUNDS turns: each page's requests per second as a share of the health
+     check's, the median
      of its turns (targets: >= 55 % SQLite, >= 45 % PostgreSQL), and the lesson page's latency (its median turn):
      its 99th percentile at most 4x its median;
    - recording progress, as a share of the health check's rate (target >= 25 %): a first view of a lesson (every
