@@ -36,9 +36,9 @@ class Choice(Protocol):
     text: str
 
 
-def choice_inputs(kind: str, name: str, choices: Iterable[Choice], chosen: Collection[str], invalid: bool) -> Markup:
+def choice_inputs(kind: str, name: str, choices: Iterable[Choice], chosen: Collection[str], invalid: object) -> Markup:
     """A question's options, each an input of `kind` (radio, checkbox) named `name` with its label: the choices
-    whose token is in `chosen` checked, every input marked invalid when the answer was refused."""
+    whose token is in `chosen` checked, every input marked invalid when `invalid` (the refusal's message) is set."""
     kind, name = escape(kind), escape(name)
     flags = ' aria-invalid="true"' if invalid else ""
     return Markup(  # noqa: S704  # nosec B704 - every value escaped

@@ -98,11 +98,9 @@ class SQLStorage(Storage):
 
 
 # Add :amount to counter :key, or start it again if its window ended before :now (then ending at :expires_at);
-# returns the count and its window's end. Plain SQL that SQLite (3.35+) and PostgreSQL both run, so SQLAlchemy
-# compiles it once and reuses it: the dialects' `insert().on_conflict_do_update()` is never cached (SQLAlchemy marks
-# it uncacheable), and compiling it again cost about a tenth of every rate-limited request.
-# A window starts at 0 when the first change gives one back (:amount < 0).
-# Plain SQL both engines run, named parameters in SQLite's style (`:key`); psycopg's (`%(key)s`) made from it.
+# returns the count and its window's end. A window starts at 0 when the first change gives one back (:amount < 0).
+# Plain SQL that SQLite (3.35+) and PostgreSQL both run, given to the driver as it is (`_increment`): its named
+# parameters in sqlite3's style (`:key`), and in psycopg's (`%(key)s`) made from it.
 _INCREMENT_SQL = (
     'INSERT INTO rate_limit_counter ("key", count, expires_at)'
     " VALUES (:key, CASE WHEN :amount < 0 THEN 0 ELSE :amount END, :expires_at)"
