@@ -10,8 +10,7 @@ from typing import Any
 from flask import current_app, g, has_request_context, request
 from sqlalchemy import bindparam, event, make_url, text
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.sql.elements import ClauseElement, TextClause
 
 from course.extensions import db
@@ -58,11 +57,10 @@ def insert_ignore(model: type, values: dict[str, Any], conflict: list[str]) -> b
 
 def insert_ignore_returning(model: type, values: dict[str, Any], conflict: list[str]) -> Any:
     """`insert_ignore`, returning the new row's primary key (its first column), or None when the row existed."""
-    built = _insert_ignoring(model, tuple(values), tuple(conflict))
+    built = _insert_ignoring(model, tuple(values), tuple(conflict), db.session.get_bind().dialect)
     if built is None or any(isinstance(value, ClauseElement) for value in values.values()):
         # a default or a value that is SQL: the dialect's own statement (compiled again each time)
-        dialect = db.session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        insert = _dialect_insert(db.session.get_bind().dialect.name)
         key = list(model.__table__.primary_key.columns)
         stmt = insert(model).values(**values).on_conflict_do_nothing(index_elements=conflict).returning(*key)
         # The row it returns, not the rowcount: through the ORM on PostgreSQL the rowcount is not 0 when the
@@ -85,29 +83,31 @@ def analyze(tables: list[str]) -> None:
     every table for a row or two and joins the outline by nested loops: the roll-up's statements on every first
     view and completion took half as long again (docs/PERFORMANCE.md, "Round six"). SQLite: nothing (no ANALYZE is
     run there; its plans are chosen without statistics)."""
-    if db.session.get_bind().dialect.name == "postgresql":
+    dialect = db.session.get_bind().dialect
+    if dialect.name == "postgresql":
         db.session.flush()
-        db.session.execute(text("ANALYZE " + ", ".join(_quoted(name) for name in tables)))
+        reserved = dialect.identifier_preparer.reserved_words
+        db.session.execute(text("ANALYZE " + ", ".join(_quoted(name, reserved) for name in tables)))
 
 
 # `insert_ignore`'s statements, per model, columns given and conflict target: plain SQL that SQLite (3.35+) and
 # PostgreSQL both run, so SQLAlchemy compiles each once and reuses it (the dialects' `on_conflict_do_nothing()` is
 # never cached: compiling it again cost a tenth of a lesson's first view). With the statement, the Python-side
 # defaults of the columns not given, as the ORM's INSERT would apply them. None: a column default that is SQL.
-_IGNORING: dict[tuple[type, tuple[str, ...], tuple[str, ...]], tuple[TextClause, list] | None] = {}
+_IGNORING: dict[tuple[type, tuple[str, ...], tuple[str, ...], str], tuple[TextClause, list] | None] = {}
 
 
 def _insert_ignoring(
-    model: type, names: tuple[str, ...], conflict: tuple[str, ...]
+    model: type, names: tuple[str, ...], conflict: tuple[str, ...], dialect: Dialect
 ) -> tuple[TextClause, list[tuple[str, Callable[[], Any]]]] | None:
-    key = (model, names, conflict)
+    key = (model, names, conflict, dialect.name)
     if key not in _IGNORING:
-        _IGNORING[key] = _build_insert_ignoring(model, names, conflict)
+        _IGNORING[key] = _build_insert_ignoring(model, names, conflict, dialect.identifier_preparer.reserved_words)
     return _IGNORING[key]
 
 
 def _build_insert_ignoring(
-    model: type, names: tuple[str, ...], conflict: tuple[str, ...]
+    model: type, names: tuple[str, ...], conflict: tuple[str, ...], reserved: frozenset[str] | set[str]
 ) -> tuple[TextClause, list[tuple[str, Callable[[], Any]]]] | None:
     columns = sa_inspect(model).columns  # by attribute name
     given = {name: columns[name] for name in names}
@@ -125,25 +125,36 @@ def _build_insert_ignoring(
         given[name] = column
     table = model.__table__
     returned = list(table.primary_key.columns)[0]
-    listed = ", ".join(_quoted(column.name) for column in given.values())
+
+    def quoted(name: str) -> str:
+        return _quoted(name, reserved)
+
+    listed = ", ".join(quoted(column.name) for column in given.values())
     sql = (  # the model's own names and placeholders, nothing from outside
-        f"INSERT INTO {_quoted(table.name)} ({listed})"  # noqa: S608  # nosec B608
+        f"INSERT INTO {quoted(table.name)} ({listed})"  # noqa: S608  # nosec B608
         f" VALUES ({', '.join(f':{name}' for name in given)})"
-        f" ON CONFLICT ({', '.join(_quoted(name) for name in conflict)}) DO NOTHING"
-        f" RETURNING {_quoted(returned.name)}"
+        f" ON CONFLICT ({', '.join(quoted(name) for name in conflict)}) DO NOTHING"
+        f" RETURNING {quoted(returned.name)}"
     )
     stmt = text(sql).bindparams(*(bindparam(name, type_=column.type) for name, column in given.items()))
     return stmt, defaults
 
 
-def _quoted(name: str) -> str:
-    """A table's or column's name as both engines read it: quoted only when one of them reserves it (e.g. "key"),
-    as SQLAlchemy writes it (the models' names are lower case, so quoted they are the same names)."""
-    plain = name.isidentifier() and name == name.lower() and name not in _RESERVED
+def _quoted(name: str, reserved: frozenset[str] | set[str]) -> str:
+    """A table's or column's name as the engine reads it: quoted only when its dialect reserves it (e.g. "key"), as
+    SQLAlchemy writes it (the models' names are lower case, so quoted they are the same names)."""
+    plain = name.isidentifier() and name == name.lower() and name not in reserved
     return name if plain else f'"{name}"'
 
 
-_RESERVED = postgresql.base.RESERVED_WORDS | sqlite.base.SQLiteIdentifierPreparer.reserved_words
+def _dialect_insert(dialect_name: str) -> Callable[..., Any]:
+    """The dialect's INSERT with ON CONFLICT, imported when first needed: a worker imports only its own engine's
+    dialect (SQLAlchemy's PostgreSQL dialects are about 5.7 MB of a SQLite worker's memory)."""
+    if dialect_name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
 
 
 # -- how a request's transactions begin ----------------------------------------------------------------

@@ -24,6 +24,18 @@ def test_the_web_entry_point_leaves_json_ld_lti_and_api_libraries_out():
     assert out == "[]"
 
 
+def test_a_worker_imports_only_its_own_databases_dialect(database_url):
+    """SQLAlchemy's PostgreSQL dialects are about 1.5 MB of a SQLite worker's memory, and the SQLite dialect has no
+    use in a PostgreSQL worker (course/sql.py imports a dialect's INSERT … ON CONFLICT when it is first needed)."""
+    ours = "postgresql" if database_url.startswith("postgresql") else "sqlite"
+    out = _run(
+        "import sys\nimport course.wsgi\n"
+        "print(sorted({m.split('.')[2] for m in sys.modules if m.startswith('sqlalchemy.dialects.')} - {'_typing'}))\n",
+        DATABASE_URL=database_url,
+    )
+    assert out == repr([ours])
+
+
 def test_the_lazy_libraries_load_when_used():
     """The error classes made at first use are pyld's, so pyld's callers catch them as before."""
     out = _run(
