@@ -15,6 +15,8 @@ behave as Jinja's i18n extension's "newstyle" functions that Flask-Babel install
 
 from __future__ import annotations
 
+import pickle
+import zlib
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
@@ -95,19 +97,60 @@ def speak_english() -> None:
     click.get_current_context().with_resource(force_locale("en"))
 
 
+# Babel's CLDR data that no page of the site shows: unit and currency names, other languages' and territories'
+# names, compact numbers. About 1.9 MB of the four tables a worker keeps (root, zh, zh_Hans, en), set aside once
+# loaded: see `_SetAside`.
+UNSHOWN_LOCALE_DATA = frozenset({
+    "unit_patterns", "unit_display_names", "compound_unit_patterns", "languages", "territories", "scripts",
+    "variants", "currency_names", "currency_names_plural", "currency_symbols", "compact_decimal_formats",
+    "compact_currency_formats",
+})  # fmt: skip
+
+
+class _SetAside(dict):
+    """One language's CLDR data (a table of Babel's cache) without the parts in `unshown`, which are kept as one
+    compressed copy (tens of KB) and put back at their first use, so nothing Babel or a page does depends on
+    what was set aside."""
+
+    def __init__(self, data: dict, unshown: frozenset[str]) -> None:
+        super().__init__((key, value) for key, value in data.items() if key not in unshown)
+        self._aside = zlib.compress(pickle.dumps({key: data[key] for key in unshown if key in data}))
+
+    def set_aside(self) -> dict:
+        return pickle.loads(zlib.decompress(self._aside))  # noqa: S301  # nosec B301 - this process's own bytes
+
+    def __missing__(self, key: Any) -> Any:
+        aside = self.set_aside()
+        if key not in aside:
+            raise KeyError(key)
+        self[key] = aside[key]
+        return aside[key]
+
+    def copy(self) -> dict:
+        """The whole table: what Babel starts a language that inherits from this one with."""
+        return {**self.set_aside(), **self}
+
+
 def load_locale_data(languages: Iterable[str]) -> None:
     """Babel's CLDR data (month names, date formats) for each of the site's languages, loaded now rather than at
-    the first formatted date, and Babel's global table let go once they are in.
+    the first formatted date, without what the site never shows, and Babel's global table let go once they are in.
 
     Babel reads its global table (every territory's currencies, zones and likely subtags: about 2.2 MB in memory)
     to load a language's data, only to find which language it inherits from, and keeps it for the life of the
     process. Loaded first and let go, the memory it took is given back before a request allocates anything in
     between (let go after a request, its blocks would stay). Babel reads it again if something later needs it
-    (`babel.core.get_global`), so nothing depends on it staying out. docs/PERFORMANCE.md, "Memory"."""
+    (`babel.core.get_global`), so nothing depends on it staying out. The languages' own tables are kept
+    without `UNSHOWN_LOCALE_DATA` (`_SetAside`). docs/PERFORMANCE.md, "Memory"."""
     import babel.core
+    from babel import localedata
 
     for tag in languages:
         Locale.parse(tag).date_formats  # noqa: B018 - the access loads the language's data into Babel's cache
+    with localedata._cache_lock:  # Babel's own cache of each table, and of its wrapper (which holds the table)
+        for name, data in list(localedata._cache.items()):
+            if not isinstance(data, _SetAside):
+                localedata._cache[name] = _SetAside(data, UNSHOWN_LOCALE_DATA)
+        localedata._dict_cache.clear()
     babel.core._global_data = None  # Babel's own lazily loaded cache: `get_global` loads it again when asked
 
 

@@ -215,3 +215,30 @@ def test_babels_global_table_is_let_go_once_the_languages_are_loaded(database_ur
         assert babel.core._global_data is None  # formatting the site's languages did not need it again
     finally:
         dispose(app)
+
+
+def test_the_languages_data_the_site_never_shows_is_set_aside_and_comes_back_when_asked():
+    """The CLDR tables a worker keeps hold dates, numbers and lists; unit, currency, language and territory names
+    (about 1.9 MB) are kept compressed, and put back at their first use. A language loaded later (inheriting
+    from one set aside) gets its whole table."""
+    from datetime import date
+
+    from babel import Locale, localedata
+    from babel.dates import format_date
+    from babel.lists import format_list
+    from babel.numbers import format_percent
+
+    from course.i18n import UNSHOWN_LOCALE_DATA, load_locale_data
+
+    load_locale_data(["zh_Hans", "en"])
+    for name in ("root", "zh", "zh_Hans", "en"):
+        assert not UNSHOWN_LOCALE_DATA & set(dict.keys(localedata.load(name))), name
+    assert format_date(date(2026, 12, 5), "full", locale="zh_Hans") == "2026年12月5日星期六"
+    assert format_list(["A", "B", "C"], locale="en") == "A, B, and C"
+    assert format_percent(0.25, locale="zh_Hans") == "25%"
+    assert Locale.parse("en").languages["fr"] == "French"  # set aside, back when asked
+    assert Locale.parse("zh_Hans").territories["CN"] == "中国"
+    assert "languages" in dict.keys(localedata.load("en"))
+    assert Locale.parse("en_GB").currencies["GBP"] == "British Pound"  # inherits from en: its whole table
+    load_locale_data(["zh_Hans", "en"])  # again (another app in the process): the tables are set aside once
+    assert Locale.parse("zh_Hans").languages["en"] == "英语"
