@@ -8,10 +8,13 @@ request counts against its user's limit (`RATELIMIT_API`), in the UI's storage (
 
 from __future__ import annotations
 
+import copy
+import time
+
 from flask import Flask, Request, g, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
-from itsdangerous import URLSafeTimedSerializer
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from course.accounts import api_tokens, mfa
 from course.accounts.models import User
@@ -22,24 +25,64 @@ from course.sql import writing
 PUBLIC_ENDPOINTS = frozenset({"api.openapi", "api.docs"})
 
 
-class ApiSessionInterface(SecureCookieSessionInterface):
-    """The app's signed-cookie sessions, except under /api, where a request has none."""
+OPENED_KEPT = 1024  # session cookies a process keeps opened (a few hundred bytes each)
 
-    _signing: tuple[tuple, URLSafeTimedSerializer | None] | None = None
+
+class ApiSessionInterface(SecureCookieSessionInterface):
+    """The app's signed-cookie sessions, except under /api, where a request has none.
+
+    A cookie is verified (its signature, with itsdangerous) and decoded once per process: the cookie's exact value
+    is kept with what it held and when it was signed, and the next request sending the same value gets a copy
+    of that, still refused once it is older than the session's lifetime. Only a value that verified is kept, so a
+    changed cookie is verified like any other; the keys changing starts over. Opening the cookie was about 5 % of
+    a page (docs/PERFORMANCE.md, "Round eight")."""
+
+    _signing: tuple[tuple, URLSafeTimedSerializer | None, dict[str, tuple[int, dict]]] | None = None
 
     def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
         """Flask's serializer, built once for the app's keys (Flask builds it for every request that opens or saves
         a session; it holds nothing of a request)."""
+        return self._signing_for(app)[1]
+
+    def _signing_for(self, app: Flask) -> tuple[tuple, URLSafeTimedSerializer | None, dict[str, tuple[int, dict]]]:
         keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
         signing = self._signing
         if signing is None or signing[0] != keys:
-            signing = self._signing = (keys, super().get_signing_serializer(app))
-        return signing[1]
+            signing = self._signing = (keys, super().get_signing_serializer(app), {})
+        return signing
 
     def open_session(self, app: Flask, request):  # type: ignore[override]
         if is_api_path(request.path):
             return self.make_null_session(app)
-        return super().open_session(app, request)
+        _keys, serializer, opened = self._signing_for(app)
+        value = request.cookies.get(self.get_cookie_name(app))
+        if serializer is None or not value:
+            return super().open_session(app, request)
+        max_age = int(app.permanent_session_lifetime.total_seconds())
+        kept = opened.get(value)
+        if kept is None:
+            try:
+                data, signed_at = serializer.loads(value, max_age=max_age, return_timestamp=True)
+            except BadSignature:
+                return self.session_class()
+            kept = (int(signed_at.timestamp()), data)
+            if len(opened) >= OPENED_KEPT:
+                del opened[next(iter(opened))]  # the oldest
+            opened[value] = kept
+        else:
+            age = int(time.time()) - kept[0]  # as itsdangerous counts it
+            if age > max_age or age < 0:
+                return self.session_class()
+        return self.session_class(_unshared(kept[1]))
+
+
+_PLAIN = (str, int, float, bool, type(None))
+
+
+def _unshared(data: dict) -> dict:
+    """A request's own copy of a kept session, with its own lists and dicts (flashed messages are appended in
+    place)."""
+    return {key: value if type(value) in _PLAIN else copy.deepcopy(value) for key, value in data.items()}
 
 
 def load_api_user(incoming: Request) -> User | None:
