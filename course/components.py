@@ -7,42 +7,16 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from typing import Protocol
 
-from flask import Flask, current_app, g, session
+from flask import Flask
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
-
-SIGNED_TOKENS_KEPT = 4096  # sessions whose signed CSRF token a process keeps (about 200 bytes each)
-
-
-def csrf_token() -> str:
-    """The request's CSRF token, as Flask-WTF's `generate_csrf` gives it (and gives it again for the rest of the
-    request, to a WTForms form too), signed once per session in this process.
-
-    The token in a page is the session's raw token signed with the time (itsdangerous), which Flask-WTF redoes for
-    every request: about 4 % of a page. With no time limit on tokens (`WTF_CSRF_TIME_LIMIT = None`, config.py) any
-    of a session's signed tokens is as valid as the next, so the first one made here is kept, keyed by the raw
-    token, and handed out again. With a time limit, every request signs its own."""
-    if "csrf_token" in g or current_app.config.get("WTF_CSRF_TIME_LIMIT") is not None:
-        return generate_csrf()
-    raw = session.get("csrf_token")
-    kept: dict[str, str] = current_app.extensions.setdefault("signed_csrf_tokens", {})  # per app: its own key
-    token = kept.get(raw) if isinstance(raw, str) else None
-    if token is not None:
-        g.csrf_token = token  # where Flask-WTF looks first
-        return token
-    token = generate_csrf()
-    raw = session["csrf_token"]  # made by generate_csrf when the session had none
-    if len(kept) >= SIGNED_TOKENS_KEPT:
-        del kept[next(iter(kept))]  # the oldest
-    kept[raw] = token
-    return token
 
 
 def csrf_input(prefix: str | None = None) -> Markup:
     """The hidden CSRF field of a form written out in a template: named as a WTForms form with `prefix` names its
     token (`{prefix}-csrf_token`), holding the request's token."""
     name = escape(f"{prefix}-csrf_token" if prefix else "csrf_token")
-    return Markup(f'<input type="hidden" name="{name}" value="{escape(csrf_token())}">')  # noqa: S704  # nosec B704
+    return Markup(f'<input type="hidden" name="{name}" value="{escape(generate_csrf())}">')  # noqa: S704  # nosec B704
 
 
 def progress_bar(percent: int, label: str) -> Markup:
