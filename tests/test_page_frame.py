@@ -84,35 +84,6 @@ def test_the_header_forms_tokens_are_the_ones_the_app_accepts(app, client, learn
     assert client.get("/account").status_code == 302  # logged out: to the login page
 
 
-def test_a_sessions_csrf_token_is_signed_once_and_still_accepted(app, client, learner, loaded_course, monkeypatch):
-    """Tokens have no time limit, so the first signed token of a session is kept and given to its next pages; a new
-    session gets its own; with a time limit every request signs its own."""
-    from flask_wtf import csrf
-
-    signed = []  # the raw tokens signed (the session cookie is signed by the same class: its dicts are left out)
-    dumps = csrf.URLSafeTimedSerializer.dumps
-
-    def counting(self, obj, *args):
-        if isinstance(obj, str):
-            signed.append(obj)
-        return dumps(self, obj, *args)
-
-    monkeypatch.setattr(csrf.URLSafeTimedSerializer, "dumps", counting)
-    app.config["WTF_CSRF_ENABLED"] = True
-    paths = ("/courses", f"/courses/{loaded_course.key}", "/courses")
-    tokens = {token for path in paths for _, token in CSRF_FIELD.findall(client.get(path).get_data(as_text=True))}
-    assert len(signed) == 1 and len(tokens) == 1, (signed, tokens)
-    token = tokens.pop()
-    assert client.post("/language", data={"lang": "en", "next": "/courses", "csrf_token": token}).status_code == 302
-    with app.test_client() as other:  # another session: another raw token, signed for it
-        other_token = CSRF_FIELD.findall(other.get("/courses").get_data(as_text=True))
-    assert len(signed) == 2 and signed[0] != signed[1] and token not in {t for _, t in other_token}
-    app.config["WTF_CSRF_TIME_LIMIT"] = 3600
-    client.get("/courses")
-    client.get("/courses")
-    assert len(signed) == 4  # each request signs its own: a kept token would outlive the limit
-
-
 def test_the_session_serializer_is_built_once_and_again_when_the_keys_change(app, client, make_user):
     interface = app.session_interface
     first = interface.get_signing_serializer(app)
@@ -157,9 +128,11 @@ def test_a_session_cookie_is_opened_once_and_still_checked(app, client, make_use
     assert client.get("/account").status_code == 200 and len(verified) == 2  # the genuine one, still kept
 
     lifetime = app.permanent_session_lifetime.total_seconds()
-    later = time.time() + lifetime + 5
-    monkeypatch.setattr(session_module.time, "time", lambda: later)
-    assert client.get("/account").status_code == 302  # expired, though kept
+    with app.test_request_context(headers={"Cookie": f"session={cookie.value}"}):
+        assert interface.open_session(app, request)["_user_id"]  # kept, and good
+        later = time.time() + lifetime + 5
+        monkeypatch.setattr(session_module.time, "time", lambda: later)
+        assert dict(interface.open_session(app, request)) == {}  # kept, but older than the lifetime: refused
 
     monkeypatch.undo()
     flashed = serializer.dumps({"_flashes": [("info", "one")]})  # a list kept in the session

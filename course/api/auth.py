@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import time
+from contextlib import suppress
 
 from flask import Flask, Request, g, request
 from flask.sessions import SecureCookieSessionInterface
@@ -67,7 +68,8 @@ class ApiSessionInterface(SecureCookieSessionInterface):
                 return self.session_class()
             kept = (int(signed_at.timestamp()), data)
             if len(opened) >= OPENED_KEPT:
-                del opened[next(iter(opened))]  # the oldest
+                with suppress(KeyError, RuntimeError, StopIteration):  # another thread may be evicting too
+                    del opened[next(iter(opened))]  # the oldest
             opened[value] = kept
         else:
             age = int(time.time()) - kept[0]  # as itsdangerous counts it
