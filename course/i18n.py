@@ -114,17 +114,17 @@ class _SetAside(dict):
 
     def __init__(self, data: dict, unshown: frozenset[str]) -> None:
         super().__init__((key, value) for key, value in data.items() if key not in unshown)
-        self._aside = zlib.compress(pickle.dumps({key: data[key] for key in unshown if key in data}))
+        self._aside_keys = unshown & data.keys()
+        self._aside = zlib.compress(pickle.dumps({key: data[key] for key in self._aside_keys}))
 
     def set_aside(self) -> dict:
         return pickle.loads(zlib.decompress(self._aside))  # noqa: S301  # nosec B301 - this process's own bytes
 
     def __missing__(self, key: Any) -> Any:
-        aside = self.set_aside()
-        if key not in aside:
+        if key not in self._aside_keys:  # not in the language's data at all: no need to open what was set aside
             raise KeyError(key)
-        self[key] = aside[key]
-        return aside[key]
+        value = self[key] = self.set_aside()[key]
+        return value
 
     def copy(self) -> dict:
         """The whole table: what Babel starts a language that inherits from this one with."""
