@@ -90,10 +90,11 @@ def analyze(tables: list[str]) -> None:
         db.session.execute(text("ANALYZE " + ", ".join(_quoted(name, reserved) for name in tables)))
 
 
-# `insert_ignore`'s statements, per model, columns given and conflict target: plain SQL that SQLite (3.35+) and
-# PostgreSQL both run, so SQLAlchemy compiles each once and reuses it (the dialects' `on_conflict_do_nothing()` is
-# never cached: compiling it again cost a tenth of a lesson's first view). With the statement, the Python-side
-# defaults of the columns not given, as the ORM's INSERT would apply them. None: a column default that is SQL.
+# `insert_ignore`'s statements, per model, columns given, conflict target and dialect (whose reserved words are
+# quoted): plain SQL that SQLite (3.35+) and PostgreSQL both run, so SQLAlchemy compiles each once and reuses it
+# (the dialects' `on_conflict_do_nothing()` is never cached: compiling it again cost a tenth of a lesson's first
+# view). With the statement, the Python-side defaults of the columns not given, as the ORM's INSERT would apply
+# them. None: a column default that is SQL.
 _IGNORING: dict[tuple[type, tuple[str, ...], tuple[str, ...], str], tuple[TextClause, list] | None] = {}
 
 
