@@ -57,10 +57,11 @@ def insert_ignore(model: type, values: dict[str, Any], conflict: list[str]) -> b
 
 def insert_ignore_returning(model: type, values: dict[str, Any], conflict: list[str]) -> Any:
     """`insert_ignore`, returning the new row's primary key (its first column), or None when the row existed."""
-    built = _insert_ignoring(model, tuple(values), tuple(conflict), db.session.get_bind().dialect)
+    dialect = db.session.get_bind().dialect
+    built = _insert_ignoring(model, tuple(values), tuple(conflict), dialect)
     if built is None or any(isinstance(value, ClauseElement) for value in values.values()):
         # a default or a value that is SQL: the dialect's own statement (compiled again each time)
-        insert = _dialect_insert(db.session.get_bind().dialect.name)
+        insert = _dialect_insert(dialect.name)
         key = list(model.__table__.primary_key.columns)
         stmt = insert(model).values(**values).on_conflict_do_nothing(index_elements=conflict).returning(*key)
         # The row it returns, not the rowcount: through the ORM on PostgreSQL the rowcount is not 0 when the
