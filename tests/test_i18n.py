@@ -218,9 +218,10 @@ def test_babels_global_table_is_let_go_once_the_languages_are_loaded(database_ur
 
 
 def test_the_languages_data_the_site_never_shows_is_set_aside_and_comes_back_when_asked():
-    """The CLDR tables a worker keeps hold dates, numbers and lists; unit, currency, language and territory names
-    (about 1.9 MB) are kept compressed, and put back at their first use. A language loaded later (inheriting
-    from one set aside) gets its whole table."""
+    """The CLDR tables a worker keeps hold dates, numbers and lists; unit, currency, language, territory and time
+    zone names, relative dates and intervals (about 2.5 MB) are kept compressed, and put back at their first use.
+    The formats the pages use need none of them. A language loaded later (inheriting from one set aside) gets its
+    whole table."""
     from babel import localedata
 
     from course.i18n import UNSHOWN_LOCALE_DATA, load_locale_data
@@ -236,10 +237,11 @@ def test_the_languages_data_the_site_never_shows_is_set_aside_and_comes_back_whe
 
 
 def _check_set_aside(unshown: frozenset[str], load_locale_data) -> None:
-    from datetime import date
+    from datetime import UTC, date, datetime
+    from zoneinfo import ZoneInfo
 
     from babel import Locale, localedata
-    from babel.dates import format_date
+    from babel.dates import format_date, format_datetime, format_time
     from babel.lists import format_list
     from babel.numbers import format_percent
 
@@ -249,6 +251,16 @@ def _check_set_aside(unshown: frozenset[str], load_locale_data) -> None:
     assert format_date(date(2026, 12, 5), "full", locale="zh_Hans") == "2026年12月5日星期六"
     assert format_list(["A", "B", "C"], locale="en") == "A, B, and C"
     assert format_percent(0.25, locale="zh_Hans") == "25%"
+    at = datetime(2026, 12, 5, 9, 30, tzinfo=UTC)  # the formats the pages use (course/app.py's filters)
+    assert format_datetime(at, "short", locale="en") == "12/5/26, 9:30\u202fAM"
+    assert format_datetime(at, "medium", locale="zh_Hans") == "2026年12月5日 09:30:00"
+    assert format_time(at, "short", locale="zh_Hans") == "09:30"
+    for name in ("root", "zh", "zh_Hans", "en"):  # they left every set-aside part aside
+        assert not unshown & set(dict.keys(localedata.load(name))), name
+    assert not {"time_zones", "meta_zones", "date_fields"} & set(dict.keys(localedata.load("zh_Hans")))
+    full = format_time(at, "full", tzinfo=ZoneInfo("Asia/Shanghai"), locale="zh_Hans")  # a zone's name: back
+    assert full == "中国标准时间 17:30:00"
+    assert "meta_zones" in dict.keys(localedata.load("zh_Hans"))
     assert Locale.parse("en").languages["fr"] == "French"  # set aside, back when asked
     assert Locale.parse("zh_Hans").territories["CN"] == "中国"
     assert "languages" in dict.keys(localedata.load("en"))
