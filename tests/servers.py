@@ -4,11 +4,11 @@
         browser = Browser([server.url])
         browser.login("ada@example.com", "a password")
 
-A server runs `gunicorn "course:create_app({...overrides...}, cli=False)"` (the app as `course.wsgi` builds it for
-production, without its command-line tools) in development mode (plain-http cookies) with
-its own SECRET_KEY and DATABASE_URL: the overrides are literal values gunicorn passes to the factory, which is
-how settings the environment does not reach (rate limits, hashing cost) are set. Every server started here is
-its own process group, ended by its id when the `with` block exits.
+A server runs `gunicorn "course.wsgi:create_app({...overrides...}, cli=False)"` (the production entry point's
+factory, as it builds its app: without the command-line tools, and without greenlet) in development mode
+(plain-http cookies) with its own SECRET_KEY and DATABASE_URL: the overrides are literal values gunicorn passes to
+the factory, which is how settings the environment does not reach (rate limits, hashing cost) are set. Every
+server started here is its own process group, ended by its id when the `with` block exits.
 
 Only the standard library is used (http.client, /proc), so the tests need nothing beyond the app's own
 dependencies.
@@ -44,9 +44,10 @@ NO_LIMITS = {
 }
 CHEAP_HASHING = {"ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 1024}  # what TestingConfig hashes with
 # How the README runs gunicorn in production: without docstrings and asserts (PYTHONOPTIMIZE=2, about 4 MB less
-# in every worker), with glibc's mmap threshold fixed so that password hashing's memory is given back. Every
-# server started here runs that way, so the tests that use them check it works.
-PRODUCTION_ENV = {"PYTHONOPTIMIZE": "2", "MALLOC_MMAP_THRESHOLD_": "131072"}
+# in every worker), with code compiled without column positions (PYTHONNODEBUGRANGES=1, 0.8 MB less), with glibc's
+# mmap threshold fixed so that password hashing's memory is given back. Every server started here runs that way,
+# so the tests that use them check it works.
+PRODUCTION_ENV = {"PYTHONOPTIMIZE": "2", "PYTHONNODEBUGRANGES": "1", "MALLOC_MMAP_THRESHOLD_": "131072"}
 NO_RESPONSE = (OSError, http.client.HTTPException)  # a connection reset, refused or closed before an answer
 
 
@@ -99,7 +100,7 @@ class Gunicorn:
         return self.process.pid
 
     def command(self) -> list[str]:
-        spec = f"course:create_app({self.overrides!r}, cli=False)"  # as course.wsgi builds it
+        spec = f"course.wsgi:create_app({self.overrides!r}, cli=False)"  # as course.wsgi builds its `app`
         return [
             sys.executable, "-m", "gunicorn", "--workers", str(self.workers), "--bind", f"127.0.0.1:{self.port}",
             "--no-control-socket",  # gunicorn 27 otherwise puts every instance's control socket at one path

@@ -414,7 +414,9 @@ def test_building_the_app_leaves_the_allocator_alone(monkeypatch):
 
 
 def test_the_production_entry_point_leaves_the_command_line_tools_out():
-    out = _run("import sys\nimport course.wsgi\nprint(sorted({'alembic', 'flask_migrate'} & set(sys.modules)))")
+    out = _run(
+        "import sys\nfrom course.wsgi import app\nprint(sorted({'alembic', 'flask_migrate'} & set(sys.modules)))"
+    )
     assert out == "[]"
 
 

@@ -118,7 +118,7 @@ def test_a_web_worker_holds_no_queue_library_until_it_sends_mail():
     would hold without sending a single email. It is loaded at the first wake-up instead (course/worker/wake.py),
     and icalendar at the first calendar feed."""
     probe = (
-        "import sys, course.wsgi; "
+        "import sys; from course.wsgi import app; "
         "print(sorted(m for m in ('huey', 'psycopg', 'redis', 'icalendar') if m in sys.modules))"
     )
     env = {**os.environ, "FOUNDER_COURSE_ENV": "development", "DATABASE_URL": "sqlite://"}

@@ -8,6 +8,9 @@ none of them keeps them out of its memory (docs/PERFORMANCE.md, "Memory")."""
 
 from __future__ import annotations
 
+import re
+
+from servers import PRODUCTION_ENV, ROOT
 from test_page_costs import _run
 
 LAZY = ("pyld", "lxml", "requests", "urllib3", "pylti1p3", "jwcrypto", "jwt", "course.lti.claims", "course.lti.tool")
@@ -17,7 +20,7 @@ LAZY += ("pydantic", "pydantic_core", "spectree", "course.api.schemas", "course.
 
 def test_the_web_entry_point_leaves_json_ld_lti_and_api_libraries_out():
     out = _run(
-        "import sys\nimport course.wsgi\n"
+        "import sys\nfrom course.wsgi import app\n"
         f"lazy = {LAZY!r}\n"
         "print(sorted(m for m in sys.modules if m in lazy or m.split('.')[0] in lazy))\n"
     )
@@ -29,17 +32,40 @@ def test_a_worker_imports_only_its_own_databases_dialect(database_url):
     use in a PostgreSQL worker (course/sql.py imports a dialect's INSERT … ON CONFLICT when it is first needed)."""
     ours = "postgresql" if database_url.startswith("postgresql") else "sqlite"
     out = _run(
-        "import sys\nimport course.wsgi\n"
+        "import sys\nfrom course.wsgi import app\n"
         "print(sorted({m.split('.')[2] for m in sys.modules if m.startswith('sqlalchemy.dialects.')} - {'_typing'}))\n",
         DATABASE_URL=database_url,
     )
     assert out == repr([ours])
 
 
+def test_the_web_entry_point_keeps_greenlet_out_and_sqlalchemy_works(database_url):
+    """greenlet, a C++ library SQLAlchemy 2.0 imports for its asyncio extension alone, is about 1.3 MB of a worker
+    (course/wsgi.py keeps it out). Without it the app's sessions still read: SQLAlchemy's synchronous engine never
+    needs it. The test servers start gunicorn through the same entry point, so every gunicorn test runs this way."""
+    out = _run(
+        "import sys\nfrom course.wsgi import app\nfrom sqlalchemy import text\nfrom course.extensions import db\n"
+        "with app.app_context():\n"
+        "    one = db.session.execute(text('SELECT 1')).scalar()\n"
+        "print(one, sys.modules.get('greenlet', 'absent'), 'greenlet._greenlet' in sys.modules)\n",
+        DATABASE_URL=database_url,
+    )
+    assert out == "1 None False"
+
+
+def test_the_readme_runs_gunicorn_as_the_test_servers_do():
+    """The production command's environment (README, "Running in production") is the one every gunicorn the tests
+    and the benchmarks start runs with (tests/servers.py)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    command = re.search(r"^((?:[A-Z_]+=\S+ )+)\\\n\s*\.venv/bin/gunicorn ", readme, re.MULTILINE)
+    assert command, "no gunicorn command with its environment in the README"
+    assert dict(pair.split("=", 1) for pair in command.group(1).split()) == PRODUCTION_ENV
+
+
 def test_the_lazy_libraries_load_when_used():
     """The error classes made at first use are pyld's, so pyld's callers catch them as before."""
     out = _run(
-        "import sys\nimport course.wsgi\n"
+        "import sys\nfrom course.wsgi import app\n"
         "from course.badges import documents, proof\n"
         "from pyld.jsonld import JsonLdError\n"
         "print(issubclass(documents.UnknownContext, JsonLdError), issubclass(proof.DroppedTerm, JsonLdError),"
