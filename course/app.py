@@ -280,11 +280,12 @@ def _duration(seconds: int | float | None) -> str:
 
 def register_request_handling(app: Flask) -> None:
     """Proxy headers (behind a load balancer), no control characters in any input, structured request logs,
-    session timeouts."""
+    session timeouts, freed memory given back now and then."""
     from werkzeug.middleware.proxy_fix import ProxyFix
 
     from course.accounts.sessions import init_session_timeouts
     from course.edge import refuse_control_characters
+    from course.ops import memory
     from course.ops.logging import init_request_logging
 
     proxies = app.config.get("TRUSTED_PROXIES", 0)
@@ -295,6 +296,7 @@ def register_request_handling(app: Flask) -> None:
     app.before_request(refuse_control_characters)
     init_request_logging(app)
     init_session_timeouts(app)
+    memory.init_app(app)
 
 
 class HealthCheckAnyHost:

@@ -399,6 +399,43 @@ def test_password_hashing_memory_is_given_back():
     assert int(out) < 8, f"{out} MB more after three hashes"
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc_trim; reads /proc")
+def test_memory_freed_inside_the_heap_is_given_back():
+    """What a request frees inside glibc's heap, below blocks still in use, stays resident until it is given back
+    (course/ops/memory.py)."""
+    out = _run(
+        "from course.ops.memory import give_back\n"
+        "def rss(): return int([l for l in open('/proc/self/status') if l.startswith('VmRSS')][0].split()[1])\n"
+        "blocks = [bytearray(4000) for _ in range(20000)]\n"  # 80 MB in the heap, under the mmap threshold
+        "kept = bytearray(4000)\n"  # above them: the heap cannot shrink from its top
+        "del blocks\n"
+        "before = rss()\n"
+        "give_back()\n"
+        "print((before - rss()) // 1024)\n",
+        **MALLOC_ENV,
+    )
+    assert int(out) > 60, f"{out} MB given back"
+
+
+def test_every_so_many_responses_give_memory_back(app, client, monkeypatch):
+    """Once every MALLOC_TRIM_EVERY requests, after the response is sent; never with 0."""
+    from course.ops import memory
+
+    calls: list[int] = []
+    monkeypatch.setattr(memory, "give_back", lambda: calls.append(len(calls)))
+    monkeypatch.setitem(app.config, "MALLOC_TRIM_EVERY", 3)
+    for _ in range(6):
+        given = len(calls)
+        response = client.get("/healthz")
+        assert response.status_code == 200 and len(calls) == given  # not before the response is sent
+        response.close()  # what a server does once the body is out
+    assert len(calls) == 2
+    monkeypatch.setitem(app.config, "MALLOC_TRIM_EVERY", 0)
+    for _ in range(6):
+        client.get("/healthz").close()
+    assert len(calls) == 2
+
+
 def test_building_the_app_leaves_the_allocator_alone(monkeypatch):
     """The factory does no I/O and no process tuning: the allocator is the production command's business."""
     import ctypes
