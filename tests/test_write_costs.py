@@ -207,3 +207,28 @@ def test_a_submission_takes_no_savepoint(app, loaded_course, client, learner):
         assert submit_quiz(client, "intro-quiz", RIGHT_ANSWERS["intro-quiz"]).status_code == 302
     assert "INSERT quiz_attempt" in seen.tables()
     assert not [sql for sql in seen.sql if "SAVEPOINT" in sql.upper()], seen.sql
+
+
+def test_only_a_views_transaction_commits_without_waiting_for_the_disk(app, loaded_course, client, learner):
+    """PostgreSQL: a lesson view's transaction turns `synchronous_commit` off for itself (asynchronous commit: a
+    crash of the server may lose the last fraction of a second of views); a completion and a quiz attempt wait for
+    the disk, and the setting does not outlive the view's transaction on its connection. SQLite: nothing of it."""
+    with app.app_context():
+        postgres = _db.engine.dialect.name == "postgresql"
+    with Statements(app) as viewed:
+        assert client.get(lesson_url("welcome")).status_code == 200  # a first view, with nothing read before
+        assert client.get(lesson_url("models")).status_code == 200  # one that credits the lesson read before
+    with Statements(app) as durable:
+        complete_lessons(client, "welcome", "models")
+        assert submit_quiz(client, "intro-quiz", RIGHT_ANSWERS["intro-quiz"]).status_code == 302
+    lazy = [sql for sql in viewed.sql if "synchronous_commit" in sql]
+    assert len(lazy) == (2 if postgres else 0), viewed.tables()
+    assert all("FOR NO KEY UPDATE" in sql and "set_config" in sql for sql in lazy)  # in the statement taking the lock
+    assert not any("synchronous_commit" in sql for sql in durable.sql)
+    if postgres:
+        with app.app_context():
+            rows = _db.session.connection()  # the pool's connection the requests used (the client's only one)
+            assert rows.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
+            _db.session.rollback()
+    with app.app_context():
+        assert _db.session.scalar(select(func.count(LessonProgress.id))) == 2

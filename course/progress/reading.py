@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import Integer, Row, Update, bindparam, select, update
+from sqlalchemy import Integer, Row, Select, Update, bindparam, func, literal_column, select, true, update
 
 from course.accounts.models import User
 from course.content.models import Lesson
@@ -56,24 +56,38 @@ _READING = (
 )
 
 
-def _lesson_being_read(user_id: int, course_id: int) -> Row | None:
+def _lesson_being_read(user_id: int, course_id: int, lock: Select | None = None) -> Row | None:
     """The learner's progress row of the lesson they viewed last in the course, read after their other writes.
 
     PostgreSQL: a learner's credits run one at a time, each reading the rows of the one before it (and taking
     the locks of two progress rows in the same order): FOR NO KEY UPDATE on the user row, the lock the dashboard's
     roll-up takes, held to the commit (its refresh after this write need not take it again). (SQLite: one writer at
-    a time.)
+    a time.) `lock`: the statement that takes it, if not `_LOCK_LEARNER`.
     """
     db.session.flush()  # the statements below and after it run on the connection: pending rows go in first
     rows = db.session.connection()
     if rows.dialect.name != "sqlite":
-        rows.execute(_LOCK_LEARNER, {"user_id": user_id})
+        rows.execute(_LOCK_LEARNER if lock is None else lock, {"user_id": user_id})
     return rows.execute(_READING, {"user_id": user_id, "course_id": course_id}).first()
 
 
 # The writes below run on every view and completion: core statements on the table, built once (an ORM UPDATE built
 # per call cost more than running it), each run on the session's connection.
 _LOCK_LEARNER = select(User.id).where(User.id == bindparam("user_id")).with_for_update(key_share=True)
+# A view's transaction, on PostgreSQL, commits without waiting for the disk: `synchronous_commit` off for this
+# transaction alone (`set_config(…, true)`, SET LOCAL's function, in the statement that takes the lock: no round trip
+# of its own; a transaction pooler keeps it to the transaction too). A crash of the database server may then lose the
+# views of its last fraction of a second (at most three times `wal_writer_delay`, 0.6 s by default) with the reading
+# time they credited, never anything else and never the database's consistency: PostgreSQL's "asynchronous commit",
+# meant for writes like these. The learner's next view records them again; completions, workbook answers and
+# attempts still wait for the disk. (SQLite's `synchronous=NORMAL` is the same bargain, there for every write, with
+# power loss as its only risk.) Waiting for the disk left a tenth of the two cores idle while views were recorded
+# (docs/PERFORMANCE.md, "Round ten").
+_LOCK_LEARNER_FOR_A_VIEW = (
+    select(User.id, func.set_config(literal_column("'synchronous_commit'"), literal_column("'off'"), true()))
+    .where(User.id == bindparam("user_id"))
+    .with_for_update(key_share=True)
+)
 _ROWS = LessonProgress.__table__
 _AT = UTCDateTime()
 
@@ -155,7 +169,7 @@ def view_is_due(known: Progress | None) -> bool:
 def record_view(user_id: int, lesson: Lesson) -> None:
     """First view creates the (learner, lesson) row; later views move `last_viewed_at`. The lesson read until
     now is credited its reading time (in the same UPDATE when it is this one)."""
-    reading = _lesson_being_read(user_id, lesson.course_id)
+    reading = _lesson_being_read(user_id, lesson.course_id, lock=_LOCK_LEARNER_FOR_A_VIEW)
     now = utcnow()
     if reading is not None:
         again = reading.lesson_id == lesson.id
