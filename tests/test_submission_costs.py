@@ -206,3 +206,45 @@ def test_a_submissions_writes_run_in_one_transaction_after_a_counter_on_postgres
     attempts = [autocommit for statement, autocommit in modes if statement == "INSERT quiz_attempt"]
     assert attempts == [False, False, False], modes
     assert not any("synchronous_commit" in statement for statement, _ in modes)
+
+
+def test_an_attempts_answers_are_one_statement_on_postgresql_and_kept_as_sent(app, loaded_course, client, learner):
+    """PostgreSQL: every answer of an attempt in one INSERT (each column an array), not psycopg's `executemany`, which
+    runs one INSERT per answer on the server. The rows are what the learner sent, whatever the engine: the choices'
+    option keys as a list, a typed answer as its text (quotes, another script), in the quiz's order."""
+    from course.content.models import Question
+    from course.quiz.models import Attempt, AttemptAnswer
+
+    complete_lessons(client, "welcome", "models")
+    typed = 'the "fine" 微调 \\ tuning'
+    answers = {**RIGHT_ANSWERS["intro-quiz"], "intro-q4": typed}
+    inserts: list[bool] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:
+        if statement.lstrip().startswith("INSERT INTO attempt_answer"):
+            inserts.append(executemany)
+
+    with app.app_context():
+        engine = _db.engine
+        postgres = engine.dialect.name == "postgresql"
+    event.listen(engine, "after_cursor_execute", record)
+    try:
+        assert submit_quiz(client, "intro-quiz", answers).status_code == 302
+    finally:
+        event.remove(engine, "after_cursor_execute", record)
+    assert inserts == [not postgres]  # one statement: for all four answers on PostgreSQL, run for each on SQLite
+    with app.app_context():
+        attempt = _db.session.scalars(select(Attempt).where(Attempt.user_id == learner.id)).one()
+        rows = _db.session.execute(
+            select(Question.key, AttemptAnswer.position, AttemptAnswer.response, AttemptAnswer.correct)
+            .join(Question, Question.id == AttemptAnswer.question_id)
+            .where(AttemptAnswer.attempt_id == attempt.id)
+            .order_by(AttemptAnswer.position)
+        ).all()
+    assert [tuple(row) for row in rows] == [
+        ("intro-q1", 1, ["a"], True),
+        ("intro-q2", 2, ["a", "b"], True),
+        ("intro-q3", 3, ["false"], True),
+        ("intro-q4", 4, typed, False),
+    ]
+    assert attempt.score == 3 and attempt.max_score == 4

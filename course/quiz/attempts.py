@@ -13,12 +13,13 @@ correct answers and explanations only once the learner has passed or used their 
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from flask_babel import format_datetime
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, case, func, insert, select
+from sqlalchemy import Connection, bindparam, case, func, insert, select, text
 from sqlalchemy.orm import selectinload
 
 from course import signals
@@ -96,6 +97,17 @@ _LOCK_LEARNER = select(User.id).where(User.id == bindparam("user_id")).with_for_
 # a submission's INSERTs again every time).
 _INSERT_ATTEMPT = insert(Attempt.__table__).returning(Attempt.__table__.c.id)
 _INSERT_ANSWERS = insert(AttemptAnswer.__table__)
+# PostgreSQL: all the answers in one statement, each column an array of the answers' values. Through psycopg an
+# `executemany` is a pipeline of one INSERT per answer, each bound, executed and answered on its own: for a quiz of
+# eight questions, eight executions on the server (pg_stat_statements: 210-300 microseconds of its time, against
+# about 210 for this one) and a pipeline entered and synced in the worker.
+_INSERT_ANSWERS_UNNESTED = text(
+    "INSERT INTO attempt_answer (attempt_id, question_id, position, response, correct, points, max_points)"
+    " SELECT :attempt_id, * FROM unnest(CAST(:question_id AS integer[]), CAST(:position AS integer[]),"
+    " CAST(:response AS json[]), CAST(:correct AS boolean[]), CAST(:points AS float8[]),"
+    " CAST(:max_points AS float8[]))"
+)
+_ANSWER_COLUMNS = ("question_id", "position", "response", "correct", "points", "max_points")
 
 
 def attempts_so_far(user_id: int, quiz: Quiz) -> tuple[int, bool]:
@@ -170,7 +182,7 @@ def record(user_id: int, quiz: Quiz, submission: Submission, key: str) -> tuple[
     # holds, so no other transaction can take the number or the key before this one commits. Were one to, the
     # unique constraints refuse the INSERT and the transaction fails whole.
     attempt_id = rows.execute(_INSERT_ATTEMPT, values).scalar_one()
-    rows.execute(_INSERT_ANSWERS, [{"attempt_id": attempt_id, **answer} for answer in graded.answers])
+    _insert_answers(rows, attempt_id, graded.answers)
     recorded = RecordedAttempt(
         attempt_id,
         quiz.id,
@@ -182,6 +194,15 @@ def record(user_id: int, quiz: Quiz, submission: Submission, key: str) -> tuple[
     first_pass = values["passed"] and not passed_before
     signals.attempt_recorded.send(recorded, user_id=user_id, course_id=quiz.course_id, first_pass=first_pass)
     return Attempt(id=attempt_id, **values), True
+
+
+def _insert_answers(rows: Connection, attempt_id: int, answers: list[dict[str, Any]]) -> None:
+    if rows.dialect.name == "postgresql":
+        columns = {name: [answer[name] for answer in answers] for name in _ANSWER_COLUMNS}
+        columns["response"] = [json.dumps(response) for response in columns["response"]]
+        rows.execute(_INSERT_ANSWERS_UNNESTED, {"attempt_id": attempt_id, **columns})
+    else:  # SQLite's executemany runs one prepared statement for every row, in C
+        rows.execute(_INSERT_ANSWERS, [{"attempt_id": attempt_id, **answer} for answer in answers])
 
 
 def history(user_id: int, quiz: Quiz) -> list[Attempt]:
