@@ -24,6 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from course.extensions import db, limiter
+from course.sql import writers_turn
 
 
 class RateLimitCounter(db.Model):
@@ -126,9 +127,10 @@ def _increment(engine: Engine, params: dict[str, object]) -> tuple[int, float]:
     try:
         driver = pooled.driver_connection
         if engine.dialect.name != "postgresql":
-            cursor = driver.execute(_INCREMENT_SQL, params)
-            (row,) = cursor.fetchall()  # every row read: the statement, and so its transaction, is finished
-            cursor.close()
+            with writers_turn(driver):  # SQLite: in its turn among the writers (course/sql.py)
+                cursor = driver.execute(_INCREMENT_SQL, params)
+                (row,) = cursor.fetchall()  # every row read: the statement, and so its transaction, is finished
+                cursor.close()
             return row
         autocommit = driver.autocommit
         driver.autocommit = True
