@@ -3,11 +3,7 @@ begin, and portable SQL helpers."""
 
 from __future__ import annotations
 
-import fcntl
-import os
-import sqlite3
-import threading
-import weakref
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -24,7 +20,8 @@ from course.extensions import db
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
     """SQLite: enforce foreign keys, wait for locks instead of failing, WAL for concurrent readers."""
-    if not isinstance(dbapi_connection, sqlite3.Connection):
+    sqlite3 = sys.modules.get("sqlite3")  # imported only where SQLite is used (see `engine_options`)
+    if sqlite3 is None or not isinstance(dbapi_connection, sqlite3.Connection):
         return
     # Let SQLAlchemy, not pysqlite, decide when transactions begin, so SAVEPOINTs work (SQLAlchemy docs,
     # "Serializable isolation / Savepoints / Transactional DDL").
@@ -49,112 +46,18 @@ def engine_options(config: Mapping[str, Any]) -> dict[str, Any]:
         # not exist" (or "already exists" on a third). PgBouncer before 1.21 keeps no prepared statements at all.
         options["connect_args"] = {**options.get("connect_args", {}), "prepare_threshold": None}
     if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        # Writers line up for SQLite's write lock (course/sqlite_writers.py), imported here: a PostgreSQL worker
+        # leaves the sqlite3 module out.
+        from course.sqlite_writers import QueuedWriters
+
         options["connect_args"] = {**options.get("connect_args", {}), "factory": QueuedWriters}
     return options
 
 
-# -- SQLite: writers wait for their turn in the kernel ---------------------------------------------------------
-# SQLite lets one connection write at a time. A writer that finds the write lock taken sleeps and tries again:
-# 1 ms, then 2, 5, 10 … (its busy handler, up to `busy_timeout`), so it wakes up late for a lock held a millisecond.
-# With two workers recording quiz submissions, a fifth of the two cores sat idle in those sleeps (docs/PERFORMANCE.md,
-# "Round ten"). So a writing connection first takes its turn: an exclusive flock(2) on a file beside the database,
-# which the kernel hands to the next waiter the moment the last one gives it up, and gives its turn back as its
-# transaction ends. SQLite's own lock still decides who writes (a process that takes no turn, e.g. the sqlite3
-# shell, is waited for as before); the turn only lines the writers up. A writer waits for its turn as long as the one
-# before it writes, as a PostgreSQL row lock is waited for (gunicorn's timeout ends a worker stuck in a request).
-WRITERS_FILE_SUFFIX = "-writers"
-_turns = threading.local()  # .held: the writers' files whose turn this thread holds, on one of its connections
-
-
-class QueuedWriters(sqlite3.Connection):
-    """A SQLite connection whose write transactions take their turn first (`take_turn`), and give it back when they
-    end: at its commit, its rollback, its close, or when it is garbage collected without either."""
-
-    def __init__(self, database: Any, *args: Any, **kwargs: Any) -> None:
-        super().__init__(database, *args, **kwargs)
-        path = os.fspath(database) if isinstance(database, str | os.PathLike) else ""
-        self.writers_file = (
-            path + WRITERS_FILE_SUFFIX if path and path != ":memory:" and not path.startswith("file:") else None
-        )
-        self._turn = _Turn()
-        weakref.finalize(self, self._turn.end)  # a connection dropped without a close gives its turn back too
-
-    def take_turn(self) -> None:
-        """Wait until no other connection that takes turns writes to this database. Nothing when this thread
-        holds the turn already, on this connection or another (a second writer in one thread would wait for
-        itself: it is left to SQLite, which refuses it after `busy_timeout`)."""
-        if self.writers_file is None:
-            return
-        held = getattr(_turns, "held", None)
-        if held is None:
-            held = _turns.held = set()
-        if self.writers_file in held:
-            return
-        try:
-            self._turn.take(self.writers_file)
-        except OSError:  # the file cannot be made (a read-only directory): SQLite's busy handler alone
-            return
-        held.add(self.writers_file)
-        self._turn.thread_held = held
-
-    def give_turn(self) -> None:
-        self._turn.give_back()
-
-    def commit(self) -> None:
-        try:
-            super().commit()
-        finally:
-            self._turn.give_back()
-
-    def rollback(self) -> None:
-        try:
-            super().rollback()
-        finally:
-            self._turn.give_back()
-
-    def close(self) -> None:
-        try:
-            self._turn.give_back()
-        finally:
-            super().close()
-            self._turn.close()
-
-
-class _Turn:
-    """One connection's handle on the writers' file (its own open file, so its flock excludes every other
-    connection's, in this process or another)."""
-
-    def __init__(self) -> None:
-        self.fd: int | None = None
-        self.path: str | None = None
-        self.thread_held: set[str] | None = None  # the holding thread's set, to take the file out of at the end
-
-    def take(self, path: str) -> None:
-        if self.fd is None:
-            self.fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-            self.path = path
-        fcntl.flock(self.fd, fcntl.LOCK_EX)
-
-    def give_back(self) -> None:
-        held, self.thread_held = self.thread_held, None
-        if held is None:
-            return
-        held.discard(self.path)
-        fcntl.flock(self.fd, fcntl.LOCK_UN)
-
-    def close(self) -> None:
-        fd, self.fd = self.fd, None
-        if fd is not None:
-            os.close(fd)
-
-    def end(self) -> None:
-        self.give_back()
-        self.close()
-
-
 @contextmanager
 def writers_turn(driver_connection: Any) -> Iterator[None]:
-    """A SQLite statement that writes outside a transaction (autocommit) runs in the connection's turn."""
+    """A SQLite statement that writes outside a transaction (autocommit) runs in the connection's turn
+    (`course.sqlite_writers.QueuedWriters`); any other connection, as it is."""
     take = getattr(driver_connection, "take_turn", None)
     if take is None:
         yield

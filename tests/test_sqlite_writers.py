@@ -17,7 +17,7 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.exc import OperationalError
 
 from course.extensions import db as _db
-from course.sql import WRITERS_FILE_SUFFIX, QueuedWriters
+from course.sqlite_writers import WRITERS_FILE_SUFFIX, QueuedWriters
 
 HOLD = 0.4  # seconds a writer holds the turn in the tests below: four times the waiting writer's busy_timeout
 

@@ -29,14 +29,16 @@ def test_the_web_entry_point_leaves_json_ld_lti_and_api_libraries_out():
 
 def test_a_worker_imports_only_its_own_databases_dialect(database_url):
     """SQLAlchemy's PostgreSQL dialects are about 1.5 MB of a SQLite worker's memory, and the SQLite dialect has no
-    use in a PostgreSQL worker (course/sql.py imports a dialect's INSERT … ON CONFLICT when it is first needed)."""
+    use in a PostgreSQL worker (course/sql.py imports a dialect's INSERT … ON CONFLICT when it is first needed), nor
+    the sqlite3 module and its library, which SQLite's writers' turn (course/sqlite_writers.py) is built on."""
     ours = "postgresql" if database_url.startswith("postgresql") else "sqlite"
     out = _run(
         "import sys\nfrom course.wsgi import app\n"
-        "print(sorted({m.split('.')[2] for m in sys.modules if m.startswith('sqlalchemy.dialects.')} - {'_typing'}))\n",
+        "print(sorted({m.split('.')[2] for m in sys.modules if m.startswith('sqlalchemy.dialects.')} - {'_typing'}),"
+        " '_sqlite3' in sys.modules)\n",
         DATABASE_URL=database_url,
     )
-    assert out == repr([ours])
+    assert out == f"{[ours]!r} {ours == 'sqlite'}"
 
 
 def test_the_web_entry_point_keeps_greenlet_out_and_sqlalchemy_works(database_url):
