@@ -74,10 +74,9 @@ class QueuedWriters(sqlite3.Connection):
 
     def close(self) -> None:
         try:
-            self._turn.give_back()
-        finally:
             super().close()
-            self._turn.close()
+        finally:
+            self._turn.end()
 
 
 class _Turn:
