@@ -127,7 +127,7 @@ def _increment(engine: Engine, params: dict[str, object]) -> tuple[int, float]:
     try:
         driver = pooled.driver_connection
         if engine.dialect.name != "postgresql":
-            with writers_turn(driver):  # SQLite: in its turn among the writers (course/sql.py)
+            with writers_turn(driver):  # SQLite: in its turn among the writers (course/sqlite_writers.py)
                 cursor = driver.execute(_INCREMENT_SQL, params)
                 (row,) = cursor.fetchall()  # every row read: the statement, and so its transaction, is finished
                 cursor.close()

@@ -1,7 +1,7 @@
-"""SQLite: writers take their turn in the kernel (course/sql.py, `QueuedWriters`). A write transaction holds an
-exclusive flock on the file beside the database from its BEGIN IMMEDIATE to its end, whatever ends it; a writer that
-finds the turn taken waits for it to be given back instead of sleeping in SQLite's busy handler (which, past its
-`busy_timeout`, refuses it); a thread that already holds the turn is not made to wait for itself."""
+"""SQLite: writers take their turn in the kernel (course/sqlite_writers.py, `QueuedWriters`). A write transaction
+holds an exclusive flock on the file beside the database from its BEGIN IMMEDIATE to its end, whatever ends it; a
+writer that finds the turn taken waits for it to be given back instead of sleeping in SQLite's busy handler (which,
+past its `busy_timeout`, refuses it); a thread that already holds the turn is not made to wait for itself."""
 
 from __future__ import annotations
 
