@@ -36,7 +36,7 @@ class QueuedWriters(sqlite3.Connection):
         self.writers_file = (
             path + WRITERS_FILE_SUFFIX if path and path != ":memory:" and not path.startswith("file:") else None
         )
-        self._turn = _Turn()
+        self._turn = _Turn(self.writers_file)
         weakref.finalize(self, self._turn.end)  # a connection dropped without a close gives its turn back too
 
     def take_turn(self) -> None:
@@ -51,7 +51,7 @@ class QueuedWriters(sqlite3.Connection):
         if self.writers_file in held:
             return
         try:
-            self._turn.take(self.writers_file)
+            self._turn.take()
         except OSError:  # the file cannot be made (a read-only directory): SQLite's busy handler alone
             return
         held.add(self.writers_file)
@@ -83,15 +83,14 @@ class _Turn:
     """One connection's handle on the writers' file (its own open file, so its flock excludes every other
     connection's, in this process or another)."""
 
-    def __init__(self) -> None:
+    def __init__(self, path: str | None) -> None:
+        self.path = path
         self.fd: int | None = None
-        self.path: str | None = None
         self.thread_held: set[str] | None = None  # the holding thread's set, to take the file out of at the end
 
-    def take(self, path: str) -> None:
+    def take(self) -> None:
         if self.fd is None:
-            self.fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-            self.path = path
+            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         fcntl.flock(self.fd, fcntl.LOCK_EX)
 
     def give_back(self) -> None:
