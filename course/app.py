@@ -20,7 +20,7 @@ from werkzeug.routing import IntegerConverter, Map
 
 from config import CONFIGS, Config, config_name
 from course.extensions import babel, csrf, db, limiter, login_manager
-from course.i18n import browser_locale, load_locale_data, select_locale, select_timezone, sentences
+from course.i18n import browser_locale, load_locale_data, locale_of_request, select_timezone, sentences
 from course.ops.logging import logged_path
 from course.worker import wake as worker_wake
 
@@ -101,7 +101,7 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
-    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    babel.init_app(app, locale_selector=locale_of_request, timezone_selector=select_timezone)
     load_locale_data(app.config["LANGUAGES"])
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

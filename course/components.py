@@ -4,10 +4,11 @@ progress bar per module, a quiz page forty options). Everything put into them is
 
 from __future__ import annotations
 
+import time
 from collections.abc import Collection, Iterable
 from typing import Protocol
 
-from flask import Flask
+from flask import Flask, current_app, g, session
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
 
@@ -16,7 +17,42 @@ def csrf_input(prefix: str | None = None) -> Markup:
     """The hidden CSRF field of a form written out in a template: named as a WTForms form with `prefix` names its
     token (`{prefix}-csrf_token`), holding the request's token."""
     name = escape(f"{prefix}-csrf_token" if prefix else "csrf_token")
-    return Markup(f'<input type="hidden" name="{name}" value="{escape(generate_csrf())}">')  # noqa: S704  # nosec B704
+    return Markup(f'<input type="hidden" name="{name}" value="{escape(csrf_token())}">')  # noqa: S704  # nosec B704
+
+
+def csrf_token() -> str:
+    """The request's CSRF token: flask-wtf's `generate_csrf()`, whose signed copy of the session's token is made
+    again for a session's requests within a minute of each other only once (`_SIGNED`).
+
+    flask-wtf signs the session's token with a timestamp for every request that writes a form (itsdangerous: a
+    serializer built, an HMAC, base64; about a twentieth of a lesson page's own work). A copy signed up to a minute
+    ago is as valid: it is checked against the same session token and key, and its age only matters with
+    WTF_CSRF_TIME_LIMIT set (None here: a token lives as long as its session), which it would shorten by at most
+    that minute. It is this request's token for flask-wtf too (`g`), so a WTForms form on the page carries the same."""
+    config = current_app.config
+    field = config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    token = g.get(field)
+    if token is not None:
+        return token
+    raw, key = session.get(field), config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key
+    if not isinstance(raw, str) or not key:
+        return generate_csrf()  # a session's first token is made, and stored in it, by flask-wtf
+    now = time.time()
+    kept = _SIGNED.get((key, raw))
+    if kept is not None and now - kept[0] < SIGNED_REUSED_SECONDS:
+        setattr(g, field, kept[1])
+        return kept[1]
+    token = generate_csrf()
+    if len(_SIGNED) >= _SIGNED_KEPT:
+        _SIGNED.clear()
+    _SIGNED[(key, raw)] = (now, token)
+    return token
+
+
+SIGNED_REUSED_SECONDS = 60
+# (signing key, session token) → when the signed copy was made, and it; emptied past a few hundred sessions.
+_SIGNED_KEPT = 256
+_SIGNED: dict[tuple[str | bytes, str], tuple[float, str]] = {}
 
 
 def progress_bar(percent: int, label: str) -> Markup:

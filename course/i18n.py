@@ -58,6 +58,19 @@ def is_time_zone(name: str | None) -> bool:
     return bool(name) and name in pytz.all_timezones_set
 
 
+def locale_of_request() -> Locale:
+    """Flask-Babel's locale selector: `select_locale`'s language as Babel's `Locale`, one object per language for the
+    process (Flask-Babel would parse the tag again for every request)."""
+    tag = select_locale()
+    found = _LOCALES.get(tag)
+    if found is None:
+        found = _LOCALES[tag] = Locale.parse(tag)
+    return found
+
+
+_LOCALES: dict[str, Locale] = {}
+
+
 def select_locale() -> str:
     """The signed-in user's language, else this browser's choice (the switch), else its Accept-Language."""
     languages = current_app.config["LANGUAGES"]
@@ -74,10 +87,20 @@ def browser_locale() -> str:
     chosen = session.get("lang")
     if chosen in languages:
         return chosen
-    best = request.accept_languages.best_match(["zh", "zh_Hans", "zh-CN", "en"])
-    if best and best.startswith("en"):
-        return "en"
-    return current_app.config["BABEL_DEFAULT_LOCALE"]
+    header = request.environ.get("HTTP_ACCEPT_LANGUAGE")
+    english = _ENGLISH_FIRST.get(header) if header else False
+    if english is None:  # a header not seen before: parsed once (browsers send a few, always the same)
+        best = request.accept_languages.best_match(["zh", "zh_Hans", "zh-CN", "en"])
+        english = bool(best and best.startswith("en"))
+        if len(_ENGLISH_FIRST) >= _HEADERS_KEPT:
+            _ENGLISH_FIRST.clear()
+        _ENGLISH_FIRST[header] = english
+    return "en" if english else current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+# Accept-Language header → whether it prefers English to Chinese; emptied past a few hundred.
+_HEADERS_KEPT = 512
+_ENGLISH_FIRST: dict[str, bool] = {}
 
 
 def select_timezone() -> str:
@@ -166,15 +189,38 @@ def language() -> Language:
     locale = get_locale()
     known = g.get("_language")
     if known is None or known.locale is not locale:
-        known = g._language = Language(locale, str(locale or ""), get_translations())
+        known = g._language = _language_of(locale)
     return known
 
 
+# Each language's `Language`, per app: its catalogue is the one Flask-Babel keeps for the app's domain for the
+# app's life (keyed there by the language's identifier alone), so it is found once, not for each request (the
+# lookup, the identifier rebuilt and the selectors' context lookups were a twentieth of a lesson page's own work).
+# Keyed by the domain's id, checked to be that domain; emptied past a few (apps made one after another, in the tests).
+_LANGUAGES_KEPT = 16
+_LANGUAGES: dict[tuple[int, Locale | None], tuple[object, Language]] = {}
+
+
+def _language_of(locale: Locale | None) -> Language:
+    domain = current_app.extensions["babel"].instance.domain_instance  # what `get_translations` reads
+    key = (id(domain), locale)
+    kept = _LANGUAGES.get(key)
+    if kept is not None and kept[0] is domain:
+        found = kept[1]
+        return found if found.locale is locale else found._replace(locale=locale)  # a `force_locale`'s own object
+    found = Language(locale, str(locale or ""), get_translations())
+    if len(_LANGUAGES) >= _LANGUAGES_KEPT:
+        _LANGUAGES.clear()
+    _LANGUAGES[key] = (domain, found)
+    return found
+
+
 def template_functions() -> dict[str, Any]:
-    """`current_locale`, `gettext` (and so `_`) and `ngettext` for one template render."""
+    """`current_locale`, `gettext` and `_`, and `ngettext` for one template render."""
     current = language()
     gettext, ngettext = _translating(current.translations)
-    return {"current_locale": current.tag, "gettext": gettext, "ngettext": ngettext}
+    # `_` is Jinja's i18n alias of `gettext`, which looks `gettext` up in the context and calls it: given directly
+    return {"current_locale": current.tag, "gettext": gettext, "_": gettext, "ngettext": ngettext}
 
 
 # The template functions of each catalogue, made once (flask-babel keeps one catalogue per language and app): id →

@@ -3,7 +3,9 @@
 - a form's hidden CSRF field, the progress bar and a question's options (`course/components.py`: template globals,
   not macros);
 - the session cookie's signing serializer (once for the app's keys, again when they change);
-- the templates' `_`/`ngettext` (once per language's catalogue).
+- the request's CSRF token, signed once a minute per session rather than for every page;
+- the templates' `_`/`ngettext` (once per language's catalogue), the request's language and its catalogue (once
+  per language and app), an Accept-Language header's choice (once per header).
 """
 
 from __future__ import annotations
@@ -13,10 +15,13 @@ import time
 
 from conftest import do_login
 from flask import render_template_string, request
-from flask_wtf.csrf import generate_csrf
+from flask_babel import force_locale, get_locale, refresh
+from flask_wtf.csrf import generate_csrf, validate_csrf
 
-from course.components import choice_inputs, csrf_input, progress_bar
-from course.i18n import template_functions
+import course.components
+import course.i18n
+from course.components import choice_inputs, csrf_input, csrf_token, progress_bar
+from course.i18n import language, template_functions
 
 CSRF_FIELD = re.compile(r'<input type="hidden" name="([^"]*csrf_token)" value="([^"]+)">')
 
@@ -156,3 +161,95 @@ def test_the_templates_translation_functions_are_made_once_per_language(app):
         assert chinese["current_locale"] == "zh_Hans"
         assert render_template_string("{{ _('Log out') }}") == "退出登录"
         assert render_template_string("{{ ngettext('%(num)d question', '%(num)d questions', 2) }}") == "2 道题"
+
+
+def test_a_sessions_csrf_token_is_signed_once_a_minute_and_stays_one_the_app_accepts(app, client, learner, monkeypatch):
+    """Two pages of a session within a minute carry the same signed token (flask-wtf would sign it again, with the
+    new second in it); after a minute it is signed again; each is accepted; another session's is its own."""
+    app.config["WTF_CSRF_ENABLED"] = True
+    clock = [time.time()]
+    monkeypatch.setattr(time, "time", lambda: clock[0])  # itsdangerous's timestamp and the kept copy's age
+
+    def tokens() -> list[str]:
+        return [value for _, value in CSRF_FIELD.findall(client.get("/courses").get_data(as_text=True))]
+
+    tokens()  # the session's first token: made, and put in the session, by flask-wtf
+    clock[0] += 2
+    first = tokens()
+    assert len(first) == 2 and first[0] == first[1]  # one token per request, for every form of the page
+    clock[0] += 5
+    assert tokens() == first  # five seconds later: the same signed copy, not one with the new time in it
+    clock[0] += course.components.SIGNED_REUSED_SECONDS
+    later = tokens()
+    assert later[0] != first[0]  # over a minute after it was signed: signed again
+    switch = {"lang": "en", "next": "/courses"}
+    assert client.post("/language", data={**switch, "csrf_token": first[0]}).status_code == 302  # both still good
+    assert client.post("/language", data={**switch, "csrf_token": later[0]}).status_code == 302
+    with app.test_request_context("/"):  # another browser: a session of its own, a token of its own
+        assert generate_csrf() not in (first[0], later[0])
+
+
+def test_the_kept_csrf_token_is_the_requests_token_for_flask_wtf_and_follows_the_key(app):
+    with app.test_request_context("/"):
+        token = csrf_token()  # a new session: made by flask-wtf
+        assert generate_csrf() == token
+    with app.test_request_context("/") as ctx:
+        first = csrf_token()
+        raw = ctx.session["csrf_token"]
+    with app.test_request_context("/") as ctx:
+        ctx.session["csrf_token"] = raw  # the same session, a request later
+        again = csrf_token()
+        assert again == first and generate_csrf() == first  # what a WTForms form on the page would carry
+        validate_csrf(again)  # raises if not accepted
+    app.secret_key = "another-secret-key-for-this-test-0123456789"
+    with app.test_request_context("/") as ctx:
+        ctx.session["csrf_token"] = raw
+        rotated = csrf_token()
+        assert rotated != first  # signed with the new key, not the kept copy of the old one's
+        validate_csrf(rotated)
+
+
+def test_a_requests_language_and_catalogue_are_found_once_per_language(app):
+    with app.test_request_context("/", headers={"Accept-Language": "en-GB,en;q=0.9"}):
+        english = language()
+        assert english.tag == "en" and get_locale() is english.locale
+    with app.test_request_context("/", headers={"Accept-Language": "en-GB,en;q=0.9"}):
+        assert get_locale() is english.locale  # one Locale object per language, not one parsed per request
+        assert language() is english  # and its catalogue not looked up again
+    with app.test_request_context("/", headers={"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"}):
+        chinese = language()
+        assert chinese.tag == "zh_Hans" and chinese.translations.ugettext("Log out") == "退出登录"
+        with force_locale("en"):  # a forced language is obeyed, with the object flask-babel forced
+            forced = language()
+            assert forced.tag == "en" and forced.locale is get_locale()
+            assert forced.translations is english.translations
+        assert language() is chinese
+    with app.test_request_context("/"):  # no header: the site's default language
+        assert language().tag == app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def test_an_accept_language_headers_choice_is_kept_per_header(app, monkeypatch):
+    import werkzeug.sansio.request
+
+    parse = werkzeug.sansio.request.parse_accept_header
+    parsed = []
+    monkeypatch.setattr(werkzeug.sansio.request, "parse_accept_header", lambda *a: parsed.append(a[0]) or parse(*a))
+    monkeypatch.setattr(course.i18n, "_ENGLISH_FIRST", {})
+    for header, tag in [("en-US,en;q=0.9", "en"), ("zh-TW,zh;q=0.9", "zh_Hans"), ("fr-FR,en;q=0.3", "en")] * 2:
+        with app.test_request_context("/", headers={"Accept-Language": header}):
+            assert course.i18n.browser_locale() == tag
+    assert parsed == ["en-US,en;q=0.9", "zh-TW,zh;q=0.9", "fr-FR,en;q=0.3"]  # each header parsed once
+    with app.test_request_context("/"):
+        assert course.i18n.browser_locale() == app.config["BABEL_DEFAULT_LOCALE"]  # none sent: nothing to parse
+    assert len(parsed) == 3
+
+
+def test_a_language_chosen_mid_request_is_the_one_the_rest_of_it_speaks(app):
+    with app.test_request_context("/", headers={"Accept-Language": "zh-CN"}):
+        assert language().tag == "zh_Hans"
+        from flask import session
+
+        session["lang"] = "en"
+        refresh()  # what the account page does after a change
+        assert language().tag == "en"
+        assert render_template_string("{{ _('Log out') }}") == "Log out"
