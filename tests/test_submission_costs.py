@@ -248,3 +248,27 @@ def test_an_attempts_answers_are_one_statement_on_postgresql_and_kept_as_sent(ap
         ("intro-q4", 4, typed, False),
     ]
     assert attempt.score == 3 and attempt.max_score == 4
+
+
+def test_a_submission_is_graded_before_its_write_begins(app, loaded_course, client, learner, monkeypatch):
+    """Grading depends on the quiz and the answers alone: it runs before the attempt's write transaction (on SQLite,
+    before the database's one write lock is taken, which a second writer would wait on meanwhile), once."""
+    from flask import g
+
+    import course.quiz.grading as grading
+
+    graded_while = []
+    grade = grading.grade
+
+    def watched(*args, **kwargs):
+        graded_while.append(bool(g.get("request_writes")))  # set inside `course.sql.writing()`
+        return grade(*args, **kwargs)
+
+    monkeypatch.setattr(grading, "grade", watched)
+    complete_lessons(client, "welcome", "models")
+    assert submit_quiz(client, "intro-quiz", WRONG_ANSWERS["intro-quiz"]).status_code == 302
+    assert submit_quiz(client, "intro-quiz", RIGHT_ANSWERS["intro-quiz"]).status_code == 302
+    assert graded_while == [False, False]
+    with app.app_context():
+        scores = _db.session.execute(text("SELECT passed FROM quiz_attempt ORDER BY number")).scalars().all()
+    assert [bool(passed) for passed in scores] == [False, True]  # what was graded before is what was recorded

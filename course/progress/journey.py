@@ -26,7 +26,7 @@ from course.progress.opening import format_opening
 from course.progress.outline import ChapterStatus, LearnerOutline, LessonStatus, QuizStatus
 from course.progress.reading import mark_complete
 from course.quiz import attempts
-from course.quiz.grading import Submission, read_submission
+from course.quiz.grading import Submission, grade_submission, read_submission
 from course.quiz.layout import attempt_key, layout
 from course.quiz.layout import forget as forget_layout
 from course.quiz.models import Attempt
@@ -154,11 +154,12 @@ class CheckedSubmission:
 
 
 def check_submission(user_id: int, outline: LearnerOutline, status: QuizStatus, form: MultiDict) -> CheckedSubmission:
-    """Read a quiz form (`status.quiz` with its questions) without writing. Its submission key must be the one the
-    quiz page issues for the learner's next attempt (`next_attempt_key`), or the key of an attempt they made (a
-    replay: its result is shown); any other is refused as a stale page. A submission that is refused or
-    incomplete but was sent before (the same key: a retry after its answer was lost) names the attempt it made,
-    so its result can be shown, even when that attempt is what now closes the quiz or the quiz changed since.
+    """Read a quiz form (`status.quiz` with its questions) without writing, and grade it if every answer is valid.
+    Its submission key must be the one the quiz page issues for the learner's next attempt (`next_attempt_key`), or
+    the key of an attempt they made (a replay: its result is shown); any other is refused as a stale page. A
+    submission that is refused or incomplete but was sent before (the same key: a retry after its answer was lost)
+    names the attempt it made, so its result can be shown, even when that attempt is what now closes the quiz or the
+    quiz changed since.
     (A twin of a submission that would be accepted is found by `record_submission`, under the write lock.)"""
     key = form.get("submission_key", "")
     if key and key != next_attempt_key(user_id, status):
@@ -170,6 +171,8 @@ def check_submission(user_id: int, outline: LearnerOutline, status: QuizStatus, 
         return CheckedSubmission(None, None, earlier)
     refusal = submission_refusal(outline, status, attempts.next_attempt_at(user_id, status.quiz))
     submission = read_submission(status.quiz, form, layout(user_id, status.quiz, key)) if refusal is None else None
+    if submission is not None and submission.ok:
+        grade_submission(status.quiz, submission)  # graded now, without a write lock: the write only records it
     earlier = None
     if (refusal is not None or not submission.ok) and key:
         earlier = attempts.find_by_key(user_id, key)

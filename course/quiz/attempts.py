@@ -27,7 +27,7 @@ from course.accounts.models import User
 from course.content.models import Question, Quiz
 from course.db_types import utcnow
 from course.extensions import db
-from course.quiz.grading import Submission, grade
+from course.quiz.grading import Submission, grade_submission
 from course.quiz.layout import attempt_key
 from course.quiz.models import Attempt, AttemptAnswer
 
@@ -158,7 +158,7 @@ def record(user_id: int, quiz: Quiz, submission: Submission, key: str) -> tuple[
         raise SubmissionError(_("Some answers are missing or not valid."))
     if (opens_at := next_attempt_at(user_id, quiz)) is not None:
         raise CoolingDown(opens_at)
-    graded = grade(quiz, submission.responses, submission.questions)
+    graded = grade_submission(quiz, submission)  # made before the write when the caller graded it (the quiz view)
     used, passed_before = used or 0, bool(passed_before)
     if quiz.max_attempts is not None and used >= quiz.max_attempts:
         raise SubmissionError(_("You have used all %(n)d attempts for this quiz.", n=quiz.max_attempts))

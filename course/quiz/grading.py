@@ -29,6 +29,7 @@ class Submission:
     errors: dict[str, str] = field(default_factory=dict)  # question key → message
     general: list[str] = field(default_factory=list)
     questions: list[Question] = field(default_factory=list)  # the questions read: the attempt's served ones
+    graded: Graded | None = None  # its grade, once `grade_submission` made it
 
     @property
     def ok(self) -> bool:
@@ -71,6 +72,15 @@ class Graded(NamedTuple):
     @property
     def percent(self) -> float:
         return round(100 * self.score / self.maximum, 2) if self.maximum else 0.0
+
+
+def grade_submission(quiz: Quiz, submission: Submission) -> Graded:
+    """The grade of a submission read from `quiz`'s form (every answer valid: `ok`), made once and kept with it. A
+    grade depends on the quiz and the answers alone, so it is made before the attempt's write (course.learn's
+    view, outside SQLite's write lock), not in it, where a second writer would wait for it."""
+    if submission.graded is None:
+        submission.graded = grade(quiz, submission.responses, submission.questions)
+    return submission.graded
 
 
 def grade(quiz: Quiz, responses: dict[int, Any], questions: list[Question] | None = None) -> Graded:
