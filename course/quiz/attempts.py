@@ -25,7 +25,7 @@ from sqlalchemy.orm import selectinload
 from course import signals
 from course.accounts.models import User
 from course.content.models import Question, Quiz
-from course.db_types import utcnow
+from course.db_types import UTCDateTime, utcnow
 from course.extensions import db
 from course.quiz.grading import Submission, grade_submission
 from course.quiz.layout import attempt_key
@@ -97,16 +97,21 @@ _LOCK_LEARNER = select(User.id).where(User.id == bindparam("user_id")).with_for_
 # a submission's INSERTs again every time).
 _INSERT_ATTEMPT = insert(Attempt.__table__).returning(Attempt.__table__.c.id)
 _INSERT_ANSWERS = insert(AttemptAnswer.__table__)
-# PostgreSQL: all the answers in one statement, each column an array of the answers' values. Through psycopg an
-# `executemany` is a pipeline of one INSERT per answer, each bound, executed and answered on its own: for a quiz of
-# eight questions, eight executions on the server (pg_stat_statements: 210-300 microseconds of its time, against
-# about 210 for this one) and a pipeline entered and synced in the worker.
-_INSERT_ANSWERS_UNNESTED = text(
-    "INSERT INTO attempt_answer (attempt_id, question_id, position, response, correct, points, max_points)"
-    " SELECT :attempt_id, * FROM unnest(CAST(:question_id AS integer[]), CAST(:position AS integer[]),"
-    " CAST(:response AS json[]), CAST(:correct AS boolean[]), CAST(:points AS float8[]),"
-    " CAST(:max_points AS float8[]))"
-)
+# PostgreSQL: the attempt and all its answers in one statement (one round trip), each answers' column an array of
+# the answers' values. Through psycopg an `executemany` is a pipeline of one INSERT per answer, each bound, executed
+# and answered on its own: for a quiz of eight questions, eight executions on the server (pg_stat_statements:
+# 210-300 microseconds of its time, against about 210 for an INSERT … SELECT FROM unnest). The answers' INSERT reads
+# the attempt's id from the first; their foreign key is checked at the end of the statement, when the attempt is in.
+_INSERT_ATTEMPT_WITH_ANSWERS = text(
+    "WITH attempt AS (INSERT INTO quiz_attempt (user_id, quiz_id, number, submission_key, submitted_at, score,"
+    " max_score, percent, pass_mark, passed, content_version) VALUES (:user_id, :quiz_id, :number, :submission_key,"
+    " :submitted_at, :score, :max_score, :percent, :pass_mark, :passed, :content_version) RETURNING id),"
+    " answers AS (INSERT INTO attempt_answer (attempt_id, question_id, position, response, correct, points,"
+    " max_points) SELECT attempt.id, answer.* FROM attempt, unnest(CAST(:question_id AS integer[]),"
+    " CAST(:position AS integer[]), CAST(:response AS json[]), CAST(:correct AS boolean[]),"
+    " CAST(:points AS float8[]), CAST(:max_points AS float8[])) AS answer)"
+    " SELECT id FROM attempt"
+).bindparams(bindparam("submitted_at", type_=UTCDateTime()))
 _ANSWER_COLUMNS = ("question_id", "position", "response", "correct", "points", "max_points")
 
 
@@ -177,12 +182,11 @@ def record(user_id: int, quiz: Quiz, submission: Submission, key: str) -> tuple[
         "passed": graded.percent >= quiz.pass_mark,
         "content_version": quiz.version,
     }
-    # Two statements, not the ORM's unit of work: a submission is the busiest write of the app. No savepoint: the
+    # Core statements, not the ORM's unit of work: a submission is the busiest write of the app. No savepoint: the
     # count above was read under the learner's lock (or SQLite's write lock), which every writer of their attempts
     # holds, so no other transaction can take the number or the key before this one commits. Were one to, the
     # unique constraints refuse the INSERT and the transaction fails whole.
-    attempt_id = rows.execute(_INSERT_ATTEMPT, values).scalar_one()
-    _insert_answers(rows, attempt_id, graded.answers)
+    attempt_id = _insert_attempt(rows, values, graded.answers)
     recorded = RecordedAttempt(
         attempt_id,
         quiz.id,
@@ -196,13 +200,17 @@ def record(user_id: int, quiz: Quiz, submission: Submission, key: str) -> tuple[
     return Attempt(id=attempt_id, **values), True
 
 
-def _insert_answers(rows: Connection, attempt_id: int, answers: list[dict[str, Any]]) -> None:
+def _insert_attempt(rows: Connection, values: dict[str, Any], answers: list[dict[str, Any]]) -> int:
+    """Insert the attempt and its answers; its id."""
     if rows.dialect.name == "postgresql":
         columns = {name: [answer[name] for answer in answers] for name in _ANSWER_COLUMNS}
         columns["response"] = [json.dumps(response) for response in columns["response"]]
-        rows.execute(_INSERT_ANSWERS_UNNESTED, {"attempt_id": attempt_id, **columns})
-    else:  # SQLite's executemany runs one prepared statement for every row, in C
-        rows.execute(_INSERT_ANSWERS, [{"attempt_id": attempt_id, **answer} for answer in answers])
+        return rows.execute(_INSERT_ATTEMPT_WITH_ANSWERS, {**values, **columns}).scalar_one()
+    # SQLite: two statements in the same process, no round trip; its executemany runs one prepared statement for
+    # every answer, in C
+    attempt_id = rows.execute(_INSERT_ATTEMPT, values).scalar_one()
+    rows.execute(_INSERT_ANSWERS, [{"attempt_id": attempt_id, **answer} for answer in answers])
+    return attempt_id
 
 
 def history(user_id: int, quiz: Quiz) -> list[Attempt]:
