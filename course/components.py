@@ -21,8 +21,8 @@ def csrf_input(prefix: str | None = None) -> Markup:
 
 
 def csrf_token() -> str:
-    """The request's CSRF token: flask-wtf's `generate_csrf()`, whose signed copy of the session's token is made
-    again for a session's requests within a minute of each other only once (`_SIGNED`).
+    """The request's CSRF token: flask-wtf's `generate_csrf()`, signed once a minute for a session rather than for
+    every request (`_SIGNED`).
 
     flask-wtf signs the session's token with a timestamp for every request that writes a form (itsdangerous: a
     serializer built, an HMAC, base64; about a twentieth of a lesson page's own work). A copy signed up to a minute
