@@ -163,3 +163,28 @@ def test_a_recorded_view_writes_the_credit_with_the_view(app, loaded_course, cli
     assert progress_writes(again) == ["UPDATE lesson_progress", "UPDATE learner_course_stats", "INSERT rollup_version"]
     assert progress_writes(other)[:2] == ["UPDATE lesson_progress", "INSERT lesson_progress"]
     assert spent(app) == {"welcome": about(240), "models": 0}
+
+
+def test_completing_the_lesson_being_read_credits_and_completes_it_in_one_update(app, loaded_course, client, learner):
+    """The usual click: the lesson read is the one marked complete — one UPDATE of its row does both. Marking
+    another lesson complete credits the one being read, then completes the other."""
+    client.get(lesson_url("welcome"))
+    wait(app, 3)
+    with Statements(app) as same:
+        complete_lessons(client, "welcome")
+    client.get(lesson_url("models"))
+    wait(app, 2)
+    with Statements(app) as other:
+        complete_lessons(client, "data")  # never opened: created complete
+
+    def progress_writes(seen: Statements) -> list[str]:
+        return [t for t in seen.tables() if t in ("UPDATE lesson_progress", "INSERT lesson_progress")]
+
+    assert progress_writes(same) == ["UPDATE lesson_progress"]
+    assert progress_writes(other) == ["UPDATE lesson_progress", "UPDATE lesson_progress", "INSERT lesson_progress"]
+    assert spent(app) == {"welcome": about(180), "models": about(120), "data": 0}
+    with app.app_context():
+        completed = _db.session.scalars(
+            select(Lesson.key).join(LessonProgress).where(LessonProgress.completed_at.is_not(None))
+        )
+        assert set(completed) == {"welcome", "data"}

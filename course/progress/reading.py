@@ -92,17 +92,21 @@ _ROWS = LessonProgress.__table__
 _AT = UTCDateTime()
 
 
-def _credit_statement(moves_view: bool) -> Update:
+def _credit_statement(moves_view: bool, completes: bool = False) -> Update:
     """Credit a `_READING` row (:row_id, as read: :seen_at, :credited) with :spent seconds, its credit reaching
-    :until; when `moves_view`, its last view moves to :viewed_at too."""
+    :until; when `moves_view`, its last view moves to :viewed_at too; when `completes`, it is completed at
+    :completed_at, if it was not complete (else nothing is written)."""
     c = _ROWS.c
     moved = {"last_viewed_at": bindparam("viewed_at", type_=_AT)} if moves_view else {}
+    if completes:
+        moved["completed_at"] = bindparam("completed_at", type_=_AT)
     return (
         update(_ROWS)
         .where(
             c.id == bindparam("row_id"),
             c.last_viewed_at == bindparam("seen_at", type_=_AT),
             c.time_credited_until.is_not_distinct_from(bindparam("credited", type_=_AT)),
+            *([c.completed_at.is_(None)] if completes else []),
         )
         .values(
             time_spent_seconds=c.time_spent_seconds + bindparam("spent", type_=Integer),
@@ -113,6 +117,7 @@ def _credit_statement(moves_view: bool) -> Update:
 
 
 _CREDIT, _CREDIT_AND_VIEW = _credit_statement(False), _credit_statement(True)
+_CREDIT_AND_COMPLETE = _credit_statement(False, completes=True)
 _VIEWED_AGAIN = (
     update(_ROWS)
     .where(_ROWS.c.user_id == bindparam("learner"), _ROWS.c.lesson_id == bindparam("lesson"))
@@ -133,11 +138,30 @@ def _credit(reading: Row, now: datetime, *, viewed: bool = False) -> bool:
     """Credit `reading` (a `_READING` row) with the time from where its count stands to `now`, capped, in one
     UPDATE — which, when `viewed`, also moves its last view to `now` (and its credit starts again from there).
     False if the row changed since it was read (then nothing is written)."""
+    params = _credit_params(reading, now, viewed=viewed)
+    if params is None:
+        return True  # under half a second: left to the next credit
+    return bool(db.session.connection().execute(_CREDIT_AND_VIEW if viewed else _CREDIT, params).rowcount)
+
+
+def _credit_and_complete(reading: Row, now: datetime) -> bool:
+    """Credit `reading` as `_credit` does and complete it at `now`, in one UPDATE: True if that UPDATE did both. False
+    when it wrote nothing: no time to credit, the row changed since it was read, or it was complete already."""
+    params = _credit_params(reading, now)
+    if params is None:
+        return False
+    params["completed_at"] = now
+    return bool(db.session.connection().execute(_CREDIT_AND_COMPLETE, params).rowcount)
+
+
+def _credit_params(reading: Row, now: datetime, *, viewed: bool = False) -> dict | None:
+    """What a credit of `reading` up to `now` binds; None when there is nothing to credit (under half a second, and
+    no view to move)."""
     since = reading.time_credited_until or reading.last_viewed_at
     cap = current_app.config["LESSON_TIME_CAP_SECONDS"]
     spent = round(min(max((now - since).total_seconds(), 0), cap))
     if not spent and not viewed:
-        return True  # under half a second: left to the next credit
+        return None
     params = {
         "row_id": reading.id,
         "seen_at": reading.last_viewed_at,
@@ -147,7 +171,7 @@ def _credit(reading: Row, now: datetime, *, viewed: bool = False) -> bool:
     }
     if viewed:
         params["viewed_at"] = now
-    return bool(db.session.connection().execute(_CREDIT_AND_VIEW if viewed else _CREDIT, params).rowcount)
+    return params
 
 
 def credit_reading(user_id: int, course_id: int) -> None:
@@ -202,11 +226,14 @@ def mark_complete(user_id: int, lesson: Lesson) -> Marked:
     """
     reading = _lesson_being_read(user_id, lesson.course_id)
     now = utcnow()
-    if reading is not None:
+    # The lesson being read is usually the one marked complete: its credit and its completion in one UPDATE. Else
+    # (another lesson, nothing to credit, or that UPDATE wrote nothing) the credit, then the completion.
+    completed = reading is not None and reading.lesson_id == lesson.id and _credit_and_complete(reading, now)
+    if reading is not None and not completed:
         _credit(reading, now)
     # The learner's row usually exists (the lesson was viewed): completed by one UPDATE; else created complete.
     params = {"learner": user_id, "lesson": lesson.id, "at": now}
-    completed = bool(db.session.connection().execute(_COMPLETE, params).rowcount)
+    completed = completed or bool(db.session.connection().execute(_COMPLETE, params).rowcount)
     if not completed:  # no row yet, or complete already (then the INSERT does nothing)
         completed = _ensure_progress_row(user_id, lesson, now, completed_at=now)
     if not completed:  # nothing changed: the roll-up stands
