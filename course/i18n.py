@@ -206,12 +206,17 @@ def _language_of(locale: Locale | None) -> Language:
     key = (id(domain), locale)
     kept = _LANGUAGES.get(key)
     if kept is not None and kept[0] is domain:
-        found = kept[1]
-        return found if found.locale is locale else found._replace(locale=locale)  # a `force_locale`'s own object
-    found = Language(locale, str(locale or ""), get_translations())
-    if len(_LANGUAGES) >= _LANGUAGES_KEPT:
-        _LANGUAGES.clear()
-    _LANGUAGES[key] = (domain, found)
+        if kept[1].locale is locale:
+            return kept[1]
+        found = kept[1]._replace(locale=locale)  # another object for the language: a `force_locale`'s own
+    else:
+        found = Language(locale, str(locale or ""), get_translations())
+    # Kept with the selector's own object (`locale_of_request`), which every request of the language gets; a forced
+    # one only until a request brings the selector's.
+    if kept is None or kept[0] is not domain or _LOCALES.get(found.tag) is locale:
+        if len(_LANGUAGES) >= _LANGUAGES_KEPT:
+            _LANGUAGES.clear()
+        _LANGUAGES[key] = (domain, found)
     return found
 
 

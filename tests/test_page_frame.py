@@ -210,6 +210,9 @@ def test_the_kept_csrf_token_is_the_requests_token_for_flask_wtf_and_follows_the
 
 
 def test_a_requests_language_and_catalogue_are_found_once_per_language(app):
+    for tag in ("zh_Hans", "en"):  # each language forced first (a command, an email): its own Locale object
+        with app.test_request_context("/"), force_locale(tag):
+            assert language().tag == tag
     with app.test_request_context("/", headers={"Accept-Language": "en-GB,en;q=0.9"}):
         english = language()
         assert english.tag == "en" and get_locale() is english.locale
