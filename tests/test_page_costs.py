@@ -61,13 +61,14 @@ class Statements:
         self.sql.append(" ".join(statement.split()))
 
     def tables(self) -> list[str]:
-        """Each statement as its verb and first table, e.g. "SELECT lesson_progress"; a WITH that writes first as
-        that write, e.g. "INSERT quiz_attempt"."""
+        """Each statement as its verb and first table, e.g. "SELECT lesson_progress"; a WITH that writes as its first
+        write, e.g. "INSERT quiz_attempt"."""
         out = []
         for sql in self.sql:
             words = sql.replace('"', "").replace("(", " ").split()
-            if words[0].upper() == "WITH" and words[3].upper() in ("INSERT", "UPDATE", "DELETE"):
-                words = words[3:]  # a data-modifying WITH (PostgreSQL's statements doing two writes): its first write
+            writes = [i for i, w in enumerate(words) if w.upper() in ("INSERT", "UPDATE", "DELETE")]
+            if words[0].upper() == "WITH" and writes:
+                words = words[writes[0] :]  # a data-modifying WITH (PostgreSQL's statements doing two things)
             verb = words[0].upper()
             table = next((words[i + 1] for i, w in enumerate(words[:-1]) if w.upper() in ("FROM", "INTO")), "")
             if verb == "UPDATE":

@@ -209,8 +209,8 @@ def test_a_submissions_writes_run_in_one_transaction_after_a_counter_on_postgres
 
 
 def test_an_attempts_answers_are_one_statement_on_postgresql_and_kept_as_sent(app, loaded_course, client, learner):
-    """PostgreSQL: the attempt and every answer of it in one statement (each answers' column an array), not an INSERT
-    and psycopg's `executemany`, which runs one INSERT per answer on the server. The rows are what the learner sent,
+    """PostgreSQL: the attempt and every answer of it in one statement (the answers one JSON array), not an INSERT and
+    psycopg's `executemany`, which runs one INSERT per answer on the server. The rows are what the learner sent,
     whatever the engine: the choices' option keys as a list, a typed answer as its text (quotes, another script), in
     the quiz's order."""
     from course.content.models import Question
@@ -277,3 +277,73 @@ def test_a_submission_is_graded_before_its_write_begins(app, loaded_course, clie
     with app.app_context():
         scores = _db.session.execute(text("SELECT passed FROM quiz_attempt ORDER BY number")).scalars().all()
     assert [bool(passed) for passed in scores] == [False, True]  # what was graded before is what was recorded
+
+
+def test_postgresql_counts_a_learners_attempts_in_the_statement_that_writes_the_next(
+    app, loaded_course, client, learner
+):
+    """The attempt the quiz page issued its key for is counted and written in one statement under the learner's lock:
+    the write is the lock, that statement, then the roll-up (SQLite: the count read, then the attempt)."""
+    complete_lessons(client, "welcome", "models")
+    with Statements(app) as seen:
+        assert submit_quiz(client, "intro-quiz", WRONG_ANSWERS["intro-quiz"]).status_code == 302
+    with app.app_context():
+        postgres = _db.engine.dialect.name == "postgresql"
+    tables = seen.tables()
+    written = tables.index("INSERT quiz_attempt")
+    counts = [sql for sql in seen.sql if sql.startswith("SELECT count(quiz_attempt.id)") and "submission_key" in sql]
+    if postgres:
+        assert tables[written - 1] == "SELECT user_account" and "FOR UPDATE" in seen.sql[written - 1], tables
+        assert "count(a.id)" in seen.sql[written] and counts == [], counts
+    else:
+        assert counts and seen.sql.index(counts[-1]) < written, tables
+    with app.app_context():
+        numbers = _db.session.execute(text("SELECT number, passed FROM quiz_attempt")).all()
+    assert [tuple(row) for row in numbers] == [(1, False)]
+
+
+def _record(app, learner, key_for: int, expected: int | None, answers: dict):
+    """`attempts.record` of the intro quiz as a request would call it: the key of attempt `key_for`, `expected` as the
+    request read it. Returns (attempt number, created), or the exception it raised; committed either way."""
+    from werkzeug.datastructures import MultiDict
+
+    from course.content.models import Quiz
+    from course.quiz import attempts, grading
+    from course.quiz.layout import attempt_key
+
+    with app.test_request_context(method="POST"):
+        quiz = _db.session.scalar(select(Quiz).where(Quiz.key == "intro-quiz"))
+        chosen = {question: value if isinstance(value, list) else [value] for question, value in answers.items()}
+        form = MultiDict([(question, option) for question, options in chosen.items() for option in options])
+        submission = grading.read_submission(quiz, form)
+        try:
+            attempt, created = attempts.record(
+                learner.id, quiz, submission, attempt_key(learner.id, quiz, key_for), expected=expected
+            )
+        except attempts.SubmissionError as refused:
+            _db.session.rollback()
+            return refused
+        _db.session.commit()
+        return attempt.number, created
+
+
+def test_an_attempt_counted_and_written_in_one_statement_keeps_every_rule(app, loaded_course, client, learner):
+    """The statement that counts and writes an attempt (PostgreSQL) writes nothing when the count is not what the
+    request read, and the submission is then judged as before: the same key again returns the attempt it made, a key
+    for a number not yet reached is stale; a caller's number that is not its key's is judged on the count read under
+    the lock. SQLite reads the count first: the same answers."""
+    from course.quiz.attempts import StaleKey
+    from course.quiz.models import Attempt
+
+    complete_lessons(client, "welcome", "models")
+    wrong, right = WRONG_ANSWERS["intro-quiz"], RIGHT_ANSWERS["intro-quiz"]
+    assert _record(app, learner, 1, 1, wrong) == (1, True)
+    assert _record(app, learner, 1, 1, wrong) == (1, False)  # a retry the request read before the first committed
+    assert isinstance(_record(app, learner, 3, 3, wrong), StaleKey)  # the count is 1: attempt 3's key is not the next
+    assert _record(app, learner, 2, 1, right) == (
+        2,
+        True,
+    )  # the caller's number and the key disagree: the count decides
+    with app.app_context():
+        rows = _db.session.execute(select(Attempt.number, Attempt.passed).where(Attempt.user_id == learner.id)).all()
+    assert sorted(tuple(row) for row in rows) == [(1, False), (2, True)]

@@ -195,7 +195,7 @@ def record_submission(
     """Grade and record a checked submission; issue the course's completion if it passed the last quiz left.
     Raises `attempts.SubmissionError` when it is refused as a whole (the limit reached meanwhile)."""
     left = outline.left_but(status.quiz)
-    attempt, created = attempts.record(user_id, status.quiz, submission, key)
+    attempt, created = attempts.record(user_id, status.quiz, submission, key, expected=status.attempts + 1)
     if created:
         forget_layout(user_id, status.quiz, key)
     completion = None

@@ -97,22 +97,41 @@ _LOCK_LEARNER = select(User.id).where(User.id == bindparam("user_id")).with_for_
 # a submission's INSERTs again every time).
 _INSERT_ATTEMPT = insert(Attempt.__table__).returning(Attempt.__table__.c.id)
 _INSERT_ANSWERS = insert(AttemptAnswer.__table__)
-# PostgreSQL: the attempt and all its answers in one statement (one round trip), each answers' column an array of
-# the answers' values. Through psycopg an `executemany` is a pipeline of one INSERT per answer, each bound, executed
-# and answered on its own: for a quiz of eight questions, eight executions on the server (pg_stat_statements:
-# 210-300 microseconds of its time, against about 210 for an INSERT … SELECT FROM unnest). The answers' INSERT reads
-# the attempt's id from the first; their foreign key is checked at the end of the statement, when the attempt is in.
-_INSERT_ATTEMPT_WITH_ANSWERS = text(
-    "WITH attempt AS (INSERT INTO quiz_attempt (user_id, quiz_id, number, submission_key, submitted_at, score,"
-    " max_score, percent, pass_mark, passed, content_version) VALUES (:user_id, :quiz_id, :number, :submission_key,"
-    " :submitted_at, :score, :max_score, :percent, :pass_mark, :passed, :content_version) RETURNING id),"
+# PostgreSQL: the attempt and all its answers in one statement (one round trip), the answers as one JSON array read
+# by `json_to_recordset` (psycopg adapts one string; six arrays of the answers' columns, as before, cost the worker
+# about twice as much to adapt). The answers' INSERT reads the attempt's id from the first; their foreign key is checked
+# at the end of the statement, when the attempt is in.
+_ANSWERS_FROM_JSON = (
     " answers AS (INSERT INTO attempt_answer (attempt_id, question_id, position, response, correct, points,"
-    " max_points) SELECT attempt.id, answer.* FROM attempt, unnest(CAST(:question_id AS integer[]),"
-    " CAST(:position AS integer[]), CAST(:response AS json[]), CAST(:correct AS boolean[]),"
-    " CAST(:points AS float8[]), CAST(:max_points AS float8[])) AS answer)"
+    " max_points) SELECT attempt.id, answer.* FROM attempt, json_to_recordset(CAST(:answers AS json)) AS"
+    " answer(question_id integer, position integer, response json, correct boolean, points float8,"
+    " max_points float8))"
+)
+_ATTEMPT_COLUMNS = (
+    "INSERT INTO quiz_attempt (user_id, quiz_id, number, submission_key, submitted_at, score, max_score, percent,"
+    " pass_mark, passed, content_version)"
+)
+_ATTEMPT_VALUES = (
+    " :user_id, :quiz_id, :number, :submission_key, :submitted_at, :score, :max_score, :percent, :pass_mark, :passed,"
+    " :content_version"
+)
+_INSERT_ATTEMPT_WITH_ANSWERS = text(
+    f"WITH attempt AS ({_ATTEMPT_COLUMNS} VALUES ({_ATTEMPT_VALUES}) RETURNING id),{_ANSWERS_FROM_JSON}"  # noqa: S608  # nosec B608 - constant SQL
     " SELECT id FROM attempt"
 ).bindparams(bindparam("submitted_at", type_=UTCDateTime()))
-_ANSWER_COLUMNS = ("question_id", "position", "response", "correct", "points", "max_points")
+# PostgreSQL, when the caller knows the number the attempt should be (the one its key was issued for, as the request
+# read it before its write): `_USED_AND_TWIN` and the attempt with its answers in one statement, read and written
+# under the learner's lock (taken by the statement before, so this one's snapshot sees every attempt committed before
+# it). The attempt is written only if it is that number and its key made none yet; the counts are returned either way.
+_RECORD_IF_NEXT = text(
+    "WITH used AS (SELECT count(a.id) AS used, max(CASE WHEN a.passed THEN 1 ELSE 0 END) AS passed,"  # noqa: S608  # nosec B608
+    " (SELECT t.id FROM quiz_attempt t WHERE t.user_id = :user_id AND t.submission_key = :submission_key) AS twin"
+    " FROM quiz_attempt a WHERE a.user_id = :user_id AND a.quiz_id = :quiz_id),"
+    f" attempt AS ({_ATTEMPT_COLUMNS} SELECT{_ATTEMPT_VALUES} FROM used"
+    " WHERE used.used = :number - 1 AND used.twin IS NULL RETURNING id),"
+    f"{_ANSWERS_FROM_JSON}"
+    " SELECT used.used, used.passed, used.twin, (SELECT id FROM attempt) FROM used"
+).bindparams(bindparam("submitted_at", type_=UTCDateTime()))
 
 
 def attempts_so_far(user_id: int, quiz: Quiz) -> tuple[int, bool]:
@@ -137,7 +156,9 @@ def find_by_key(user_id: int, key: str) -> Attempt | None:
     return db.session.scalar(_BY_KEY, {"user_id": user_id, "key": key})
 
 
-def record(user_id: int, quiz: Quiz, submission: Submission, key: str) -> tuple[Attempt, bool]:
+def record(
+    user_id: int, quiz: Quiz, submission: Submission, key: str, expected: int | None = None
+) -> tuple[Attempt, bool]:
     """Grade and record one attempt. Returns (attempt, created); a created attempt is returned as the values
     written (not a row of the session: load it to read its answers).
 
@@ -145,6 +166,7 @@ def record(user_id: int, quiz: Quiz, submission: Submission, key: str) -> tuple[
     Otherwise the key must be the one issued for the attempt's number (`layout.attempt_key`), or `StaleKey` is
     raised: the layout an attempt is graded against is never the learner's choice. The attempt limit holds under
     races: attempt numbers are unique per learner and quiz, and no number beyond the limit is ever written.
+    `expected`: the number the caller read the key was issued for (the quiz page's next attempt), if it read one.
     """
     if not key or len(key) > MAX_KEY_LENGTH:
         raise SubmissionError(_("This form is incomplete; please reload the quiz."))
@@ -155,24 +177,67 @@ def record(user_id: int, quiz: Quiz, submission: Submission, key: str) -> tuple[
     on_sqlite = rows.dialect.name == "sqlite"
     if not on_sqlite:
         rows.execute(_LOCK_LEARNER, {"user_id": user_id})
-    params = {"user_id": user_id, "quiz_id": quiz.id, "key": key}
-    used, passed_before, twin = rows.execute(_USED_AND_TWIN, params).one()
-    if twin is not None:  # a twin of this request may have committed while we waited
-        return db.session.get(Attempt, twin), False
+    attempt_id = None
+    if not on_sqlite and expected is not None and _may_be(user_id, quiz, submission, key, expected):
+        # the usual submission: counted and written in one statement (it writes nothing if the count says otherwise)
+        values = _values(user_id, quiz, submission, key, expected)
+        answers = json.dumps(grade_submission(quiz, submission).answers)
+        used, passed_before, twin, attempt_id = rows.execute(_RECORD_IF_NEXT, {**values, "answers": answers}).one()
+    else:
+        used, passed_before, twin = rows.execute(
+            _USED_AND_TWIN, {"user_id": user_id, "quiz_id": quiz.id, "key": key}
+        ).one()
+    used, passed_before = used or 0, bool(passed_before)
+    if attempt_id is None:
+        if twin is not None:  # a twin of this request may have committed while we waited
+            return db.session.get(Attempt, twin), False
+        _refuse_unless_next(user_id, quiz, submission, key, used)
+        # Core statements, not the ORM's unit of work: a submission is the busiest write of the app. No savepoint: the
+        # count above was read under the learner's lock (or SQLite's write lock), which every writer of their attempts
+        # holds, so no other transaction can take the number or the key before this one commits. Were one to, the
+        # unique constraints refuse the INSERT and the transaction fails whole.
+        values = _values(user_id, quiz, submission, key, used + 1)
+        attempt_id = _insert_attempt(rows, values, grade_submission(quiz, submission).answers)
+    answers = grade_submission(quiz, submission).answers
+    recorded = RecordedAttempt(
+        attempt_id,
+        quiz.id,
+        values["number"],
+        values["passed"],
+        answered_wrong=not all(answer["correct"] for answer in answers),
+        last=quiz.max_attempts is not None and values["number"] >= quiz.max_attempts,
+    )
+    first_pass = values["passed"] and not passed_before
+    signals.attempt_recorded.send(recorded, user_id=user_id, course_id=quiz.course_id, first_pass=first_pass)
+    return Attempt(id=attempt_id, **values), True
+
+
+def _may_be(user_id: int, quiz: Quiz, submission: Submission, key: str, number: int) -> bool:
+    """Whether attempt `number` with this key would be recorded if `number - 1` attempts were made (and the key made
+    none): nothing else to check under the lock (no cool-down to read)."""
+    within = quiz.max_attempts is None or number <= quiz.max_attempts
+    return submission.ok and not quiz.retry_after and within and key == attempt_key(user_id, quiz, number)
+
+
+def _refuse_unless_next(user_id: int, quiz: Quiz, submission: Submission, key: str, used: int) -> None:
+    """Raise why the submission may not be the learner's next attempt, `used` made (read under their lock)."""
     if not submission.ok:
         raise SubmissionError(_("Some answers are missing or not valid."))
     if (opens_at := next_attempt_at(user_id, quiz)) is not None:
         raise CoolingDown(opens_at)
-    graded = grade_submission(quiz, submission)  # made before the write when the caller graded it (the quiz view)
-    used, passed_before = used or 0, bool(passed_before)
     if quiz.max_attempts is not None and used >= quiz.max_attempts:
         raise SubmissionError(_("You have used all %(n)d attempts for this quiz.", n=quiz.max_attempts))
     if key != attempt_key(user_id, quiz, used + 1):  # each number has its one key, so its one layout
         raise StaleKey()
-    values = {
+
+
+def _values(user_id: int, quiz: Quiz, submission: Submission, key: str, number: int) -> dict[str, Any]:
+    """The attempt's row, as attempt `number` (graded before the write when the caller graded it: the quiz view)."""
+    graded = grade_submission(quiz, submission)
+    return {
         "user_id": user_id,
         "quiz_id": quiz.id,
-        "number": used + 1,
+        "number": number,
         "submission_key": key,
         "submitted_at": utcnow(),
         "score": graded.score,
@@ -182,30 +247,12 @@ def record(user_id: int, quiz: Quiz, submission: Submission, key: str) -> tuple[
         "passed": graded.percent >= quiz.pass_mark,
         "content_version": quiz.version,
     }
-    # Core statements, not the ORM's unit of work: a submission is the busiest write of the app. No savepoint: the
-    # count above was read under the learner's lock (or SQLite's write lock), which every writer of their attempts
-    # holds, so no other transaction can take the number or the key before this one commits. Were one to, the
-    # unique constraints refuse the INSERT and the transaction fails whole.
-    attempt_id = _insert_attempt(rows, values, graded.answers)
-    recorded = RecordedAttempt(
-        attempt_id,
-        quiz.id,
-        values["number"],
-        values["passed"],
-        answered_wrong=not all(answer["correct"] for answer in graded.answers),
-        last=quiz.max_attempts is not None and values["number"] >= quiz.max_attempts,
-    )
-    first_pass = values["passed"] and not passed_before
-    signals.attempt_recorded.send(recorded, user_id=user_id, course_id=quiz.course_id, first_pass=first_pass)
-    return Attempt(id=attempt_id, **values), True
 
 
 def _insert_attempt(rows: Connection, values: dict[str, Any], answers: list[dict[str, Any]]) -> int:
     """Insert the attempt and its answers; its id."""
     if rows.dialect.name == "postgresql":
-        columns = {name: [answer[name] for answer in answers] for name in _ANSWER_COLUMNS}
-        columns["response"] = [json.dumps(response) for response in columns["response"]]
-        return rows.execute(_INSERT_ATTEMPT_WITH_ANSWERS, {**values, **columns}).scalar_one()
+        return rows.execute(_INSERT_ATTEMPT_WITH_ANSWERS, {**values, "answers": json.dumps(answers)}).scalar_one()
     # SQLite: two statements in the same process, no round trip; its executemany runs one prepared statement for
     # every answer, in C
     attempt_id = rows.execute(_INSERT_ATTEMPT, values).scalar_one()
