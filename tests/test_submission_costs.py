@@ -56,11 +56,29 @@ def test_a_first_pass_locks_the_learner_once(app, loaded_course, client, learner
 
 
 def test_a_learner_who_never_launched_from_a_platform_queues_no_score(app, loaded_course, client, learner):
+    """Grade passback asks for a platform's links only for an account a launch made: for the others (read with the
+    signed-in user) no LTI statement at all, no score row."""
     complete_lessons(client, "welcome", "models")
     with Statements(app) as seen:
         assert submit_quiz(client, "intro-quiz", RIGHT_ANSWERS["intro-quiz"]).status_code == 302
     lti = [table for table in seen.tables() if "lti_" in table]
-    assert lti == ["SELECT lti_resource_link"], lti  # the one check; no score row, no ORM load of links
+    assert lti == [], lti
+    with app.app_context():
+        assert _db.session.execute(text("SELECT count(*) FROM lti_score")).scalar() == 0
+
+
+def test_an_account_a_launch_made_is_asked_for_its_links(app, loaded_course, client, learner):
+    """The same submission by an account from a platform: the one check (a plain statement; no link, no score)."""
+    from course.accounts.models import User
+
+    with app.app_context():
+        _db.session.get(User, learner.id).from_platform = True
+        _db.session.commit()
+    complete_lessons(client, "welcome", "models")
+    with Statements(app) as seen:
+        assert submit_quiz(client, "intro-quiz", RIGHT_ANSWERS["intro-quiz"]).status_code == 302
+    lti = [table for table in seen.tables() if "lti_" in table]
+    assert lti == ["SELECT lti_resource_link"], lti
 
 
 def test_the_rate_limit_counter_runs_on_the_driver_outside_sqlalchemy(app, loaded_course, client, learner):

@@ -7,7 +7,7 @@ import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, Enum, ForeignKey, String
+from sqlalchemy import Boolean, Enum, ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from course.db_types import UTCDateTime, utcnow
@@ -73,6 +73,9 @@ class User(Account, db.Model):
     time_zone: Mapped[str | None] = mapped_column(String(64))  # an IANA name, e.g. "Asia/Shanghai"
     # When the account was deleted: the row stays, anonymised, so the cohorts' statistics stay whole (course/privacy).
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # An account a learning platform's launch made (course/lti): grade passback looks for its links after each quiz
+    # attempt; for every other account, which no platform knows, it does not ask.
+    from_platform: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email} {self.role}>"

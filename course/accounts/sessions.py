@@ -71,10 +71,10 @@ class SignedInUser(Account):
     Loading the row as an ORM object cost a twelfth of a page (the object built, put in the session's identity map
     and taken out again at its end); a page only reads who the user is. `signed_in_user()` gives the ORM row."""
 
-    __slots__ = ("id", "email", "name", "role", "active", "language", "time_zone", "login_secret")
+    __slots__ = ("id", "email", "name", "role", "active", "language", "time_zone", "from_platform", "login_secret")
 
     def __init__(self, row: Row, login_secret: str) -> None:
-        self.id, self.email, self.name, self.role, self.active, self.language, self.time_zone = row
+        self.id, self.email, self.name, self.role, self.active, self.language, self.time_zone, self.from_platform = row
         self.login_secret = login_secret
 
     def __repr__(self) -> str:
@@ -84,7 +84,16 @@ class SignedInUser(Account):
 # Every request: built once. The columns of `SignedInUser`, in its order.
 _users = User.__table__.c
 _BY_SECRET = (
-    select(_users.id, _users.email, _users.name, _users.role, _users.active, _users.language, _users.time_zone)
+    select(
+        _users.id,
+        _users.email,
+        _users.name,
+        _users.role,
+        _users.active,
+        _users.language,
+        _users.time_zone,
+        _users.from_platform,
+    )
     .join(LoginSession, LoginSession.user_id == User.id)
     .where(LoginSession.secret_digest == bindparam("digest"), LoginSession.created_at >= bindparam("oldest"))
 )

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from flask import has_request_context
+from flask_login import current_user
 from sqlalchemy import Integer, bindparam, func, select, update
 
 from course import signals
@@ -128,9 +130,21 @@ _HAS_SCORED_LINK = (
 
 @signals.attempt_recorded.connect
 def _attempt_recorded(_sender: object, user_id: int, course_id: int, **_details: object) -> None:
+    if not _may_have_launched(user_id):
+        return
     params = {"user_id": user_id, "course_id": course_id}
     if db.session.connection().execute(_HAS_SCORED_LINK, params).first() is not None:
         queue_scores(user_id, course_id)
+
+
+def _may_have_launched(user_id: int) -> bool:
+    """Whether the learner may have come through a platform's link: False only when they are the request's signed-in
+    user (read with their session, no statement of its own) and their account was not made by a launch (only a
+    launch makes the accounts that platforms know: `launch.account_for`)."""
+    user = current_user if has_request_context() else None
+    if user is None or not user.is_authenticated or user.id != user_id:
+        return True
+    return bool(user.from_platform)
 
 
 @signals.course_completed.connect

@@ -90,6 +90,7 @@ def account_for(platform: LtiPlatform, sub: str, name: str) -> User:
                 name=(name or _("Learner"))[:120],
                 password_hash=UNUSABLE_PASSWORD,
                 role=Role.LEARNER,
+                from_platform=True,
             )
             db.session.add(user)
             db.session.flush()
