@@ -178,11 +178,12 @@ def record(
     if not on_sqlite:
         rows.execute(_LOCK_LEARNER, {"user_id": user_id})
     attempt_id = None
-    if not on_sqlite and expected is not None and _may_be(user_id, quiz, submission, key, expected):
+    answers = grade_submission(quiz, submission).answers if submission.ok else []
+    if not on_sqlite and expected is not None and _may_be_next(user_id, quiz, submission, key, expected):
         # the usual submission: counted and written in one statement (it writes nothing if the count says otherwise)
         values = _values(user_id, quiz, submission, key, expected)
-        answers = json.dumps(grade_submission(quiz, submission).answers)
-        used, passed_before, twin, attempt_id = rows.execute(_RECORD_IF_NEXT, {**values, "answers": answers}).one()
+        params = {**values, "answers": json.dumps(answers)}
+        used, passed_before, twin, attempt_id = rows.execute(_RECORD_IF_NEXT, params).one()
     else:
         used, passed_before, twin = rows.execute(
             _USED_AND_TWIN, {"user_id": user_id, "quiz_id": quiz.id, "key": key}
@@ -197,8 +198,7 @@ def record(
         # holds, so no other transaction can take the number or the key before this one commits. Were one to, the
         # unique constraints refuse the INSERT and the transaction fails whole.
         values = _values(user_id, quiz, submission, key, used + 1)
-        attempt_id = _insert_attempt(rows, values, grade_submission(quiz, submission).answers)
-    answers = grade_submission(quiz, submission).answers
+        attempt_id = _insert_attempt(rows, values, answers)
     recorded = RecordedAttempt(
         attempt_id,
         quiz.id,
@@ -212,7 +212,7 @@ def record(
     return Attempt(id=attempt_id, **values), True
 
 
-def _may_be(user_id: int, quiz: Quiz, submission: Submission, key: str, number: int) -> bool:
+def _may_be_next(user_id: int, quiz: Quiz, submission: Submission, key: str, number: int) -> bool:
     """Whether attempt `number` with this key would be recorded if `number - 1` attempts were made (and the key made
     none): nothing else to check under the lock (no cool-down to read)."""
     within = quiz.max_attempts is None or number <= quiz.max_attempts
